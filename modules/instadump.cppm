@@ -1,0 +1,17 @@
+// The instadump module: durable, transactional global state.
+//
+//   import instadump;
+//
+// exports the STM (ref, dosync, retry, or_else, after_commit, pinned) and the
+// error types. See README.md for a tour and docs/ARCHITECTURE.md for the
+// design.
+export module instadump;
+
+export import :errors;
+export import :version;
+export import :ref_core;
+export import :clock;
+export import :pins;
+export import :transaction;
+export import :ref;
+export import :dosync;

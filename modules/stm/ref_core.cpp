@@ -1,0 +1,127 @@
+// Implementation of the type-independent ref machinery (ref_core.cppm).
+module;
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <thread>
+module instadump;
+
+namespace instadump::detail {
+namespace {
+
+// Lower bound of all read points, refreshed only when a chain grows: a stale
+// value is still safe (read points only move forward), it just keeps a few
+// more versions alive until the next refresh.
+std::atomic<std::uint64_t> g_cached_min_rp{0};
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+std::atomic<std::uint32_t> g_next_pin_slot{0};
+
+}  // namespace
+
+std::string ref_core::describe() const {
+  if (std::string_view n = name(); !n.empty()) return "'" + std::string(n) + "'";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "<unnamed ref %p>", static_cast<const void*>(this));
+  return buf;
+}
+
+version_base* ref_core::init_head() const {
+  version_base* fresh = make_initial_version();
+  version_base* expected = nullptr;
+  if (head_.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) {
+    chain_length_.store(1, std::memory_order_relaxed);
+    return fresh;
+  }
+  fresh->release();  // another thread won the race
+  return expected;
+}
+
+version_base* ref_core::version_at(std::uint64_t rp) const {
+  for (int spins = 0;; ++spins) {
+    std::uint64_t word = lock_.load(std::memory_order_acquire);
+    if (!(word & 1) || (word >> 1) > rp) break;
+    if (committing_thread_holds(this)) break;  // a validator reading its own commit set
+    if (spins < 64) cpu_relax(); else std::this_thread::yield();
+  }
+  version_base* v = head();
+  while (v->stamp() > rp) {
+    // The chain always keeps the newest version at or before every announced
+    // read point, so this walk cannot run off the end.
+    v = v->older();
+  }
+  return v;
+}
+
+void ref_core::publish(version_base* v) {
+  version_base* old = head();
+  v->set_older(old);
+  head_.store(v, std::memory_order_release);
+  std::uint32_t length = chain_length_.load(std::memory_order_relaxed) + 1;
+
+  // Cut the chain below the newest version at or before the oldest read
+  // point: nothing older is visible to any present or future reader.
+  auto cut = [&](std::uint64_t min_rp) {
+    std::uint32_t kept = 1;
+    version_base* keep = v;
+    while (keep->stamp() > min_rp && keep->older()) {
+      keep = keep->older();
+      ++kept;
+    }
+    version_base* dead = keep->older();
+    if (!dead) return kept;
+    keep->set_older(nullptr);
+    while (dead) {
+      version_base* next = dead->older();
+      dead->release();
+      dead = next;
+    }
+    return kept;
+  };
+  length = cut(g_cached_min_rp.load(std::memory_order_acquire));
+  if (length > 2) {
+    std::uint64_t fresh = min_active_read_point();
+    std::uint64_t cached = g_cached_min_rp.load(std::memory_order_relaxed);
+    while (fresh > cached &&
+           !g_cached_min_rp.compare_exchange_weak(cached, fresh, std::memory_order_acq_rel)) {
+    }
+    length = cut(fresh);
+  }
+  chain_length_.store(length, std::memory_order_relaxed);
+}
+
+std::uint32_t ref_core::assign_pin_slot() const noexcept {
+  std::uint32_t fresh = g_next_pin_slot.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::uint32_t expected = 0;
+  if (pin_slot_.compare_exchange_strong(expected, fresh, std::memory_order_relaxed)) return fresh - 1;
+  return expected - 1;
+}
+
+void ref_core::make_claim(std::uint64_t ticket) noexcept {
+  std::uint64_t cur = claim_.load(std::memory_order_acquire);
+  while ((cur == 0 || cur > ticket) &&
+         !claim_.compare_exchange_weak(cur, ticket, std::memory_order_acq_rel)) {
+  }
+}
+
+void ref_core::drop_claim(std::uint64_t ticket) noexcept {
+  std::uint64_t expected = ticket;
+  claim_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+}
+
+void ref_core::destroy_chain() noexcept {
+  version_base* v = head_.exchange(nullptr, std::memory_order_acq_rel);
+  while (v) {
+    version_base* next = v->older();
+    v->release();
+    v = next;
+  }
+}
+
+}  // namespace instadump::detail

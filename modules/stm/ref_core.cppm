@@ -1,0 +1,137 @@
+// ref_core: the type-independent half of a transactional ref.
+//
+// It owns the version chain (newest first), the commit lock, the fairness
+// claim and the statistics; ref<T> adds the typed value operations on top.
+//
+// Commit lock protocol. The lock word is 0 when free; a committer holding it
+// stores (stamp << 1) | 1, where stamp is 0 until the committer has taken its
+// commit stamp. A transaction reading at read point rp waits while the word
+// is locked with a stamp <= rp (including the unknown stamp 0), because such
+// a commit may be about to publish a version it must see. Commits never wait
+// for readers, and readers never wait for anything but a commit in progress.
+module;
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+export module instadump:ref_core;
+import :version;
+
+export namespace instadump {
+
+// Per-ref contention counters, readable at any time (relaxed snapshots).
+struct ref_stats {
+  std::uint64_t commits = 0;    // committed transactions that changed the ref
+  std::uint64_t conflicts = 0;  // transaction restarts caused by this ref
+  std::uint64_t retries = 0;    // restarts (any cause) of transactions that wrote it
+};
+
+}  // namespace instadump
+
+namespace instadump::detail {
+
+class transaction;
+
+class alignas(64) ref_core {
+ public:
+  constexpr ref_core() noexcept = default;
+  ref_core(const ref_core&) = delete;
+  ref_core& operator=(const ref_core&) = delete;
+  ~ref_core() { delete name_.load(std::memory_order_relaxed); }
+
+  // Human-readable name used in error messages (the registry key for state
+  // refs). Empty until named.
+  // Not thread-safe against concurrent set_name(): name a ref before use.
+  std::string_view name() const noexcept {
+    const std::string* n = name_.load(std::memory_order_acquire);
+    return n ? std::string_view(*n) : std::string_view();
+  }
+  void set_name(std::string_view n) {
+    delete name_.exchange(new std::string(n), std::memory_order_acq_rel);
+  }
+  std::string describe() const;
+
+  // Newest version, creating the initial one from the ref's default on first
+  // use.
+  version_base* head() const {
+    version_base* h = head_.load(std::memory_order_acquire);
+    return h ? h : init_head();
+  }
+
+  // Newest version with stamp <= rp. Waits for a commit in progress that may
+  // publish such a version (see the lock protocol above).
+  version_base* version_at(std::uint64_t rp) const;
+
+  // Commit lock. try_lock succeeds only if the ref is free.
+  bool try_lock() noexcept {
+    std::uint64_t expected = 0;
+    return lock_.compare_exchange_strong(expected, 1, std::memory_order_acq_rel);
+  }
+  void set_lock_stamp(std::uint64_t stamp) noexcept {
+    lock_.store((stamp << 1) | 1, std::memory_order_release);
+  }
+  void unlock() noexcept { lock_.store(0, std::memory_order_release); }
+  bool is_locked() const noexcept { return lock_.load(std::memory_order_acquire) & 1; }
+
+  // Publishes `v` (already stamped) as the newest version and trims versions
+  // no reader can see any more. REQUIRES: the caller holds the commit lock.
+  void publish(version_base* v);
+
+  // Fairness claims: the age ticket of the oldest transaction that lost a
+  // conflict on this ref and is retrying. Younger writers yield to it.
+  std::uint64_t claim() const noexcept { return claim_.load(std::memory_order_acquire); }
+  void make_claim(std::uint64_t ticket) noexcept;
+  void drop_claim(std::uint64_t ticket) noexcept;
+
+  // Waiters blocked in retry() on this ref; a committer wakes them.
+  void add_waiter() noexcept { waiters_.fetch_add(1, std::memory_order_seq_cst); }
+  void remove_waiter() noexcept { waiters_.fetch_sub(1, std::memory_order_seq_cst); }
+  bool has_waiters() const noexcept { return waiters_.load(std::memory_order_seq_cst) != 0; }
+
+  // Index of this ref in every thread's table of outside-transaction pins,
+  // assigned on first use. Never reused.
+  std::uint32_t pin_slot() const noexcept {
+    std::uint32_t s = pin_slot_.load(std::memory_order_relaxed);
+    return s ? s - 1 : assign_pin_slot();
+  }
+
+  ref_stats stats() const noexcept {
+    return {commits_.load(std::memory_order_relaxed), conflicts_.load(std::memory_order_relaxed),
+            retries_.load(std::memory_order_relaxed)};
+  }
+  void reset_stats() noexcept {
+    commits_.store(0, std::memory_order_relaxed);
+    conflicts_.store(0, std::memory_order_relaxed);
+    retries_.store(0, std::memory_order_relaxed);
+  }
+  void count_commit() noexcept { commits_.fetch_add(1, std::memory_order_relaxed); }
+  void count_conflict() noexcept { conflicts_.fetch_add(1, std::memory_order_relaxed); }
+  void count_retry() noexcept { retries_.fetch_add(1, std::memory_order_relaxed); }
+
+  // Typed operations, implemented by ref<T>.
+  virtual version_base* make_initial_version() const = 0;
+  virtual version_base* copy_version(const version_base& v) const = 0;
+  // Throws validation_failed if the ref's validator rejects `v`.
+  virtual void validate(const version_base& v) const = 0;
+  virtual bool has_watches() const noexcept = 0;
+  virtual void notify_watches(const version_base& old_v, const version_base& new_v) const = 0;
+
+ protected:
+  // Releases every version the chain holds. Called by ~ref<T>.
+  void destroy_chain() noexcept;
+
+ private:
+  version_base* init_head() const;
+  std::uint32_t assign_pin_slot() const noexcept;
+
+  mutable std::atomic<version_base*> head_{nullptr};
+  std::atomic<std::uint64_t> lock_{0};
+  std::atomic<std::uint64_t> claim_{0};
+  std::atomic<std::uint32_t> waiters_{0};
+  mutable std::atomic<std::uint32_t> chain_length_{0};
+  mutable std::atomic<std::uint32_t> pin_slot_{0};
+  std::atomic<std::uint64_t> commits_{0}, conflicts_{0}, retries_{0};
+  std::atomic<std::string*> name_{nullptr};  // owned; std::string is not constinit-friendly
+};
+
+}  // namespace instadump::detail

@@ -1,0 +1,418 @@
+// Implementation of transactions (transaction.cppm): the write set, commit,
+// conflict handling with age-based fairness, and blocking retry().
+module;
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+module instadump;
+
+namespace instadump::detail {
+namespace {
+
+thread_local transaction* t_current = nullptr;
+thread_local const std::vector<const ref_core*>* t_commit_locks = nullptr;
+
+// retry() waiters sleep here; a commit that touches a ref with waiters bumps
+// the sequence number and wakes them all to re-check their read sets.
+std::mutex g_wait_mu;
+std::condition_variable g_wait_cv;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+void notify_retry_waiters() {
+  { std::lock_guard<std::mutex> lock(g_wait_mu); }
+  g_wait_cv.notify_all();
+}
+
+// Spins, then yields, then sleeps: for waits that are usually very short
+// (another transaction's commit) but may occasionally be long.
+void pause_for(unsigned round) {
+  if (round < 64) {
+    cpu_relax();
+  } else if (round < 256) {
+    std::this_thread::yield();
+  } else {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+std::uint64_t cheap_random() noexcept {
+  thread_local std::uint64_t x = 0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&x);
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return x;
+}
+
+constexpr std::size_t index_threshold = 16;
+
+}  // namespace
+
+transaction* current_transaction() noexcept { return t_current; }
+void set_current_transaction(transaction* t) noexcept { t_current = t; }
+
+transaction& thread_root_transaction() {
+  thread_local transaction root;
+  return root;
+}
+
+bool committing_thread_holds(const ref_core* r) noexcept {
+  return t_commit_locks && std::binary_search(t_commit_locks->begin(), t_commit_locks->end(), r);
+}
+
+transaction& require_transaction(const char* what) {
+  if (!t_current) {
+    throw no_transaction(std::string(what) +
+                         " called outside a transaction: wrap it in instadump::dosync([&] { ... })");
+  }
+  return *t_current;
+}
+
+transaction::~transaction() {
+  release_writes();
+  if (is_root()) release_retired();
+}
+
+// --- Reads and writes -------------------------------------------------------
+
+write_entry* transaction::find_local(const ref_core& r) noexcept {
+  if (!index_.empty()) {
+    auto it = index_.find(&r);
+    return it == index_.end() ? nullptr : &writes_[it->second];
+  }
+  for (write_entry& e : writes_) {
+    if (e.ref == &r) return &e;
+  }
+  return nullptr;
+}
+
+write_entry* transaction::find_entry(const ref_core& r) noexcept {
+  for (transaction* t = this; t; t = t->parent_) {
+    if (write_entry* e = t->find_local(r)) return e;
+  }
+  return nullptr;
+}
+
+bool transaction::has_commutes(const ref_core& r) noexcept {
+  for (transaction* t = this; t; t = t->parent_) {
+    if (write_entry* e = t->find_local(r); e && e->commutes) return true;
+  }
+  return false;
+}
+
+const version_base& transaction::view(const ref_core& r) {
+  for (transaction* t = this; t; t = t->parent_) {
+    if (write_entry* e = t->find_local(r); e && e->staged) return *e->staged;
+  }
+  version_base* v = r.version_at(root_->read_point_);
+  root_->reads_.push_back({&r, v->stamp()});
+  return *v;
+}
+
+void transaction::index_entries() {
+  if (writes_.size() < index_threshold) return;
+  if (index_.empty()) {
+    for (std::size_t i = 0; i < writes_.size(); ++i) index_.emplace(writes_[i].ref, i);
+  } else {
+    index_.emplace(writes_.back().ref, writes_.size() - 1);
+  }
+}
+
+write_entry& transaction::entry_for_write(const ref_core& r, bool check_conflicts) {
+  if (write_entry* e = find_local(r)) return *e;
+  bool inherited = false;
+  for (transaction* t = parent_; t && !inherited; t = t->parent_) inherited = t->find_local(r) != nullptr;
+  if (check_conflicts && !inherited) {
+    // Fail early, as Clojure does: the commit would fail anyway.
+    if (r.head()->stamp() > root_->read_point_) conflict(r, false);
+    std::uint64_t claim = r.claim();
+    if (claim != 0 && claim < root_->ticket_ && claim != root_->yielded_to_) conflict(r, true);
+  }
+  writes_.push_back(write_entry{&r, nullptr, nullptr, false});
+  index_entries();
+  return writes_.back();
+}
+
+void transaction::add_ensure(const ref_core& r) { ensures_.push_back(&r); }
+
+void transaction::add_after_commit(std::function<void()> action) {
+  after_commit_.push_back(std::move(action));
+}
+
+void transaction::merge_child(transaction& child) {
+  for (write_entry& ce : child.writes_) {
+    write_entry* pe = find_local(*ce.ref);
+    if (!pe) {
+      writes_.push_back(std::move(ce));
+      index_entries();
+    } else {
+      if (pe->staged) retire(pe->staged);
+      pe->staged = ce.staged;
+      pe->has_set = pe->has_set || ce.has_set;
+      if (ce.commutes) {
+        if (pe->commutes) {
+          pe->commutes->append(*ce.commutes);
+        } else {
+          pe->commutes = std::move(ce.commutes);
+        }
+      }
+    }
+    ce.staged = nullptr;
+  }
+  child.writes_.clear();
+  child.index_.clear();
+  ensures_.insert(ensures_.end(), child.ensures_.begin(), child.ensures_.end());
+  for (auto& a : child.after_commit_) after_commit_.push_back(std::move(a));
+  child.ensures_.clear();
+  child.after_commit_.clear();
+}
+
+[[noreturn]] void transaction::conflict(const ref_core& r, bool yield_to_older) {
+  throw conflict_signal{&r, yield_to_older};
+}
+
+// --- Lifecycle ---------------------------------------------------------------
+
+void transaction::begin(const transaction_options& options) {
+  options_ = &options;
+  ticket_ = next_age_ticket();
+  attempts_ = 0;
+  yielded_to_ = 0;
+  last_conflict_.clear();
+}
+
+void transaction::start_attempt() {
+  ++attempts_;
+  read_point_ = announce_read_point();
+}
+
+void transaction::release_writes() noexcept {
+  for (write_entry& e : writes_) {
+    if (e.staged) e.staged->release();
+  }
+  writes_.clear();
+  index_.clear();
+}
+
+void transaction::release_retired() noexcept {
+  for (version_base* v : retired_) v->release();
+  retired_.clear();
+}
+
+void transaction::abandon_attempt() noexcept {
+  release_writes();
+  release_retired();
+  ensures_.clear();
+  after_commit_.clear();
+  reads_.clear();
+  locked_.clear();
+  withdraw_read_point();
+}
+
+void transaction::drop_claims() noexcept {
+  for (const ref_core* r : claimed_) const_cast<ref_core*>(r)->drop_claim(ticket_);
+  claimed_.clear();
+}
+
+void transaction::end() noexcept {
+  abandon_attempt();
+  drop_claims();
+  options_ = nullptr;
+}
+
+void transaction::wait_while_claimed_by_older(const ref_core& r) {
+  // A claim is a priority hint, not a lock: an older transaction whose body
+  // blocks (or waits for this very thread) must not stall everyone, so the
+  // wait is bounded (~64 spins, 192 yields, then at most ~5 ms of sleep).
+  constexpr unsigned max_rounds = 256 + 100;
+  for (unsigned round = 0; round < max_rounds; ++round) {
+    std::uint64_t claim = r.claim();
+    if (claim == 0 || claim >= ticket_) return;
+    pause_for(round);
+  }
+}
+
+void transaction::wait_for_older_claims(const std::vector<const ref_core*>& refs) {
+  for (const ref_core* r : refs) wait_while_claimed_by_older(*r);
+}
+
+void transaction::commit() {
+  if (writes_.empty() && ensures_.empty()) {  // read-only: nothing to publish
+    withdraw_read_point();
+    for (auto& a : after_commit_) finish_.push_back(std::move(a));
+    after_commit_.clear();
+    reads_.clear();
+    return;
+  }
+
+  locked_.clear();
+  for (const write_entry& e : writes_) locked_.push_back(e.ref);
+  locked_.insert(locked_.end(), ensures_.begin(), ensures_.end());
+  std::sort(locked_.begin(), locked_.end());
+  locked_.erase(std::unique(locked_.begin(), locked_.end()), locked_.end());
+
+  // Younger transactions let an older one that keeps losing go first.
+  wait_for_older_claims(locked_);
+  // Sorted order: two committers can never wait for each other in a cycle.
+  for (const ref_core* r : locked_) {
+    for (unsigned round = 0; !const_cast<ref_core*>(r)->try_lock(); ++round) pause_for(round);
+  }
+  t_commit_locks = &locked_;
+  auto unlock_all = [&] {
+    for (const ref_core* r : locked_) const_cast<ref_core*>(r)->unlock();
+    t_commit_locks = nullptr;
+  };
+
+  try {
+    for (const write_entry& e : writes_) {
+      if (e.has_set && e.ref->head()->stamp() > read_point_) conflict(*e.ref, false);
+    }
+    for (const ref_core* r : ensures_) {
+      if (r->head()->stamp() > read_point_) conflict(*r, false);
+    }
+    for (write_entry& e : writes_) {
+      if (e.commutes && !e.has_set) {
+        version_base* fresh = e.commutes->apply(*e.ref->head());
+        if (e.staged) retire(e.staged);
+        e.staged = fresh;
+      }
+    }
+    for (const write_entry& e : writes_) e.ref->validate(*e.staged);
+  } catch (...) {
+    unlock_all();
+    throw;
+  }
+
+  if (!writes_.empty()) {
+    std::uint64_t stamp = clock_tick();
+    for (const ref_core* r : locked_) const_cast<ref_core*>(r)->set_lock_stamp(stamp);
+    for (write_entry& e : writes_) {
+      auto* r = const_cast<ref_core*>(e.ref);
+      if (r->has_watches()) {
+        version_base* old_v = r->head();
+        old_v->hold();
+        e.staged->hold();
+        watches_.push_back({r, old_v, e.staged});
+      }
+      e.staged->set_stamp(stamp);
+      r->publish(e.staged);
+      e.staged = nullptr;
+      r->count_commit();
+    }
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  bool wake = false;
+  for (const ref_core* r : locked_) wake = wake || r->has_waiters();
+  unlock_all();
+  withdraw_read_point();
+  if (wake) notify_retry_waiters();
+
+  writes_.clear();
+  index_.clear();
+  ensures_.clear();
+  reads_.clear();
+  for (auto& a : after_commit_) finish_.push_back(std::move(a));
+  after_commit_.clear();
+}
+
+void transaction::handle_conflict(const conflict_signal& c) {
+  const_cast<ref_core*>(c.ref)->count_conflict();
+  for (const write_entry& e : writes_) const_cast<ref_core*>(e.ref)->count_retry();
+  abandon_attempt();
+  last_conflict_ = c.ref->describe();
+  if (attempts_ >= options_->max_attempts) {
+    std::string who = options_->name.empty() ? "a transaction" : "transaction '" + options_->name + "'";
+    drop_claims();
+    throw retry_limit_exceeded(
+        who + " gave up after " + std::to_string(attempts_) +
+            " attempts; the last conflict was on ref " + last_conflict_ +
+            ", which other transactions kept changing. Reduce contention on that ref or raise "
+            "transaction_options::max_attempts",
+        attempts_);
+  }
+  if (c.yield_to_older) {
+    yielded_to_ = c.ref->claim();  // yield once per claim, then go ahead
+    wait_while_claimed_by_older(*c.ref);
+    return;
+  }
+  if (attempts_ >= 2) {
+    const_cast<ref_core*>(c.ref)->make_claim(ticket_);
+    if (std::find(claimed_.begin(), claimed_.end(), c.ref) == claimed_.end()) claimed_.push_back(c.ref);
+  }
+  // Randomized exponential backoff so that colliding transactions spread out.
+  unsigned limit = 1u << std::min<std::uint64_t>(attempts_, 10);
+  unsigned spins = static_cast<unsigned>(cheap_random() % limit);
+  for (unsigned i = 0; i < spins; ++i) cpu_relax();
+  if (attempts_ > 16) std::this_thread::yield();
+}
+
+void transaction::block_until_read_set_changes() {
+  std::vector<read_record> reads = std::move(reads_);
+  reads_.clear();
+  abandon_attempt();
+  drop_claims();  // never make younger transactions wait on a sleeper
+  if (reads.empty()) {
+    throw error(
+        "retry() would block forever: the transaction has read no ref, so no commit could wake it");
+  }
+  std::sort(reads.begin(), reads.end(),
+            [](const read_record& a, const read_record& b) { return a.ref < b.ref; });
+  reads.erase(std::unique(reads.begin(), reads.end(),
+                          [](const read_record& a, const read_record& b) { return a.ref == b.ref; }),
+              reads.end());
+  for (const read_record& r : reads) const_cast<ref_core*>(r.ref)->add_waiter();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  auto changed = [&] {
+    for (const read_record& r : reads) {
+      if (r.ref->head()->stamp() != r.stamp) return true;
+    }
+    return false;
+  };
+  {
+    std::unique_lock<std::mutex> lock(g_wait_mu);
+    g_wait_cv.wait(lock, changed);
+  }
+  for (const read_record& r : reads) const_cast<ref_core*>(r.ref)->remove_waiter();
+}
+
+void transaction::run_finish_actions() {
+  // Move everything out first: an action may start a new transaction on this
+  // thread, which reuses this object.
+  std::vector<pending_watch> watches = std::move(watches_);
+  std::vector<std::function<void()>> actions = std::move(finish_);
+  watches_.clear();
+  finish_.clear();
+  std::exception_ptr first;
+  for (pending_watch& w : watches) {
+    try {
+      w.ref->notify_watches(*w.old_v, *w.new_v);
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+    w.old_v->release();
+    w.new_v->release();
+  }
+  for (auto& a : actions) {
+    try {
+      a();
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
+}
+
+}  // namespace instadump::detail

@@ -1,0 +1,185 @@
+// transaction: the state of one running dosync (or one or_else branch).
+//
+// A top-level dosync runs a root transaction: it reads every ref at one read
+// point, keeps its writes private in a write set, and publishes them at
+// commit under the refs' commit locks with one new clock stamp. An or_else
+// branch runs in a child transaction whose writes stay separate from its
+// parent's until the branch succeeds, so a branch that retries can be thrown
+// away without touching what the parent did.
+//
+// Isolation: snapshot isolation (every read sees the state as of the read
+// point; a commit fails if a ref it writes was committed by someone else
+// after that point). Refs passed to ensure() are validated and locked at
+// commit too, so whatever the transaction decided from them is serializable.
+module;
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+export module instadump:transaction;
+import :errors;
+import :version;
+import :ref_core;
+
+namespace instadump::detail {
+
+// Type-erased list of pending commute functions of one ref.
+class commute_list_base {
+ public:
+  virtual ~commute_list_base() = default;
+  // A new version holding the functions applied in order to `base`.
+  virtual version_base* apply(const version_base& base) const = 0;
+  // Moves `later`'s functions to the end of this list.
+  virtual void append(commute_list_base& later) = 0;
+};
+
+struct write_entry {
+  const ref_core* ref = nullptr;
+  version_base* staged = nullptr;  // held by the transaction until published
+  std::unique_ptr<commute_list_base> commutes;
+  bool has_set = false;  // set/alter: the stamp is validated at commit
+};
+
+struct read_record {
+  const ref_core* ref;
+  std::uint64_t stamp;
+};
+
+// Thrown through the user's transaction body to restart it; never escapes
+// dosync. Not derived from std::exception so that `catch (std::exception&)`
+// in a body does not swallow it (a `catch (...)` that does not rethrow will).
+struct conflict_signal {
+  const ref_core* ref;
+  bool yield_to_older;
+};
+struct retry_signal {};
+
+}  // namespace instadump::detail
+
+export namespace instadump {
+
+// Options of one top-level transaction (see dosync).
+struct transaction_options {
+  // Attempts before giving up with retry_limit_exceeded. Default: 10,000
+  // (as in Clojure).
+  std::uint64_t max_attempts = 10'000;
+  // Shown in error messages. Default: none.
+  std::string name;
+};
+
+}  // namespace instadump
+
+namespace instadump::detail {
+
+class transaction {
+ public:
+  // A root transaction (reused per thread; see begin()).
+  transaction() = default;
+  // A child (or_else branch) of `parent`.
+  explicit transaction(transaction& parent) : parent_(&parent), root_(parent.root_) {}
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction();
+
+  bool is_root() const noexcept { return parent_ == nullptr; }
+  std::uint64_t read_point() const noexcept { return root_->read_point_; }
+
+  // The version the transaction sees for `r`: its own write, an enclosing
+  // branch's write, or the snapshot at the read point (logged as a read).
+  const version_base& view(const ref_core& r);
+
+  // The entry for a write to `r` in this branch, created on first use.
+  // Throws conflict_signal if `r` changed since the read point or an older
+  // transaction has claimed it.
+  write_entry& entry_for_write(const ref_core& r, bool check_conflicts);
+
+  // Nearest entry for `r` in this branch or its ancestors, or null.
+  write_entry* find_entry(const ref_core& r) noexcept;
+
+  bool has_commutes(const ref_core& r) noexcept;
+
+  void add_ensure(const ref_core& r);
+  void add_after_commit(std::function<void()> action);
+
+  // Keeps a replaced staged version alive until the root transaction ends,
+  // so references handed out to the body stay valid.
+  void retire(version_base* v) { root_->retired_.push_back(v); }
+
+  // Moves a finished branch's writes, ensures and actions into this one.
+  void merge_child(transaction& child);
+
+  // --- Root transaction lifecycle (used by dosync) ---
+  void begin(const transaction_options& options);
+  // Starts (or restarts) an attempt at a fresh read point.
+  void start_attempt();
+  // Publishes the writes. Throws conflict_signal (restart) or
+  // validation_failed (give up). On return the transaction is finished and
+  // `finish_actions()` still has to run the watches and after-commit actions.
+  void commit();
+  // Decides what to do after a conflict: backs off and returns to restart, or
+  // throws retry_limit_exceeded.
+  void handle_conflict(const conflict_signal& c);
+  // Blocks until a ref the attempt read changes (for retry()).
+  void block_until_read_set_changes();
+  // Discards the attempt's writes and withdraws the read point.
+  void abandon_attempt() noexcept;
+  // Ends the top-level transaction: drops fairness claims.
+  void end() noexcept;
+  // Runs the watches and after-commit actions collected by commit();
+  // rethrows the first exception one of them threw, after running all.
+  void run_finish_actions();
+
+ private:
+  write_entry* find_local(const ref_core& r) noexcept;
+  void index_entries();
+  void release_writes() noexcept;
+  void wait_for_older_claims(const std::vector<const ref_core*>& refs);
+  void wait_while_claimed_by_older(const ref_core& r);
+  void drop_claims() noexcept;
+  void release_retired() noexcept;
+  [[noreturn]] void conflict(const ref_core& r, bool yield_to_older);
+
+  transaction* parent_ = nullptr;
+  transaction* root_ = this;
+
+  // Per branch.
+  std::vector<write_entry> writes_;
+  std::unordered_map<const ref_core*, std::size_t> index_;  // when writes_ is large
+  std::vector<const ref_core*> ensures_;
+  std::vector<std::function<void()>> after_commit_;
+
+  // Root only.
+  std::uint64_t read_point_ = 0;
+  std::uint64_t ticket_ = 0;
+  std::uint64_t attempts_ = 0;
+  std::uint64_t yielded_to_ = 0;  // claim this transaction already waited for
+  const transaction_options* options_ = nullptr;
+  std::vector<read_record> reads_;
+  std::vector<version_base*> retired_;
+  std::vector<const ref_core*> claimed_;
+  std::vector<const ref_core*> locked_;
+  struct pending_watch {
+    const ref_core* ref;
+    version_base* old_v;
+    version_base* new_v;
+  };
+  std::vector<pending_watch> watches_;
+  std::vector<std::function<void()>> finish_;
+  std::string last_conflict_;
+};
+
+// The calling thread's innermost running transaction, or null.
+transaction* current_transaction() noexcept;
+void set_current_transaction(transaction* t) noexcept;
+// The calling thread's reusable root transaction.
+transaction& thread_root_transaction();
+// True if the calling thread is committing and holds `r`'s commit lock.
+bool committing_thread_holds(const ref_core* r) noexcept;
+
+// Returns the current transaction or throws no_transaction naming `what`.
+transaction& require_transaction(const char* what);
+
+}  // namespace instadump::detail

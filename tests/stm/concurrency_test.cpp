@@ -1,0 +1,3 @@
+#include <catch2/catch.hpp>
+import instadump;
+TEST_CASE("placeholder") {}
