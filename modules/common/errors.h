@@ -1,0 +1,103 @@
+// Exception types thrown by Instadump.
+//
+// Every error derives from instadump::error (a std::runtime_error), so a
+// caller can catch them all at once; the subclasses say what went wrong and
+// so what the caller can do about it. Messages name the ref, transaction,
+// snapshot or file involved and, where there is one, the fix.
+//
+// A plain header (not a module partition) so that the non-module parts of the
+// library, such as the LMDB storage layer, throw the same types; the module
+// re-exports them (modules/stm/errors.cppm).
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace instadump {
+
+// Base of every exception Instadump throws.
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// --- STM ---------------------------------------------------------------------
+
+// A write (set, alter, commute, ensure), retry() or after_commit() was
+// called outside a transaction. Wrap the call in instadump::dosync.
+class no_transaction : public error {
+ public:
+  using error::error;
+};
+
+// A ref's validator rejected the value a transaction was about to commit.
+// The transaction changed nothing.
+class validation_failed : public error {
+ public:
+  using error::error;
+};
+
+// A transaction conflicted more often than its retry limit allows. The
+// message names the ref of the last conflict; the transaction changed nothing.
+class retry_limit_exceeded : public error {
+ public:
+  retry_limit_exceeded(const std::string& what, std::uint64_t attempts)
+      : error(what), attempts_(attempts) {}
+  std::uint64_t attempts() const noexcept { return attempts_; }
+
+ private:
+  std::uint64_t attempts_;
+};
+
+// An operation that is illegal in the current transaction state, such as
+// set() after commute() on the same ref (the commute would be lost).
+class illegal_transaction_state : public error {
+ public:
+  using error::error;
+};
+
+// --- Storage -----------------------------------------------------------------
+
+// Base of errors about the snapshot directory and its files.
+class storage_error : public error {
+ public:
+  using error::error;
+};
+
+// The directory cannot be used: not a directory, no permission, not an
+// Instadump database, written by a newer format, or locked by another
+// process for writing.
+class open_failed : public storage_error {
+ public:
+  using storage_error::storage_error;
+};
+
+// Another process has the directory open for writing.
+class locked_by_other_process : public open_failed {
+ public:
+  using open_failed::open_failed;
+};
+
+// Stored bytes are damaged: checksum mismatch, truncated or undecodable data.
+// The message names the ref (key) and the snapshot.
+class corrupt_data : public storage_error {
+ public:
+  using storage_error::storage_error;
+};
+
+// A save failed (disk full, I/O error, map growth failure). The last good
+// snapshot is intact.
+class save_failed : public storage_error {
+ public:
+  using storage_error::storage_error;
+};
+
+// A load failed as a whole; nothing was changed. The message names the ref,
+// the snapshot and the reason.
+class load_failed : public storage_error {
+ public:
+  using storage_error::storage_error;
+};
+
+}  // namespace instadump
