@@ -80,6 +80,8 @@ class ref final : private detail::ref_core {
   // Contention counters of this ref; see ref_stats.
   using detail::ref_core::reset_stats;
   using detail::ref_core::stats;
+  // Versions the ref currently keeps (1 unless long readers need older ones).
+  using detail::ref_core::chain_length;
   // The name used in error messages (set by the state registry).
   using detail::ref_core::name;
   using detail::ref_core::set_name;

@@ -88,6 +88,9 @@ class alignas(64) ref_core {
   void remove_waiter() noexcept { waiters_.fetch_sub(1, std::memory_order_seq_cst); }
   bool has_waiters() const noexcept { return waiters_.load(std::memory_order_seq_cst) != 0; }
 
+  // Versions currently in the chain (for tests and diagnostics).
+  std::uint32_t chain_length() const noexcept { return chain_length_.load(std::memory_order_relaxed); }
+
   // Index of this ref in every thread's table of outside-transaction pins,
   // assigned on first use. Never reused.
   std::uint32_t pin_slot() const noexcept {
