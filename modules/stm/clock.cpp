@@ -13,7 +13,6 @@ namespace instadump::detail {
 namespace {
 
 std::atomic<std::uint64_t> g_clock{0};
-std::atomic<std::uint64_t> g_age{0};
 
 struct alignas(64) slot {
   std::atomic<std::uint64_t> read_point{no_read_point};
@@ -92,10 +91,6 @@ std::uint64_t min_active_read_point() noexcept {
     }
   }
   return lowest;
-}
-
-std::uint64_t next_age_ticket() noexcept {
-  return g_age.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 }  // namespace instadump::detail

@@ -36,7 +36,4 @@ void withdraw_read_point() noexcept;
 // versions older than the newest one at or before it are invisible to all.
 std::uint64_t min_active_read_point() noexcept;
 
-// Age ticket for fairness: smaller is older. Taken once per top-level dosync.
-std::uint64_t next_age_ticket() noexcept;
-
 }  // namespace instadump::detail

@@ -22,7 +22,7 @@ class thread_pins {
   ~thread_pins() { clear(); }
 
   // The version this thread pins as newest for ref slot `slot`, or null.
-  version_base* newest(std::uint32_t slot) const noexcept {
+  inline version_base* newest(std::uint32_t slot) const noexcept {
     return slot < slots_.size() ? slots_[slot].newest : nullptr;
   }
   // Pins `v` (already held once for this table) as the newest for `slot`.

@@ -10,10 +10,14 @@ module instadump;
 namespace instadump::detail {
 namespace {
 
-// Lower bound of all read points, refreshed only when a chain grows: a stale
-// value is still safe (read points only move forward), it just keeps a few
-// more versions alive until the next refresh.
-std::atomic<std::uint64_t> g_cached_min_rp{0};
+// This thread's lower bound of all read points, refreshed only when a chain
+// grows: a stale value is still safe (read points only move forward), it just
+// keeps a few more versions alive until the next refresh. Per thread, so that
+// committers on different cores never write a shared cache line for it.
+thread_local std::uint64_t t_cached_min_rp = 0;
+
+// Chains longer than this trigger a scan of the announced read points.
+constexpr std::uint32_t rescan_length = 4;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -79,19 +83,15 @@ void ref_core::publish(version_base* v) {
     keep->set_older(nullptr);
     while (dead) {
       version_base* next = dead->older();
-      dead->release();
+      dead->release_cut();
       dead = next;
     }
     return kept;
   };
-  length = cut(g_cached_min_rp.load(std::memory_order_acquire));
-  if (length > 2) {
-    std::uint64_t fresh = min_active_read_point();
-    std::uint64_t cached = g_cached_min_rp.load(std::memory_order_relaxed);
-    while (fresh > cached &&
-           !g_cached_min_rp.compare_exchange_weak(cached, fresh, std::memory_order_acq_rel)) {
-    }
-    length = cut(fresh);
+  length = cut(t_cached_min_rp);
+  if (length > rescan_length) {
+    t_cached_min_rp = min_active_read_point();
+    length = cut(t_cached_min_rp);
   }
   chain_length_.store(length, std::memory_order_relaxed);
 }
@@ -101,6 +101,14 @@ std::uint32_t ref_core::assign_pin_slot() const noexcept {
   std::uint32_t expected = 0;
   if (pin_slot_.compare_exchange_strong(expected, fresh, std::memory_order_relaxed)) return fresh - 1;
   return expected - 1;
+}
+
+void ref_core::add_waiter() noexcept {
+  for (int spins = 0; !try_lock(); ++spins) {
+    if (spins < 64) cpu_relax(); else std::this_thread::yield();
+  }
+  waiters_.fetch_add(1, std::memory_order_relaxed);
+  unlock();
 }
 
 void ref_core::make_claim(std::uint64_t ticket) noexcept {

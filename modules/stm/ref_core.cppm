@@ -42,18 +42,18 @@ class alignas(64) ref_core {
   // Human-readable name used in error messages (the registry key for state
   // refs). Empty until named.
   // Not thread-safe against concurrent set_name(): name a ref before use.
-  std::string_view name() const noexcept {
+  inline std::string_view name() const noexcept {
     const std::string* n = name_.load(std::memory_order_acquire);
     return n ? std::string_view(*n) : std::string_view();
   }
-  void set_name(std::string_view n) {
+  inline void set_name(std::string_view n) {
     delete name_.exchange(new std::string(n), std::memory_order_acq_rel);
   }
   std::string describe() const;
 
   // Newest version, creating the initial one from the ref's default on first
   // use.
-  version_base* head() const {
+  inline version_base* head() const {
     version_base* h = head_.load(std::memory_order_acquire);
     return h ? h : init_head();
   }
@@ -63,15 +63,15 @@ class alignas(64) ref_core {
   version_base* version_at(std::uint64_t rp) const;
 
   // Commit lock. try_lock succeeds only if the ref is free.
-  bool try_lock() noexcept {
+  inline bool try_lock() noexcept {
     std::uint64_t expected = 0;
     return lock_.compare_exchange_strong(expected, 1, std::memory_order_acq_rel);
   }
-  void set_lock_stamp(std::uint64_t stamp) noexcept {
+  inline void set_lock_stamp(std::uint64_t stamp) noexcept {
     lock_.store((stamp << 1) | 1, std::memory_order_release);
   }
-  void unlock() noexcept { lock_.store(0, std::memory_order_release); }
-  bool is_locked() const noexcept { return lock_.load(std::memory_order_acquire) & 1; }
+  inline void unlock() noexcept { lock_.store(0, std::memory_order_release); }
+  inline bool is_locked() const noexcept { return lock_.load(std::memory_order_acquire) & 1; }
 
   // Publishes `v` (already stamped) as the newest version and trims versions
   // no reader can see any more. REQUIRES: the caller holds the commit lock.
@@ -79,37 +79,43 @@ class alignas(64) ref_core {
 
   // Fairness claims: the age ticket of the oldest transaction that lost a
   // conflict on this ref and is retrying. Younger writers yield to it.
-  std::uint64_t claim() const noexcept { return claim_.load(std::memory_order_acquire); }
+  inline std::uint64_t claim() const noexcept { return claim_.load(std::memory_order_acquire); }
   void make_claim(std::uint64_t ticket) noexcept;
   void drop_claim(std::uint64_t ticket) noexcept;
 
-  // Waiters blocked in retry() on this ref; a committer wakes them.
-  void add_waiter() noexcept { waiters_.fetch_add(1, std::memory_order_seq_cst); }
-  void remove_waiter() noexcept { waiters_.fetch_sub(1, std::memory_order_seq_cst); }
-  bool has_waiters() const noexcept { return waiters_.load(std::memory_order_seq_cst) != 0; }
+  // Waiters blocked in retry() on this ref; a committer wakes them. A waiter
+  // registers under the commit lock, so a committer (which checks while
+  // holding the lock) either sees the waiter or the waiter sees its version.
+  void add_waiter() noexcept;
+  inline void remove_waiter() noexcept { waiters_.fetch_sub(1, std::memory_order_relaxed); }
+  // REQUIRES: the caller holds the commit lock.
+  inline bool has_waiters() const noexcept { return waiters_.load(std::memory_order_relaxed) != 0; }
 
   // Versions currently in the chain (for tests and diagnostics).
-  std::uint32_t chain_length() const noexcept { return chain_length_.load(std::memory_order_relaxed); }
+  inline std::uint32_t chain_length() const noexcept { return chain_length_.load(std::memory_order_relaxed); }
 
   // Index of this ref in every thread's table of outside-transaction pins,
   // assigned on first use. Never reused.
-  std::uint32_t pin_slot() const noexcept {
+  inline std::uint32_t pin_slot() const noexcept {
     std::uint32_t s = pin_slot_.load(std::memory_order_relaxed);
     return s ? s - 1 : assign_pin_slot();
   }
 
-  ref_stats stats() const noexcept {
+  inline ref_stats stats() const noexcept {
     return {commits_.load(std::memory_order_relaxed), conflicts_.load(std::memory_order_relaxed),
             retries_.load(std::memory_order_relaxed)};
   }
-  void reset_stats() noexcept {
+  inline void reset_stats() noexcept {
     commits_.store(0, std::memory_order_relaxed);
     conflicts_.store(0, std::memory_order_relaxed);
     retries_.store(0, std::memory_order_relaxed);
   }
-  void count_commit() noexcept { commits_.fetch_add(1, std::memory_order_relaxed); }
-  void count_conflict() noexcept { conflicts_.fetch_add(1, std::memory_order_relaxed); }
-  void count_retry() noexcept { retries_.fetch_add(1, std::memory_order_relaxed); }
+  // REQUIRES: the caller holds the commit lock (so no read-modify-write).
+  inline void count_commit() noexcept {
+    commits_.store(commits_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  inline void count_conflict() noexcept { conflicts_.fetch_add(1, std::memory_order_relaxed); }
+  inline void count_retry() noexcept { retries_.fetch_add(1, std::memory_order_relaxed); }
 
   // Typed operations, implemented by ref<T>.
   virtual version_base* make_initial_version() const = 0;

@@ -18,7 +18,6 @@ module instadump;
 namespace instadump::detail {
 namespace {
 
-thread_local transaction* t_current = nullptr;
 thread_local const std::vector<const ref_core*>* t_commit_locks = nullptr;
 
 // retry() waiters sleep here; a commit that touches a ref with waiters bumps
@@ -59,10 +58,14 @@ std::uint64_t cheap_random() noexcept {
 
 constexpr std::size_t index_threshold = 16;
 
+std::atomic<std::uint32_t> g_thread_counter{0};
+std::uint32_t thread_tiebreak() noexcept {
+  thread_local std::uint32_t id = g_thread_counter.fetch_add(1, std::memory_order_relaxed);
+  return id;
+}
+
 }  // namespace
 
-transaction* current_transaction() noexcept { return t_current; }
-void set_current_transaction(transaction* t) noexcept { t_current = t; }
 
 transaction& thread_root_transaction() {
   thread_local transaction root;
@@ -74,11 +77,11 @@ bool committing_thread_holds(const ref_core* r) noexcept {
 }
 
 transaction& require_transaction(const char* what) {
-  if (!t_current) {
+  if (!t_current_transaction) {
     throw no_transaction(std::string(what) +
                          " called outside a transaction: wrap it in instadump::dosync([&] { ... })");
   }
-  return *t_current;
+  return *t_current_transaction;
 }
 
 transaction::~transaction() {
@@ -188,7 +191,7 @@ void transaction::merge_child(transaction& child) {
 
 void transaction::begin(const transaction_options& options) {
   options_ = &options;
-  ticket_ = next_age_ticket();
+  ticket_ = 0;  // taken from the first attempt's read point
   attempts_ = 0;
   yielded_to_ = 0;
   last_conflict_.clear();
@@ -197,6 +200,8 @@ void transaction::begin(const transaction_options& options) {
 void transaction::start_attempt() {
   ++attempts_;
   read_point_ = announce_read_point();
+  // Age = the first read point, tie-broken by thread; smaller is older.
+  if (ticket_ == 0) ticket_ = ((read_point_ + 1) << 16) | (thread_tiebreak() & 0xFFFF);
 }
 
 void transaction::release_writes() noexcept {
@@ -228,8 +233,13 @@ void transaction::drop_claims() noexcept {
 }
 
 void transaction::end() noexcept {
-  abandon_attempt();
-  drop_claims();
+  if (!writes_.empty() || !retired_.empty() || !reads_.empty() || !ensures_.empty() ||
+      !after_commit_.empty()) {
+    abandon_attempt();
+  } else {
+    withdraw_read_point();
+  }
+  if (!claimed_.empty()) drop_claims();
   options_ = nullptr;
 }
 
@@ -313,7 +323,6 @@ void transaction::commit() {
       r->count_commit();
     }
   }
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   bool wake = false;
   for (const ref_core* r : locked_) wake = wake || r->has_waiters();
   unlock_all();
@@ -374,7 +383,6 @@ void transaction::block_until_read_set_changes() {
                           [](const read_record& a, const read_record& b) { return a.ref == b.ref; }),
               reads.end());
   for (const read_record& r : reads) const_cast<ref_core*>(r.ref)->add_waiter();
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   auto changed = [&] {
     for (const read_record& r : reads) {
       if (r.ref->head()->stamp() != r.stamp) return true;
@@ -389,6 +397,7 @@ void transaction::block_until_read_set_changes() {
 }
 
 void transaction::run_finish_actions() {
+  if (watches_.empty() && finish_.empty()) return;
   // Move everything out first: an action may start a new transaction on this
   // thread, which reuses this object.
   std::vector<pending_watch> watches = std::move(watches_);

@@ -171,9 +171,11 @@ class transaction {
   std::string last_conflict_;
 };
 
+inline thread_local constinit transaction* t_current_transaction = nullptr;
+
 // The calling thread's innermost running transaction, or null.
-transaction* current_transaction() noexcept;
-void set_current_transaction(transaction* t) noexcept;
+inline transaction* current_transaction() noexcept { return t_current_transaction; }
+inline void set_current_transaction(transaction* t) noexcept { t_current_transaction = t; }
 // The calling thread's reusable root transaction.
 transaction& thread_root_transaction();
 // True if the calling thread is committing and holds `r`'s commit lock.

@@ -23,18 +23,28 @@ class version_base {
   virtual ~version_base() = default;
 
   // Commit time of this version. Written once, before the node is published.
-  std::uint64_t stamp() const noexcept { return stamp_; }
-  void set_stamp(std::uint64_t s) noexcept { stamp_ = s; }
+  inline std::uint64_t stamp() const noexcept { return stamp_; }
+  inline void set_stamp(std::uint64_t s) noexcept { stamp_ = s; }
 
   // Next older version in the ref's chain, or null. Atomic because a
   // committer trims the chain while readers walk its newer part.
-  version_base* older() const noexcept { return older_.load(std::memory_order_acquire); }
-  void set_older(version_base* v) noexcept { older_.store(v, std::memory_order_release); }
+  inline version_base* older() const noexcept { return older_.load(std::memory_order_acquire); }
+  inline void set_older(version_base* v) noexcept { older_.store(v, std::memory_order_release); }
 
   // Holders: the chain (or the staging transaction) plus every pin.
-  void hold() noexcept { holds_.fetch_add(1, std::memory_order_relaxed); }
-  void release() noexcept {
+  inline void hold() noexcept { holds_.fetch_add(1, std::memory_order_relaxed); }
+  inline void release() noexcept {
     if (holds_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  // release() for a version cut from its chain. Nobody can take a new hold
+  // on such a version (see ref_core::publish), so when ours is the only one
+  // left the atomic read-modify-write can be skipped.
+  inline void release_cut() noexcept {
+    if (holds_.load(std::memory_order_acquire) == 1) {
+      delete this;
+    } else {
+      release();
+    }
   }
 
  private:
@@ -79,17 +89,17 @@ class pinned {
     if (v_) v_->release();
   }
 
-  const T& get() const noexcept { return v_->value; }
-  const T& operator*() const noexcept { return v_->value; }
-  const T* operator->() const noexcept { return &v_->value; }
+  inline const T& get() const noexcept { return v_->value; }
+  inline const T& operator*() const noexcept { return v_->value; }
+  inline const T* operator->() const noexcept { return &v_->value; }
   operator const T&() const noexcept { return v_->value; }
   explicit operator bool() const noexcept { return v_ != nullptr; }
 
   // Commit stamp of the pinned version (0 for a ref's default value).
-  std::uint64_t stamp() const noexcept { return v_->stamp(); }
+  inline std::uint64_t stamp() const noexcept { return v_->stamp(); }
 
   // Adopts one hold on `v` (the caller has already taken it).
-  static pinned adopt(detail::version<T>* v) noexcept {
+  inline static pinned adopt(detail::version<T>* v) noexcept {
     pinned p;
     p.v_ = v;
     return p;
