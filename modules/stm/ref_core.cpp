@@ -17,7 +17,7 @@ namespace {
 thread_local std::uint64_t t_cached_min_rp = 0;
 
 // Chains longer than this trigger a scan of the announced read points.
-constexpr std::uint32_t rescan_length = 4;
+constexpr std::uint32_t rescan_length = 2;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -68,30 +68,35 @@ void ref_core::publish(version_base* v) {
   v->set_older(old);
   head_.store(v, std::memory_order_release);
   std::uint32_t length = chain_length_.load(std::memory_order_relaxed) + 1;
+  if (length == 2) second_oldest_stamp_ = v->stamp();
 
-  // Cut the chain below the newest version at or before the oldest read
-  // point: nothing older is visible to any present or future reader.
-  auto cut = [&](std::uint64_t min_rp) {
+  // Versions older than the newest one at or before the oldest read point are
+  // invisible to every present and future reader. Nothing can be cut until
+  // that point reaches the second-oldest version, which is checked in O(1);
+  // so a long reader that pins a long chain costs no walks, and the walk that
+  // finally cuts is paid once.
+  if (length > rescan_length && t_cached_min_rp < second_oldest_stamp_) {
+    t_cached_min_rp = min_active_read_point();
+  }
+  if (length > 1 && t_cached_min_rp >= second_oldest_stamp_) {
+    std::uint64_t min_rp = t_cached_min_rp;
     std::uint32_t kept = 1;
+    version_base* newer = nullptr;
     version_base* keep = v;
-    while (keep->stamp() > min_rp && keep->older()) {
+    while (keep->stamp() > min_rp) {  // the tail is <= min_rp, so this stops
+      newer = keep;
       keep = keep->older();
       ++kept;
     }
     version_base* dead = keep->older();
-    if (!dead) return kept;
     keep->set_older(nullptr);
+    second_oldest_stamp_ = newer ? newer->stamp() : no_read_point;
     while (dead) {
       version_base* next = dead->older();
       dead->release_cut();
       dead = next;
     }
-    return kept;
-  };
-  length = cut(t_cached_min_rp);
-  if (length > rescan_length) {
-    t_cached_min_rp = min_active_read_point();
-    length = cut(t_cached_min_rp);
+    length = kept;
   }
   chain_length_.store(length, std::memory_order_relaxed);
 }

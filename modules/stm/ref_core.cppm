@@ -138,6 +138,9 @@ class alignas(64) ref_core {
   std::atomic<std::uint64_t> claim_{0};
   std::atomic<std::uint32_t> waiters_{0};
   mutable std::atomic<std::uint32_t> chain_length_{0};
+  // Stamp of the version just above the chain's tail (guarded by the commit
+  // lock); the chain can only be cut once every read point has passed it.
+  std::uint64_t second_oldest_stamp_ = ~std::uint64_t{0};
   mutable std::atomic<std::uint32_t> pin_slot_{0};
   std::atomic<std::uint64_t> commits_{0}, conflicts_{0}, retries_{0};
   std::atomic<std::string*> name_{nullptr};  // owned; std::string is not constinit-friendly
