@@ -1,0 +1,92 @@
+// RAII wrappers over LMDB and map growth (see lmdb_env.h).
+#include "storage/lmdb_env.h"
+
+#include <algorithm>
+
+namespace instadump::storage::lmdb {
+
+lmdb_failure::lmdb_failure(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+
+void check(int rc, const char* what) {
+  if (rc != MDB_SUCCESS) throw lmdb_failure(rc, std::string(what) + ": " + mdb_strerror(rc));
+}
+
+environment::environment(const std::filesystem::path& dir, unsigned flags, std::size_t map_size,
+                         unsigned max_dbs) {
+  check(mdb_env_create(&env_), "mdb_env_create");
+  try {
+    check(mdb_env_set_maxdbs(env_, max_dbs), "mdb_env_set_maxdbs");
+    // For an existing environment LMDB keeps the larger of this and the size
+    // recorded in the file.
+    check(mdb_env_set_mapsize(env_, map_size), "mdb_env_set_mapsize");
+    check(mdb_env_open(env_, dir.c_str(), flags | MDB_NOTLS, 0600), "mdb_env_open");
+  } catch (...) {
+    mdb_env_close(env_);
+    env_ = nullptr;
+    throw;
+  }
+}
+
+environment::~environment() {
+  if (env_ != nullptr) mdb_env_close(env_);
+}
+
+std::size_t environment::map_size() const {
+  MDB_envinfo info;
+  check(mdb_env_info(env_, &info), "mdb_env_info");
+  return info.me_mapsize;
+}
+
+void environment::grow_map(std::size_t extra) {
+  constexpr std::size_t kMiB = std::size_t{1} << 20;
+  const std::size_t current = map_size();
+  std::size_t wanted = std::max(current * 2, current + extra);
+  wanted = (wanted + kMiB - 1) / kMiB * kMiB;
+  check(mdb_env_set_mapsize(env_, wanted), "mdb_env_set_mapsize (growing the map)");
+}
+
+void environment::adopt_map_size() { check(mdb_env_set_mapsize(env_, 0), "mdb_env_set_mapsize(0)"); }
+
+void environment::sync() { check(mdb_env_sync(env_, 1), "mdb_env_sync"); }
+
+int environment::clear_stale_readers() {
+  int dead = 0;
+  check(mdb_reader_check(env_, &dead), "mdb_reader_check");
+  return dead;
+}
+
+transaction::transaction(MDB_env* env, unsigned flags) {
+  check(mdb_txn_begin(env, nullptr, flags, &txn_), "mdb_txn_begin");
+}
+
+transaction::~transaction() { abort(); }
+
+void transaction::commit() {
+  MDB_txn* txn = txn_;
+  txn_ = nullptr;
+  check(mdb_txn_commit(txn), "mdb_txn_commit");
+}
+
+void transaction::abort() noexcept {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  txn_ = nullptr;
+}
+
+id_key::id_key(std::uint64_t id) noexcept {
+  for (int i = 7; i >= 0; --i) {
+    bytes_[i] = static_cast<unsigned char>(id & 0xff);
+    id >>= 8;
+  }
+}
+
+std::uint64_t decode_id_key(const MDB_val& key) {
+  if (key.mv_size != 8) {
+    throw lmdb_failure(MDB_CORRUPTED, "a key is " + std::to_string(key.mv_size) + " bytes long, expected 8");
+  }
+  const auto* p = static_cast<const unsigned char*>(key.mv_data);
+  std::uint64_t id = 0;
+  for (int i = 0; i < 8; ++i) id = (id << 8) | p[i];
+  return id;
+}
+
+}  // namespace instadump::storage::lmdb

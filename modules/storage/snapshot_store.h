@@ -1,0 +1,171 @@
+// The on-disk snapshot store: numbered snapshots of named values, kept in one
+// LMDB environment per directory.
+//
+// A snapshot is a manifest (key, blob id, size, checksum, schema identity of
+// every value) plus the value bytes ("blobs"). Values unchanged since an
+// earlier snapshot can be referenced instead of rewritten (kept_value), so a
+// blob may belong to several snapshots. write_snapshot() keeps the newest
+// `keep_generations` snapshots and drops blobs none of them references.
+//
+// LMDB layout (docs/FORMAT.md has the full description and the evolution
+// rules): named databases
+//   "meta"      "store"        -> StoreMeta message (magic, format version)
+//               "next_blob_id" -> 8-byte big-endian counter
+//   "snapshots" 8-byte BE id   -> Manifest message
+//   "blobs"     8-byte BE id   -> value bytes (a Cap'n Proto message, unframed words)
+//   "schemas"   8-byte BE fingerprint -> schema bytes (opaque to the store)
+// Keys are short fixed-size ids, so LMDB's 511-byte key limit never applies
+// to value names, however long.
+//
+// Processes: one writer per directory (enforced with a flock on
+// <dir>/instadump.lock); any number of read-only opens next to it. Do not use
+// a store on a network filesystem (LMDB's locking needs a local one), and do
+// not use a store in a child after fork(): open it again in the child.
+#pragma once
+
+#include "instadump/capnp_compat.h"  // before any Cap'n Proto header
+
+#include <capnp/common.h>
+#include <capnp/message.h>
+#include <kj/common.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <sys/types.h>
+#include <variant>
+#include <vector>
+
+#include "storage/manifest_codec.h"  // reader_options_for
+#include "storage/snapshot_types.h"
+
+namespace instadump::storage {
+
+namespace lmdb {
+class environment;
+}
+class directory_lock;
+
+class snapshot_store {
+ public:
+  // Opens the store in `dir`.
+  //
+  // Writable (options.read_only == false): creates `dir` (mode 0700) if it is
+  // missing, takes the single-writer lock and, for an empty directory, writes
+  // a fresh store (files mode 0600). Read-only: the store must already exist;
+  // no lock is taken and nothing is written.
+  //
+  // Throws locked_by_other_process when another writer has `dir` open, and
+  // open_failed when `dir` is not a directory or cannot be created, is not
+  // writable (writable opens), holds a data.mdb that is not LMDB, is an LMDB
+  // environment that is not an Instadump store, or was written by a newer
+  // format version. Throws std::invalid_argument when keep_generations is 0
+  // or initial_map_size is 0. Releases reader slots left by crashed processes
+  // (see stats().stale_readers_cleared).
+  static std::unique_ptr<snapshot_store> open(const std::filesystem::path& dir, const store_options& options);
+
+  // Closes the environment and releases the writer lock. Must not run while
+  // another thread uses the store.
+  ~snapshot_store();
+  snapshot_store(const snapshot_store&) = delete;
+  snapshot_store& operator=(const snapshot_store&) = delete;
+
+  // Writes a new snapshot made of `values` in one LMDB write transaction,
+  // stores `schemas` (replacing records with the same fingerprint), then drops
+  // snapshots beyond keep_generations and the blobs no kept snapshot
+  // references, in the same transaction: either all of it happens or none.
+  // new_value bytes are written by their fill() straight into LMDB's pages.
+  // When the map is full it is grown and the whole write redone (so fill() may
+  // be called more than once; it must write the same bytes each time).
+  //
+  // durable == true: the snapshot is on stable storage (mdb_env_sync) when
+  // this returns. durable == false: it is committed and survives a crash of
+  // this process, but a crash of the machine may lose it (the store then
+  // opens at the previous snapshot; it is never left damaged).
+  //
+  // Returns the new snapshot's info (entries sorted by key, with the blob ids
+  // of new values).
+  //
+  // Throws save_failed, and nothing is changed, when: the store is read-only;
+  // keys are empty or repeated; a new_value's size is not a multiple of 8 or
+  // it has no fill; a kept_value's blob is not referenced by any stored
+  // snapshot; fill() throws (its exception is nested); the disk is full or the
+  // map cannot grow. Throws save_failed and poisons the store when flushing to
+  // disk fails (I/O error): the kernel may have dropped the unwritten pages,
+  // so no later write through this store can be trusted and every later call
+  // throws save_failed until the store is reopened; the last snapshot that was
+  // written durably is intact. Throws storage_error when called in a forked
+  // child of the process that opened the store.
+  //
+  // Thread-safe: writes are serialized with each other and with reads.
+  // REQUIRES: not called from inside a read_snapshot() visitor of this store.
+  snapshot_info write_snapshot(std::vector<std::variant<new_value, kept_value>> values, bool durable,
+                               std::span<const schema_record> schemas = {});
+
+  // Returns all stored snapshots, newest first. Throws corrupt_data when a
+  // manifest does not decode. Thread-safe.
+  std::vector<snapshot_info> list_snapshots() const;
+
+  // Returns the newest snapshot, or nullopt for an empty store. Throws
+  // corrupt_data when its manifest does not decode. Thread-safe.
+  std::optional<snapshot_info> newest() const;
+
+  // Reads snapshot `id` in one read transaction. First verifies every entry:
+  // the blob exists, has the recorded size and the recorded checksum; then
+  // calls visit(entry, words) for each entry in key order. `words` are the
+  // value's bytes, 8-byte aligned (copied only when LMDB's copy is not), valid
+  // only during the call; decode them with reader_options_for(words.size()).
+  //
+  // Throws load_failed when no snapshot `id` exists, corrupt_data (naming the
+  // key and the snapshot) when verification fails; nothing is visited then.
+  // Exceptions thrown by `visit` propagate unchanged.
+  //
+  // Thread-safe; concurrent reads run in parallel. REQUIRES: `visit` does not
+  // call write_snapshot() on this store (it would deadlock).
+  void read_snapshot(std::uint64_t id,
+                     const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>)>& visit) const;
+
+  // Returns the schema bytes stored for `fingerprint`, or nullopt. Thread-safe.
+  std::optional<std::vector<std::byte>> get_schema(std::uint64_t fingerprint) const;
+
+  // Sizes and counters (see store_stats). Thread-safe.
+  store_stats stats() const;
+
+  // The directory the store was opened in.
+  std::filesystem::path directory() const { return dir_; }
+  // Whether the store was opened read-only.
+  bool read_only() const { return options_.read_only; }
+  // Whether a failed flush has poisoned the store (see write_snapshot()).
+  bool poisoned() const { return poisoned_.load(); }
+
+ private:
+  struct dbis;
+  snapshot_store(std::filesystem::path dir, const store_options& options);
+
+  void check_process() const;
+  void initialize();
+  snapshot_info write_once(const std::vector<std::variant<new_value, kept_value>>& values,
+                           std::span<const schema_record> schemas);
+  template <typename F>
+  auto with_read_txn(F&& f) const;
+
+  std::filesystem::path dir_;
+  store_options options_;
+  pid_t pid_;
+  std::unique_ptr<directory_lock> lock_;
+  std::unique_ptr<lmdb::environment> env_;
+  std::unique_ptr<dbis> dbi_;
+  int stale_readers_cleared_ = 0;
+  std::atomic<bool> poisoned_{false};
+  // Shared by read transactions, exclusive for write transactions and map
+  // resizes: mdb_env_set_mapsize is only legal with no transaction open in
+  // this process.
+  mutable std::shared_mutex mutex_;
+};
+
+}  // namespace instadump::storage

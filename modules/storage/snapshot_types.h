@@ -1,0 +1,102 @@
+// Plain value types of the snapshot store's API: options, schema identities,
+// values to write, and what a stored snapshot contains.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace instadump::storage {
+
+// The on-disk format version this build writes and the newest it can read.
+// Stored in StoreMeta and in every Manifest (see docs/FORMAT.md).
+inline constexpr std::uint32_t format_version = 1;
+
+// How snapshot_store::open() opens a directory.
+struct store_options {
+  // Open without writing anything: no writer lock is taken, so a read-only
+  // store can run next to the (single) writer process. The store must exist.
+  bool read_only = false;
+  // How many snapshots write_snapshot() keeps (the newest ones). At least 1.
+  unsigned keep_generations = 2;
+  // LMDB map size to start with, in bytes; grown automatically when full.
+  // An existing store that is larger keeps its larger size.
+  std::size_t initial_map_size = std::size_t{64} << 20;
+};
+
+// Which schema (and which version of it) a stored value was written with.
+struct schema_identity {
+  std::uint64_t fingerprint = 0;
+  std::uint32_t version = 0;
+
+  friend bool operator==(const schema_identity&, const schema_identity&) = default;
+};
+
+// A value to store as new bytes in a snapshot.
+struct new_value {
+  std::string key;
+  schema_identity schema;
+  // Exact number of bytes fill() writes. Must be a multiple of 8 (a whole
+  // number of Cap'n Proto words).
+  std::size_t size_bytes = 0;
+  // Writes exactly size_bytes into the span, which is space reserved inside the
+  // LMDB page (MDB_RESERVE), so there is no intermediate copy. The span's
+  // address is NOT guaranteed to be 8-byte aligned. May throw: the whole write
+  // is then abandoned and write_snapshot() throws save_failed.
+  std::function<void(std::span<std::byte>)> fill;
+};
+
+// A value that is unchanged since a stored snapshot: the new snapshot refers to
+// the already stored blob instead of writing the bytes again (incremental
+// save). blob_id comes from an entry_info of a snapshot still in the store.
+struct kept_value {
+  std::string key;
+  schema_identity schema;
+  std::uint64_t blob_id = 0;
+};
+
+// One value of a stored snapshot.
+struct entry_info {
+  std::string key;
+  schema_identity schema;
+  std::uint64_t blob_id = 0;     // where the bytes are; shared by snapshots that kept the value
+  std::uint64_t size_bytes = 0;  // exact length of the bytes
+  std::uint64_t checksum = 0;    // XXH3-64 of the bytes (see checksum.h)
+
+  friend bool operator==(const entry_info&, const entry_info&) = default;
+};
+
+// A stored snapshot: its id (increasing, never reused), when it was written and
+// its entries, sorted by key.
+struct snapshot_info {
+  std::uint64_t id = 0;
+  std::int64_t created_unix_nanos = 0;
+  std::vector<entry_info> entries;
+  std::uint64_t total_bytes = 0;  // sum of the entries' size_bytes
+
+  friend bool operator==(const snapshot_info&, const snapshot_info&) = default;
+};
+
+// A schema description to store next to the values (keyed by fingerprint). The
+// bytes are opaque to the store.
+struct schema_record {
+  std::uint64_t fingerprint = 0;
+  std::vector<std::byte> bytes;
+};
+
+// Sizes of a store, for benchmarks, tests and "how big is my database" tools.
+struct store_stats {
+  std::uint64_t file_bytes = 0;   // size of data.mdb on disk
+  std::uint64_t map_bytes = 0;    // current LMDB map size (the file's upper bound until grown)
+  std::uint64_t used_bytes = 0;   // pages in use, including free pages LMDB will reuse
+  std::uint64_t live_bytes = 0;   // sum of the sizes of all stored blobs
+  std::uint64_t blob_count = 0;   // number of stored blobs
+  std::uint64_t snapshot_count = 0;
+  // Reader slots of dead processes that open() released (mdb_reader_check).
+  int stale_readers_cleared = 0;
+};
+
+}  // namespace instadump::storage

@@ -1,0 +1,45 @@
+// Helpers shared by the storage tests: scratch directories, values with
+// recognizable bytes, reading a snapshot back, and running code in a child.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "storage/snapshot_store.h"
+
+namespace storage_test {
+
+// A fresh directory under /tmp, removed (with its contents) on destruction.
+class scratch_dir {
+ public:
+  scratch_dir();
+  ~scratch_dir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// `size` bytes (a multiple of 8) derived from `seed`, so each value is distinct.
+std::vector<std::byte> pattern(std::size_t size, std::uint64_t seed);
+
+// A new_value whose fill copies `bytes`.
+instadump::storage::new_value value_of(std::string key, std::vector<std::byte> bytes,
+                                       instadump::storage::schema_identity schema = {7, 1});
+
+// Every value of snapshot `id`, by key.
+std::map<std::string, std::vector<std::byte>> read_all(const instadump::storage::snapshot_store& store,
+                                                       std::uint64_t id);
+
+// Runs `body` in a forked child; returns its exit code (the child exits 0
+// when body returns true, 1 when false, 2 on an exception, 128+signal when
+// killed). The child never runs the parent's destructors.
+int run_in_child(const std::function<bool()>& body);
+
+}  // namespace storage_test
