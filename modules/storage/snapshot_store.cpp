@@ -318,6 +318,22 @@ std::vector<snapshot_info> snapshot_store::list_snapshots() const {
   });
 }
 
+std::vector<std::uint64_t> snapshot_store::snapshot_ids() const {
+  return with_read_txn([&](MDB_txn* txn) {
+    std::vector<std::uint64_t> ids;
+    MDB_cursor* cursor = nullptr;
+    check(mdb_cursor_open(txn, dbi_->snapshots, &cursor), "mdb_cursor_open");
+    std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> guard(cursor, mdb_cursor_close);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST); rc != MDB_NOTFOUND;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)) {
+      check(rc, "mdb_cursor_get (snapshots)");
+      ids.push_back(lmdb::decode_id_key(k));
+    }
+    return ids;
+  });
+}
+
 std::optional<snapshot_info> snapshot_store::newest() const {
   return with_read_txn([&](MDB_txn* txn) -> std::optional<snapshot_info> {
     MDB_cursor* cursor = nullptr;

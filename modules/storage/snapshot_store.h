@@ -102,14 +102,22 @@ class snapshot_store {
   // written durably is intact. Throws storage_error when called in a forked
   // child of the process that opened the store.
   //
+  // A stored manifest that does not decode is skipped rather than failing the
+  // save; it is pruned in turn, but its blobs are then not reclaimed.
+  //
   // Thread-safe: writes are serialized with each other and with reads.
   // REQUIRES: not called from inside a read_snapshot() visitor of this store.
   snapshot_info write_snapshot(std::vector<std::variant<new_value, kept_value>> values, bool durable,
                                std::span<const schema_record> schemas = {});
 
   // Returns all stored snapshots, newest first. Throws corrupt_data when a
-  // manifest does not decode. Thread-safe.
+  // manifest does not decode (snapshot_ids() does not). Thread-safe.
   std::vector<snapshot_info> list_snapshots() const;
+
+  // Returns the ids of all stored snapshots, newest first, without decoding
+  // their manifests: recovery code can try read_snapshot() on each in turn
+  // even when some manifest is damaged. Thread-safe.
+  std::vector<std::uint64_t> snapshot_ids() const;
 
   // Returns the newest snapshot, or nullopt for an empty store. Throws
   // corrupt_data when its manifest does not decode. Thread-safe.

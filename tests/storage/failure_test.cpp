@@ -2,6 +2,7 @@
 // store), a full disk (RLIMIT_FSIZE), and flipped bytes in a stored blob.
 #include <catch2/catch.hpp>
 
+#include <lmdb.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -88,22 +89,26 @@ TEST_CASE("a full disk (RLIMIT_FSIZE) fails the save; the older snapshot is inta
   const auto limit = std::filesystem::file_size(tmp / "data.mdb");
   const int child = run_in_child([&] {
     ::signal(SIGXFSZ, SIG_IGN);  // get EFBIG instead of being killed
-    rlimit rl{limit, limit};
+    rlimit rl{limit, RLIM_INFINITY};
     if (::setrlimit(RLIMIT_FSIZE, &rl) != 0) return false;
     auto store = snapshot_store::open(tmp.path(), {});
     try {
       store->write_snapshot(one_value("big", 4 << 20, 2), true);
-    } catch (const instadump::save_failed& e) {
-      return true;
+      return false;
+    } catch (const instadump::save_failed&) {
     }
-    return false;
+    if (store->poisoned() || store->newest()->id != 1) return false;
+    // Space is back: the same store writes again (a full disk does not poison it).
+    rl.rlim_cur = RLIM_INFINITY;
+    if (::setrlimit(RLIMIT_FSIZE, &rl) != 0) return false;
+    return store->write_snapshot(one_value("big", 4 << 20, 3), true).id == 2;
   });
   CHECK(child == 0);
   auto store = snapshot_store::open(tmp.path(), {});
   REQUIRE(store->newest());
-  CHECK(store->newest()->id == 1);
+  CHECK(store->newest()->id == 2);
   CHECK(read_all(*store, 1)["a"] == pattern(4096, 1));
-  CHECK(store->write_snapshot(one_value("big", 4 << 20, 2), true).id == 2);
+  CHECK(read_all(*store, 2)["big"] == pattern(4 << 20, 3));
 }
 
 TEST_CASE("flipped bytes in a blob are reported as corrupt_data naming key and snapshot") {
@@ -136,4 +141,92 @@ TEST_CASE("flipped bytes in a blob are reported as corrupt_data naming key and s
   }
   CHECK(visited == 0);  // verification happens before any visit
   CHECK(read_all(*store, 1)["state"] == old_bytes);
+}
+
+namespace {
+// Runs f(txn, blobs, snapshots) in a write transaction of a raw LMDB handle on
+// a closed store, to damage it in ways a flipped bit in the file would.
+template <typename F>
+void tamper(const std::filesystem::path& dir, F&& f) {
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  REQUIRE(mdb_env_set_maxdbs(env, 8) == 0);
+  REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  MDB_dbi blobs, snapshots;
+  REQUIRE(mdb_dbi_open(txn, "blobs", 0, &blobs) == 0);
+  REQUIRE(mdb_dbi_open(txn, "snapshots", 0, &snapshots) == 0);
+  f(txn, blobs, snapshots);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+}
+
+MDB_val be_key(std::uint64_t id, unsigned char (&buf)[8]) {
+  for (int i = 7; i >= 0; --i, id >>= 8) buf[i] = static_cast<unsigned char>(id);
+  return MDB_val{8, buf};
+}
+
+std::string read_error(const snapshot_store& store, std::uint64_t id) {
+  try {
+    read_all(store, id);
+  } catch (const instadump::corrupt_data& e) {
+    return e.what();
+  }
+  FAIL("damage not detected");
+  return {};
+}
+}  // namespace
+
+TEST_CASE("missing, truncated blobs and damaged manifests are corrupt_data; other snapshots still load") {
+  scratch_dir tmp;
+  snapshot_info second;
+  {
+    auto store = snapshot_store::open(tmp.path(), {});
+    store->write_snapshot(one_value("state", 4096, 1), true);
+    second = store->write_snapshot(one_value("state", 4096, 2), true);
+  }
+  const std::uint64_t blob = second.entries[0].blob_id;
+  SECTION("missing blob") {
+    tamper(tmp.path(), [&](MDB_txn* txn, MDB_dbi blobs, MDB_dbi) {
+      unsigned char buf[8];
+      MDB_val k = be_key(blob, buf);
+      REQUIRE(mdb_del(txn, blobs, &k, nullptr) == 0);
+    });
+    auto store = snapshot_store::open(tmp.path(), {});
+    CHECK_THAT(read_error(*store, 2), Catch::Contains("missing") && Catch::Contains("\"state\"") &&
+                                          Catch::Contains("snapshot 2"));
+    CHECK(read_all(*store, 1)["state"] == pattern(4096, 1));
+  }
+  SECTION("truncated blob") {
+    tamper(tmp.path(), [&](MDB_txn* txn, MDB_dbi blobs, MDB_dbi) {
+      unsigned char buf[8];
+      MDB_val k = be_key(blob, buf);
+      auto shorter = pattern(4000, 2);
+      MDB_val v{shorter.size(), shorter.data()};
+      REQUIRE(mdb_put(txn, blobs, &k, &v, 0) == 0);
+    });
+    auto store = snapshot_store::open(tmp.path(), {});
+    CHECK_THAT(read_error(*store, 2), Catch::Contains("4000 bytes long") && Catch::Contains("snapshot 2"));
+    CHECK(read_all(*store, 1)["state"] == pattern(4096, 1));
+  }
+  SECTION("damaged manifest") {
+    tamper(tmp.path(), [&](MDB_txn* txn, MDB_dbi, MDB_dbi snapshots) {
+      unsigned char buf[8];
+      MDB_val k = be_key(2, buf);
+      auto junk = pattern(48, 9);
+      MDB_val v{junk.size(), junk.data()};
+      REQUIRE(mdb_put(txn, snapshots, &k, &v, 0) == 0);
+    });
+    auto store = snapshot_store::open(tmp.path(), {});
+    CHECK_THAT(read_error(*store, 2), Catch::Contains("snapshot 2"));
+    CHECK_THROWS_AS(store->list_snapshots(), instadump::corrupt_data);
+    CHECK(store->snapshot_ids() == std::vector<std::uint64_t>{2, 1});
+    CHECK(read_all(*store, 1)["state"] == pattern(4096, 1));
+    // A damaged old manifest does not block saving; it is pruned in turn.
+    CHECK(store->write_snapshot(one_value("state", 4096, 3), true).id == 3);
+    CHECK(store->write_snapshot(one_value("state", 4096, 4), true).id == 4);
+    CHECK(store->snapshot_ids() == std::vector<std::uint64_t>{4, 3});
+    CHECK(store->list_snapshots().size() == 2);
+  }
 }
