@@ -25,7 +25,7 @@ TEST_CASE("reader_options_for scales the traversal limit with the size and caps 
   CHECK(reader_options_for(~std::size_t{0}).traversalLimitInWords > 1024);
 }
 
-TEST_CASE("manifests round-trip, including long keys") {
+TEST_CASE("manifests round-trip including long keys") {
   snapshot_info info;
   info.id = 42;
   info.created_unix_nanos = 1234567890123;

@@ -36,7 +36,7 @@ std::vector<char> read_file(const std::filesystem::path& p) {
 }
 }  // namespace
 
-TEST_CASE("a throwing fill aborts the write; earlier snapshots stay and the next write succeeds") {
+TEST_CASE("a throwing fill aborts the write and earlier snapshots stay and the next write succeeds") {
   scratch_dir tmp;
   auto store = snapshot_store::open(tmp.path(), {});
   store->write_snapshot(one_value("a", 64, 1), true);
@@ -59,7 +59,7 @@ TEST_CASE("a throwing fill aborts the write; earlier snapshots stay and the next
   CHECK(store->write_snapshot(one_value("a", 64, 3), true).id == 2);
 }
 
-TEST_CASE("a failed flush poisons the store; after reopening the snapshots load") {
+TEST_CASE("a failed flush poisons the store and after reopening the snapshots load") {
   scratch_dir tmp;
   auto store = snapshot_store::open(tmp.path(), {});
   store->write_snapshot(one_value("a", 64, 1), true);
@@ -83,7 +83,7 @@ TEST_CASE("a failed flush poisons the store; after reopening the snapshots load"
   CHECK(reopened->write_snapshot(one_value("a", 64, 4), true).id == newest->id + 1);
 }
 
-TEST_CASE("a full disk (RLIMIT_FSIZE) fails the save; the older snapshot is intact after reopening") {
+TEST_CASE("a full disk (RLIMIT_FSIZE) fails the save and the older snapshot is intact after reopening") {
   scratch_dir tmp;
   { snapshot_store::open(tmp.path(), {})->write_snapshot(one_value("a", 4096, 1), true); }
   const auto limit = std::filesystem::file_size(tmp / "data.mdb");
@@ -178,7 +178,7 @@ std::string read_error(const snapshot_store& store, std::uint64_t id) {
 }
 }  // namespace
 
-TEST_CASE("missing, truncated blobs and damaged manifests are corrupt_data; other snapshots still load") {
+TEST_CASE("missing or truncated blobs and damaged manifests are corrupt_data and other snapshots still load") {
   scratch_dir tmp;
   snapshot_info second;
   {

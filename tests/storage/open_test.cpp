@@ -60,7 +60,7 @@ std::span<const std::byte> words_span(const kj::Array<capnp::word>& words) {
 
 }  // namespace
 
-TEST_CASE("open creates a missing directory 0700 with 0600 files, and reopens it") {
+TEST_CASE("open creates a missing directory 0700 with 0600 files and reopens it") {
   scratch_dir tmp;
   const auto dir = tmp / "a/b/store";
   {
@@ -151,7 +151,7 @@ TEST_CASE("open refuses a store written by a newer format version") {
   CHECK_THAT(message, Catch::Contains(tmp.path().string()));
 }
 
-TEST_CASE("a second writer in the same process is refused; readers are not") {
+TEST_CASE("a second writer in the same process is refused and readers are not") {
   scratch_dir tmp;
   auto writer = snapshot_store::open(tmp.path(), {});
   try {

@@ -36,7 +36,7 @@ bool read_byte(int fd) {
 }
 }  // namespace
 
-TEST_CASE("a second writer process gets locked_by_other_process; a read-only process reads alongside") {
+TEST_CASE("a second writer process gets locked_by_other_process and a read-only process reads alongside") {
   scratch_dir tmp;
   auto writer = snapshot_store::open(tmp.path(), {});
   writer->write_snapshot(one_value("a", 64, 1), true);

@@ -27,7 +27,7 @@ values_t values_with(std::initializer_list<std::pair<const char*, std::size_t>> 
 }
 }  // namespace
 
-TEST_CASE("a snapshot round-trips: bytes, sizes, checksums, schema identities, order") {
+TEST_CASE("a snapshot round-trips bytes and sizes and checksums and schema identities and order") {
   scratch_dir tmp;
   auto store = snapshot_store::open(tmp.path(), {});
   values_t values;
