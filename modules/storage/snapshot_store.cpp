@@ -150,7 +150,7 @@ snapshot_store::~snapshot_store() {
   if (::getpid() != pid_ && env_) env_->abandon();
 }
 
-std::unique_ptr<snapshot_store> snapshot_store::open(const std::filesystem::path& dir,
+std::unique_ptr<snapshot_store> snapshot_store::open(const std::filesystem::path& path,
                                                      const store_options& options) {
   if (options.keep_generations == 0) {
     throw std::invalid_argument("instadump: store_options.keep_generations must be at least 1");
@@ -158,6 +158,9 @@ std::unique_ptr<snapshot_store> snapshot_store::open(const std::filesystem::path
   if (options.initial_map_size == 0) {
     throw std::invalid_argument("instadump: store_options.initial_map_size must not be 0");
   }
+  // "a/b/" names the directory "a/b": without this, parent_path() would be
+  // the directory itself and it would be created without mode 0700.
+  const std::filesystem::path dir = path.has_filename() ? path : path.parent_path();
   prepare_directory(dir, options.read_only);
   std::unique_ptr<snapshot_store> store(new snapshot_store(dir, options));
   if (!options.read_only) store->lock_ = std::make_unique<directory_lock>(dir);

@@ -76,6 +76,9 @@ TEST_CASE("open creates a missing directory 0700 with 0600 files and reopens it"
   CHECK(mode_of(dir / "instadump.lock") == 0600);
   auto again = snapshot_store::open(dir, {});
   CHECK_FALSE(again->newest().has_value());
+  // A trailing slash names the same kind of directory.
+  { snapshot_store::open(tmp.path().string() + "/c/d/", {}); }
+  CHECK(mode_of(tmp / "c/d") == 0700);
 }
 
 TEST_CASE("open refuses a path that is a file or lies under a file") {
@@ -151,7 +154,7 @@ TEST_CASE("open refuses a store written by a newer format version") {
   CHECK_THAT(message, Catch::Contains(tmp.path().string()));
 }
 
-TEST_CASE("a second writer in the same process is refused and readers are not") {
+TEST_CASE("a second writer in the same process is refused") {
   scratch_dir tmp;
   auto writer = snapshot_store::open(tmp.path(), {});
   try {
