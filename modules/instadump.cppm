@@ -2,8 +2,9 @@
 //
 //   import instadump;
 //
-// exports the STM (ref, dosync, retry, or_else, after_commit, pinned) and the
-// error types. See README.md for a tour and docs/ARCHITECTURE.md for the
+// exports the STM (ref, dosync, retry, or_else, after_commit, pinned), the
+// state registry, the snapshot verbs (setup, save_all, reload_all, ...) and
+// the error types. See README.md for a tour and docs/ARCHITECTURE.md for the
 // design.
 export module instadump;
 
@@ -15,3 +16,5 @@ export import :pins;
 export import :transaction;
 export import :ref;
 export import :dosync;
+export import :registry;
+export import :session;

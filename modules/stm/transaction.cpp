@@ -151,6 +151,14 @@ write_entry& transaction::entry_for_write(const ref_core& r, bool check_conflict
 
 void transaction::add_ensure(const ref_core& r) { ensures_.push_back(&r); }
 
+void transaction::install(const ref_core& r, version_base* v) {
+  write_entry& e = entry_for_write(r, false);
+  if (e.staged) retire(e.staged);
+  e.staged = v;
+  e.has_set = false;
+  e.commutes.reset();
+}
+
 void transaction::add_after_commit(std::function<void()> action) {
   after_commit_.push_back(std::move(action));
 }

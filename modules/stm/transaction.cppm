@@ -101,6 +101,11 @@ class transaction {
 
   bool has_commutes(const ref_core& r) noexcept;
 
+  // Makes `v` the ref's new value without reading the old one: a blind
+  // write, which never conflicts. Takes over one hold on `v`. Used to install
+  // loaded snapshots.
+  void install(const ref_core& r, version_base* v);
+
   void add_ensure(const ref_core& r);
   void add_after_commit(std::function<void()> action);
 

@@ -1,0 +1,133 @@
+// The state registry: which refs are durable state, under which key, and how
+// their values are encoded.
+//
+// Each state ref is registered under a stable key (its fully qualified C++
+// name, e.g. "shop::orders") with a codec that converts its value to and from
+// a Cap'n Proto message, and the identity (fingerprint + version) of the
+// schema that codec writes. instadump-codegen generates these registrations;
+// they can also be written by hand:
+//
+//   instadump::ref<long> visits{0};
+//   instadump::state_registration<long> visits_reg(
+//       visits, "shop::visits", {0x1234abcd, 1}, {&encode_visits, &decode_visits});
+//
+// A registration lives as long as its state_registration object (normally a
+// static, so: the whole program). Registering after setup() loads the ref's
+// saved value right away.
+module;
+#include "instadump/capnp_compat.h"
+#include <capnp/message.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/snapshot_types.h"
+export module instadump:registry;
+import :version;
+import :ref_core;
+import :ref;
+
+export namespace instadump {
+
+// Which schema, and which version of it, a value is written with.
+using storage::schema_identity;
+
+// Converts a T to and from a Cap'n Proto message.
+template <class T>
+struct state_codec {
+  // Writes `value` as the root of `message`. May throw; the save then fails.
+  void (*encode)(const T& value, capnp::MessageBuilder& message) = nullptr;
+  // Reads a value from `message`, which was written with schema `stored`
+  // (this build's schema, an older version of it, or a newer compatible
+  // one). Throws (any std::exception) when it cannot: the load then fails as
+  // a whole and names the ref.
+  T (*decode)(capnp::MessageReader& message, const schema_identity& stored) = nullptr;
+};
+
+}  // namespace instadump
+
+namespace instadump::detail {
+
+// A registered state, type-erased.
+class state_entry {
+ public:
+  state_entry(std::string key, schema_identity schema) : key_(std::move(key)), schema_(schema) {}
+  virtual ~state_entry() = default;
+  state_entry(const state_entry&) = delete;
+  state_entry& operator=(const state_entry&) = delete;
+
+  const std::string& key() const noexcept { return key_; }
+  const schema_identity& schema() const noexcept { return schema_; }
+
+  virtual const ref_core& core() const noexcept = 0;
+  virtual void encode(const version_base& v, capnp::MessageBuilder& message) const = 0;
+  // A new version (one hold, stamp 0) holding the decoded value.
+  virtual version_base* decode(capnp::MessageReader& message, const schema_identity& stored) const = 0;
+  // Calls `listener` after every commit that changes the ref (empty: stop).
+  virtual void set_commit_listener(std::function<void()> listener) = 0;
+
+ private:
+  std::string key_;
+  schema_identity schema_;
+};
+
+template <class T>
+class typed_state final : public state_entry {
+ public:
+  typed_state(ref<T>& r, std::string key, schema_identity schema, state_codec<T> codec)
+      : state_entry(std::move(key), schema), ref_(r), codec_(codec) {}
+
+  const ref_core& core() const noexcept override { return ref_.core(); }
+  void encode(const version_base& v, capnp::MessageBuilder& message) const override {
+    codec_.encode(static_cast<const version<T>&>(v).value, message);
+  }
+  version_base* decode(capnp::MessageReader& message, const schema_identity& stored) const override {
+    return new version<T>(0, codec_.decode(message, stored));
+  }
+  void set_commit_listener(std::function<void()> listener) override {
+    if (listener) {
+      ref_.add_watch("instadump.autosave", [l = std::move(listener)](const T&, const T&) { l(); });
+    } else {
+      ref_.remove_watch("instadump.autosave");
+    }
+  }
+
+ private:
+  ref<T>& ref_;
+  state_codec<T> codec_;
+};
+
+// Adds `entry` to the registry (and loads its saved value when a store is
+// open). Throws error if the key is already registered.
+void register_state(state_entry* entry);
+void unregister_state(state_entry* entry) noexcept;
+
+}  // namespace instadump::detail
+
+export namespace instadump {
+
+// Registers `r` as durable state under `key` for as long as this object
+// lives. Throws instadump::error if another live registration uses `key`.
+// REQUIRES: `r` outlives this object; encode and decode are set.
+template <class T>
+class state_registration {
+ public:
+  state_registration(ref<T>& r, std::string_view key, schema_identity schema, state_codec<T> codec)
+      : entry_(r, std::string(key), schema, codec) {
+    r.set_name(key);
+    detail::register_state(&entry_);
+  }
+  ~state_registration() { detail::unregister_state(&entry_); }
+  state_registration(const state_registration&) = delete;
+  state_registration& operator=(const state_registration&) = delete;
+
+ private:
+  detail::typed_state<T> entry_;
+};
+
+}  // namespace instadump

@@ -1,0 +1,552 @@
+// Implementation of the state registry and of setup / save_all / reload_all
+// (registry.cppm, session.cppm).
+//
+// Locking: op_mu_ serializes the verbs (setup, save, reload, shutdown, late
+// loads); registry_mu_ guards the list of registered states and is only ever
+// taken after op_mu_ or alone, never the other way round.
+module;
+#include "instadump/capnp_compat.h"
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "common/errors.h"
+#include "storage/manifest_codec.h"
+#include "storage/snapshot_store.h"
+module instadump;
+
+namespace instadump::detail {
+namespace {
+
+// What the store holds for a ref, so that an unchanged ref is not rewritten.
+struct saved_value {
+  std::uint64_t stamp;  // version stamp of the value that was saved or loaded
+  std::uint64_t blob_id;
+  schema_identity schema;
+};
+
+// Writes a message in Cap'n Proto's standard framing (segment table, then
+// segments) into `out`, which need not be aligned.
+void write_framed(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments, std::span<std::byte> out) {
+  std::byte* p = out.data();
+  auto put32 = [&](std::uint32_t v) {
+    std::memcpy(p, &v, 4);  // little-endian hosts only, as is Cap'n Proto's fast path
+    p += 4;
+  };
+  put32(static_cast<std::uint32_t>(segments.size() - 1));
+  for (const auto& s : segments) put32(static_cast<std::uint32_t>(s.size()));
+  if (segments.size() % 2 == 0) put32(0);  // pad the table to a whole word
+  for (const auto& s : segments) {
+    std::memcpy(p, s.begin(), s.size() * sizeof(capnp::word));
+    p += s.size() * sizeof(capnp::word);
+  }
+}
+
+class session {
+ public:
+  static session& get() {
+    static session instance;
+    return instance;
+  }
+  ~session() { stop_autosave(false); }
+
+  void add(state_entry* entry);
+  void remove(state_entry* entry) noexcept;
+
+  void setup(const std::filesystem::path& dir, const setup_options& options);
+  save_result save(const save_options& options);
+  void reload(std::optional<std::uint64_t> id);
+  std::vector<snapshot_info> list();
+  std::vector<std::string> unclaimed();
+  bool drop(std::string_view key);
+  void shutdown(bool final_save);
+  bool open() {
+    std::lock_guard<std::mutex> lock(op_mu_);
+    return store_ != nullptr;
+  }
+
+ private:
+  struct decoded {
+    state_entry* entry;
+    version_base* value;  // one hold, ours
+    std::uint64_t blob_id;
+    schema_identity schema;
+  };
+
+  std::vector<state_entry*> registered() {
+    std::lock_guard<std::mutex> lock(registry_mu_);
+    return entries_;
+  }
+  storage::snapshot_store& store_or_throw(const char* verb) {
+    if (!store_) {
+      throw error(std::string("instadump::") + verb +
+                  "() called before instadump::setup(dir): tell Instadump where the snapshots live first");
+    }
+    return *store_;
+  }
+  save_result save_locked(bool durable);
+  // Decodes the values of `entries` found in snapshot `id`; missing keys are
+  // an error when `require_all`.
+  std::vector<decoded> decode_snapshot(std::uint64_t id, const std::vector<state_entry*>& entries,
+                                       bool require_all);
+  // Installs `values` in one transaction and remembers what they came from.
+  void install(std::vector<decoded>& values, std::uint64_t id);
+  void load_late(state_entry* entry);
+  void load_at_setup();
+  void start_autosave();
+  void stop_autosave(bool final_save);
+  void autosave_loop();
+  void report_autosave_failure(const std::exception& e);
+
+  std::mutex op_mu_;
+  std::mutex registry_mu_;
+  std::vector<state_entry*> entries_;
+
+  // Guarded by op_mu_.
+  std::unique_ptr<storage::snapshot_store> store_;
+  setup_options options_;
+  std::map<std::string, saved_value, std::less<>> saved_;
+  std::set<std::string, std::less<>> dropped_;
+  bool atexit_registered_ = false;
+
+  // Autosave.
+  std::thread autosave_thread_;
+  std::mutex autosave_mu_;
+  std::condition_variable autosave_cv_;
+  bool autosave_stop_ = false;
+  std::atomic<std::uint64_t> commits_since_save_{0};
+};
+
+void session::add(state_entry* entry) {
+  {
+    std::lock_guard<std::mutex> lock(registry_mu_);
+    for (state_entry* e : entries_) {
+      if (e->key() == entry->key()) {
+        throw error("instadump: two states are registered under the key '" + entry->key() +
+                    "'; keys must be unique (they are the refs' fully qualified names)");
+      }
+    }
+    entries_.push_back(entry);
+  }
+  if (open()) load_late(entry);
+}
+
+void session::remove(state_entry* entry) noexcept {
+  std::lock_guard<std::mutex> lock(registry_mu_);
+  std::erase(entries_, entry);
+}
+
+void session::setup(const std::filesystem::path& dir, const setup_options& options) {
+  std::unique_lock<std::mutex> lock(op_mu_);
+  if (store_) {
+    throw error("instadump::setup(\"" + dir.string() + "\"): already set up with \"" +
+                store_->directory().string() + "\"; call instadump::shutdown() first");
+  }
+  if (options.keep_generations == 0) {
+    throw error("instadump::setup: keep_generations must be at least 1");
+  }
+  storage::store_options so;
+  so.keep_generations = options.keep_generations;
+  auto store = storage::snapshot_store::open(dir, so);
+  store_ = std::move(store);
+  options_ = options;
+  saved_.clear();
+  dropped_.clear();
+  try {
+    load_at_setup();
+  } catch (...) {
+    store_.reset();
+    throw;
+  }
+  if (!atexit_registered_) {
+    atexit_registered_ = true;
+    std::atexit([] { session::get().shutdown(true); });
+  }
+  lock.unlock();
+  start_autosave();
+}
+
+void session::load_at_setup() {
+  std::vector<snapshot_info> all = store_->list_snapshots();  // newest first
+  if (all.empty()) {
+    if (options_.load_snapshot) {
+      throw load_failed("instadump::setup: \"" + store_->directory().string() + "\" holds no snapshot " +
+                        std::to_string(*options_.load_snapshot) + " (it holds none)");
+    }
+    return;
+  }
+  std::size_t first = 0;
+  if (options_.load_snapshot) {
+    while (first < all.size() && all[first].id != *options_.load_snapshot) ++first;
+    if (first == all.size()) {
+      std::string ids;
+      for (const auto& s : all) ids += (ids.empty() ? "" : ", ") + std::to_string(s.id);
+      throw load_failed("instadump::setup: \"" + store_->directory().string() + "\" holds no snapshot " +
+                        std::to_string(*options_.load_snapshot) + "; it holds " + ids);
+    }
+  }
+  for (std::size_t i = first; i < all.size(); ++i) {
+    try {
+      auto values = decode_snapshot(all[i].id, registered(), false);
+      install(values, all[i].id);
+      return;
+    } catch (const storage_error& e) {
+      if (!options_.fall_back_to_older_snapshots || i + 1 == all.size()) throw;
+      if (options_.on_skipped_snapshot) {
+        options_.on_skipped_snapshot(all[i].id, e);
+      } else {
+        std::fprintf(stderr, "instadump: skipping snapshot %llu: %s\n",
+                     static_cast<unsigned long long>(all[i].id), e.what());
+      }
+    }
+  }
+}
+
+std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const std::vector<state_entry*>& entries,
+                                                       bool require_all) {
+  std::map<std::string_view, state_entry*, std::less<>> by_key;
+  for (state_entry* e : entries) by_key.emplace(e->key(), e);
+  std::vector<decoded> out;
+  auto release_all = [&] {
+    for (decoded& d : out) d.value->release();
+    out.clear();
+  };
+  try {
+    store_->read_snapshot(id, [&](const entry_info& info, kj::ArrayPtr<const capnp::word> words) {
+      auto it = by_key.find(info.key);
+      if (it == by_key.end()) return;  // unclaimed: carried forward by the next save
+      state_entry* e = it->second;
+      version_base* v;
+      try {
+        capnp::FlatArrayMessageReader reader(words, storage::reader_options_for(words.size()));
+        v = e->decode(reader, info.schema);
+      } catch (const std::exception& ex) {
+        throw load_failed("instadump: cannot restore ref '" + info.key + "' from snapshot " + std::to_string(id) +
+                          " in \"" + store_->directory().string() + "\": its value does not decode (" +
+                          ex.what() + "); nothing was changed");
+      } catch (const kj::Exception& ex) {
+        throw load_failed("instadump: cannot restore ref '" + info.key + "' from snapshot " + std::to_string(id) +
+                          ": its value does not decode (" + std::string(ex.getDescription().cStr()) +
+                          "); nothing was changed");
+      }
+      out.push_back({e, v, info.blob_id, info.schema});
+    });
+  } catch (...) {
+    release_all();
+    throw;
+  }
+  if (require_all && out.size() != entries.size()) {
+    std::set<const state_entry*> found;
+    for (const decoded& d : out) found.insert(d.entry);
+    std::string missing;
+    for (state_entry* e : entries) {
+      if (!found.count(e)) missing += (missing.empty() ? "'" : ", '") + e->key() + "'";
+    }
+    release_all();
+    throw load_failed("instadump: cannot restore snapshot " + std::to_string(id) + ": ref(s) " + missing +
+                      " were never saved in it; nothing was changed");
+  }
+  return out;
+}
+
+void session::install(std::vector<decoded>& values, std::uint64_t id) {
+  if (values.empty()) return;
+  try {
+    dosync([&] {
+      transaction& tx = require_transaction("install");
+      for (decoded& d : values) {
+        d.value->hold();  // the transaction's hold; ours stays for a retry
+        tx.install(d.entry->core(), d.value);
+      }
+    });
+  } catch (const validation_failed& e) {
+    for (decoded& d : values) d.value->release();
+    throw load_failed("instadump: cannot restore snapshot " + std::to_string(id) + ": " + e.what() +
+                      "; nothing was changed");
+  } catch (...) {
+    for (decoded& d : values) d.value->release();
+    throw;
+  }
+  for (decoded& d : values) {
+    saved_[d.entry->key()] = saved_value{d.value->stamp(), d.blob_id, d.schema};
+    d.value->release();
+  }
+}
+
+save_result session::save(const save_options& options) {
+  std::lock_guard<std::mutex> lock(op_mu_);
+  store_or_throw("save_all");
+  return save_locked(options.durable.value_or(options_.durable));
+}
+
+save_result session::save_locked(bool durable) {
+  auto started = std::chrono::steady_clock::now();
+  std::vector<state_entry*> entries = registered();
+  // Commits before this point are covered by this save; later ones count
+  // towards the next autosave.
+  std::uint64_t commits_covered = commits_since_save_.load(std::memory_order_relaxed);
+
+  // One read point for every ref: a read-only transaction never retries and
+  // never blocks writers. Hold the versions so they outlive it.
+  std::vector<version_base*> versions(entries.size(), nullptr);
+  dosync([&] {
+    transaction& tx = require_transaction("save_all");
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (versions[i]) versions[i]->release();
+      versions[i] = const_cast<version_base*>(&tx.view(entries[i]->core()));
+      versions[i]->hold();
+    }
+  });
+  struct release_guard {
+    std::vector<version_base*>& v;
+    ~release_guard() {
+      for (version_base* x : v) x->release();
+    }
+  } guard{versions};
+
+  save_result result;
+  std::vector<std::variant<storage::new_value, storage::kept_value>> values;
+  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> messages;
+  std::set<std::string_view> claimed;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    state_entry* e = entries[i];
+    claimed.insert(e->key());
+    auto it = saved_.find(e->key());
+    if (it != saved_.end() && it->second.stamp == versions[i]->stamp() && it->second.schema == e->schema()) {
+      values.emplace_back(storage::kept_value{e->key(), e->schema(), it->second.blob_id});
+      continue;
+    }
+    auto message = std::make_unique<capnp::MallocMessageBuilder>();
+    e->encode(*versions[i], *message);
+    std::size_t bytes = capnp::computeSerializedSizeInWords(*message) * sizeof(capnp::word);
+    capnp::MallocMessageBuilder* m = message.get();
+    messages.push_back(std::move(message));
+    values.emplace_back(storage::new_value{
+        e->key(), e->schema(), bytes,
+        [m](std::span<std::byte> out) { write_framed(m->getSegmentsForOutput(), out); }});
+    ++result.refs_written;
+    result.bytes_written += bytes;
+  }
+  // Carry forward what no registered ref claims.
+  if (auto newest = store_->newest()) {
+    for (const entry_info& info : newest->entries) {
+      if (claimed.count(info.key) || dropped_.count(info.key)) continue;
+      values.emplace_back(storage::kept_value{info.key, info.schema, info.blob_id});
+      ++result.unclaimed;
+    }
+  }
+
+  storage::snapshot_info info = store_->write_snapshot(std::move(values), durable);
+  commits_since_save_.fetch_sub(commits_covered, std::memory_order_relaxed);
+
+  std::map<std::string_view, const entry_info*> by_key;
+  for (const entry_info& ei : info.entries) by_key.emplace(ei.key, &ei);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const entry_info* ei = by_key.at(entries[i]->key());
+    saved_[entries[i]->key()] = saved_value{versions[i]->stamp(), ei->blob_id, ei->schema};
+  }
+  result.snapshot_id = info.id;
+  result.refs = entries.size();
+  result.total_bytes = info.total_bytes;
+  result.duration = std::chrono::steady_clock::now() - started;
+  return result;
+}
+
+void session::reload(std::optional<std::uint64_t> id) {
+  std::lock_guard<std::mutex> lock(op_mu_);
+  storage::snapshot_store& store = store_or_throw("reload_all");
+  if (!id) {
+    auto newest = store.newest();
+    if (!newest) {
+      throw load_failed("instadump::reload_all: \"" + store.directory().string() +
+                        "\" holds no snapshot yet: call save_all() first");
+    }
+    id = newest->id;
+  }
+  auto values = decode_snapshot(*id, registered(), true);
+  install(values, *id);
+}
+
+void session::load_late(state_entry* entry) {
+  std::lock_guard<std::mutex> lock(op_mu_);
+  if (!store_) return;
+  try {
+    auto newest = store_->newest();
+    if (!newest) return;
+    auto values = decode_snapshot(newest->id, {entry}, false);
+    install(values, newest->id);
+  } catch (const std::exception& e) {
+    if (options_.on_late_load_error) {
+      options_.on_late_load_error(entry->key(), e);
+    } else {
+      std::fprintf(stderr, "instadump: ref '%s' registered after setup() keeps its default: %s\n",
+                   entry->key().c_str(), e.what());
+    }
+  }
+}
+
+std::vector<snapshot_info> session::list() {
+  std::lock_guard<std::mutex> lock(op_mu_);
+  return store_or_throw("snapshots").list_snapshots();
+}
+
+std::vector<std::string> session::unclaimed() {
+  std::lock_guard<std::mutex> lock(op_mu_);
+  auto newest = store_or_throw("unclaimed_keys").newest();
+  std::vector<std::string> out;
+  if (!newest) return out;
+  std::set<std::string, std::less<>> claimed;
+  for (state_entry* e : registered()) claimed.insert(e->key());
+  for (const entry_info& info : newest->entries) {
+    if (!claimed.count(info.key) && !dropped_.count(info.key)) out.push_back(info.key);
+  }
+  return out;
+}
+
+bool session::drop(std::string_view key) {
+  std::lock_guard<std::mutex> lock(op_mu_);
+  auto newest = store_or_throw("drop_unclaimed").newest();
+  if (!newest) return false;
+  for (const entry_info& info : newest->entries) {
+    if (info.key == key) return dropped_.insert(std::string(key)).second;
+  }
+  return false;
+}
+
+void session::shutdown(bool final_save) {
+  stop_autosave(final_save);
+  std::lock_guard<std::mutex> lock(op_mu_);
+  store_.reset();
+  saved_.clear();
+  dropped_.clear();
+}
+
+// --- Autosave ------------------------------------------------------------------
+
+void session::start_autosave() {
+  const autosave_options& a = options_.autosave;
+  if (a.every.count() <= 0 && a.after_commits == 0) return;
+  autosave_stop_ = false;
+  commits_since_save_ = 0;
+  if (a.after_commits > 0) {
+    std::uint64_t threshold = a.after_commits;
+    for (state_entry* e : registered()) {
+      e->set_commit_listener([this, threshold] {
+        if (commits_since_save_.fetch_add(1, std::memory_order_relaxed) + 1 == threshold) {
+          std::lock_guard<std::mutex> lock(autosave_mu_);
+          autosave_cv_.notify_one();
+        }
+      });
+    }
+  }
+  autosave_thread_ = std::thread([this] { autosave_loop(); });
+}
+
+void session::autosave_loop() {
+  const autosave_options a = options_.autosave;
+  auto next = std::chrono::steady_clock::now() + a.every;
+  std::unique_lock<std::mutex> lock(autosave_mu_);
+  for (;;) {
+    auto due = [&] {
+      return autosave_stop_ ||
+             (a.after_commits > 0 && commits_since_save_.load(std::memory_order_relaxed) >= a.after_commits) ||
+             (a.every.count() > 0 && std::chrono::steady_clock::now() >= next);
+    };
+    if (a.every.count() > 0) {
+      autosave_cv_.wait_until(lock, next, due);
+    } else {
+      autosave_cv_.wait(lock, due);
+    }
+    if (autosave_stop_) return;
+    lock.unlock();
+    try {
+      std::lock_guard<std::mutex> op(op_mu_);
+      if (store_) save_locked(options_.durable);
+    } catch (const std::exception& e) {
+      report_autosave_failure(e);
+    }
+    next = std::chrono::steady_clock::now() + a.every;
+    lock.lock();
+  }
+}
+
+void session::report_autosave_failure(const std::exception& e) {
+  if (options_.autosave.on_error) {
+    try {
+      options_.autosave.on_error(e);
+      return;
+    } catch (...) {
+    }
+  }
+  std::fprintf(stderr, "instadump: autosave failed: %s\n", e.what());
+}
+
+void session::stop_autosave(bool final_save) {
+  if (autosave_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(autosave_mu_);
+      autosave_stop_ = true;
+    }
+    autosave_cv_.notify_all();
+    autosave_thread_.join();
+    for (state_entry* e : registered()) e->set_commit_listener(nullptr);
+    if (final_save && options_.autosave.save_on_shutdown) {
+      try {
+        std::lock_guard<std::mutex> op(op_mu_);
+        if (store_) save_locked(options_.durable);
+      } catch (const std::exception& e) {
+        report_autosave_failure(e);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void register_state(state_entry* entry) { session::get().add(entry); }
+void unregister_state(state_entry* entry) noexcept { session::get().remove(entry); }
+
+}  // namespace instadump::detail
+
+namespace instadump {
+
+void setup(const std::filesystem::path& dir, const setup_options& options) {
+  detail::session::get().setup(dir, options);
+}
+save_result save_all() { return detail::session::get().save(save_options{}); }
+save_result save_all(const save_options& options) { return detail::session::get().save(options); }
+void reload_all() { detail::session::get().reload(std::nullopt); }
+void reload_all(std::uint64_t snapshot_id) { detail::session::get().reload(snapshot_id); }
+std::vector<snapshot_info> snapshots() { return detail::session::get().list(); }
+std::vector<std::string> unclaimed_keys() { return detail::session::get().unclaimed(); }
+bool drop_unclaimed(std::string_view key) { return detail::session::get().drop(key); }
+void shutdown() { detail::session::get().shutdown(true); }
+bool is_setup() noexcept {
+  try {
+    return detail::session::get().open();
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace instadump

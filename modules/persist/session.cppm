@@ -1,0 +1,136 @@
+// Durable snapshots of all registered state: setup, save_all, reload_all.
+//
+//   instadump::setup("db");            // open (or create) the directory, load the newest snapshot
+//   ...                                // transactions change state refs
+//   instadump::save_all();             // one consistent, durable snapshot of every state ref
+//   instadump::reload_all();           // revert to the newest snapshot (all refs or none)
+//
+// The store keeps the newest `keep_generations` snapshots. A value is
+// written only when its ref changed since the previous snapshot, so a save
+// costs what changed, not the whole state. Values stored under keys that no
+// registered ref claims (state removed from the program, or a library not
+// loaded yet) are carried into every later snapshot until drop_unclaimed().
+//
+// All functions here are thread-safe and may run while other threads run
+// transactions; saving never blocks a writer and never makes one retry.
+module;
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/snapshot_types.h"
+export module instadump:session;
+
+export namespace instadump {
+
+using storage::entry_info;
+using storage::snapshot_info;
+
+// Background saving. Off unless `every` or `after_commits` is set.
+struct autosave_options {
+  // Save this often. Default: never on a timer.
+  std::chrono::milliseconds every{0};
+  // Save after this many commits that changed state refs. Default: off.
+  std::uint64_t after_commits = 0;
+  // Save once more in shutdown() (and at normal program exit). Default: true.
+  bool save_on_shutdown = true;
+  // Called (on the autosave thread) with every failed autosave. Default:
+  // print the error to stderr. Failures are never silently dropped.
+  std::function<void(const std::exception& failure)> on_error;
+};
+
+struct setup_options {
+  // Snapshots to keep (the newest ones); reload_all(id) reaches all of them.
+  // At least 1. Default: 2.
+  unsigned keep_generations = 2;
+  // Whether save_all() (without options) waits until the snapshot is on
+  // stable storage (fsync). Default: true. With false, a snapshot survives a
+  // crash of the process but may be lost (never damaged) when the machine
+  // crashes.
+  bool durable = true;
+  autosave_options autosave;
+  // Load this snapshot instead of the newest. Default: the newest.
+  std::optional<std::uint64_t> load_snapshot;
+  // When the snapshot to load cannot be restored (damaged, undecodable), load
+  // the newest older one that can, instead of failing; each skipped snapshot
+  // is reported to on_skipped_snapshot (default: stderr). Default: false
+  // (setup fails and names the problem).
+  bool fall_back_to_older_snapshots = false;
+  std::function<void(std::uint64_t snapshot_id, const std::exception& why)> on_skipped_snapshot;
+  // Called when a ref registered after setup() (e.g. from a library loaded
+  // with dlopen) cannot be loaded; the ref keeps its default. Default: print
+  // to stderr.
+  std::function<void(const std::string& key, const std::exception& failure)> on_late_load_error;
+};
+
+struct save_options {
+  // Overrides setup_options::durable for this save.
+  std::optional<bool> durable;
+};
+
+// What a save_all() wrote.
+struct save_result {
+  std::uint64_t snapshot_id = 0;
+  std::size_t refs = 0;            // registered refs in the snapshot
+  std::size_t refs_written = 0;    // of those, changed since the previous snapshot (encoded and written)
+  std::size_t unclaimed = 0;       // values carried over for keys no registered ref claims
+  std::uint64_t bytes_written = 0; // bytes of newly written values
+  std::uint64_t total_bytes = 0;   // bytes of all values the snapshot refers to
+  std::chrono::nanoseconds duration{0};
+};
+
+// Opens (creating if needed, mode 0700) the snapshot directory `dir` and
+// loads its newest snapshot into every registered ref; refs missing from it
+// keep their defaults. Starts autosave if configured.
+//
+// Throws open_failed / locked_by_other_process when the directory cannot be
+// used (see their documentation), corrupt_data or load_failed when the newest
+// snapshot cannot be restored (nothing is changed, the directory is closed
+// again: use reload_all(id) after a setup of an older copy, or fix the
+// cause), and instadump::error when already set up (call shutdown() first).
+void setup(const std::filesystem::path& dir, const setup_options& options = {});
+
+// Saves one consistent snapshot of every registered ref (all values as of one
+// instant) plus the unclaimed values of the previous snapshot, in one
+// durable write. Returns what was saved.
+//
+// Throws instadump::error before setup(); save_failed when writing fails
+// (the previous snapshots are intact, and a later save can succeed unless the
+// message says the store must be reopened); whatever a codec throws.
+save_result save_all();
+save_result save_all(const save_options& options);
+
+// Reverts every registered ref to its value in the newest snapshot (or in
+// snapshot `snapshot_id`), in one transaction: watchers see one commit.
+// Decodes everything first: if any ref cannot be restored (not in the
+// snapshot, damaged, undecodable, incompatible schema, rejected by its
+// validator), throws an error naming the ref, the snapshot and the reason,
+// and changes nothing. Throws instadump::error before setup(), load_failed
+// when there is no such snapshot.
+void reload_all();
+void reload_all(std::uint64_t snapshot_id);
+
+// The stored snapshots, newest first. Throws instadump::error before setup().
+std::vector<snapshot_info> snapshots();
+
+// Keys in the newest snapshot that no registered ref claims.
+std::vector<std::string> unclaimed_keys();
+
+// Stops carrying the unclaimed value stored under `key` into new snapshots
+// (it disappears with the older generations). Returns whether there was one.
+bool drop_unclaimed(std::string_view key);
+
+// Stops autosave (saving once more if so configured) and closes the store.
+// Refs keep their values. No-op when not set up.
+void shutdown();
+
+// Whether setup() has been called (and shutdown() has not).
+bool is_setup() noexcept;
+
+}  // namespace instadump

@@ -1,0 +1,402 @@
+// setup / save_all / reload_all in one process: defaults, restore, snapshot
+// generations, incremental saves, unclaimed values, late registration,
+// all-or-nothing reloads, concurrency of the verbs, and autosave.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "temp_dir.h"
+#include "test_state.h"
+
+import instadump;
+
+namespace shop {
+instadump::ref<long> visits{150};
+instadump::ref<std::string> name{"abc"};
+}  // namespace shop
+
+namespace {
+
+instadump::state_registration<long> visits_reg(shop::visits, "shop::visits", test_state::int64_schema,
+                                               test_state::long_codec);
+instadump::state_registration<std::string> name_reg(shop::name, "shop::name", test_state::text_schema,
+                                                    test_state::text_codec);
+
+// Restores the defaults and closes the store around every test.
+struct fresh_state {
+  test_util::temp_dir dir;
+  fresh_state() {
+    instadump::shutdown();
+    instadump::dosync([] {
+      shop::visits.set(150);
+      shop::name.set("abc");
+    });
+  }
+  ~fresh_state() { instadump::shutdown(); }
+};
+
+void set_both(long v, const std::string& s) {
+  instadump::dosync([&] {
+    shop::visits.set(v);
+    shop::name.set(s);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("a fresh directory keeps the defaults", "[persist]") {
+  fresh_state f;
+  instadump::setup(f.dir.db());
+  CHECK(shop::visits.deref() == 150);
+  CHECK(shop::name.deref() == "abc");
+  CHECK(instadump::snapshots().empty());
+  CHECK(std::filesystem::is_directory(f.dir.db()));
+  auto perms = std::filesystem::status(f.dir.db()).permissions();
+  CHECK((perms & std::filesystem::perms::all) == std::filesystem::perms::owner_all);
+}
+
+TEST_CASE("save, change, reload_all restores every ref", "[persist]") {
+  fresh_state f;
+  instadump::setup(f.dir.db());
+  set_both(1000, "saved");
+  auto r = instadump::save_all();
+  CHECK(r.refs == 2);
+  CHECK(r.refs_written == 2);
+  set_both(5, "changed");
+  instadump::reload_all();
+  CHECK(shop::visits.deref() == 1000);
+  CHECK(shop::name.deref() == "saved");
+  // Both refs were installed by one commit.
+  CHECK(shop::visits.pin().stamp() == shop::name.pin().stamp());
+}
+
+TEST_CASE("setup loads the newest snapshot", "[persist]") {
+  fresh_state f;
+  instadump::setup(f.dir.db());
+  set_both(1000, "abc");
+  instadump::save_all();
+  instadump::shutdown();
+  set_both(1, "other");
+  instadump::setup(f.dir.db());
+  CHECK(shop::visits.deref() == 1000);
+  CHECK(shop::name.deref() == "abc");
+}
+
+TEST_CASE("generations: the newest K are kept and each can be reloaded", "[persist]") {
+  fresh_state f;
+  instadump::setup_options options;
+  options.keep_generations = 3;
+  instadump::setup(f.dir.db(), options);
+  std::vector<std::uint64_t> ids;
+  for (long i = 1; i <= 5; ++i) {
+    set_both(i, "v" + std::to_string(i));
+    ids.push_back(instadump::save_all().snapshot_id);
+  }
+  auto list = instadump::snapshots();
+  REQUIRE(list.size() == 3);
+  CHECK(list[0].id == ids[4]);
+  CHECK(list[2].id == ids[2]);
+  instadump::reload_all(ids[2]);
+  CHECK(shop::visits.deref() == 3);
+  CHECK(shop::name.deref() == "v3");
+  CHECK_THROWS_AS(instadump::reload_all(ids[0]), instadump::load_failed);  // pruned
+  CHECK(shop::visits.deref() == 3);
+}
+
+TEST_CASE("incremental: only changed refs are encoded and written", "[persist]") {
+  fresh_state f;
+  instadump::setup(f.dir.db());
+  set_both(1, std::string(10'000, 'x'));
+  auto first = instadump::save_all();
+  CHECK(first.refs_written == 2);
+  instadump::dosync([] { shop::visits.set(2); });
+  auto second = instadump::save_all();
+  CHECK(second.refs_written == 1);
+  CHECK(second.bytes_written < 100);
+  CHECK(second.total_bytes == first.total_bytes);
+  auto third = instadump::save_all();
+  CHECK(third.refs_written == 0);
+  // And after a restart the loaded values count as saved.
+  instadump::shutdown();
+  instadump::setup(f.dir.db());
+  CHECK(instadump::save_all().refs_written == 0);
+}
+
+TEST_CASE("unclaimed values are carried forward until dropped", "[persist]") {
+  fresh_state f;
+  instadump::ref<long> temp{7};
+  auto reg = std::make_unique<instadump::state_registration<long>>(temp, "plugin::temp", test_state::int64_schema,
+                                                                     test_state::long_codec);
+  instadump::setup(f.dir.db());
+  instadump::dosync([&] { temp.set(77); });
+  instadump::save_all();
+  reg.reset();  // the state disappears from the program (or its library is unloaded)
+  for (int i = 0; i < 3; ++i) CHECK(instadump::save_all().unclaimed == 1);
+  CHECK(instadump::unclaimed_keys() == std::vector<std::string>{"plugin::temp"});
+
+  // Registering it again (a library loaded later) restores the carried value.
+  instadump::ref<long> again{0};
+  {
+    instadump::state_registration<long> reg2(again, "plugin::temp", test_state::int64_schema,
+                                             test_state::long_codec);
+    CHECK(again.deref() == 77);
+  }
+  CHECK(instadump::drop_unclaimed("plugin::temp"));
+  CHECK_FALSE(instadump::drop_unclaimed("no::such"));
+  CHECK(instadump::save_all().unclaimed == 0);
+  CHECK(instadump::unclaimed_keys().empty());
+}
+
+TEST_CASE("reload_all fails as a whole when a ref was never saved", "[persist][errors]") {
+  fresh_state f;
+  instadump::setup(f.dir.db());
+  set_both(10, "saved");
+  instadump::save_all();
+  set_both(20, "live");
+  instadump::ref<long> newcomer{3};
+  instadump::state_registration<long> reg(newcomer, "shop::newcomer", test_state::int64_schema,
+                                          test_state::long_codec);
+  CHECK_THROWS_WITH(instadump::reload_all(), Catch::Contains("shop::newcomer") && Catch::Contains("never saved"));
+  CHECK(shop::visits.deref() == 20);  // nothing changed
+  CHECK(shop::name.deref() == "live");
+}
+
+TEST_CASE("reload_all fails as a whole when a validator rejects a stored value", "[persist][errors]") {
+  fresh_state f;
+  instadump::setup(f.dir.db());
+  set_both(-1, "saved");
+  instadump::save_all();
+  set_both(5, "live");
+  shop::visits.set_validator([](const long& v) { return v >= 0; });
+  CHECK_THROWS_AS(instadump::reload_all(), instadump::load_failed);
+  shop::visits.set_validator(nullptr);
+  CHECK(shop::visits.deref() == 5);
+  CHECK(shop::name.deref() == "live");
+}
+
+TEST_CASE("an undecodable value names the ref and the snapshot", "[persist][errors]") {
+  fresh_state f;
+  instadump::setup(f.dir.db());
+  instadump::ref<long> as_number{42};
+  std::optional<instadump::state_registration<long>> reg;
+  reg.emplace(as_number, "shop::retyped", test_state::int64_schema, test_state::long_codec);
+  auto id = instadump::save_all().snapshot_id;
+  reg.reset();
+  instadump::ref<std::string> as_text{"default"};
+  instadump::state_registration<std::string> reg2(as_text, "shop::retyped", test_state::text_schema,
+                                                  test_state::text_codec);
+  CHECK(as_text.deref() == "default");  // the late load failed and was reported; default kept
+  try {
+    instadump::reload_all();
+    FAIL("expected load_failed");
+  } catch (const instadump::load_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("shop::retyped") && Catch::Contains(std::to_string(id)));
+  }
+}
+
+TEST_CASE("verbs before setup and setup twice give clear errors", "[persist][errors]") {
+  fresh_state f;
+  CHECK_THROWS_WITH(instadump::save_all(), Catch::Contains("before instadump::setup"));
+  CHECK_THROWS_AS(instadump::reload_all(), instadump::error);
+  CHECK_THROWS_AS(instadump::snapshots(), instadump::error);
+  instadump::setup(f.dir.db());
+  CHECK_THROWS_WITH(instadump::setup(f.dir.db()), Catch::Contains("already set up"));
+  CHECK_THROWS_WITH(instadump::reload_all(), Catch::Contains("no snapshot yet"));
+  instadump::shutdown();
+  CHECK_FALSE(instadump::is_setup());
+  std::ofstream(f.dir.path() / "plain-file") << "x";
+  CHECK_THROWS_AS(instadump::setup(f.dir.path() / "plain-file"), instadump::open_failed);
+  CHECK_FALSE(instadump::is_setup());
+}
+
+TEST_CASE("a damaged newest snapshot fails setup, and the older generation still loads", "[persist][errors]") {
+  fresh_state f;
+  instadump::setup(f.dir.db());
+  set_both(1, std::string(20'000, 'A'));
+  auto older = instadump::save_all().snapshot_id;
+  set_both(2, std::string(20'000, 'B'));
+  instadump::save_all();
+  instadump::shutdown();
+
+  // Flip bytes inside the newest value (the run of 'B's) in the file.
+  auto file = f.dir.db() / "data.mdb";
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto at = bytes.find(std::string(4096, 'B'));
+  REQUIRE(at != std::string::npos);
+  bytes[at + 100] = 'X';
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+
+  set_both(0, "live");
+  try {
+    instadump::setup(f.dir.db());
+    FAIL("expected corrupt_data");
+  } catch (const instadump::corrupt_data& e) {
+    CHECK_THAT(e.what(), Catch::Contains("shop::name"));
+  }
+  CHECK_FALSE(instadump::is_setup());
+  CHECK(shop::visits.deref() == 0);  // nothing changed
+
+  instadump::setup_options options;
+  options.fall_back_to_older_snapshots = true;
+  std::vector<std::uint64_t> skipped;
+  options.on_skipped_snapshot = [&](std::uint64_t id, const std::exception&) { skipped.push_back(id); };
+  instadump::setup(f.dir.db(), options);
+  CHECK(skipped.size() == 1);
+  CHECK(shop::visits.deref() == 1);
+  CHECK(shop::name.deref() == std::string(20'000, 'A'));
+  instadump::shutdown();
+  options = {};
+  options.load_snapshot = older;
+  instadump::setup(f.dir.db(), options);
+  CHECK(shop::visits.deref() == 1);
+}
+
+TEST_CASE("concurrent save_all calls, and saves racing reloads", "[persist][concurrency]") {
+  fresh_state f;
+  instadump::setup_options options;
+  options.durable = false;
+  instadump::setup(f.dir.db(), options);
+  set_both(1, "one");
+  instadump::save_all();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  std::atomic<int> saves{0}, reloads{0};
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        instadump::save_all();
+        ++saves;
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20; ++i) {
+      instadump::reload_all();
+      ++reloads;
+    }
+  });
+  threads.emplace_back([&] {
+    for (long i = 0; !stop; ++i) instadump::dosync([&] { shop::visits.set(i); });
+  });
+  for (int i = 0; i < 3; ++i) threads[i].join();
+  stop = true;
+  threads[3].join();
+  CHECK(saves == 40);
+  CHECK(reloads == 20);
+  CHECK(instadump::snapshots().size() == 2);
+}
+
+TEST_CASE("every snapshot saved under load satisfies the invariant", "[persist][concurrency]") {
+  fresh_state f;
+  constexpr int n = 10;
+  constexpr long initial = 100;
+  std::vector<std::unique_ptr<instadump::ref<long>>> accounts;
+  std::vector<std::unique_ptr<instadump::state_registration<long>>> regs;
+  for (int i = 0; i < n; ++i) {
+    accounts.push_back(std::make_unique<instadump::ref<long>>(initial));
+    regs.push_back(std::make_unique<instadump::state_registration<long>>(
+        *accounts.back(), "bank::account" + std::to_string(i), test_state::int64_schema, test_state::long_codec));
+  }
+  instadump::setup_options options;
+  options.keep_generations = 30;
+  options.durable = false;
+  instadump::setup(f.dir.db(), options);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 2; ++t) {
+    writers.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      while (!stop) {
+        int a = rng() % n, b = rng() % n;
+        long x = rng() % 10;
+        instadump::dosync([&] {
+          accounts[a]->alter([x](long v) { return v - x; });
+          accounts[b]->alter([x](long v) { return v + x; });
+        });
+      }
+    });
+  }
+  for (int i = 0; i < 25; ++i) instadump::save_all();
+  stop = true;
+  for (auto& w : writers) w.join();
+  auto list = instadump::snapshots();
+  CHECK(list.size() == 25);
+  for (const auto& s : list) {
+    instadump::reload_all(s.id);
+    long total = instadump::dosync([&] {
+      long sum = 0;
+      for (auto& a : accounts) sum += a->deref();
+      return sum;
+    });
+    CHECK(total == n * initial);
+  }
+  instadump::shutdown();
+}
+
+TEST_CASE("autosave after N commits, on shutdown, and failures reach the callback", "[persist]") {
+  fresh_state f;
+  instadump::setup_options options;
+  options.durable = false;
+  options.autosave.after_commits = 10;
+  instadump::setup(f.dir.db(), options);
+  auto wait_for_snapshots = [](std::size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (instadump::snapshots().size() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return instadump::snapshots().size();
+  };
+  for (long i = 0; i < 9; ++i) instadump::dosync([&] { shop::visits.set(i); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(instadump::snapshots().empty());  // not yet: 9 commits
+  instadump::dosync([&] { shop::visits.set(9); });
+  CHECK(wait_for_snapshots(1) == 1);
+  for (long i = 0; i < 10; ++i) instadump::dosync([&] { shop::visits.set(100 + i); });
+  CHECK(wait_for_snapshots(2) == 2);
+  instadump::dosync([&] { shop::visits.set(4242); });
+  instadump::shutdown();  // final save
+  set_both(0, "x");
+  instadump::setup(f.dir.db());
+  CHECK(shop::visits.deref() == 4242);
+  instadump::shutdown();
+
+  // A failing autosave is reported, not dropped.
+  instadump::ref<long> fragile{0};
+  instadump::state_codec<long> failing{
+      [](const long& v, capnp::MessageBuilder& m) {
+        if (v < 0) throw std::runtime_error("cannot encode negative values");
+        test_state::encode_long(v, m);
+      },
+      &test_state::decode_long};
+  instadump::state_registration<long> reg(fragile, "shop::fragile", test_state::int64_schema, failing);
+  std::atomic<int> failures{0};
+  options = {};
+  options.durable = false;
+  options.autosave.every = std::chrono::milliseconds(10);
+  options.autosave.save_on_shutdown = false;
+  options.autosave.on_error = [&](const std::exception& e) {
+    CHECK_THAT(e.what(), Catch::Contains("negative"));
+    ++failures;
+  };
+  instadump::setup(f.dir.db(), options);
+  instadump::dosync([&] { fragile.set(-1); });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (failures == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(failures > 0);
+  instadump::shutdown();
+}
