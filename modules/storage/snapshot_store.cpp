@@ -131,6 +131,50 @@ void write_counter(MDB_txn* txn, MDB_dbi dbi, const char* key, std::uint64_t val
 
 bool is_io_error(int code) { return code == EIO || code == MDB_PANIC; }
 
+// Directories (device, inode) this process has open. LMDB must not open one
+// environment twice in a process: its fcntl locks are per process, so closing
+// the second handle would drop the first one's locks and let another process
+// reset the shared reader table under it. Entries record the opening pid so a
+// forked child, which inherits a copy, ignores its parent's entries.
+struct open_directory {
+  dev_t dev;
+  ino_t ino;
+  pid_t pid;
+};
+std::mutex g_open_mutex;
+std::vector<open_directory> g_open_directories;
+
+std::pair<dev_t, ino_t> identity_of(const std::filesystem::path& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    const int err = errno;
+    throw open_failed("instadump: cannot stat the store directory " + dir.string() + ": " + std::strerror(err));
+  }
+  return {st.st_dev, st.st_ino};
+}
+
+void register_open_directory(const std::filesystem::path& dir, std::pair<dev_t, ino_t> id) {
+  std::lock_guard lock(g_open_mutex);
+  const pid_t self = ::getpid();
+  std::erase_if(g_open_directories, [&](const open_directory& d) { return d.pid != self; });
+  for (const open_directory& d : g_open_directories) {
+    if (d.dev == id.first && d.ino == id.second) {
+      throw open_failed("instadump: the store in " + dir.string() +
+                        " is already open in this process; LMDB cannot open one store twice in a process: "
+                        "share the open snapshot_store instead");
+    }
+  }
+  g_open_directories.push_back({id.first, id.second, self});
+}
+
+void unregister_open_directory(std::pair<dev_t, ino_t> id) {
+  std::lock_guard lock(g_open_mutex);
+  const pid_t self = ::getpid();
+  std::erase_if(g_open_directories, [&](const open_directory& d) {
+    return d.pid == self && d.dev == id.first && d.ino == id.second;
+  });
+}
+
 }  // namespace
 
 namespace testing {
@@ -147,7 +191,12 @@ snapshot_store::snapshot_store(std::filesystem::path dir, const store_options& o
 snapshot_store::~snapshot_store() {
   // In a forked child mdb_env_close would release the parent's reader slots:
   // leave the environment alone there.
-  if (::getpid() != pid_ && env_) env_->abandon();
+  if (::getpid() != pid_) {
+    if (env_) env_->abandon();
+    return;
+  }
+  env_.reset();
+  if (registered_) unregister_open_directory(dir_identity_);
 }
 
 std::unique_ptr<snapshot_store> snapshot_store::open(const std::filesystem::path& path,
@@ -163,6 +212,10 @@ std::unique_ptr<snapshot_store> snapshot_store::open(const std::filesystem::path
   const std::filesystem::path dir = path.has_filename() ? path : path.parent_path();
   prepare_directory(dir, options.read_only);
   std::unique_ptr<snapshot_store> store(new snapshot_store(dir, options));
+  const auto id = identity_of(dir);
+  register_open_directory(dir, id);
+  store->registered_ = true;
+  store->dir_identity_ = id;
   if (!options.read_only) store->lock_ = std::make_unique<directory_lock>(dir);
   try {
     // MDB_NOMETASYNC: each commit flushes the data pages but not the meta page,

@@ -37,6 +37,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <span>
+#include <utility>
 #include <sys/types.h>
 #include <variant>
 #include <vector>
@@ -60,13 +61,15 @@ class snapshot_store {
   // a fresh store (files mode 0600). Read-only: the store must already exist;
   // no lock is taken and nothing is written.
   //
-  // Throws locked_by_other_process when another writer has `dir` open, and
-  // open_failed when `dir` is not a directory or cannot be created, is not
+  // Throws locked_by_other_process when another process has `dir` open for
+  // writing, and open_failed when this process already has `dir` open (LMDB
+  // cannot open one environment twice in a process: share the store), `dir`
+  // is not a directory or cannot be created, is not
   // writable (writable opens), holds a data.mdb that is not LMDB, is an LMDB
   // environment that is not an Instadump store, or was written by a newer
   // format version. Throws std::invalid_argument when keep_generations is 0
   // or initial_map_size is 0. Releases reader slots left by crashed processes
-  // (see stats().stale_readers_cleared).
+  // (see stats().stale_readers_cleared). Thread-safe.
   static std::unique_ptr<snapshot_store> open(const std::filesystem::path& dir, const store_options& options);
 
   // Closes the environment and releases the writer lock. Must not run while
@@ -168,6 +171,8 @@ class snapshot_store {
   std::unique_ptr<directory_lock> lock_;
   std::unique_ptr<lmdb::environment> env_;
   std::unique_ptr<dbis> dbi_;
+  bool registered_ = false;  // in the process's table of open directories
+  std::pair<dev_t, ino_t> dir_identity_{};
   int stale_readers_cleared_ = 0;
   std::atomic<bool> poisoned_{false};
   // Shared by read transactions, exclusive for write transactions and map

@@ -154,15 +154,23 @@ TEST_CASE("open refuses a store written by a newer format version") {
   CHECK_THAT(message, Catch::Contains(tmp.path().string()));
 }
 
-TEST_CASE("a second writer in the same process is refused") {
+TEST_CASE("a second open of one directory in the same process is refused") {
   scratch_dir tmp;
   auto writer = snapshot_store::open(tmp.path(), {});
-  try {
-    snapshot_store::open(tmp.path(), {});
-    FAIL("second writer opened");
-  } catch (const instadump::locked_by_other_process& e) {
-    CHECK_THAT(e.what(), Catch::Contains(tmp.path().string()));
+  store_options ro;
+  ro.read_only = true;
+  for (const store_options& options : {store_options{}, ro}) {
+    try {
+      snapshot_store::open(tmp.path(), options);
+      FAIL("second open succeeded");
+    } catch (const instadump::open_failed& e) {
+      CHECK_THAT(e.what(), Catch::Contains(tmp.path().string()) && Catch::Contains("already open in this process"));
+    }
   }
+  // Through another spelling of the same directory too.
+  CHECK_THROWS_AS(snapshot_store::open(tmp.path() / "." / "", ro), instadump::open_failed);
+  writer.reset();
+  CHECK_NOTHROW(snapshot_store::open(tmp.path(), ro));
 }
 
 TEST_CASE("every descriptor into the store directory is close-on-exec") {
