@@ -1,0 +1,119 @@
+// A small program the process tests run as a child: it saves, loads, or saves
+// in a loop until it is killed, against a snapshot directory.
+//
+//   persist_child save <dir> <visits> <name>   setup, set both refs, save_all; prints "saved <id>"
+//   persist_child print <dir>                  setup; prints "<visits> <name>"
+//   persist_child crash-loop <dir>             saves generation after generation, printing
+//                                              "saved <generation>" after each durable save
+//   persist_child check <dir>                  setup; prints "generation <g>" if all refs agree,
+//                                              exits 3 if they do not
+//   persist_child hold <dir>                   setup, prints "ready", sleeps until killed
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <thread>
+
+#include "test_state.h"
+
+import instadump;
+
+namespace shop {
+instadump::ref<long> visits{150};
+instadump::ref<std::string> name{"abc"};
+}  // namespace shop
+
+namespace gen {
+instadump::ref<long> counters[6];
+instadump::ref<std::string> text{""};
+}  // namespace gen
+
+namespace {
+
+instadump::state_registration<long> visits_reg(shop::visits, "shop::visits", test_state::int64_schema,
+                                               test_state::long_codec);
+instadump::state_registration<std::string> name_reg(shop::name, "shop::name", test_state::text_schema,
+                                                    test_state::text_codec);
+#define GEN_REG(i)                                                                                            \
+  instadump::state_registration<long> gen_reg##i(gen::counters[i], "gen::counter" #i, test_state::int64_schema, \
+                                                 test_state::long_codec);
+GEN_REG(0)
+GEN_REG(1)
+GEN_REG(2)
+GEN_REG(3)
+GEN_REG(4)
+GEN_REG(5)
+instadump::state_registration<std::string> text_reg(gen::text, "gen::text", test_state::text_schema,
+                                                    test_state::text_codec);
+
+// The text value of generation g: its length varies so that values move
+// around in the file between generations.
+std::string text_for(long g) { return std::string(static_cast<std::size_t>(100 + (g * 7919) % 20000), 'a' + g % 26) + std::to_string(g); }
+
+int crash_loop() {
+  long g = gen::counters[0].deref();
+  for (;;) {
+    ++g;
+    instadump::dosync([&] {
+      for (auto& c : gen::counters) c.set(g);
+      gen::text.set(text_for(g));
+    });
+    instadump::save_all();
+    std::printf("saved %ld\n", g);
+    std::fflush(stdout);
+  }
+}
+
+int check() {
+  long g = gen::counters[0].deref();
+  for (auto& c : gen::counters) {
+    if (c.deref() != g) {
+      std::printf("inconsistent: counter0=%ld other=%ld\n", g, c.deref());
+      return 3;
+    }
+  }
+  if (g != 0 && gen::text.deref() != text_for(g)) {
+    std::printf("inconsistent text for generation %ld\n", g);
+    return 3;
+  }
+  std::printf("generation %ld\n", g);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: persist_child save|print|crash-loop|check|hold <dir> [args]\n");
+    return 2;
+  }
+  std::string mode = argv[1];
+  try {
+    instadump::setup(argv[2]);
+    if (mode == "save" && argc == 5) {
+      instadump::dosync([&] {
+        shop::visits.set(std::atol(argv[3]));
+        shop::name.set(argv[4]);
+      });
+      std::printf("saved %llu\n", static_cast<unsigned long long>(instadump::save_all().snapshot_id));
+    } else if (mode == "print") {
+      std::printf("%ld %s\n", shop::visits.deref(), shop::name.deref().c_str());
+    } else if (mode == "crash-loop") {
+      return crash_loop();
+    } else if (mode == "check") {
+      return check();
+    } else if (mode == "hold") {
+      std::printf("ready\n");
+      std::fflush(stdout);
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } else {
+      std::fprintf(stderr, "persist_child: unknown mode or arguments\n");
+      return 2;
+    }
+  } catch (const std::exception& e) {
+    std::printf("error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
