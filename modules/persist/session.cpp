@@ -108,7 +108,7 @@ class session {
   // Decodes the values of `entries` found in snapshot `id`; missing keys are
   // an error when `require_all`.
   std::vector<decoded> decode_snapshot(std::uint64_t id, const std::vector<state_entry*>& entries,
-                                       bool require_all);
+                                       bool require_all, std::vector<entry_info>* all_entries = nullptr);
   // Installs `values` in one transaction and remembers what they came from.
   void install(std::vector<decoded>& values, std::uint64_t id);
   void load_late(state_entry* entry);
@@ -127,6 +127,10 @@ class session {
   setup_options options_;
   std::map<std::string, saved_value, std::less<>> saved_;
   std::set<std::string, std::less<>> dropped_;
+  // Entries of the snapshot the refs were last loaded from or saved to: where
+  // unclaimed values are carried forward from.
+  std::vector<entry_info> base_entries_;
+  std::uint64_t base_id_ = 0;  // that snapshot's id; 0 for none
   bool atexit_registered_ = false;
 
   // Autosave.
@@ -172,6 +176,8 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   options_ = options;
   saved_.clear();
   dropped_.clear();
+  base_entries_.clear();
+  base_id_ = 0;
   try {
     load_at_setup();
   } catch (...) {
@@ -187,7 +193,8 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
 }
 
 void session::load_at_setup() {
-  std::vector<snapshot_info> all = store_->list_snapshots();  // newest first
+  // Ids only: a damaged manifest must not stop us from trying the others.
+  std::vector<std::uint64_t> all = store_->snapshot_ids();  // newest first
   if (all.empty()) {
     if (options_.load_snapshot) {
       throw load_failed("instadump::setup: \"" + store_->directory().string() + "\" holds no snapshot " +
@@ -197,33 +204,36 @@ void session::load_at_setup() {
   }
   std::size_t first = 0;
   if (options_.load_snapshot) {
-    while (first < all.size() && all[first].id != *options_.load_snapshot) ++first;
+    while (first < all.size() && all[first] != *options_.load_snapshot) ++first;
     if (first == all.size()) {
       std::string ids;
-      for (const auto& s : all) ids += (ids.empty() ? "" : ", ") + std::to_string(s.id);
+      for (std::uint64_t id : all) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
       throw load_failed("instadump::setup: \"" + store_->directory().string() + "\" holds no snapshot " +
                         std::to_string(*options_.load_snapshot) + "; it holds " + ids);
     }
   }
   for (std::size_t i = first; i < all.size(); ++i) {
     try {
-      auto values = decode_snapshot(all[i].id, registered(), false);
-      install(values, all[i].id);
+      std::vector<entry_info> entries;
+      auto values = decode_snapshot(all[i], registered(), false, &entries);
+      install(values, all[i]);
+      base_entries_ = std::move(entries);
+      base_id_ = all[i];
       return;
     } catch (const storage_error& e) {
       if (!options_.fall_back_to_older_snapshots || i + 1 == all.size()) throw;
       if (options_.on_skipped_snapshot) {
-        options_.on_skipped_snapshot(all[i].id, e);
+        options_.on_skipped_snapshot(all[i], e);
       } else {
         std::fprintf(stderr, "instadump: skipping snapshot %llu: %s\n",
-                     static_cast<unsigned long long>(all[i].id), e.what());
+                     static_cast<unsigned long long>(all[i]), e.what());
       }
     }
   }
 }
 
 std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const std::vector<state_entry*>& entries,
-                                                       bool require_all) {
+                                                       bool require_all, std::vector<entry_info>* all_entries) {
   std::map<std::string_view, state_entry*, std::less<>> by_key;
   for (state_entry* e : entries) by_key.emplace(e->key(), e);
   std::vector<decoded> out;
@@ -233,6 +243,7 @@ std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const s
   };
   try {
     store_->read_snapshot(id, [&](const entry_info& info, kj::ArrayPtr<const capnp::word> words) {
+      if (all_entries) all_entries->push_back(info);
       auto it = by_key.find(info.key);
       if (it == by_key.end()) return;  // unclaimed: carried forward by the next save
       state_entry* e = it->second;
@@ -348,15 +359,15 @@ save_result session::save_locked(bool durable) {
     result.bytes_written += bytes;
   }
   // Carry forward what no registered ref claims.
-  if (auto newest = store_->newest()) {
-    for (const entry_info& info : newest->entries) {
-      if (claimed.count(info.key) || dropped_.count(info.key)) continue;
-      values.emplace_back(storage::kept_value{info.key, info.schema, info.blob_id});
-      ++result.unclaimed;
-    }
+  for (const entry_info& info : base_entries_) {
+    if (claimed.count(info.key) || dropped_.count(info.key)) continue;
+    values.emplace_back(storage::kept_value{info.key, info.schema, info.blob_id});
+    ++result.unclaimed;
   }
 
   storage::snapshot_info info = store_->write_snapshot(std::move(values), durable);
+  base_entries_ = info.entries;
+  base_id_ = info.id;
   commits_since_save_.fetch_sub(commits_covered, std::memory_order_relaxed);
 
   std::map<std::string_view, const entry_info*> by_key;
@@ -383,18 +394,20 @@ void session::reload(std::optional<std::uint64_t> id) {
     }
     id = newest->id;
   }
-  auto values = decode_snapshot(*id, registered(), true);
+  std::vector<entry_info> entries;
+  auto values = decode_snapshot(*id, registered(), true, &entries);
   install(values, *id);
+  base_entries_ = std::move(entries);
+  base_id_ = *id;
 }
 
 void session::load_late(state_entry* entry) {
   std::lock_guard<std::mutex> lock(op_mu_);
   if (!store_) return;
   try {
-    auto newest = store_->newest();
-    if (!newest) return;
-    auto values = decode_snapshot(newest->id, {entry}, false);
-    install(values, newest->id);
+    if (base_id_ == 0) return;
+    auto values = decode_snapshot(base_id_, {entry}, false);
+    install(values, base_id_);
   } catch (const std::exception& e) {
     if (options_.on_late_load_error) {
       options_.on_late_load_error(entry->key(), e);
@@ -412,12 +425,11 @@ std::vector<snapshot_info> session::list() {
 
 std::vector<std::string> session::unclaimed() {
   std::lock_guard<std::mutex> lock(op_mu_);
-  auto newest = store_or_throw("unclaimed_keys").newest();
+  store_or_throw("unclaimed_keys");
   std::vector<std::string> out;
-  if (!newest) return out;
   std::set<std::string, std::less<>> claimed;
   for (state_entry* e : registered()) claimed.insert(e->key());
-  for (const entry_info& info : newest->entries) {
+  for (const entry_info& info : base_entries_) {
     if (!claimed.count(info.key) && !dropped_.count(info.key)) out.push_back(info.key);
   }
   return out;
@@ -425,9 +437,8 @@ std::vector<std::string> session::unclaimed() {
 
 bool session::drop(std::string_view key) {
   std::lock_guard<std::mutex> lock(op_mu_);
-  auto newest = store_or_throw("drop_unclaimed").newest();
-  if (!newest) return false;
-  for (const entry_info& info : newest->entries) {
+  store_or_throw("drop_unclaimed");
+  for (const entry_info& info : base_entries_) {
     if (info.key == key) return dropped_.insert(std::string(key)).second;
   }
   return false;
@@ -439,6 +450,8 @@ void session::shutdown(bool final_save) {
   store_.reset();
   saved_.clear();
   dropped_.clear();
+  base_entries_.clear();
+  base_id_ = 0;
 }
 
 // --- Autosave ------------------------------------------------------------------

@@ -119,7 +119,7 @@ void reload_all(std::uint64_t snapshot_id);
 // The stored snapshots, newest first. Throws instadump::error before setup().
 std::vector<snapshot_info> snapshots();
 
-// Keys in the newest snapshot that no registered ref claims.
+// Keys in the snapshot last loaded or saved that no registered ref claims.
 std::vector<std::string> unclaimed_keys();
 
 // Stops carrying the unclaimed value stored under `key` into new snapshots

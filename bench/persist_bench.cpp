@@ -1,0 +1,447 @@
+// Persistence benchmarks: save and load through Instadump against the
+// alternatives a C++ developer would otherwise write, measured in the same run
+// (ratios printed at the end; see docs/PERFORMANCE.md).
+//
+//   (a) 1,000 refs holding small ints
+//   (b) one ref holding a std::vector of 100,000 / 1,000,000 products
+//   (c) (a) after changing one ref (incremental save)
+//
+// Baselines: a cereal binary archive written to a temporary file + fdatasync
+// + rename; SQLite storing the cereal blob in one transaction; LMDB storing
+// the cereal blob; and the physical floor (memcpy of as many bytes as
+// Instadump writes + write + fdatasync).
+#include <benchmark/benchmark.h>
+#include <cereal/archives/binary.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_state.h"
+#include "ratio_reporter.h"
+
+import instadump;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path bench_root() {
+  static fs::path root = [] {
+    std::string pattern = (fs::temp_directory_path() / "instadump-bench-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    return fs::path(pattern);
+  }();
+  return root;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path p = bench_root() / name;
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+void check(bool ok, const char* what) {
+  if (!ok) throw std::runtime_error(what);
+}
+
+// --- states -------------------------------------------------------------------
+
+struct small_refs {
+  std::vector<std::unique_ptr<instadump::ref<long>>> refs;
+  std::vector<std::unique_ptr<instadump::state_registration<long>>> regs;
+  explicit small_refs(int n) {
+    for (int i = 0; i < n; ++i) {
+      refs.push_back(std::make_unique<instadump::ref<long>>(i));
+      regs.push_back(std::make_unique<instadump::state_registration<long>>(
+          *refs.back(), "bench::small" + std::to_string(i), bench::long_schema, bench::long_codec));
+    }
+  }
+  void change_all() {
+    instadump::dosync([&] {
+      for (auto& r : refs) r->alter([](long v) { return v + 1; });
+    });
+  }
+};
+
+struct product_state {
+  instadump::ref<std::vector<bench::product>> ref;
+  instadump::state_registration<std::vector<bench::product>> reg;
+  explicit product_state(std::size_t n)
+      : ref(bench::make_products(n)), reg(ref, "bench::products", bench::products_schema, bench::products_codec) {}
+  void touch() {
+    instadump::dosync([&] {
+      ref.alter([](std::vector<bench::product> v) {
+        v[0].price += 1;
+        return v;
+      });
+    });
+  }
+};
+
+// Opens a fresh Instadump directory for one benchmark.
+struct instadump_session {
+  explicit instadump_session(const std::string& name) { instadump::setup(fresh_dir(name)); }
+  ~instadump_session() { instadump::shutdown(); }
+};
+
+// --- helpers for the baselines ------------------------------------------------
+
+void write_file_durably(const fs::path& path, const char* data, std::size_t size) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  check(fd >= 0, "open");
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd, data + done, size - done);
+    check(n > 0, "write");
+    done += static_cast<std::size_t>(n);
+  }
+  check(::fdatasync(fd) == 0, "fdatasync");
+  ::close(fd);
+  check(std::rename(tmp.c_str(), path.c_str()) == 0, "rename");
+}
+
+template <class T>
+std::string cereal_bytes(const T& value) {
+  std::ostringstream out;
+  {
+    cereal::BinaryOutputArchive archive(out);
+    archive(value);
+  }
+  return std::move(out).str();
+}
+
+template <class T>
+void cereal_file_save(const fs::path& path, const T& value) {
+  std::string bytes = cereal_bytes(value);
+  write_file_durably(path, bytes.data(), bytes.size());
+}
+
+struct sqlite_db {
+  sqlite3* db = nullptr;
+  explicit sqlite_db(const fs::path& path) {
+    check(sqlite3_open(path.c_str(), &db) == SQLITE_OK, "sqlite3_open");
+    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    exec("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB)");
+  }
+  ~sqlite_db() { sqlite3_close(db); }
+  void exec(const char* sql) { check(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK, sql); }
+  void put_all(const std::vector<std::pair<std::string, std::string>>& kv) {
+    exec("BEGIN");
+    sqlite3_stmt* st;
+    check(sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO state VALUES (?, ?)", -1, &st, nullptr) == SQLITE_OK,
+          "prepare");
+    for (const auto& [k, v] : kv) {
+      sqlite3_bind_text(st, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+      sqlite3_bind_blob(st, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+      check(sqlite3_step(st) == SQLITE_DONE, "step");
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    exec("COMMIT");
+  }
+};
+
+struct lmdb_db {
+  MDB_env* env = nullptr;
+  MDB_dbi dbi = 0;
+  explicit lmdb_db(const fs::path& dir) {
+    check(mdb_env_create(&env) == 0, "mdb_env_create");
+    mdb_env_set_mapsize(env, std::size_t{8} << 30);
+    check(mdb_env_open(env, dir.c_str(), 0, 0600) == 0, "mdb_env_open");
+    MDB_txn* txn;
+    mdb_txn_begin(env, nullptr, 0, &txn);
+    mdb_dbi_open(txn, nullptr, 0, &dbi);
+    mdb_txn_commit(txn);
+  }
+  ~lmdb_db() { mdb_env_close(env); }
+  void put(const std::string& key, const std::string& value) {
+    MDB_txn* txn;
+    check(mdb_txn_begin(env, nullptr, 0, &txn) == 0, "txn");
+    MDB_val k{key.size(), const_cast<char*>(key.data())}, v{value.size(), const_cast<char*>(value.data())};
+    check(mdb_put(txn, dbi, &k, &v, 0) == 0, "mdb_put");
+    check(mdb_txn_commit(txn) == 0, "commit");  // durable: LMDB syncs on commit by default
+  }
+};
+
+// --- (a) 1,000 small refs -------------------------------------------------------
+
+void BM_save_1000_small_refs(benchmark::State& state) {
+  small_refs s(1000);
+  instadump_session session("save-small");
+  for (auto _ : state) {
+    state.PauseTiming();
+    s.change_all();
+    state.ResumeTiming();
+    instadump::save_all();
+  }
+}
+BENCHMARK(BM_save_1000_small_refs)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_cereal_file_1000_values(benchmark::State& state) {
+  std::vector<long> values(1000);
+  for (int i = 0; i < 1000; ++i) values[i] = i;
+  fs::path file = fresh_dir("cereal-small") / "state.bin";
+  for (auto _ : state) {
+    ++values[0];
+    cereal_file_save(file, values);
+  }
+}
+BENCHMARK(BM_cereal_file_1000_values)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_incremental_save_1000_refs_one_changed(benchmark::State& state) {
+  small_refs s(1000);
+  instadump_session session("save-incremental");
+  instadump::save_all();
+  for (auto _ : state) {
+    state.PauseTiming();
+    instadump::dosync([&] { s.refs[0]->alter([](long v) { return v + 1; }); });
+    state.ResumeTiming();
+    instadump::save_all();
+  }
+}
+BENCHMARK(BM_incremental_save_1000_refs_one_changed)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_small_durable_lmdb_commit(benchmark::State& state) {
+  lmdb_db db(fresh_dir("lmdb-empty"));
+  long i = 0;
+  for (auto _ : state) db.put("k", std::to_string(++i));
+}
+BENCHMARK(BM_small_durable_lmdb_commit)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_load_1000_small_refs(benchmark::State& state) {
+  small_refs s(1000);
+  instadump_session session("load-small");
+  instadump::save_all();
+  for (auto _ : state) instadump::reload_all();
+}
+BENCHMARK(BM_load_1000_small_refs)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// --- (b) a vector of products -----------------------------------------------------
+
+void BM_save_products(benchmark::State& state) {
+  product_state s(static_cast<std::size_t>(state.range(0)));
+  instadump_session session("save-products");
+  for (auto _ : state) {
+    state.PauseTiming();
+    s.touch();
+    state.ResumeTiming();
+    auto r = instadump::save_all();
+    state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
+  }
+}
+
+void BM_floor_memcpy_write_fdatasync(benchmark::State& state) {
+  // As many bytes as Instadump writes for the same state.
+  std::size_t bytes;
+  {
+    product_state s(static_cast<std::size_t>(state.range(0)));
+    instadump_session session("floor-measure");
+    bytes = instadump::save_all().bytes_written;
+  }
+  std::vector<char> source(bytes, 'x'), buffer(bytes);
+  fs::path file = fresh_dir("floor") / "state.bin";
+  for (auto _ : state) {
+    std::memcpy(buffer.data(), source.data(), bytes);
+    write_file_durably(file, buffer.data(), bytes);
+  }
+}
+
+void BM_cereal_file_products(benchmark::State& state) {
+  auto products = bench::make_products(static_cast<std::size_t>(state.range(0)));
+  fs::path file = fresh_dir("cereal-products") / "state.bin";
+  for (auto _ : state) {
+    products[0].price += 1;
+    cereal_file_save(file, products);
+  }
+}
+
+void BM_sqlite_cereal_blob_products(benchmark::State& state) {
+  auto products = bench::make_products(static_cast<std::size_t>(state.range(0)));
+  sqlite_db db(fresh_dir("sqlite") / "state.db");
+  for (auto _ : state) {
+    products[0].price += 1;
+    db.put_all({{"bench::products", cereal_bytes(products)}});
+  }
+}
+
+void BM_lmdb_cereal_blob_products(benchmark::State& state) {
+  auto products = bench::make_products(static_cast<std::size_t>(state.range(0)));
+  lmdb_db db(fresh_dir("lmdb-cereal"));
+  for (auto _ : state) {
+    products[0].price += 1;
+    db.put("bench::products", cereal_bytes(products));
+  }
+}
+
+void BM_load_products(benchmark::State& state) {
+  product_state s(static_cast<std::size_t>(state.range(0)));
+  instadump_session session("load-products");
+  instadump::save_all();
+  for (auto _ : state) instadump::reload_all();
+}
+
+void BM_build_products_in_memory(benchmark::State& state) {
+  // The same vector built from its fields, as a decoder must at least do.
+  auto n = static_cast<std::size_t>(state.range(0));
+  auto source = bench::make_products(n);
+  for (auto _ : state) {
+    std::vector<bench::product> v;
+    v.reserve(n);
+    for (const auto& p : source) {
+      bench::product q;
+      q.id = p.id;
+      q.name.assign(p.name.data(), p.name.size());
+      q.price = p.price;
+      q.tags.reserve(p.tags.size());
+      for (const auto& t : p.tags) q.tags.emplace_back(t.data(), t.size());
+      v.push_back(std::move(q));
+    }
+    benchmark::DoNotOptimize(v.data());
+  }
+}
+
+void BM_cereal_file_load_products(benchmark::State& state) {
+  auto products = bench::make_products(static_cast<std::size_t>(state.range(0)));
+  fs::path file = fresh_dir("cereal-load") / "state.bin";
+  cereal_file_save(file, products);
+  for (auto _ : state) {
+    std::ifstream in(file, std::ios::binary);
+    cereal::BinaryInputArchive archive(in);
+    std::vector<bench::product> v;
+    archive(v);
+    benchmark::DoNotOptimize(v.data());
+  }
+}
+
+#define PRODUCT_BENCH(fn) BENCHMARK(fn)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(4)
+PRODUCT_BENCH(BM_save_products);
+PRODUCT_BENCH(BM_floor_memcpy_write_fdatasync);
+PRODUCT_BENCH(BM_cereal_file_products);
+PRODUCT_BENCH(BM_sqlite_cereal_blob_products);
+PRODUCT_BENCH(BM_lmdb_cereal_blob_products);
+PRODUCT_BENCH(BM_load_products);
+PRODUCT_BENCH(BM_build_products_in_memory);
+PRODUCT_BENCH(BM_cereal_file_load_products);
+
+// --- measurements that are not timings ------------------------------------------------
+
+long rss_kib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+  }
+  return -1;
+}
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+void report_extra_measurements() {
+  std::printf("\n--- writer throughput while saving, disk use, peak memory ---\n");
+  {
+    product_state s(100'000);
+    instadump::ref<long> counter{0};
+    instadump::state_registration<long> reg(counter, "bench::counter", bench::long_schema, bench::long_codec);
+    instadump_session session("throughput");
+    auto run_writer = [&](std::chrono::milliseconds d) {
+      long n = 0;
+      auto end = std::chrono::steady_clock::now() + d;
+      while (std::chrono::steady_clock::now() < end) {
+        for (int i = 0; i < 100; ++i) instadump::dosync([&] { counter.alter([](long v) { return v + 1; }); });
+        n += 100;
+      }
+      return n;
+    };
+    long alone = run_writer(std::chrono::milliseconds(1000));
+    std::atomic<bool> stop{false};
+    long saves = 0;
+    std::thread saver([&] {
+      while (!stop) {
+        s.touch();
+        instadump::save_all();
+        ++saves;
+      }
+    });
+    long with_saves = run_writer(std::chrono::milliseconds(1000));
+    stop = true;
+    saver.join();
+    std::printf("writer commits/s alone: %.2f M; during back-to-back saves of 100k products (%ld saves): %.2f M "
+                "(ratio %.2f)\n",
+                alone / 1e6, saves, with_saves / 1e6, static_cast<double>(with_saves) / static_cast<double>(alone));
+  }
+  {
+    product_state s(100'000);
+    fs::path dir = fresh_dir("disk-use");
+    instadump::setup(dir);
+    std::uint64_t encoded = 0;
+    for (int i = 0; i < 20; ++i) {
+      s.touch();
+      encoded = instadump::save_all().bytes_written;
+    }
+    instadump::shutdown();
+    auto file = fs::file_size(dir / "data.mdb");
+    std::printf("disk use after 20 saves of 100k products (K = 2): %.1f MB = %.2f x the encoded size (%.1f MB)\n",
+                file / 1e6, static_cast<double>(file) / static_cast<double>(encoded), encoded / 1e6);
+  }
+  {
+    product_state s(1'000'000);
+    instadump_session session("peak-rss");
+    long live = rss_kib("VmRSS:");
+    reset_peak_rss();
+    auto r = instadump::save_all();
+    long peak = rss_kib("VmHWM:");
+    std::printf("save of 1M products: encoded %.1f MB; extra peak RSS %.1f MB (%.2f x encoded)\n",
+                r.bytes_written / 1e6, (peak - live) / 1024.0,
+                (peak - live) * 1024.0 / static_cast<double>(r.bytes_written));
+    live = rss_kib("VmRSS:");
+    reset_peak_rss();
+    instadump::reload_all();
+    peak = rss_kib("VmHWM:");
+    std::printf("load of 1M products: extra peak RSS %.1f MB (%.2f x encoded; the new value itself is one copy of "
+                "the live state)\n",
+                (peak - live) / 1024.0, (peak - live) * 1024.0 / static_cast<double>(r.bytes_written));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::pair<std::string, std::string>> pairs = {
+      {"BM_save_1000_small_refs/real_time", "BM_cereal_file_1000_values/real_time"},
+      {"BM_incremental_save_1000_refs_one_changed/real_time", "BM_small_durable_lmdb_commit/real_time"},
+      {"BM_load_1000_small_refs/real_time", "BM_cereal_file_1000_values/real_time"},
+  };
+  for (const char* n : {"100000", "1000000"}) {
+    std::string s = std::string("/") + n + "/iterations:4/real_time";
+    pairs.push_back({"BM_save_products" + s, "BM_floor_memcpy_write_fdatasync" + s});
+    pairs.push_back({"BM_save_products" + s, "BM_cereal_file_products" + s});
+    pairs.push_back({"BM_save_products" + s, "BM_sqlite_cereal_blob_products" + s});
+    pairs.push_back({"BM_save_products" + s, "BM_lmdb_cereal_blob_products" + s});
+    pairs.push_back({"BM_load_products" + s, "BM_build_products_in_memory" + s});
+    pairs.push_back({"BM_load_products" + s, "BM_cereal_file_load_products" + s});
+  }
+  int rc = instadump_bench::run_with_ratios(argc, argv, pairs);
+  report_extra_measurements();
+  std::error_code ec;
+  fs::remove_all(bench_root(), ec);
+  return rc;
+}
