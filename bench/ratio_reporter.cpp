@@ -11,7 +11,7 @@ void ratio_reporter::ReportRuns(const std::vector<Run>& runs) {
     if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
     // Time per operation, as seen by the whole process: for threaded runs
     // Google Benchmark reports per-thread time, so use items/s when given.
-    double ns = r.GetAdjustedRealTime();
+    double ns = r.GetAdjustedRealTime() * 1e9 / benchmark::GetTimeUnitMultiplier(r.time_unit);
     auto it = r.counters.find("items_per_second");
     if (it != r.counters.end() && it->second.value > 0) ns = 1e9 / it->second.value;
     ns_per_item_[r.benchmark_name()] = ns;
@@ -21,17 +21,21 @@ void ratio_reporter::ReportRuns(const std::vector<Run>& runs) {
 
 void ratio_reporter::Finalize() {
   ConsoleReporter::Finalize();
-  std::printf("\n%-48s %-40s %12s %12s %8s\n", "benchmark", "baseline", "ns/op", "base ns/op", "ratio");
+  std::printf("\n%-52s %-52s %14s %14s %8s\n", "benchmark", "baseline", "ns/op", "base ns/op", "ratio");
   for (const auto& [name, base] : pairs_) {
     auto a = ns_per_item_.find(name), b = ns_per_item_.find(base);
     if (a == ns_per_item_.end() || b == ns_per_item_.end()) continue;
-    std::printf("%-48s %-40s %12.2f %12.2f %8.2f\n", name.c_str(), base.c_str(), a->second, b->second,
+    std::printf("%-52s %-52s %14.1f %14.1f %8.2f\n", name.c_str(), base.c_str(), a->second, b->second,
                 a->second / b->second);
   }
   std::printf("\nthroughput (all threads together):\n");
   for (const auto& [name, ns] : ns_per_item_) {
     auto& c = counters_[name];
-    std::printf("  %-48s %10.2f M ops/s", name.c_str(), 1e3 / ns);
+    if (ns >= 1e6) {
+      std::printf("  %-48s %10.2f ms/op", name.c_str(), ns / 1e6);
+    } else {
+      std::printf("  %-48s %10.2f M ops/s", name.c_str(), 1e3 / ns);
+    }
     if (c.count("retries_per_commit")) std::printf("   %.4f retries/commit", c["retries_per_commit"]);
     std::printf("\n");
   }

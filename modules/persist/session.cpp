@@ -43,7 +43,18 @@ struct saved_value {
   std::uint64_t stamp;  // version stamp of the value that was saved or loaded
   std::uint64_t blob_id;
   schema_identity schema;
+  std::uint64_t size_bytes = 0;
 };
+
+// First segment size for encoding a value whose last encoding took
+// `last_bytes`: big enough that a value of about the same size fits in one
+// segment (one allocation, no regrowth), small for small values (the default
+// of 1024 words costs 8 KiB of zeroed memory per ref).
+unsigned first_segment_words(std::uint64_t last_bytes) {
+  std::uint64_t words = last_bytes / sizeof(capnp::word);
+  words += words / 8 + 16;
+  return static_cast<unsigned>(std::min<std::uint64_t>(std::max<std::uint64_t>(words, 64), 1u << 28));
+}
 
 // Writes a message in Cap'n Proto's standard framing (segment table, then
 // segments) into `out`, which need not be aligned.
@@ -91,6 +102,7 @@ class session {
     version_base* value;  // one hold, ours
     std::uint64_t blob_id;
     schema_identity schema;
+    std::uint64_t size_bytes;
   };
 
   std::vector<state_entry*> registered() {
@@ -111,6 +123,7 @@ class session {
                                        bool require_all, std::vector<entry_info>* all_entries = nullptr);
   // Installs `values` in one transaction and remembers what they came from.
   void install(std::vector<decoded>& values, std::uint64_t id);
+  
   void load_late(state_entry* entry);
   void load_at_setup();
   void start_autosave();
@@ -260,7 +273,7 @@ std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const s
                           ": its value does not decode (" + std::string(ex.getDescription().cStr()) +
                           "); nothing was changed");
       }
-      out.push_back({e, v, info.blob_id, info.schema});
+      out.push_back({e, v, info.blob_id, info.schema, info.size_bytes});
     });
   } catch (...) {
     release_all();
@@ -299,7 +312,7 @@ void session::install(std::vector<decoded>& values, std::uint64_t id) {
     throw;
   }
   for (decoded& d : values) {
-    saved_[d.entry->key()] = saved_value{d.value->stamp(), d.blob_id, d.schema};
+    saved_[d.entry->key()] = saved_value{d.value->stamp(), d.blob_id, d.schema, d.size_bytes};
     d.value->release();
   }
 }
@@ -347,7 +360,8 @@ save_result session::save_locked(bool durable) {
       values.emplace_back(storage::kept_value{e->key(), e->schema(), it->second.blob_id});
       continue;
     }
-    auto message = std::make_unique<capnp::MallocMessageBuilder>();
+    auto message = std::make_unique<capnp::MallocMessageBuilder>(
+        first_segment_words(it != saved_.end() ? it->second.size_bytes : 0));
     e->encode(*versions[i], *message);
     std::size_t bytes = capnp::computeSerializedSizeInWords(*message) * sizeof(capnp::word);
     capnp::MallocMessageBuilder* m = message.get();
@@ -374,7 +388,7 @@ save_result session::save_locked(bool durable) {
   for (const entry_info& ei : info.entries) by_key.emplace(ei.key, &ei);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const entry_info* ei = by_key.at(entries[i]->key());
-    saved_[entries[i]->key()] = saved_value{versions[i]->stamp(), ei->blob_id, ei->schema};
+    saved_[entries[i]->key()] = saved_value{versions[i]->stamp(), ei->blob_id, ei->schema, ei->size_bytes};
   }
   result.snapshot_id = info.id;
   result.refs = entries.size();
