@@ -1,0 +1,183 @@
+// instadump-codegen: scans C++ sources for [[instadump::state]] variables and
+// writes a Cap'n Proto schema and C++ codecs + registrations for them.
+//
+//   instadump-codegen -p <build dir> --target=<name> --schema-out=<f.capnp>
+//                     --codec-out=<f1.h> ... <source1.cpp> ... [--depfile=<f.d>]
+//
+// Normally run by the CMake function instadump_add_state (cmake/InstadumpState.cmake).
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <clang/Tooling/ArgumentsAdjusters.h>
+#include <clang/Tooling/CommonOptionsParser.h>
+#include <clang/Tooling/Tooling.h>
+#include <llvm/Support/CommandLine.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include "attribute.h"
+#include "codec_emitter.h"
+#include "diagnostics.h"
+#include "finder.h"
+#include "naming.h"
+#include "output.h"
+#include "schema_emitter.h"
+
+namespace cl = llvm::cl;
+using namespace instadump_codegen;
+
+namespace {
+
+cl::OptionCategory category("instadump-codegen options");
+cl::opt<std::string> target_name("target", cl::desc("Name of the CMake target (namespace and file id of the schema)"),
+                                 cl::value_desc("name"), cl::cat(category));
+cl::opt<std::string> schema_out("schema-out", cl::desc("Path of the Cap'n Proto schema to write"),
+                                cl::value_desc("file.capnp"), cl::cat(category));
+cl::list<std::string> codec_out("codec-out",
+                                cl::desc("Path of the generated codec of each source, in the order of the sources"),
+                                cl::value_desc("file.h"), cl::cat(category));
+cl::opt<std::string> capnp_header("capnp-header",
+                                  cl::desc("#include name of capnp's header for the schema (default: "
+                                           "<schema file name>.h)"),
+                                  cl::value_desc("name"), cl::cat(category));
+cl::opt<std::string> depfile("depfile", cl::desc("Write a Makefile-style depfile for the schema output"),
+                             cl::value_desc("file.d"), cl::cat(category));
+cl::opt<std::string> entry_filter(
+    "entry-filter",
+    cl::desc("Use the compile_commands.json entry whose output path contains this text (a source may be compiled "
+             "by several targets)"),
+    cl::value_desc("text"), cl::cat(category));
+cl::opt<std::string> resource_dir("resource-dir",
+                                  cl::desc("Clang resource directory (default: the one of the LLVM this tool was "
+                                           "built with)"),
+                                  cl::value_desc("dir"), cl::cat(category));
+
+cl::extrahelp more_help(R"(
+Finds every variable annotated [[instadump::state]] in the given sources (each
+must be an instadump::ref<T> with static storage duration), reflects each T and
+writes one Cap'n Proto schema for all of them plus, per source, the C++ code
+that encodes, decodes and registers the states defined in that source. Outputs
+are rewritten only when their content changes; output is deterministic.
+
+Compile flags come from the compilation database (-p <build dir>, the
+directory of compile_commands.json), or from the flags after `--`.
+
+Exit status:
+  0  outputs are up to date
+  1  a source has an error: a parse error or an unsupported state (reported
+     on stderr as file:line:col: error: ...)
+  2  usage error, missing compile command, or an output could not be written
+)");
+
+// Picks, for each file, the compile command whose output matches --entry-filter.
+class filtered_database : public clang::tooling::CompilationDatabase {
+ public:
+  filtered_database(clang::tooling::CompilationDatabase& inner, std::string filter)
+      : inner_(inner), filter_(std::move(filter)) {}
+  std::vector<clang::tooling::CompileCommand> getCompileCommands(llvm::StringRef file) const override {
+    auto all = inner_.getCompileCommands(file);
+    if (filter_.empty() || all.size() <= 1) return all;
+    for (auto& c : all) {
+      if (c.Output.find(filter_) != std::string::npos) return {c};
+      if (std::any_of(c.CommandLine.begin(), c.CommandLine.end(),
+                      [&](const std::string& a) { return a.find(filter_) != std::string::npos; })) {
+        return {c};
+      }
+    }
+    return {all.front()};
+  }
+  std::vector<std::string> getAllFiles() const override { return inner_.getAllFiles(); }
+
+ private:
+  clang::tooling::CompilationDatabase& inner_;
+  std::string filter_;
+};
+
+std::string absolute(const std::string& path) {
+  llvm::SmallString<256> p(path);
+  llvm::sys::fs::make_absolute(p);
+  llvm::sys::path::remove_dots(p, true);
+  return std::string(p);
+}
+
+int usage_error(const std::string& message) {
+  llvm::errs() << "instadump-codegen: error: " << message << " (see --help)\n";
+  return exit_usage_error;
+}
+
+}  // namespace
+
+int main(int argc, const char** argv) {
+  link_state_attribute();
+  auto parsed = clang::tooling::CommonOptionsParser::create(argc, argv, category, cl::OneOrMore,
+                                                            "instadump-codegen: [[instadump::state]] -> Cap'n Proto "
+                                                            "schema + C++ codecs");
+  if (!parsed) {
+    llvm::errs() << "instadump-codegen: error: " << llvm::toString(parsed.takeError()) << "\n";
+    return exit_usage_error;
+  }
+  const std::vector<std::string>& source_args = parsed->getSourcePathList();
+  if (target_name.empty()) return usage_error("--target=<name> is required");
+  if (schema_out.empty()) return usage_error("--schema-out=<file.capnp> is required");
+  if (codec_out.size() != source_args.size()) {
+    return usage_error("expected one --codec-out per source: " + std::to_string(source_args.size()) +
+                       " sources, " + std::to_string(codec_out.size()) + " --codec-out");
+  }
+  std::string rdir = resource_dir.empty() ? std::string(INSTADUMP_CLANG_RESOURCE_DIR) : resource_dir.getValue();
+  if (!llvm::sys::fs::is_directory(rdir)) {
+    return usage_error("clang's resource directory '" + rdir + "' does not exist; pass --resource-dir=$(clang++-19 "
+                       "-print-resource-dir)");
+  }
+
+  scan_results results;
+  for (const std::string& s : source_args) results.sources.push_back(absolute(s));
+
+  filtered_database db(parsed->getCompilations(), entry_filter);
+  for (const std::string& s : results.sources) {
+    if (db.getCompileCommands(s).empty()) {
+      return usage_error("no compile command for '" + s + "' in the compilation database; is it a source of the "
+                         "target, and was the project configured with CMAKE_EXPORT_COMPILE_COMMANDS?");
+    }
+  }
+  clang::tooling::ClangTool tool(db, results.sources);
+  // Warnings are the compiler's business when the target builds; the tool
+  // reports only errors. The resource dir must be this Clang's own.
+  tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
+      {"-w", "-resource-dir=" + rdir}, clang::tooling::ArgumentInsertPosition::END));
+  if (tool.run(make_finder_factory(results).get()) != 0) return exit_user_error;
+
+  model& m = results.types_and_states;
+  std::sort(m.states.begin(), m.states.end(), [](const state& a, const state& b) { return a.key < b.key; });
+  for (std::size_t i = 1; i < m.states.size(); ++i) {
+    if (m.states[i].key == m.states[i - 1].key) {
+      report_detached(m.states[i].location, "state '" + m.states[i].key + "' is defined twice (also at " +
+                                                m.states[i - 1].location +
+                                                "); each state needs a unique fully qualified name");
+      return exit_user_error;
+    }
+  }
+  assign_schema_names(m);
+  schema_output schema = emit_schema(m, target_name);
+
+  std::string header = capnp_header.empty() ? std::string(llvm::sys::path::filename(schema_out.getValue())) + ".h"
+                                            : capnp_header.getValue();
+  std::vector<std::pair<std::string, std::string>> outputs{{schema_out, schema.text}};
+  for (std::size_t i = 0; i < results.sources.size(); ++i) {
+    outputs.emplace_back(codec_out[i], emit_codec(m, schema, i, results.sources[i], header));
+  }
+  for (auto& [path, text] : outputs) {
+    if (std::string err = write_if_changed(path, text); !err.empty()) {
+      llvm::errs() << "instadump-codegen: error: " << err << "\n";
+      return exit_usage_error;
+    }
+  }
+  if (!depfile.empty()) {
+    if (std::string err = write_depfile(depfile, schema_out, results.dependencies); !err.empty()) {
+      llvm::errs() << "instadump-codegen: error: " << err << "\n";
+      return exit_usage_error;
+    }
+  }
+  return exit_ok;
+}

@@ -1,0 +1,83 @@
+// The intermediate model: what instadump-codegen learned from the AST, with
+// no Clang types in it.
+//
+// The reflector fills it from one or more translation units; the schema and
+// codec emitters read it. Keeping it AST-free lets results of several source
+// files merge, and lets a later schema-history step (issue 5: locked
+// ordinals, renames) rewrite names and ordinals between reflection and
+// emission without touching either side.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace instadump_codegen {
+
+// The shape of a reflected C++ type.
+enum class type_kind {
+  boolean,     // bool
+  integer,     // any integer type of 8..64 bits (bits, is_signed)
+  floating,    // float, double (bits)
+  text,        // std::string
+  data,        // std::vector<std::byte | std::uint8_t | unsigned char>
+  enumeration, // enum / enum class (enumerators)
+  record,      // struct or class with public data members (members)
+  sequence,    // std::vector, std::deque, std::set, std::unordered_set (container, element)
+  array,       // std::array<T, N> (element, array_size)
+  map,         // std::map, std::unordered_map (container, key, value)
+  optional,    // std::optional<T> (element)
+  tuple,       // std::pair, std::tuple (members: "first"/"second" or "e0".., cpp_name = index)
+  variant,     // std::variant (members: one per alternative, cpp_name = index)
+  monostate,   // std::monostate
+  duration,    // std::chrono::duration (element = the rep type)
+  time_point,  // std::chrono::time_point (element = the rep type of its duration)
+};
+
+// A data member, tuple element or variant alternative.
+struct member {
+  std::string cpp_name;    // member name, or the index for tuples and variants
+  std::string schema_name; // Cap'n Proto field name (lowerCamelCase, unique in its struct)
+  std::string type;        // key into model::types
+};
+
+struct enumerator {
+  std::string cpp_name;    // as declared
+  std::string schema_name; // Cap'n Proto enumerant name (lowerCamelCase, unique in its enum)
+};
+
+struct type_node {
+  type_kind kind = type_kind::boolean;
+  std::string cpp;          // fully qualified C++ spelling usable in generated code
+  std::string display;      // short name for messages, e.g. "Item"
+  std::string qualified;    // qualified name without template arguments, for records and enums
+  std::vector<std::string> template_args;  // name fragments of template arguments (records), e.g. "Int"
+  int bits = 0;             // integer, floating
+  bool is_signed = false;   // integer
+  std::string container;    // sequence / map: "vector", "deque", "set", "unordered_set", "map", ...
+  std::string element;      // sequence, array, optional, duration, time_point
+  std::string key, value;   // map
+  std::uint64_t array_size = 0;
+  std::string unit;         // duration / time_point: the period, e.g. "1/1000000000 s"
+  std::vector<member> members;
+  std::vector<enumerator> enumerators;
+  std::string schema_name;  // Cap'n Proto struct / enum name, assigned by the namer
+};
+
+// One annotated global.
+struct state {
+  std::string key;          // fully qualified name without leading "::", e.g. "shop::visits"
+  std::string cpp_expr;     // expression naming the ref in generated code, e.g. "::shop::visits"
+  std::string type;         // key into model::types of T in instadump::ref<T>
+  std::size_t source = 0;   // index of the scanned source that defines it
+  std::string location;     // "file:line:col" of the definition, for messages
+  std::string root_name;    // Cap'n Proto name of the root struct, assigned by the namer
+};
+
+struct model {
+  std::map<std::string, type_node> types;  // by C++ spelling
+  std::vector<state> states;               // sorted by key once reflection is done
+};
+
+}  // namespace instadump_codegen
