@@ -155,17 +155,24 @@ TEST_CASE("killed at random moments, the directory always holds one complete sna
   test_util::temp_dir dir;
   std::mt19937 rng(12345);
   long reported = 0;
-  int kills_mid_save = 0;
   for (int i = 0; i < iterations; ++i) {
     running_child child({"crash-loop", dir.db().string()});
-    int ms = static_cast<int>(rng() % 40);
-    auto lines = child.read_lines(ms);
+    // Let it get into its save loop (slow starts, e.g. under sanitizers, must
+    // not turn this into a test of killing idle processes), then kill it at a
+    // random moment.
+    std::vector<std::string> lines;
+    for (int waited = 0; waited < 200 && last_saved(lines, 0) == 0; ++waited) {
+      auto more = child.read_lines(50);
+      lines.insert(lines.end(), more.begin(), more.end());
+    }
+    REQUIRE(last_saved(lines, 0) > 0);
+    auto more = child.read_lines(static_cast<int>(rng() % 25));
+    lines.insert(lines.end(), more.begin(), more.end());
     child.kill_now();
     auto rest = child.drain();
     lines.insert(lines.end(), rest.begin(), rest.end());
     for (const auto& l : lines) INFO(l);
     reported = last_saved(lines, reported);
-    if (!lines.empty()) ++kills_mid_save;
 
     auto check = run_child({"check", dir.db().string()});
     INFO("iteration " << i << ": " << check.out);
@@ -174,6 +181,5 @@ TEST_CASE("killed at random moments, the directory always holds one complete sna
     REQUIRE(loaded >= reported);  // no snapshot the child reported as saved is lost
     reported = loaded;
   }
-  CHECK(reported > 0);
-  CHECK(kills_mid_save > 0);
+  CHECK(reported >= iterations);  // every child saved at least once
 }
