@@ -73,7 +73,7 @@ class emitter {
     const type_node& t = m_.types.at(key);
     if (!t.schema_name.empty()) out.push_back(key);
     for (auto& mem : t.members) reachable(mem.type, out, seen);
-    if (!t.element.empty()) reachable(t.element, out, seen);
+    if (!t.element.empty() && t.kind != type_kind::data) reachable(t.element, out, seen);
     if (!t.key.empty()) reachable(t.key, out, seen);
     if (!t.value.empty()) reachable(t.value, out, seen);
   }
