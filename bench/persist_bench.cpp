@@ -440,7 +440,7 @@ int main(int argc, char** argv) {
     pairs.push_back({"BM_load_products" + s, "BM_cereal_file_load_products" + s});
   }
   int rc = instadump_bench::run_with_ratios(argc, argv, pairs);
-  report_extra_measurements();
+  if (!std::getenv("INSTADUMP_BENCH_SKIP_EXTRA")) report_extra_measurements();
   std::error_code ec;
   fs::remove_all(bench_root(), ec);
   return rc;

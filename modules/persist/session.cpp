@@ -20,6 +20,8 @@ module;
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -138,7 +140,8 @@ class session {
   // Guarded by op_mu_.
   std::unique_ptr<storage::snapshot_store> store_;
   setup_options options_;
-  std::map<std::string, saved_value, std::less<>> saved_;
+  // Keyed by registration: a ref registered again starts without history.
+  std::unordered_map<const state_entry*, saved_value> saved_;
   std::set<std::string, std::less<>> dropped_;
   // Entries of the snapshot the refs were last loaded from or saved to: where
   // unclaimed values are carried forward from.
@@ -169,6 +172,8 @@ void session::add(state_entry* entry) {
 }
 
 void session::remove(state_entry* entry) noexcept {
+  std::lock_guard<std::mutex> op(op_mu_);  // saved_ is keyed by entry address: forget it
+  saved_.erase(entry);
   std::lock_guard<std::mutex> lock(registry_mu_);
   std::erase(entries_, entry);
 }
@@ -247,7 +252,8 @@ void session::load_at_setup() {
 
 std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const std::vector<state_entry*>& entries,
                                                        bool require_all, std::vector<entry_info>* all_entries) {
-  std::map<std::string_view, state_entry*, std::less<>> by_key;
+  std::unordered_map<std::string_view, state_entry*> by_key;
+  by_key.reserve(entries.size());
   for (state_entry* e : entries) by_key.emplace(e->key(), e);
   std::vector<decoded> out;
   auto release_all = [&] {
@@ -312,7 +318,7 @@ void session::install(std::vector<decoded>& values, std::uint64_t id) {
     throw;
   }
   for (decoded& d : values) {
-    saved_[d.entry->key()] = saved_value{d.value->stamp(), d.blob_id, d.schema, d.size_bytes};
+    saved_[d.entry] = saved_value{d.value->stamp(), d.blob_id, d.schema, d.size_bytes};
     d.value->release();
   }
 }
@@ -351,11 +357,12 @@ save_result session::save_locked(bool durable) {
   save_result result;
   std::vector<std::variant<storage::new_value, storage::kept_value>> values;
   std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> messages;
-  std::set<std::string_view> claimed;
+  std::unordered_set<std::string_view> claimed;
+  claimed.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     state_entry* e = entries[i];
     claimed.insert(e->key());
-    auto it = saved_.find(e->key());
+    auto it = saved_.find(e);
     if (it != saved_.end() && it->second.stamp == versions[i]->stamp() && it->second.schema == e->schema()) {
       values.emplace_back(storage::kept_value{e->key(), e->schema(), it->second.blob_id});
       continue;
@@ -384,11 +391,12 @@ save_result session::save_locked(bool durable) {
   base_id_ = info.id;
   commits_since_save_.fetch_sub(commits_covered, std::memory_order_relaxed);
 
-  std::map<std::string_view, const entry_info*> by_key;
+  std::unordered_map<std::string_view, const entry_info*> by_key;
+  by_key.reserve(info.entries.size());
   for (const entry_info& ei : info.entries) by_key.emplace(ei.key, &ei);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const entry_info* ei = by_key.at(entries[i]->key());
-    saved_[entries[i]->key()] = saved_value{versions[i]->stamp(), ei->blob_id, ei->schema, ei->size_bytes};
+    saved_[entries[i]] = saved_value{versions[i]->stamp(), ei->blob_id, ei->schema, ei->size_bytes};
   }
   result.snapshot_id = info.id;
   result.refs = entries.size();
