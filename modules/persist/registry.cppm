@@ -56,13 +56,16 @@ namespace instadump::detail {
 // A registered state, type-erased.
 class state_entry {
  public:
-  state_entry(std::string key, schema_identity schema) : key_(std::move(key)), schema_(schema) {}
+  state_entry(std::string key, schema_identity schema, std::string_view schema_source)
+      : key_(std::move(key)), schema_(schema), schema_source_(schema_source) {}
   virtual ~state_entry() = default;
   state_entry(const state_entry&) = delete;
   state_entry& operator=(const state_entry&) = delete;
 
   const std::string& key() const noexcept { return key_; }
   const schema_identity& schema() const noexcept { return schema_; }
+  // Cap'n Proto schema text the codec writes (empty if not given).
+  std::string_view schema_source() const noexcept { return schema_source_; }
 
   virtual const ref_core& core() const noexcept = 0;
   virtual void encode(const version_base& v, capnp::MessageBuilder& message) const = 0;
@@ -74,13 +77,15 @@ class state_entry {
  private:
   std::string key_;
   schema_identity schema_;
+  std::string_view schema_source_;  // static storage (generated code)
 };
 
 template <class T>
 class typed_state final : public state_entry {
  public:
-  typed_state(ref<T>& r, std::string key, schema_identity schema, state_codec<T> codec)
-      : state_entry(std::move(key), schema), ref_(r), codec_(codec) {}
+  typed_state(ref<T>& r, std::string key, schema_identity schema, state_codec<T> codec,
+              std::string_view schema_source)
+      : state_entry(std::move(key), schema, schema_source), ref_(r), codec_(codec) {}
 
   const ref_core& core() const noexcept override { return ref_.core(); }
   void encode(const version_base& v, capnp::MessageBuilder& message) const override {
@@ -113,12 +118,18 @@ export namespace instadump {
 
 // Registers `r` as durable state under `key` for as long as this object
 // lives. Throws instadump::error if another live registration uses `key`.
-// REQUIRES: `r` outlives this object; encode and decode are set.
+//
+// `schema_source`, when given, is the Cap'n Proto schema text that describes
+// what the codec writes; it is stored with the snapshots (once per distinct
+// fingerprint) so that stored data can be read without the program.
+// REQUIRES: `r` outlives this object; encode and decode are set;
+// `schema_source` has static storage duration.
 template <class T>
 class state_registration {
  public:
-  state_registration(ref<T>& r, std::string_view key, schema_identity schema, state_codec<T> codec)
-      : entry_(r, std::string(key), schema, codec) {
+  state_registration(ref<T>& r, std::string_view key, schema_identity schema, state_codec<T> codec,
+                     std::string_view schema_source = {})
+      : entry_(r, std::string(key), schema, codec, schema_source) {
     r.set_name(key);
     detail::register_state(&entry_);
   }

@@ -91,6 +91,7 @@ class session {
   void reload(std::optional<std::uint64_t> id);
   std::vector<snapshot_info> list();
   std::vector<std::string> unclaimed();
+  std::optional<std::string> schema_text(std::uint64_t fingerprint);
   bool drop(std::string_view key);
   void shutdown(bool final_save);
   bool open() {
@@ -147,6 +148,8 @@ class session {
   // unclaimed values are carried forward from.
   std::vector<entry_info> base_entries_;
   std::uint64_t base_id_ = 0;  // that snapshot's id; 0 for none
+  // Schema fingerprints known to be stored in this directory.
+  std::unordered_set<std::uint64_t> schemas_stored_;
   bool atexit_registered_ = false;
 
   // Autosave.
@@ -196,6 +199,7 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   dropped_.clear();
   base_entries_.clear();
   base_id_ = 0;
+  schemas_stored_.clear();
   try {
     load_at_setup();
   } catch (...) {
@@ -386,7 +390,27 @@ save_result session::save_locked(bool durable) {
     ++result.unclaimed;
   }
 
-  storage::snapshot_info info = store_->write_snapshot(std::move(values), durable);
+  // Store each schema once per directory, so that data stays readable
+  // without the program.
+  std::vector<storage::schema_record> schemas;
+  for (state_entry* e : entries) {
+    std::uint64_t fp = e->schema().fingerprint;
+    if (e->schema_source().empty() || schemas_stored_.count(fp)) continue;
+    if (store_->get_schema(fp)) {
+      schemas_stored_.insert(fp);
+      continue;
+    }
+    auto bytes = std::as_bytes(std::span(e->schema_source().data(), e->schema_source().size()));
+    schemas.push_back(storage::schema_record{fp, std::vector<std::byte>(bytes.begin(), bytes.end())});
+    schemas_stored_.insert(fp);
+  }
+  storage::snapshot_info info;
+  try {
+    info = store_->write_snapshot(std::move(values), durable, schemas);
+  } catch (...) {
+    for (const auto& r : schemas) schemas_stored_.erase(r.fingerprint);
+    throw;
+  }
   base_entries_ = info.entries;
   base_id_ = info.id;
   commits_since_save_.fetch_sub(commits_covered, std::memory_order_relaxed);
@@ -455,6 +479,13 @@ std::vector<std::string> session::unclaimed() {
     if (!claimed.count(info.key) && !dropped_.count(info.key)) out.push_back(info.key);
   }
   return out;
+}
+
+std::optional<std::string> session::schema_text(std::uint64_t fingerprint) {
+  std::lock_guard<std::mutex> lock(op_mu_);
+  auto bytes = store_or_throw("stored_schema").get_schema(fingerprint);
+  if (!bytes) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
 }
 
 bool session::drop(std::string_view key) {
@@ -574,6 +605,9 @@ void reload_all() { detail::session::get().reload(std::nullopt); }
 void reload_all(std::uint64_t snapshot_id) { detail::session::get().reload(snapshot_id); }
 std::vector<snapshot_info> snapshots() { return detail::session::get().list(); }
 std::vector<std::string> unclaimed_keys() { return detail::session::get().unclaimed(); }
+std::optional<std::string> stored_schema(std::uint64_t fingerprint) {
+  return detail::session::get().schema_text(fingerprint);
+}
 bool drop_unclaimed(std::string_view key) { return detail::session::get().drop(key); }
 void shutdown() { detail::session::get().shutdown(true); }
 bool is_setup() noexcept {

@@ -130,6 +130,10 @@ bool drop_unclaimed(std::string_view key);
 // Refs keep their values. No-op when not set up.
 void shutdown();
 
+// The schema text stored with the snapshots for `fingerprint` (see
+// state_registration), or nullopt. Throws instadump::error before setup().
+std::optional<std::string> stored_schema(std::uint64_t fingerprint);
+
 // Whether setup() has been called (and shutdown() has not).
 bool is_setup() noexcept;
 

@@ -131,6 +131,20 @@ TEST_CASE("incremental: only changed refs are encoded and written", "[persist]")
   CHECK(instadump::save_all().refs_written == 0);
 }
 
+TEST_CASE("schema texts are stored once with the snapshots", "[persist]") {
+  fresh_state f;
+  static constexpr std::string_view schema = "struct Int64Value { value @0 :Int64; }";
+  instadump::ref<long> described{1};
+  instadump::state_registration<long> reg(described, "shop::described", {0x3333000000000001ull, 1},
+                                          test_state::long_codec, schema);
+  instadump::setup(f.dir.db());
+  CHECK_FALSE(instadump::stored_schema(0x3333000000000001ull));
+  instadump::save_all();
+  instadump::save_all();
+  CHECK(instadump::stored_schema(0x3333000000000001ull) == std::string(schema));
+  CHECK_FALSE(instadump::stored_schema(test_state::int64_schema.fingerprint));  // registered without text
+}
+
 TEST_CASE("unclaimed values are carried forward until dropped", "[persist]") {
   fresh_state f;
   instadump::ref<long> temp{7};
