@@ -56,8 +56,9 @@ class writer {
                       "generated wrapper.\n";
     if (states.empty()) return out + "// (no states in this file)\n";
     for (const state* s : states) collect(s->type);
-    out += "#include <capnp/message.h>\n#include <kj/exception.h>\n\n#include <cstring>\n#include <stdexcept>\n"
-           "#include <string>\n#include <utility>\n\n#include \"" + capnp_header + "\"\n\n";
+    out += "#include <capnp/message.h>\n#include <kj/exception.h>\n\n#include <cstddef>\n#include <cstdint>\n"
+           "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <utility>\n\n"
+           "#include \"" + capnp_header + "\"\n\n";
     out += "namespace {\nnamespace instadump_generated {\n\n" + preamble();
     out += "\n// Forward declarations (types may be recursive).\n";
     for (const std::string& k : order_) out += declarations(k);

@@ -6,6 +6,7 @@
 //
 // Normally run by the CMake function instadump_add_state (cmake/InstadumpState.cmake).
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -174,7 +175,15 @@ int main(int argc, const char** argv) {
     }
   }
   if (!depfile.empty()) {
-    if (std::string err = write_depfile(depfile, schema_out, results.dependencies); !err.empty()) {
+    // The tool's own outputs (and capnp's header of its schema) are never
+    // inputs: listing them would make a dependency cycle in the build.
+    std::set<std::string> deps;
+    for (const std::string& d : results.dependencies) {
+      bool own = llvm::sys::path::filename(d) == header ||
+                 std::any_of(outputs.begin(), outputs.end(), [&](auto& o) { return absolute(o.first) == d; });
+      if (!own) deps.insert(d);
+    }
+    if (std::string err = write_depfile(depfile, schema_out, deps); !err.empty()) {
       llvm::errs() << "instadump-codegen: error: " << err << "\n";
       return exit_usage_error;
     }

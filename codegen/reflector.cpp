@@ -7,7 +7,6 @@
 
 #include <clang/AST/DeclCXX.h>
 #include <clang/AST/DeclTemplate.h>
-#include <clang/AST/QualTypeNames.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include "diagnostics.h"
@@ -32,16 +31,82 @@ std::string fragment_of(const std::string& spelled) {
 
 }  // namespace
 
-std::string reflector::spell(clang::QualType type) const {
-  clang::PrintingPolicy policy(ctx_.getLangOpts());
-  policy.SuppressUnwrittenScope = true;
-  policy.SuppressInlineNamespace = true;
-  policy.SuppressTagKeyword = true;
-  policy.FullyQualifiedName = true;
-  policy.PrintCanonicalTypes = true;
-  policy.Bool = true;
-  return clang::TypeName::getFullyQualifiedName(type.getCanonicalType(), ctx_, policy, /*WithGlobalNsPrefix=*/true);
+namespace {
+
+std::string spell_type(clang::QualType t, const clang::ASTContext& ctx);
+
+// "::a::b::" for the scope of `decl`, anonymous namespaces left out (generated
+// code is compiled in the same translation unit, where their members are
+// reachable without naming them), inline namespaces kept (so the spelling is
+// never ambiguous).
+std::string spell_scope(const clang::Decl* decl, const clang::ASTContext& ctx) {
+  std::string scope = "::";
+  std::vector<std::string> parts;
+  for (const clang::DeclContext* dc = decl->getDeclContext(); dc && !dc->isTranslationUnit(); dc = dc->getParent()) {
+    if (auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(dc)) {
+      if (!ns->isAnonymousNamespace()) parts.push_back(ns->getNameAsString());
+    } else if (auto* rd = llvm::dyn_cast<clang::CXXRecordDecl>(dc)) {
+      // A nested type: spell the enclosing class (with its template arguments) and stop.
+      std::string outer = spell_type(ctx.getRecordType(rd), ctx);
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) outer += "::" + *it;
+      return outer + "::";
+    }
+  }
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) scope += *it + "::";
+  return scope;
 }
+
+std::string spell_argument(const clang::TemplateArgument& a, const clang::ASTContext& ctx) {
+  switch (a.getKind()) {
+    case clang::TemplateArgument::Type: return spell_type(a.getAsType(), ctx);
+    case clang::TemplateArgument::Integral: {
+      std::string v = llvm::toString(a.getAsIntegral(), 10);
+      if (a.getIntegralType()->isBooleanType()) return a.getAsIntegral() != 0 ? "true" : "false";
+      return v;
+    }
+    case clang::TemplateArgument::Pack: {
+      std::string s;
+      for (const auto& e : a.pack_elements()) s += (s.empty() ? "" : ", ") + spell_argument(e, ctx);
+      return s;
+    }
+    default: {
+      std::string s;
+      llvm::raw_string_ostream os(s);
+      a.print(ctx.getPrintingPolicy(), os, /*IncludeType=*/true);
+      return os.str();
+    }
+  }
+}
+
+// The fully qualified spelling of a canonical type, valid in generated code
+// at namespace scope of the same translation unit.
+std::string spell_type(clang::QualType t, const clang::ASTContext& ctx) {
+  t = t.getCanonicalType();
+  std::string cv;
+  if (t.isConstQualified()) cv += "const ";
+  if (t.isVolatileQualified()) cv += "volatile ";
+  t = t.getUnqualifiedType();
+  if (auto* et = t->getAs<clang::EnumType>()) return cv + spell_scope(et->getDecl(), ctx) + et->getDecl()->getNameAsString();
+  if (auto* rd = t->getAsCXXRecordDecl()) {
+    std::string s = cv + spell_scope(rd, ctx) + rd->getNameAsString();
+    if (auto* spec = llvm::dyn_cast<clang::ClassTemplateSpecializationDecl>(rd)) {
+      std::string args;
+      for (const auto& a : spec->getTemplateArgs().asArray()) {
+        std::string one = spell_argument(a, ctx);
+        if (!one.empty()) args += (args.empty() ? "" : ", ") + one;
+      }
+      s += "<" + args + ">";
+    }
+    return s;
+  }
+  clang::PrintingPolicy policy(ctx.getLangOpts());
+  policy.Bool = true;
+  return cv + t.getAsString(policy);
+}
+
+}  // namespace
+
+std::string reflector::spell(clang::QualType type) const { return spell_type(type, ctx_); }
 
 std::string reflector::qualified_name(const clang::NamedDecl* decl) const {
   // Inline and anonymous namespaces are left out ("std::__cxx11::basic_string"

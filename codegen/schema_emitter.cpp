@@ -37,20 +37,20 @@ class emitter {
       }
       case type_kind::record:
       case type_kind::tuple: {
-        s = "struct " + t.schema_name + " {  # " + t.cpp + "\n";
+        s = "struct " + t.schema_name + (t.kind == type_kind::record ? " {  # " + t.cpp : std::string(" {")) + "\n";
         for (std::size_t i = 0; i < t.members.size(); ++i) s += field("  ", t.members[i], i);
         return s + "}\n";
       }
       case type_kind::variant: {
-        s = "struct " + t.schema_name + " {  # " + t.cpp + "\n  union {\n";
+        s = "struct " + t.schema_name + " {\n  union {\n";
         for (std::size_t i = 0; i < t.members.size(); ++i) s += field("    ", t.members[i], i);
         return s + "  }\n}\n";
       }
       case type_kind::optional:
-        return "struct " + t.schema_name + " {  # " + t.cpp + "\n  union {\n    none @0 :Void;\n" +
+        return "struct " + t.schema_name + " {\n  union {\n    none @0 :Void;\n" +
                field("    ", member{"", "value", t.element}, 1) + "  }\n}\n";
       case type_kind::map:
-        return "struct " + t.schema_name + " {  # entry of " + t.cpp + "\n" +
+        return "struct " + t.schema_name + " {\n" +
                field("  ", member{"", "key", t.key}, 0) + field("  ", member{"", "value", t.value}, 1) + "}\n";
       default:
         return {};

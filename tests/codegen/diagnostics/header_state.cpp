@@ -1,0 +1,2 @@
+#include "header_state.h"
+// The expected error is in header_state.h.
