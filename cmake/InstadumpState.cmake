@@ -28,7 +28,15 @@
 # unchanged schema is not rewritten, so nothing downstream rebuilds.
 # REQUIRES: the Ninja generator and clang 19 (as for the instadump module).
 include_guard(GLOBAL)
-find_package(CapnProto CONFIG REQUIRED)
+# CapnProto's config cannot be loaded twice in one directory scope (it
+# re-creates its imported targets): InstadumpConfig.cmake has loaded it already.
+if(NOT TARGET CapnProto::capnp)
+  find_package(CapnProto CONFIG REQUIRED)
+endif()
+# The tools, by path: Debian's CapnProto package exports them with wrong
+# locations (/usr/lib/bin/capnp).
+find_program(INSTADUMP_CAPNP_EXECUTABLE capnp REQUIRED)
+find_program(INSTADUMP_CAPNPC_CXX_EXECUTABLE capnpc-c++ REQUIRED)
 
 function(instadump_add_state target)
   cmake_parse_arguments(ARG "" "SCHEMA_DIR" "SOURCES" ${ARGN})
@@ -105,6 +113,9 @@ function(instadump_add_state target)
   if(std)
     set_target_properties(${scan_target} PROPERTIES CXX_STANDARD ${std})
   endif()
+  # The instadump module's BMI is built with -std=c++20, not gnu++20, and
+  # clang refuses to import a BMI built with other language flags.
+  set_target_properties(${target} ${scan_target} PROPERTIES CXX_EXTENSIONS OFF)
 
   set(codec_args)
   foreach(c IN LISTS codecs)
@@ -120,13 +131,15 @@ function(instadump_add_state target)
     COMMENT "instadump-codegen: scanning ${target} for [[instadump::state]]"
     VERBATIM)
 
+  # /capnp/c++.capnp is found in capnp's standard import path or next to its headers.
+  get_target_property(capnp_include_dirs CapnProto::capnp INTERFACE_INCLUDE_DIRECTORIES)
   set(capnp_imports)
-  if(CAPNP_INCLUDE_DIRECTORY)
-    set(capnp_imports -I${CAPNP_INCLUDE_DIRECTORY})
-  endif()
+  foreach(dir IN LISTS capnp_include_dirs)
+    list(APPEND capnp_imports -I${dir})
+  endforeach()
   add_custom_command(
     OUTPUT ${out}/${target}.capnp.c++ ${out}/${target}.capnp.h
-    COMMAND ${CAPNP_EXECUTABLE} compile -oc++:${out} --src-prefix=${schema_dir} ${capnp_imports}
+    COMMAND ${INSTADUMP_CAPNP_EXECUTABLE} compile -o${INSTADUMP_CAPNPC_CXX_EXECUTABLE}:${out} --src-prefix=${schema_dir} ${capnp_imports}
             ${schema}
     DEPENDS ${schema}
     COMMENT "capnp compile ${target}.capnp"
