@@ -122,8 +122,8 @@ class ref final : private detail::ref_core {
       v = const_cast<detail::version_base*>(&tx->view(*this));
       v->hold();
     } else {
-      detail::announce_read_point();
-      v = head();
+      std::uint64_t rp = detail::announce_read_point();
+      v = head_at(rp);
       v->hold();
       detail::withdraw_read_point();
     }
@@ -267,8 +267,8 @@ class ref final : private detail::ref_core {
   detail::version_base* pin_newest(detail::thread_pins& pins, std::uint32_t slot) const {
     // The announced read point keeps the newest version in the chain between
     // loading it and taking the hold.
-    detail::announce_read_point();
-    detail::version_base* v = head();
+    std::uint64_t rp = detail::announce_read_point();
+    detail::version_base* v = head_at(rp);
     v->hold();
     detail::withdraw_read_point();
     pins.push(slot, v);

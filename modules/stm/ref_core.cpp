@@ -47,13 +47,22 @@ version_base* ref_core::init_head() const {
   return expected;
 }
 
-version_base* ref_core::version_at(std::uint64_t rp) const {
+void ref_core::wait_for_commit_at_or_before(std::uint64_t rp) const {
   for (int spins = 0;; ++spins) {
     std::uint64_t word = lock_.load(std::memory_order_acquire);
-    if (!(word & 1) || (word >> 1) > rp) break;
-    if (committing_thread_holds(this)) break;  // a validator reading its own commit set
+    if (!(word & 1) || (word >> 1) > rp) return;
+    if (committing_thread_holds(this)) return;  // a validator reading its own commit set
     if (spins < 64) cpu_relax(); else std::this_thread::yield();
   }
+}
+
+version_base* ref_core::head_at(std::uint64_t rp) const {
+  wait_for_commit_at_or_before(rp);
+  return head();
+}
+
+version_base* ref_core::version_at(std::uint64_t rp) const {
+  wait_for_commit_at_or_before(rp);
   version_base* v = head();
   while (v->stamp() > rp) {
     // The chain always keeps the newest version at or before every announced
@@ -67,6 +76,7 @@ void ref_core::publish(version_base* v) {
   version_base* old = head();
   v->set_older(old);
   head_.store(v, std::memory_order_release);
+  latest_stamp_.store(v->stamp(), std::memory_order_release);
   std::uint32_t length = chain_length_.load(std::memory_order_relaxed) + 1;
   if (length == 2) second_oldest_stamp_ = v->stamp();
 

@@ -60,7 +60,18 @@ class alignas(64) ref_core {
 
   // Newest version with stamp <= rp. Waits for a commit in progress that may
   // publish such a version (see the lock protocol above).
+  // REQUIRES: rp is announced by the calling thread (see clock.cppm), which
+  // keeps the returned version alive.
   version_base* version_at(std::uint64_t rp) const;
+
+  // The newest version, for a caller that announced read point rp: like
+  // version_at, waits for a commit in progress at or before rp first, so that
+  // the version returned cannot be trimmed while rp stays announced.
+  version_base* head_at(std::uint64_t rp) const;
+
+  // Stamp of the newest committed version. Safe without an announced read
+  // point (it never touches a version).
+  inline std::uint64_t latest_stamp() const noexcept { return latest_stamp_.load(std::memory_order_acquire); }
 
   // Commit lock. try_lock succeeds only if the ref is free.
   inline bool try_lock() noexcept {
@@ -131,9 +142,11 @@ class alignas(64) ref_core {
 
  private:
   version_base* init_head() const;
+  void wait_for_commit_at_or_before(std::uint64_t rp) const;
   std::uint32_t assign_pin_slot() const noexcept;
 
   mutable std::atomic<version_base*> head_{nullptr};
+  std::atomic<std::uint64_t> latest_stamp_{0};
   std::atomic<std::uint64_t> lock_{0};
   std::atomic<std::uint64_t> claim_{0};
   std::atomic<std::uint32_t> waiters_{0};

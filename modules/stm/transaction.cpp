@@ -140,7 +140,7 @@ write_entry& transaction::entry_for_write(const ref_core& r, bool check_conflict
   for (transaction* t = parent_; t && !inherited; t = t->parent_) inherited = t->find_local(r) != nullptr;
   if (check_conflicts && !inherited) {
     // Fail early, as Clojure does: the commit would fail anyway.
-    if (r.head()->stamp() > root_->read_point_) conflict(r, false);
+    if (r.latest_stamp() > root_->read_point_) conflict(r, false);
     std::uint64_t claim = r.claim();
     if (claim != 0 && claim < root_->ticket_ && claim != root_->yielded_to_) conflict(r, true);
   }
@@ -393,7 +393,7 @@ void transaction::block_until_read_set_changes() {
   for (const read_record& r : reads) const_cast<ref_core*>(r.ref)->add_waiter();
   auto changed = [&] {
     for (const read_record& r : reads) {
-      if (r.ref->head()->stamp() != r.stamp) return true;
+      if (r.ref->latest_stamp() != r.stamp) return true;
     }
     return false;
   };
