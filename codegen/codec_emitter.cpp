@@ -214,122 +214,141 @@ template <class Bytes>
            fn("decode_", key) + "(" + r + " r, const char* where);\n";
   }
 
+  // Both functions of one type, preceded by a comment naming the C++ type.
   std::string definitions(const std::string& key) const {
     const type_node& t = m_.types.at(key);
-    std::string enc = fn("encode_", key), dec = fn("decode_", key);
-    std::string head = "// " + t.cpp + "\n";
-    std::string b = capnp_cpp(key) + "::Builder", r = capnp_cpp(key) + "::Reader";
-    std::string enc_head = "void " + enc + "(const " + t.cpp + "& v, " + b + " b) {\n";
-    std::string dec_head = t.cpp + " " + dec + "(" + r + " r, [[maybe_unused]] const char* where) {\n";
-    std::string s;
+    std::string code;
     switch (t.kind) {
-      case type_kind::enumeration: {
-        std::string tags = capnp_cpp(key);
-        s = head + tags + " " + enc + "(" + t.cpp + " v) {\n  switch (v) {\n";
-        for (auto& e : t.enumerators) {
-          s += "    case " + t.cpp + "::" + e.cpp_name + ": return " + tags + "::" + capnp_upper(e.schema_name) + ";\n";
-        }
-        s += "  }\n  throw std::invalid_argument(\"instadump: cannot save " + t.display +
-             " value \" + std::to_string(static_cast<long long>(v)) + \": not one of its enumerators\");\n}\n";
-        s += t.cpp + " " + dec + "(" + tags + " v, const char* where) {\n  switch (v) {\n";
-        for (auto& e : t.enumerators) {
-          s += "    case " + tags + "::" + capnp_upper(e.schema_name) + ": return " + t.cpp + "::" + e.cpp_name + ";\n";
-        }
-        s += "  }\n  fail(where, \"enumerant \" + std::to_string(static_cast<unsigned>(v)) + \" is not a value of " +
-             t.display + " (it has " + std::to_string(t.enumerators.size()) + ")\");\n}\n";
-        return s;
-      }
-      case type_kind::record: {
-        s = head + enc_head;
-        for (auto& mem : t.members) s += "  " + store(mem.type, "v." + mem.cpp_name, field_slot("b", mem.schema_name)) + "\n";
-        if (t.members.empty()) s += "  (void)v;\n  (void)b;\n";
-        s += "}\n" + dec_head + "  " + t.cpp + " v{};\n";
-        for (auto& mem : t.members) {
-          s += "  v." + mem.cpp_name + " = " +
-               load(mem.type, field_slot("r", mem.schema_name), quote(t.display + "::" + mem.cpp_name)) + ";\n";
-        }
-        if (t.members.empty()) s += "  (void)r;\n";
-        return s + "  return v;\n}\n";
-      }
-      case type_kind::tuple: {
-        s = head + enc_head;
-        for (auto& mem : t.members) {
-          s += "  " + store(mem.type, "std::get<" + mem.cpp_name + ">(v)", field_slot("b", mem.schema_name)) + "\n";
-        }
-        s += "}\n" + dec_head + "  " + t.cpp + " v{};\n";
-        for (auto& mem : t.members) {
-          s += "  std::get<" + mem.cpp_name + ">(v) = " + load(mem.type, field_slot("r", mem.schema_name), "where") + ";\n";
-        }
-        return s + "  return v;\n}\n";
-      }
-      case type_kind::optional: {
-        s = head + enc_head + "  if (!v.has_value()) {\n    b.setNone();\n    return;\n  }\n  " +
-            store(t.element, "(*v)", field_slot("b", "value")) + "\n}\n";
-        s += dec_head + "  switch (r.which()) {\n    case " + capnp_cpp(key) + "::NONE: return " + t.cpp + "();\n" +
-             "    case " + capnp_cpp(key) + "::VALUE: return " + t.cpp + "(std::in_place, " +
-             load(t.element, field_slot("r", "value"), "where") + ");\n  }\n" +
-             "  fail(where, \"unknown std::optional tag \" + std::to_string(static_cast<unsigned>(r.which())));\n}\n";
-        return s;
-      }
-      case type_kind::variant: {
-        s = head + enc_head + "  switch (v.index()) {\n";
-        for (std::size_t i = 0; i < t.members.size(); ++i) {
-          auto& mem = t.members[i];
-          s += "    case " + std::to_string(i) + ":\n      " +
-               store(mem.type, "(*std::get_if<" + mem.cpp_name + ">(&v))", field_slot("b", mem.schema_name)) +
-               "\n      return;\n";
-        }
-        s += "  }\n  throw std::invalid_argument(\"instadump: cannot save a valueless std::variant\");\n}\n";
-        s += dec_head + "  switch (r.which()) {\n";
-        for (auto& mem : t.members) {
-          s += "    case " + capnp_cpp(key) + "::" + capnp_upper(mem.schema_name) + ":\n      return " + t.cpp +
-               "(std::in_place_index<" + mem.cpp_name + ">, " + load(mem.type, field_slot("r", mem.schema_name), "where") +
-               ");\n";
-        }
-        s += "  }\n  fail(where, \"unknown std::variant alternative \" + std::to_string(static_cast<unsigned>(r.which())));\n}\n";
-        return s;
-      }
+      case type_kind::enumeration: code = enum_functions(key, t); break;
+      case type_kind::record: code = record_functions(key, t); break;
+      case type_kind::tuple: code = tuple_functions(key, t); break;
+      case type_kind::optional: code = optional_functions(key, t); break;
+      case type_kind::variant: code = variant_functions(key, t); break;
       case type_kind::sequence:
-      case type_kind::array: {
-        s = head + enc_head + "  ::capnp::uint i = 0;\n  for (const auto& e : v) {\n    " +
-            store(t.element, "e", element_slot("b", "i")) + "\n    ++i;\n  }\n}\n";
-        s += dec_head;
-        if (t.kind == type_kind::array) {
-          std::string n = std::to_string(t.array_size);
-          s += "  if (r.size() != " + n + ") fail(where, \"expected a std::array of " + n +
-               " elements, found \" + std::to_string(r.size()));\n  " + t.cpp + " v{};\n" +
-               "  for (::capnp::uint i = 0; i < r.size(); ++i) v[i] = " + load(t.element, element_slot("r", "i"), "where") +
-               ";\n";
-        } else {
-          s += "  " + t.cpp + " v;\n";
-          if (t.container == "vector" || t.container == "unordered_set") s += "  v.reserve(r.size());\n";
-          std::string x = load(t.element, element_slot("r", "i"), "where");
-          s += "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n";
-          if (t.container == "vector" || t.container == "deque") {
-            s += "    v.push_back(" + x + ");\n";
-          } else {
-            s += "    if (!v.insert(" + x + ").second) fail(where, \"duplicate element in a " + t.container +
-                 " at index \" + std::to_string(i));\n";
-          }
-          s += "  }\n";
-        }
-        return s + "  return v;\n}\n";
-      }
-      case type_kind::map: {
-        s = head + enc_head + "  ::capnp::uint i = 0;\n  for (const auto& [key, value] : v) {\n    auto e = b[i];\n    " +
-            store(t.key, "key", field_slot("e", "key")) + "\n    " + store(t.value, "value", field_slot("e", "value")) +
-            "\n    ++i;\n  }\n}\n";
-        s += dec_head + "  " + t.cpp + " v;\n";
-        if (t.container == "unordered_map") s += "  v.reserve(r.size());\n";
-        s += "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n    auto e = r[i];\n    auto key = " +
-             load(t.key, field_slot("e", "key"), "where") + ";\n    if (!v.try_emplace(std::move(key), " +
-             load(t.value, field_slot("e", "value"), "where") + ").second) {\n      fail(where, \"duplicate key in a " +
-             t.container + " at index \" + std::to_string(i));\n    }\n  }\n  return v;\n}\n";
-        return s;
-      }
-      default:
-        throw std::logic_error("definitions: no functions for this kind");
+      case type_kind::array: code = sequence_functions(key, t); break;
+      case type_kind::map: code = map_functions(key, t); break;
+      default: throw std::logic_error("definitions: no functions for this kind");
     }
+    return "// " + t.cpp + "\n" + code;
+  }
+
+  std::string encode_head(const std::string& key, const type_node& t) const {
+    return "void " + fn("encode_", key) + "(const " + t.cpp + "& v, " + capnp_cpp(key) + "::Builder b) {\n";
+  }
+  std::string decode_head(const std::string& key, const type_node& t) const {
+    return t.cpp + " " + fn("decode_", key) + "(" + capnp_cpp(key) + "::Reader r, [[maybe_unused]] const char* where) {\n";
+  }
+
+  // Enumerators map one to one onto enumerants; anything else is an error both ways.
+  std::string enum_functions(const std::string& key, const type_node& t) const {
+    std::string tags = capnp_cpp(key);
+    std::string s = tags + " " + fn("encode_", key) + "(" + t.cpp + " v) {\n  switch (v) {\n";
+    for (auto& e : t.enumerators) {
+      s += "    case " + t.cpp + "::" + e.cpp_name + ": return " + tags + "::" + capnp_upper(e.schema_name) + ";\n";
+    }
+    s += "  }\n  throw std::invalid_argument(\"instadump: cannot save " + t.display +
+         " value \" + std::to_string(static_cast<long long>(v)) + \": not one of its enumerators\");\n}\n";
+    s += t.cpp + " " + fn("decode_", key) + "(" + tags + " v, const char* where) {\n  switch (v) {\n";
+    for (auto& e : t.enumerators) {
+      s += "    case " + tags + "::" + capnp_upper(e.schema_name) + ": return " + t.cpp + "::" + e.cpp_name + ";\n";
+    }
+    s += "  }\n  fail(where, \"enumerant \" + std::to_string(static_cast<unsigned>(v)) + \" is not a value of " +
+         t.display + " (it has " + std::to_string(t.enumerators.size()) + ")\");\n}\n";
+    return s;
+  }
+
+  // Members are read into a value-initialized object; errors name "Type::member".
+  std::string record_functions(const std::string& key, const type_node& t) const {
+    std::string s = encode_head(key, t);
+    for (auto& mem : t.members) s += "  " + store(mem.type, "v." + mem.cpp_name, field_slot("b", mem.schema_name)) + "\n";
+    if (t.members.empty()) s += "  (void)v;\n  (void)b;\n";
+    s += "}\n" + decode_head(key, t) + "  " + t.cpp + " v{};\n";
+    for (auto& mem : t.members) {
+      s += "  v." + mem.cpp_name + " = " +
+           load(mem.type, field_slot("r", mem.schema_name), quote(t.display + "::" + mem.cpp_name)) + ";\n";
+    }
+    if (t.members.empty()) s += "  (void)r;\n";
+    return s + "  return v;\n}\n";
+  }
+
+  std::string tuple_functions(const std::string& key, const type_node& t) const {
+    std::string s = encode_head(key, t);
+    for (auto& mem : t.members) {
+      s += "  " + store(mem.type, "std::get<" + mem.cpp_name + ">(v)", field_slot("b", mem.schema_name)) + "\n";
+    }
+    s += "}\n" + decode_head(key, t) + "  " + t.cpp + " v{};\n";
+    for (auto& mem : t.members) {
+      s += "  std::get<" + mem.cpp_name + ">(v) = " + load(mem.type, field_slot("r", mem.schema_name), "where") + ";\n";
+    }
+    return s + "  return v;\n}\n";
+  }
+
+  std::string optional_functions(const std::string& key, const type_node& t) const {
+    std::string s = encode_head(key, t) + "  if (!v.has_value()) {\n    b.setNone();\n    return;\n  }\n  " +
+                    store(t.element, "(*v)", field_slot("b", "value")) + "\n}\n";
+    s += decode_head(key, t) + "  switch (r.which()) {\n    case " + capnp_cpp(key) + "::NONE: return " + t.cpp + "();\n" +
+         "    case " + capnp_cpp(key) + "::VALUE: return " + t.cpp + "(std::in_place, " +
+         load(t.element, field_slot("r", "value"), "where") + ");\n  }\n" +
+         "  fail(where, \"unknown std::optional tag \" + std::to_string(static_cast<unsigned>(r.which())));\n}\n";
+    return s;
+  }
+
+  // The alternative's index is the union member; unknown tags (a newer writer) are errors.
+  std::string variant_functions(const std::string& key, const type_node& t) const {
+    std::string s = encode_head(key, t) + "  switch (v.index()) {\n";
+    for (std::size_t i = 0; i < t.members.size(); ++i) {
+      auto& mem = t.members[i];
+      s += "    case " + std::to_string(i) + ":\n      " +
+           store(mem.type, "(*std::get_if<" + mem.cpp_name + ">(&v))", field_slot("b", mem.schema_name)) +
+           "\n      return;\n";
+    }
+    s += "  }\n  throw std::invalid_argument(\"instadump: cannot save a valueless std::variant\");\n}\n";
+    s += decode_head(key, t) + "  switch (r.which()) {\n";
+    for (auto& mem : t.members) {
+      s += "    case " + capnp_cpp(key) + "::" + capnp_upper(mem.schema_name) + ":\n      return " + t.cpp +
+           "(std::in_place_index<" + mem.cpp_name + ">, " + load(mem.type, field_slot("r", mem.schema_name), "where") +
+           ");\n";
+    }
+    s += "  }\n  fail(where, \"unknown std::variant alternative \" + std::to_string(static_cast<unsigned>(r.which())));\n}\n";
+    return s;
+  }
+
+  // Lists: std::array checks its length, sets reject duplicates (a set never has them).
+  std::string sequence_functions(const std::string& key, const type_node& t) const {
+    std::string s = encode_head(key, t) + "  ::capnp::uint i = 0;\n  for (const auto& e : v) {\n    " +
+                    store(t.element, "e", element_slot("b", "i")) + "\n    ++i;\n  }\n}\n";
+    s += decode_head(key, t);
+    std::string x = load(t.element, element_slot("r", "i"), "where");
+    if (t.kind == type_kind::array) {
+      std::string n = std::to_string(t.array_size);
+      return s + "  if (r.size() != " + n + ") fail(where, \"expected a std::array of " + n +
+             " elements, found \" + std::to_string(r.size()));\n  " + t.cpp + " v{};\n" +
+             "  for (::capnp::uint i = 0; i < r.size(); ++i) v[i] = " + x + ";\n  return v;\n}\n";
+    }
+    s += "  " + t.cpp + " v;\n";
+    if (t.container == "vector" || t.container == "unordered_set") s += "  v.reserve(r.size());\n";
+    s += "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n";
+    if (t.container == "vector" || t.container == "deque") {
+      s += "    v.push_back(" + x + ");\n";
+    } else {
+      s += "    if (!v.insert(" + x + ").second) fail(where, \"duplicate element in a " + t.container +
+           " at index \" + std::to_string(i));\n";
+    }
+    return s + "  }\n  return v;\n}\n";
+  }
+
+  // Maps are lists of key/value entries; a repeated key is an error.
+  std::string map_functions(const std::string& key, const type_node& t) const {
+    std::string s = encode_head(key, t) + "  ::capnp::uint i = 0;\n  for (const auto& [key, value] : v) {\n" +
+                    "    auto e = b[i];\n    " + store(t.key, "key", field_slot("e", "key")) + "\n    " +
+                    store(t.value, "value", field_slot("e", "value")) + "\n    ++i;\n  }\n}\n";
+    s += decode_head(key, t) + "  " + t.cpp + " v;\n";
+    if (t.container == "unordered_map") s += "  v.reserve(r.size());\n";
+    s += "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n    auto e = r[i];\n    auto key = " +
+         load(t.key, field_slot("e", "key"), "where") + ";\n    if (!v.try_emplace(std::move(key), " +
+         load(t.value, field_slot("e", "value"), "where") + ").second) {\n      fail(where, \"duplicate key in a " +
+         t.container + " at index \" + std::to_string(i));\n    }\n  }\n  return v;\n}\n";
+    return s;
   }
 
   std::string root(const state& s) const {

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
 
@@ -26,7 +28,7 @@ std::string write_if_changed(const std::string& path, const std::string& content
   }
   // Write a temporary beside the file and rename it over, so a reader (or an
   // interrupted build) never sees half a file.
-  std::string tmp = path + ".tmp";
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << content;

@@ -1,5 +1,9 @@
 # Runs the counter twice against a fresh directory and checks both outputs:
-# the second process must see what the first one saved.
+# the second process must see what the first one saved. With -DEXPECT_FILE,
+# also checks that the file exists (the schema written to SCHEMA_DIR).
+if(EXPECT_FILE AND NOT EXISTS ${EXPECT_FILE})
+  message(FATAL_ERROR "expected the generated schema at ${EXPECT_FILE}")
+endif()
 file(REMOVE_RECURSE ${DIR})
 execute_process(COMMAND ${COUNTER} ${DIR} OUTPUT_VARIABLE first RESULT_VARIABLE rc1)
 execute_process(COMMAND ${COUNTER} ${DIR} OUTPUT_VARIABLE second RESULT_VARIABLE rc2)
