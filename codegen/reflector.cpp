@@ -9,6 +9,8 @@
 #include <clang/AST/DeclTemplate.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <optional>
+
 #include "diagnostics.h"
 
 namespace instadump_codegen {
@@ -133,14 +135,35 @@ std::string reflector::fail(clang::SourceLocation where, const std::string& path
   return {};
 }
 
+namespace {
+
+// Whether two reflections of one spelling describe the same type. They can
+// differ only for types in anonymous namespaces of different source files.
+bool same_shape(const type_node& a, const type_node& b) {
+  if (a.kind != b.kind || a.members.size() != b.members.size() || a.enumerators.size() != b.enumerators.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.members.size(); ++i) {
+    if (a.members[i].cpp_name != b.members[i].cpp_name || a.members[i].type != b.members[i].type) return false;
+  }
+  for (std::size_t i = 0; i < a.enumerators.size(); ++i) {
+    if (a.enumerators[i].cpp_name != b.enumerators[i].cpp_name) return false;
+  }
+  return true;
+}
+
+std::string conflict_message(const std::string& cpp) {
+  return "two different types are named '" + cpp +
+         "' in the scanned sources (types in anonymous namespaces of different files); one schema cannot hold "
+         "both: rename one of them";
+}
+
+}  // namespace
+
 std::string reflector::add(clang::QualType t, type_node node) {
   std::string key = node.cpp;
   auto [it, inserted] = out_.types.emplace(key, node);
-  if (!inserted && it->second.members.size() != node.members.size()) {
-    // Two translation units saw different types under one spelling: only
-    // possible with types in anonymous namespaces of different files.
-    it->second.members = node.members;
-  }
+  if (!inserted && !same_shape(it->second, node)) return {};
   done_[t.getTypePtr()] = key;
   return key;
 }
@@ -237,7 +260,10 @@ std::string reflector::reflect_enum(clang::QualType t, const clang::EnumDecl* ed
     n.enumerators.push_back(enumerator{e->getNameAsString(), {}});
   }
   if (n.enumerators.empty()) return fail(where, path, "enum '" + n.qualified + "' has no enumerators");
-  return add(t, std::move(n));
+  std::string cpp = n.cpp;
+  std::string key = add(t, std::move(n));
+  if (key.empty()) return fail(ed->getLocation(), path, conflict_message(cpp));
+  return key;
 }
 
 std::string reflector::ratio_text(clang::QualType ratio) const {
@@ -416,11 +442,19 @@ std::string reflector::reflect_record(clang::QualType t, const clang::CXXRecordD
   }
   // Register first so recursive types (a Node holding std::vector<Node>) terminate.
   std::string key = n.cpp;
+  std::optional<type_node> previous;  // the same spelling, reflected in an earlier file
+  if (auto it = out_.types.find(key); it != out_.types.end()) previous = it->second;
   out_.types[key] = n;
   done_[t.getTypePtr()] = key;
-  if (!add_fields(rd, n.display, n, path, where)) {
+  bool ok = add_fields(rd, n.display, n, path, where);
+  if (ok && previous && !same_shape(*previous, n)) {
+    fail(rd->getLocation(), path, conflict_message(key));
+    ok = false;
+  }
+  if (!ok) {
     done_.erase(t.getTypePtr());
-    out_.types.erase(key);
+    if (previous) out_.types[key] = *previous;
+    else out_.types.erase(key);
     return {};
   }
   out_.types[key] = std::move(n);

@@ -53,6 +53,22 @@ foreach(input IN LISTS inputs)
   endif()
 endforeach()
 
+# Errors across files: diagnostics/multi/<name>_a.cpp and <name>_b.cpp scanned in one run.
+foreach(pair "conflict;conflict_b.cpp:4:8: error: cannot persist second: two different types are named '::Item'"
+             "duplicate;duplicate_b.cpp:4:42: error: state 'counter' is defined twice (also at ")
+  list(GET pair 0 name)
+  list(GET pair 1 text)
+  execute_process(
+    COMMAND ${TOOL} --target=t --schema-out=${WORK_DIR}/${name}.capnp --codec-out=${WORK_DIR}/${name}_a.h
+            --codec-out=${WORK_DIR}/${name}_b.h ${dir}/multi/${name}_a.cpp ${dir}/multi/${name}_b.cpp
+            -- -std=c++20 -I${SOURCE_DIR}
+    RESULT_VARIABLE rc ERROR_VARIABLE err)
+  string(FIND "${err}" "${text}" at)
+  if(NOT rc EQUAL 1 OR at EQUAL -1)
+    string(APPEND failures "multi/${name}: expected exit code 1 and\n  ${text}\ngot exit ${rc}:\n${err}\n")
+  endif()
+endforeach()
+
 execute_process(COMMAND ${TOOL} ${dir}/not_a_ref.cpp -- -std=c++20 RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 2 OR NOT err MATCHES "--target=<name> is required")
   string(APPEND failures "usage error: expected exit code 2 and a message about --target, got ${rc}: ${err}\n")
