@@ -44,7 +44,8 @@ rt::everything edge_values() {
          lim64::min(), 255, 65535, std::numeric_limits<std::uint32_t>::max(),
          std::numeric_limits<std::uint64_t>::max(), std::numeric_limits<float>::infinity(),
          -std::numeric_limits<double>::infinity(), 'x', lim64::max(), 42};
-  e.text = std::string("h\u00e9llo \u4e16\u754c \U0001F600 with\0nul", 30);
+  static constexpr char unicode_and_nul[] = "h\u00e9llo \u4e16\u754c \U0001F600 with\0nul";
+  e.text = std::string(unicode_and_nul, sizeof unicode_and_nul - 1);
   e.labels = {"", std::string("\0\0", 2), "z"};
   e.dq = {1, -2, 3};
   e.arr = {1.5, -0.0, std::numeric_limits<double>::denorm_min()};
@@ -101,7 +102,7 @@ TEST_CASE("every supported type round-trips with edge values", "[codegen]") {
   rt::everything loaded = rt::all.deref();
   CHECK(loaded.s == original.s);
   CHECK(loaded.text == original.text);
-  CHECK(loaded.text.size() == 30);
+  CHECK(loaded.text.find('\0') != std::string::npos);
   CHECK(std::signbit(loaded.arr[1]));
   CHECK(loaded.at == original.at);
   CHECK(loaded.var.index() == 3);
