@@ -1,5 +1,6 @@
-// Registers [[instadump::state]] with Clang's ParsedAttrInfo registry, so the
-// AST keeps it (as an AnnotateAttr) instead of dropping an unknown attribute.
+// Registers [[instadump::state]] and [[instadump::persist_private]] with
+// Clang's ParsedAttrInfo registry, so the AST keeps them (as AnnotateAttrs)
+// instead of dropping unknown attributes.
 //
 // Ordinary compiles don't know the attribute and ignore it (instadump_add_state
 // silences exactly that warning); inside this tool it is checked where it is
@@ -47,6 +48,32 @@ class state_attribute : public clang::ParsedAttrInfo {
     return AttributeApplied;
   }
 };
+
+// [[instadump::persist_private]] on a struct or class: the opt-in for
+// persisting its non-public data members.
+class persist_private_attribute : public clang::ParsedAttrInfo {
+ public:
+  persist_private_attribute() {
+    static constexpr Spelling spellings[] = {{clang::ParsedAttr::AS_CXX11, "instadump::persist_private"}};
+    Spellings = spellings;
+  }
+
+  bool diagAppertainsToDecl(clang::Sema& sema, const clang::ParsedAttr& attr, const clang::Decl* decl) const override {
+    if (auto* rd = llvm::dyn_cast<clang::CXXRecordDecl>(decl); rd && !rd->isUnion()) return true;
+    unsigned id = sema.getDiagnostics().getCustomDiagID(clang::DiagnosticsEngine::Error,
+                                                        "instadump::persist_private applies to structs and classes");
+    sema.Diag(attr.getLoc(), id);
+    return false;
+  }
+
+  AttrHandling handleDeclAttribute(clang::Sema& sema, clang::Decl* decl, const clang::ParsedAttr& attr) const override {
+    decl->addAttr(clang::AnnotateAttr::Create(sema.Context, persist_private_annotation, nullptr, 0, attr.getRange()));
+    return AttributeApplied;
+  }
+};
+
+clang::ParsedAttrInfoRegistry::Add<persist_private_attribute> persist_private_registration(
+    "instadump_persist_private", "[[instadump::persist_private]] persist non-public data members");
 
 clang::ParsedAttrInfoRegistry::Add<state_attribute> registration("instadump_state",
                                                                  "[[instadump::state]] durable global state");

@@ -60,6 +60,7 @@ class writer {
            "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <utility>\n\n"
            "#include \"" + capnp_header + "\"\n\n";
     out += "namespace {\nnamespace instadump_generated {\n\n" + preamble();
+    out += private_access();
     out += "\n// Forward declarations (types may be recursive).\n";
     for (const std::string& k : order_) out += declarations(k);
     for (const std::string& k : order_) out += "\n" + definitions(k);
@@ -86,6 +87,14 @@ struct decode_error : std::runtime_error {
   return static_cast<::capnp::uint>(n);
 }
 
+// Reaches a non-public data member of a [[instadump::persist_private]] class:
+// explicit instantiations may name private members, and the friend function
+// defined here hands out the member pointer (one Tag per member).
+template <auto Pointer, class Tag>
+struct member_access {
+  friend constexpr auto member_pointer(Tag) { return Pointer; }
+};
+
 [[maybe_unused]] std::string to_string(::capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
 template <class Bytes>
@@ -107,6 +116,32 @@ template <class Bytes>
                            "directory");
 }
 )";
+  }
+
+  std::string access_tag(const std::string& key, const member& mem) const {
+    return "access_" + fn("", key) + "_" + mem.cpp_name;
+  }
+
+  // The tags and instantiations that reach non-public members (see member_access).
+  std::string private_access() const {
+    std::string s;
+    for (const std::string& k : order_) {
+      const type_node& t = m_.types.at(k);
+      if (t.kind != type_kind::record) continue;
+      for (const member& mem : t.members) {
+        if (mem.private_owner.empty()) continue;
+        std::string tag = access_tag(k, mem);
+        s += "struct " + tag + " {\n  friend constexpr auto member_pointer(" + tag + ");\n};\n" +
+             "template struct member_access<&" + mem.private_owner + "::" + mem.cpp_name + ", " + tag + ">;\n";
+      }
+    }
+    return s.empty() ? s : "\n// Non-public members of [[instadump::persist_private]] classes.\n" + s;
+  }
+
+  // `object.member`, through the member pointer for a non-public member.
+  std::string member_of(const std::string& key, const member& mem, const std::string& object) const {
+    if (mem.private_owner.empty()) return object + "." + mem.cpp_name;
+    return "(" + object + ".*member_pointer(" + access_tag(key, mem) + "{}))";
   }
 
   bool needs_functions(const type_node& t) const {
@@ -260,11 +295,13 @@ template <class Bytes>
   // Members are read into a value-initialized object; errors name "Type::member".
   std::string record_functions(const std::string& key, const type_node& t) const {
     std::string s = encode_head(key, t);
-    for (auto& mem : t.members) s += "  " + store(mem.type, "v." + mem.cpp_name, field_slot("b", mem.schema_name)) + "\n";
+    for (auto& mem : t.members) {
+      s += "  " + store(mem.type, member_of(key, mem, "v"), field_slot("b", mem.schema_name)) + "\n";
+    }
     if (t.members.empty()) s += "  (void)v;\n  (void)b;\n";
     s += "}\n" + decode_head(key, t) + "  " + t.cpp + " v{};\n";
     for (auto& mem : t.members) {
-      s += "  v." + mem.cpp_name + " = " +
+      s += "  " + member_of(key, mem, "v") + " = " +
            load(mem.type, field_slot("r", mem.schema_name), quote(t.display + "::" + mem.cpp_name)) + ";\n";
     }
     if (t.members.empty()) s += "  (void)r;\n";

@@ -40,6 +40,10 @@ struct member {
   std::string cpp_name;    // member name, or the index for tuples and variants
   std::string schema_name; // Cap'n Proto field name (lowerCamelCase, unique in its struct)
   std::string type;        // key into model::types
+  // For a private or protected data member of a class marked
+  // [[instadump::persist_private]]: the spelling of the class declaring it.
+  // The codec then reaches it through a member pointer (see codec_emitter).
+  std::string private_owner;
 };
 
 struct enumerator {

@@ -11,6 +11,7 @@
 
 #include <optional>
 
+#include "attribute.h"
 #include "diagnostics.h"
 
 namespace instadump_codegen {
@@ -341,7 +342,7 @@ std::string reflector::reflect_std(clang::QualType t, const clang::ClassTemplate
     for (std::size_t i = 0; i < elems.size(); ++i) {
       std::string k = reflect(elems[i], path, where);
       ok = ok && !k.empty();
-      n.members.push_back(member{std::to_string(i), {}, k});
+      n.members.push_back(member{std::to_string(i), {}, k, {}});
     }
     if (!ok) return {};
     return add(t, std::move(n));
@@ -369,6 +370,17 @@ std::string reflector::reflect_std(clang::QualType t, const clang::ClassTemplate
                            "monostate, chrono::duration and chrono::time_point");
 }
 
+bool reflector::opted_in_private(const clang::CXXRecordDecl* rd) const {
+  for (const auto* a : rd->specific_attrs<clang::AnnotateAttr>()) {
+    if (a->getAnnotation() == persist_private_annotation) return true;
+  }
+  // A class template specialization carries the attribute on its template.
+  if (auto* spec = llvm::dyn_cast<clang::ClassTemplateSpecializationDecl>(rd)) {
+    return opted_in_private(spec->getSpecializedTemplate()->getTemplatedDecl());
+  }
+  return false;
+}
+
 bool reflector::add_fields(const clang::CXXRecordDecl* rd, const std::string& owner, type_node& node,
                            const std::string& path, clang::SourceLocation where) {
   bool ok = true;
@@ -392,20 +404,31 @@ bool reflector::add_fields(const clang::CXXRecordDecl* rd, const std::string& ow
       ok = false;
       continue;
     }
+    std::string private_owner;
     if (f->getAccess() != clang::AS_public) {
-      report(ctx_.getDiagnostics(), f->getLocation(),
-             "cannot persist " + member_path + ": the member is " +
-                 (f->getAccess() == clang::AS_private ? "private" : "protected") +
-                 "; instadump reads and writes only public data members: make it public");
-      ok = false;
-      continue;
+      std::string kind = f->getAccess() == clang::AS_private ? "private" : "protected";
+      if (!opted_in_private(rd)) {
+        report(ctx_.getDiagnostics(), f->getLocation(),
+               "cannot persist " + member_path + ": the member is " + kind +
+                   "; make it public, or mark '" + owner + "' [[instadump::persist_private]] to persist its " +
+                   "non-public data members too");
+        ok = false;
+        continue;
+      }
+      if (f->isBitField()) {
+        report(ctx_.getDiagnostics(), f->getLocation(),
+               "cannot persist " + member_path + ": a " + kind + " bit-field cannot be reached; make it public");
+        ok = false;
+        continue;
+      }
+      private_owner = spell(ctx_.getRecordType(rd));
     }
     std::string k = reflect(f->getType(), member_path, f->getLocation());
     if (k.empty()) {
       ok = false;
       continue;
     }
-    node.members.push_back(member{f->getNameAsString(), {}, k});
+    node.members.push_back(member{f->getNameAsString(), {}, k, private_owner});
   }
   return ok;
 }

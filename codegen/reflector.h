@@ -39,6 +39,7 @@ class reflector {
                           const std::string& name, const std::string& path, clang::SourceLocation where);
   std::string reflect_record(clang::QualType t, const clang::CXXRecordDecl* rd, const std::string& path,
                              clang::SourceLocation where);
+  bool opted_in_private(const clang::CXXRecordDecl* rd) const;
   bool add_fields(const clang::CXXRecordDecl* rd, const std::string& owner, type_node& node,
                   const std::string& path, clang::SourceLocation where);
   std::string ratio_text(clang::QualType ratio) const;

@@ -48,10 +48,10 @@ class emitter {
       }
       case type_kind::optional:
         return "struct " + t.schema_name + " {\n  union {\n    none @0 :Void;\n" +
-               field("    ", member{"", "value", t.element}, 1) + "  }\n}\n";
+               field("    ", member{"", "value", t.element, {}}, 1) + "  }\n}\n";
       case type_kind::map:
         return "struct " + t.schema_name + " {\n" +
-               field("  ", member{"", "key", t.key}, 0) + field("  ", member{"", "value", t.value}, 1) + "}\n";
+               field("  ", member{"", "key", t.key, {}}, 0) + field("  ", member{"", "value", t.value, {}}, 1) + "}\n";
       default:
         return {};
     }
@@ -104,7 +104,7 @@ schema_output emit_schema(const model& m, const std::string& target) {
   std::set<std::string> written;
   for (const state& s : m.states) {
     std::string root = "struct " + s.root_name + " {  # state " + s.key + "\n" +
-                       e.field("  ", member{"", "value", s.type}, 0) + "}\n";
+                       e.field("  ", member{"", "value", s.type, {}}, 0) + "}\n";
     std::vector<std::string> keys;
     std::set<std::string> seen;
     e.reachable(s.type, keys, seen);

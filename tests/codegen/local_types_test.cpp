@@ -1,6 +1,7 @@
 // States whose types are declared in the scanned .cpp itself, one of them in
 // an anonymous namespace: the generated codec is compiled at the end of this
-// file's translation unit, so it sees them with no extra line here.
+// file's translation unit, so it sees them with no extra line here. Also: a
+// class whose private members persist through [[instadump::persist_private]].
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -33,7 +34,24 @@ struct hidden {
 };
 }  // namespace
 
+// Non-public members persist too, with the class's opt-in.
+class [[instadump::persist_private]] account {
+ public:
+  account() = default;
+  account(std::string owner, std::int64_t cents) : owner_(std::move(owner)), cents_(cents) {}
+  const std::string& owner() const { return owner_; }
+  std::int64_t cents() const { return cents_; }
+  friend bool operator==(const account&, const account&) = default;
+
+ protected:
+  std::string owner_;
+
+ private:
+  std::int64_t cents_ = 0;
+};
+
 [[instadump::state]] instadump::ref<std::map<std::string, item>> stock;
+[[instadump::state]] instadump::ref<account> bank_account;
 [[instadump::state]] instadump::ref<mode> current{mode::idle};
 [[instadump::state]] instadump::ref<hidden> secret;
 
@@ -49,14 +67,17 @@ TEST_CASE("types declared in the scanned .cpp (and in an anonymous namespace) ro
     local::stock.set(s);
     local::current.set(local::mode::busy);
     local::secret.set(h);
+    local::bank_account.set(local::account("ada", -42));
   });
   instadump::save_all();
   instadump::dosync([&] {
     local::stock.set({});
     local::current.set(local::mode::idle);
     local::secret.set({});
+    local::bank_account.set({});
   });
   instadump::reload_all();
+  CHECK(local::bank_account.deref() == local::account("ada", -42));
   CHECK(local::stock.deref() == s);
   CHECK(local::current.deref() == local::mode::busy);
   CHECK(local::secret.deref() == h);

@@ -33,6 +33,14 @@ struct decode_error : std::runtime_error {
   return static_cast<::capnp::uint>(n);
 }
 
+// Reaches a non-public data member of a [[instadump::persist_private]] class:
+// explicit instantiations may name private members, and the friend function
+// defined here hands out the member pointer (one Tag per member).
+template <auto Pointer, class Tag>
+struct member_access {
+  friend constexpr auto member_pointer(Tag) { return Pointer; }
+};
+
 [[maybe_unused]] std::string to_string(::capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
 template <class Bytes>
