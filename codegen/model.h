@@ -44,11 +44,15 @@ struct member {
   // [[instadump::persist_private]]: the spelling of the class declaring it.
   // The codec then reaches it through a member pointer (see codec_emitter).
   std::string private_owner;
+  // Cap'n Proto ordinal (@n), part of the stored format. Assigned by the namer
+  // in declaration order; a schema history (issue 5) will assign it instead.
+  unsigned ordinal = 0;
 };
 
 struct enumerator {
   std::string cpp_name;    // as declared
   std::string schema_name; // Cap'n Proto enumerant name (lowerCamelCase, unique in its enum)
+  unsigned ordinal = 0;    // Cap'n Proto ordinal, part of the stored format (see member::ordinal)
 };
 
 struct type_node {

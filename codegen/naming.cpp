@@ -115,7 +115,10 @@ class namer {
         }
         t.schema_name = unique(base, used_);
         std::set<std::string> names;
-        for (auto& e : t.enumerators) e.schema_name = unique(lower_camel(e.cpp_name), names);
+        for (std::size_t i = 0; i < t.enumerators.size(); ++i) {
+          t.enumerators[i].schema_name = unique(lower_camel(t.enumerators[i].cpp_name), names);
+          t.enumerators[i].ordinal = static_cast<unsigned>(i);
+        }
         return;
       }
       case type_kind::record: {
@@ -130,7 +133,10 @@ class namer {
         for (auto& a : t.template_args) base += a;
         t.schema_name = unique(base, used_);
         std::set<std::string> names;
-        for (auto& mem : t.members) mem.schema_name = unique(lower_camel(mem.cpp_name), names);
+        for (std::size_t i = 0; i < t.members.size(); ++i) {
+          t.members[i].schema_name = unique(lower_camel(t.members[i].cpp_name), names);
+          t.members[i].ordinal = static_cast<unsigned>(i);
+        }
         for (auto& mem : t.members) visit(mem.type);
         return;
       }
@@ -154,6 +160,7 @@ class namer {
           else if (t.container == "pair") n = i == 0 ? "first" : "second";
           else n = "element" + std::to_string(i);
           mem.schema_name = unique(n, names);
+          mem.ordinal = static_cast<unsigned>(i);
         }
         for (auto& mem : t.members) visit(mem.type);
         return;

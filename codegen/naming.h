@@ -23,9 +23,10 @@ std::string capnp_upper(std::string_view schema_name);
 // What capnp's C++ generator uses in accessors: "fooBar" -> "FooBar".
 std::string capnp_title(std::string_view schema_name);
 
-// Assigns schema_name to every struct/enum type, member and enumerator, and
-// root_name to every state, in a deterministic order (states by key, then
-// depth first through members). REQUIRES: m.states sorted by key.
+// Assigns schema_name to every struct/enum type, member and enumerator,
+// ordinals in declaration order, and root_name to every state, in a
+// deterministic order (states by key, then depth first through members).
+// REQUIRES: m.states sorted by key.
 void assign_schema_names(model& m);
 
 // The Cap'n Proto type expression for a type ("Int32", "List(Text)", "ShopItem").

@@ -31,34 +31,34 @@ class emitter {
       case type_kind::enumeration: {
         s = "enum " + t.schema_name + " {  # " + t.cpp + "\n";
         for (std::size_t i = 0; i < t.enumerators.size(); ++i) {
-          s += "  " + t.enumerators[i].schema_name + " @" + std::to_string(i) + ";\n";
+          s += "  " + t.enumerators[i].schema_name + " @" + std::to_string(t.enumerators[i].ordinal) + ";\n";
         }
         return s + "}\n";
       }
       case type_kind::record:
       case type_kind::tuple: {
         s = "struct " + t.schema_name + (t.kind == type_kind::record ? " {  # " + t.cpp : std::string(" {")) + "\n";
-        for (std::size_t i = 0; i < t.members.size(); ++i) s += field("  ", t.members[i], i);
+        for (const member& mem : t.members) s += field("  ", mem);
         return s + "}\n";
       }
       case type_kind::variant: {
         s = "struct " + t.schema_name + " {\n  union {\n";
-        for (std::size_t i = 0; i < t.members.size(); ++i) s += field("    ", t.members[i], i);
+        for (const member& mem : t.members) s += field("    ", mem);
         return s + "  }\n}\n";
       }
       case type_kind::optional:
         return "struct " + t.schema_name + " {\n  union {\n    none @0 :Void;\n" +
-               field("    ", member{"", "value", t.element, {}}, 1) + "  }\n}\n";
+               field("    ", member{"", "value", t.element, {}, 1}) + "  }\n}\n";
       case type_kind::map:
         return "struct " + t.schema_name + " {\n" +
-               field("  ", member{"", "key", t.key, {}}, 0) + field("  ", member{"", "value", t.value, {}}, 1) + "}\n";
+               field("  ", member{"", "key", t.key, {}, 0}) + field("  ", member{"", "value", t.value, {}, 1}) + "}\n";
       default:
         return {};
     }
   }
 
-  std::string field(const std::string& indent, const member& mem, std::size_t ordinal) {
-    std::string s = indent + mem.schema_name + " @" + std::to_string(ordinal) + " :" + schema_type(m_, mem.type) + ";";
+  std::string field(const std::string& indent, const member& mem) {
+    std::string s = indent + mem.schema_name + " @" + std::to_string(mem.ordinal) + " :" + schema_type(m_, mem.type) + ";";
     const type_node& t = m_.types.at(mem.type);
     if (t.kind == type_kind::duration || t.kind == type_kind::time_point) {
       s += std::string("  # ") + (t.kind == type_kind::duration ? "duration" : "time since epoch") + " in units of " +
@@ -104,7 +104,7 @@ schema_output emit_schema(const model& m, const std::string& target) {
   std::set<std::string> written;
   for (const state& s : m.states) {
     std::string root = "struct " + s.root_name + " {  # state " + s.key + "\n" +
-                       e.field("  ", member{"", "value", s.type, {}}, 0) + "}\n";
+                       e.field("  ", member{"", "value", s.type, {}, 0}) + "}\n";
     std::vector<std::string> keys;
     std::set<std::string> seen;
     e.reachable(s.type, keys, seen);

@@ -14,8 +14,8 @@ namespace counter {
 }  // namespace counter
 
 int main(int argc, char** argv) {
-  instadump::setup(argc > 1 ? argv[1] : "counter-db");
+  instadump::setup(argc > 1 ? argv[1] : "counter-db");  // loads the newest snapshot, if any
   std::printf("%d %s\n", counter::visits.deref(), counter::name.deref().c_str());
   instadump::dosync([] { counter::visits.set(1000); });
-  instadump::save_all();
+  instadump::save_all();  // durable when it returns
 }
