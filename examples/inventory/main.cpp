@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "inventory.h"
 
@@ -69,6 +70,14 @@ int main(int argc, char** argv) {
   });
   auto first = instadump::save_all();  // the opening inventory
   place_order("north", "apple", 30);
+  // Autosave writes the order in the background; wait for its snapshot.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (instadump::snapshots().front().id == first.snapshot_id && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  check(instadump::snapshots().front().id > first.snapshot_id, "autosave wrote a snapshot after the commit");
+  std::printf("autosave wrote snapshot %llu\n",
+              static_cast<unsigned long long>(instadump::snapshots().front().id));
   place_order("north", "kite", 2);
   auto second = instadump::save_all();
   check(second.snapshot_id > first.snapshot_id, "snapshot ids increase");
