@@ -57,7 +57,8 @@ class writer {
     if (states.empty()) return out + "// (no states in this file)\n";
     for (const state* s : states) collect(s->type);
     out += "#include <capnp/message.h>\n#include <kj/exception.h>\n\n#include <cstddef>\n#include <cstdint>\n"
-           "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <utility>\n\n"
+           "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <string_view>\n"
+           "#include <utility>\n\n"
            "#include \"" + capnp_header + "\"\n\n";
     out += "namespace {\nnamespace instadump_generated {\n\n" + preamble();
     out += private_access();
@@ -410,9 +411,11 @@ template <class Bytes>
            "  } catch (const ::kj::Exception& e) {\n" +
            "    throw std::runtime_error(std::string(" + quote(s.key) + ") + \": malformed data: \" + "
            "e.getDescription().cStr());\n  }\n}\n";
+    out += "constexpr char schema_of_" + id + "[] = R\"instadump(" + schema_.state_schemas.at(s.key) + ")instadump\";\n";
     out += "const ::instadump::state_registration<" + t.cpp + "> registration_" + id + "(\n    " + s.cpp_expr +
            ", " + quote(s.key) + ", ::instadump::schema_identity{" + fp + ", 1},\n    ::instadump::state_codec<" +
-           t.cpp + ">{&encode_state_" + id + ", &decode_state_" + id + "});\n";
+           t.cpp + ">{&encode_state_" + id + ", &decode_state_" + id + "},\n    std::string_view(schema_of_" + id +
+           ", sizeof schema_of_" + id + " - 1));\n";
     return out;
   }
 

@@ -115,7 +115,12 @@ schema_output emit_schema(const model& m, const std::string& target) {
       canonical += decl;
       if (written.insert(k).second) out.text += "\n" + decl;
     }
-    out.fingerprints[s.key] = stable_hash(canonical);
+    std::uint64_t fingerprint = stable_hash(canonical);
+    out.fingerprints[s.key] = fingerprint;
+    out.state_schemas[s.key] = "# The schema of state " + s.key + ", fingerprint " + hex64(fingerprint) +
+                               ", version 1 (written by instadump-codegen).\n@" +
+                               hex64(stable_hash("instadump-codegen state schema " + s.key) | (1ull << 63)) +
+                               ";\n\n" + canonical;
   }
   return out;
 }

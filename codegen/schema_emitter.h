@@ -14,6 +14,11 @@ struct schema_output {
   std::string text;                                  // the whole .capnp file
   std::string cxx_namespace;                         // C++ namespace of the generated capnp code
   std::map<std::string, std::uint64_t> fingerprints; // by state key
+  // By state key: a self-contained schema file holding that state's root
+  // struct and everything reachable from it (the text its fingerprint
+  // hashes, with a file id), stored with the snapshots so that stored data
+  // can be read without the program.
+  std::map<std::string, std::string> state_schemas;
 };
 
 // The Cap'n Proto namespace for a target: "instadump_schema::<target>".

@@ -1,6 +1,7 @@
 # Runs the counter twice against a fresh directory and checks both outputs:
 # the second process must see what the first one saved. With -DEXPECT_FILE,
 # also checks that the file exists (the schema written to SCHEMA_DIR).
+cmake_minimum_required(VERSION 3.25)  # script mode: current policies
 if(EXPECT_FILE AND NOT EXISTS ${EXPECT_FILE})
   message(FATAL_ERROR "expected the generated schema at ${EXPECT_FILE}")
 endif()

@@ -18,7 +18,10 @@ namespace {
 
 using root = instadump_schema::codegen_roundtrip_test::BadValueState;
 
-// This build's schema identity of bad::value, as the store records it.
+std::string stored_schema_text;
+
+// This build's schema identity of bad::value, as the store records it (and
+// the schema text stored with it, in stored_schema_text).
 instadump::schema_identity stored_identity() {
   test_util::scratch_dir dir;
   instadump::shutdown();
@@ -29,6 +32,7 @@ instadump::schema_identity stored_identity() {
   for (auto& e : snapshots.front().entries) {
     if (e.key == "bad::value") id = e.schema;
   }
+  stored_schema_text = instadump::stored_schema(id.fingerprint).value_or("(none)");
   instadump::shutdown();
   return id;
 }
@@ -49,6 +53,9 @@ TEST_CASE("generated decoders reject bad data with the member path", "[codegen]"
   instadump::schema_identity id = stored_identity();
   REQUIRE(id.fingerprint != 0);
   CHECK(id.version == 1);
+  // The schema describing the stored bytes travels with them.
+  CHECK_THAT(stored_schema_text, Catch::Contains("struct BadValueState {") && Catch::Contains("enum BadMode {") &&
+                                     Catch::Contains("pair @2 :List(Int32);"));
 
   capnp::MallocMessageBuilder good;
   bad::encode(bad::record{}, good);

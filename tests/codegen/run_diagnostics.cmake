@@ -4,6 +4,7 @@
 # The tool must exit with 1 and print `file:line:col: error: ...` containing
 # that text at each marked line, and no other error. Also checks exit code 2
 # for a usage error.  -DTOOL=<instadump-codegen> -DSOURCE_DIR=<tests/codegen> -DWORK_DIR=<scratch>
+cmake_minimum_required(VERSION 3.25)  # script mode: current policies
 set(dir ${SOURCE_DIR}/diagnostics)
 file(GLOB inputs ${dir}/*.cpp)
 list(SORT inputs)

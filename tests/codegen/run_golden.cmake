@@ -2,10 +2,13 @@
 # scripts/update-golden with -DUPDATE=ON).
 #   -DTOOL=<instadump-codegen> -DSOURCE_DIR=<tests/codegen> -DWORK_DIR=<scratch>
 #   [-DUPDATE=ON]  rewrite golden/expected from the current tool instead of comparing
+#   [-DCAPNP=<capnp>]  also check that every schema (the target's, and each
+#                      state's schema stored with snapshots) compiles
 # For each golden/inputs/<name>.cpp the tool writes <name>.capnp and
 # <name>.codec.h; absolute paths of the inputs are replaced by @INPUTS@.
 # Every input is generated twice, into two directories, and both runs must be
 # byte-identical (determinism).
+cmake_minimum_required(VERSION 3.25)  # script mode: current policies
 set(inputs_dir ${SOURCE_DIR}/golden/inputs)
 set(expected_dir ${SOURCE_DIR}/golden/expected)
 file(GLOB inputs RELATIVE ${inputs_dir} ${inputs_dir}/*.cpp)
@@ -24,6 +27,31 @@ foreach(input IN LISTS inputs)
       message(FATAL_ERROR "instadump-codegen failed on ${input} (exit ${rc}):\n${err}")
     endif()
   endforeach()
+  if(CAPNP)
+    # The schema of the target, then each state's stored schema (raw strings in the codec).
+    set(schemas ${WORK_DIR}/a/${name}.capnp)
+    file(READ ${WORK_DIR}/a/${name}.codec.h codec)
+    set(index 0)
+    while(TRUE)
+      string(FIND "${codec}" "R\"instadump(" begin)
+      if(begin EQUAL -1)
+        break()
+      endif()
+      math(EXPR begin "${begin} + 12")  # length of R"instadump(
+      string(SUBSTRING "${codec}" ${begin} -1 codec)
+      string(FIND "${codec}" ")instadump\"" end)
+      string(SUBSTRING "${codec}" 0 ${end} text)
+      file(WRITE ${WORK_DIR}/${name}_state${index}.capnp "${text}")
+      list(APPEND schemas ${WORK_DIR}/${name}_state${index}.capnp)
+      math(EXPR index "${index} + 1")
+    endwhile()
+    foreach(schema IN LISTS schemas)
+      execute_process(COMMAND ${CAPNP} compile -o- ${schema} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+      if(NOT rc EQUAL 0)
+        string(APPEND failures "${schema} does not compile:\n${err}\n")
+      endif()
+    endforeach()
+  endif()
   foreach(ext capnp codec.h)
     file(READ ${WORK_DIR}/a/${name}.${ext} first)
     file(READ ${WORK_DIR}/b/${name}.${ext} second)

@@ -7,6 +7,7 @@
 # old snapshot is then refused with the documented error.
 #   -DCMAKE_EXE=<cmake> -DBUILD_DIR=<instadump build> -DPROJECT_DIR=<tests/consumer/project>
 #   -DWORK_DIR=<scratch> -DCXX=<clang++-19> -DCONFIG=<build type>
+cmake_minimum_required(VERSION 3.25)  # script mode: current policies
 file(REMOVE_RECURSE ${WORK_DIR})
 function(run what)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "counter.capnp.h"
@@ -80,9 +81,17 @@ void encode_state_counter__name(const ::std::__cxx11::basic_string<char, ::std::
     throw std::runtime_error(std::string("counter::name") + ": malformed data: " + e.getDescription().cStr());
   }
 }
+constexpr char schema_of_counter__name[] = R"instadump(# The schema of state counter::name, fingerprint 0x1e2adb85a34a5baf, version 1 (written by instadump-codegen).
+@0xdb3b464e8669c4eb;
+
+struct CounterNameState {  # state counter::name
+  value @0 :Text;
+}
+)instadump";
 const ::instadump::state_registration<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> registration_counter__name(
     ::counter::name, "counter::name", ::instadump::schema_identity{0x1e2adb85a34a5bafull, 1},
-    ::instadump::state_codec<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>{&encode_state_counter__name, &decode_state_counter__name});
+    ::instadump::state_codec<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>{&encode_state_counter__name, &decode_state_counter__name},
+    std::string_view(schema_of_counter__name, sizeof schema_of_counter__name - 1));
 
 // The state counter::visits (@INPUTS@/counter.cpp:7:42).
 void encode_state_counter__visits(const int& v, ::capnp::MessageBuilder& message) {
@@ -100,9 +109,17 @@ int decode_state_counter__visits(::capnp::MessageReader& message, const ::instad
     throw std::runtime_error(std::string("counter::visits") + ": malformed data: " + e.getDescription().cStr());
   }
 }
+constexpr char schema_of_counter__visits[] = R"instadump(# The schema of state counter::visits, fingerprint 0xccaa191af6ee596d, version 1 (written by instadump-codegen).
+@0xfe17a596a3792b5e;
+
+struct CounterVisitsState {  # state counter::visits
+  value @0 :Int32;
+}
+)instadump";
 const ::instadump::state_registration<int> registration_counter__visits(
     ::counter::visits, "counter::visits", ::instadump::schema_identity{0xccaa191af6ee596dull, 1},
-    ::instadump::state_codec<int>{&encode_state_counter__visits, &decode_state_counter__visits});
+    ::instadump::state_codec<int>{&encode_state_counter__visits, &decode_state_counter__visits},
+    std::string_view(schema_of_counter__visits, sizeof schema_of_counter__visits - 1));
 
 }  // namespace instadump_generated
 }  // namespace

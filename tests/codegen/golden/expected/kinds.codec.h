@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "kinds.capnp.h"
@@ -486,9 +487,20 @@ void encode_state_kinds__boxes(const ::std::vector<::kinds::box<double>, ::std::
     throw std::runtime_error(std::string("kinds::boxes") + ": malformed data: " + e.getDescription().cStr());
   }
 }
+constexpr char schema_of_kinds__boxes[] = R"instadump(# The schema of state kinds::boxes, fingerprint 0x2bc612e6fd7e62aa, version 1 (written by instadump-codegen).
+@0xab16158ef9af69b2;
+
+struct KindsBoxesState {  # state kinds::boxes
+  value @0 :List(KindsBoxDouble);
+}
+struct KindsBoxDouble {  # ::kinds::box<double>
+  inside @0 :Float64;
+}
+)instadump";
 const ::instadump::state_registration<::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>> registration_kinds__boxes(
     ::kinds::boxes, "kinds::boxes", ::instadump::schema_identity{0x2bc612e6fd7e62aaull, 1},
-    ::instadump::state_codec<::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>>{&encode_state_kinds__boxes, &decode_state_kinds__boxes});
+    ::instadump::state_codec<::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>>{&encode_state_kinds__boxes, &decode_state_kinds__boxes},
+    std::string_view(schema_of_kinds__boxes, sizeof schema_of_kinds__boxes - 1));
 
 // The state kinds::everything (@INPUTS@/kinds.cpp:43:42).
 void encode_state_kinds__everything(const ::kinds::all& v, ::capnp::MessageBuilder& message) {
@@ -506,9 +518,87 @@ void encode_state_kinds__everything(const ::kinds::all& v, ::capnp::MessageBuild
     throw std::runtime_error(std::string("kinds::everything") + ": malformed data: " + e.getDescription().cStr());
   }
 }
+constexpr char schema_of_kinds__everything[] = R"instadump(# The schema of state kinds::everything, fingerprint 0x200427a1a3e2d51f, version 1 (written by instadump-codegen).
+@0xed6aeabcffcd1bb5;
+
+struct KindsEverythingState {  # state kinds::everything
+  value @0 :KindsAll;
+}
+struct KindsAll {  # ::kinds::all
+  flag @0 :Bool;
+  i8 @1 :Int8;
+  u16 @2 :UInt16;
+  u32 @3 :UInt32;
+  u64 @4 :UInt64;
+  f @5 :Float32;
+  d @6 :Float64;
+  dq @7 :List(Int16);
+  arr @8 :List(Text);
+  s @9 :List(Int32);
+  us @10 :List(Text);
+  um @11 :List(MapTextListKindsColorEntry);
+  oo @12 :OptionalOptionalBool;
+  p @13 :PairInt32Text;
+  t @14 :TupleBoolFloat64KindsColor;
+  v @15 :VariantMonostateInt32TextKindsBoxInt;
+  bytes @16 :Data;
+  octets @17 :Data;
+  ms @18 :Int64;  # duration in units of 1/1000 s
+  secs @19 :Float64;  # duration in units of 1 s
+  at @20 :Int64;  # time since epoch in units of 1/1000000000 s since the epoch of std::chrono::system_clock
+  root @21 :KindsTree;
+  grid @22 :List(List(Text));
+}
+struct MapTextListKindsColorEntry {
+  key @0 :Text;
+  value @1 :List(KindsColor);
+}
+enum KindsColor {  # ::kinds::color
+  redApple @0;
+  greenLeaf @1;
+  blue @2;
+}
+struct OptionalOptionalBool {
+  union {
+    none @0 :Void;
+    value @1 :OptionalBool;
+  }
+}
+struct OptionalBool {
+  union {
+    none @0 :Void;
+    value @1 :Bool;
+  }
+}
+struct PairInt32Text {
+  first @0 :Int32;
+  second @1 :Text;
+}
+struct TupleBoolFloat64KindsColor {
+  element0 @0 :Bool;
+  element1 @1 :Float64;
+  element2 @2 :KindsColor;
+}
+struct VariantMonostateInt32TextKindsBoxInt {
+  union {
+    monostate @0 :Void;
+    int32 @1 :Int32;
+    text @2 :Text;
+    kindsBoxInt @3 :KindsBoxInt;
+  }
+}
+struct KindsBoxInt {  # ::kinds::box<int>
+  inside @0 :Int32;
+}
+struct KindsTree {  # ::kinds::tree
+  label @0 :Text;
+  children @1 :List(KindsTree);
+}
+)instadump";
 const ::instadump::state_registration<::kinds::all> registration_kinds__everything(
     ::kinds::everything, "kinds::everything", ::instadump::schema_identity{0x200427a1a3e2d51full, 1},
-    ::instadump::state_codec<::kinds::all>{&encode_state_kinds__everything, &decode_state_kinds__everything});
+    ::instadump::state_codec<::kinds::all>{&encode_state_kinds__everything, &decode_state_kinds__everything},
+    std::string_view(schema_of_kinds__everything, sizeof schema_of_kinds__everything - 1));
 
 }  // namespace instadump_generated
 }  // namespace

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "shop.capnp.h"
@@ -177,9 +178,21 @@ void encode_state_shop__mode(const ::Mode& v, ::capnp::MessageBuilder& message) 
     throw std::runtime_error(std::string("shop::mode") + ": malformed data: " + e.getDescription().cStr());
   }
 }
+constexpr char schema_of_shop__mode[] = R"instadump(# The schema of state shop::mode, fingerprint 0x3186aa314cc8bad5, version 1 (written by instadump-codegen).
+@0xbbd3f060c1204638;
+
+struct ShopModeState {  # state shop::mode
+  value @0 :Mode;
+}
+enum Mode {  # ::Mode
+  idle @0;
+  busy @1;
+}
+)instadump";
 const ::instadump::state_registration<::Mode> registration_shop__mode(
     ::shop::mode, "shop::mode", ::instadump::schema_identity{0x3186aa314cc8bad5ull, 1},
-    ::instadump::state_codec<::Mode>{&encode_state_shop__mode, &decode_state_shop__mode});
+    ::instadump::state_codec<::Mode>{&encode_state_shop__mode, &decode_state_shop__mode},
+    std::string_view(schema_of_shop__mode, sizeof schema_of_shop__mode - 1));
 
 // The state shop::stock (@INPUTS@/shop.cpp:14:66).
 void encode_state_shop__stock(const ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>& v, ::capnp::MessageBuilder& message) {
@@ -197,9 +210,33 @@ void encode_state_shop__stock(const ::std::map<::std::__cxx11::basic_string<char
     throw std::runtime_error(std::string("shop::stock") + ": malformed data: " + e.getDescription().cStr());
   }
 }
+constexpr char schema_of_shop__stock[] = R"instadump(# The schema of state shop::stock, fingerprint 0x0caf2953064ea26f, version 1 (written by instadump-codegen).
+@0xa5db233f478f83f3;
+
+struct ShopStockState {  # state shop::stock
+  value @0 :List(MapTextItemEntry);
+}
+struct MapTextItemEntry {
+  key @0 :Text;
+  value @1 :Item;
+}
+struct Item {  # ::Item
+  name @0 :Text;
+  qty @1 :Int64;
+  price @2 :OptionalFloat64;
+  tags @3 :List(Text);
+}
+struct OptionalFloat64 {
+  union {
+    none @0 :Void;
+    value @1 :Float64;
+  }
+}
+)instadump";
 const ::instadump::state_registration<::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>> registration_shop__stock(
     ::shop::stock, "shop::stock", ::instadump::schema_identity{0x0caf2953064ea26full, 1},
-    ::instadump::state_codec<::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>>{&encode_state_shop__stock, &decode_state_shop__stock});
+    ::instadump::state_codec<::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>>{&encode_state_shop__stock, &decode_state_shop__stock},
+    std::string_view(schema_of_shop__stock, sizeof schema_of_shop__stock - 1));
 
 // The state shop::visits (@INPUTS@/shop.cpp:13:42).
 void encode_state_shop__visits(const int& v, ::capnp::MessageBuilder& message) {
@@ -217,9 +254,17 @@ int decode_state_shop__visits(::capnp::MessageReader& message, const ::instadump
     throw std::runtime_error(std::string("shop::visits") + ": malformed data: " + e.getDescription().cStr());
   }
 }
+constexpr char schema_of_shop__visits[] = R"instadump(# The schema of state shop::visits, fingerprint 0xbaada46d249247cd, version 1 (written by instadump-codegen).
+@0x99be0097b6ec2198;
+
+struct ShopVisitsState {  # state shop::visits
+  value @0 :Int32;
+}
+)instadump";
 const ::instadump::state_registration<int> registration_shop__visits(
     ::shop::visits, "shop::visits", ::instadump::schema_identity{0xbaada46d249247cdull, 1},
-    ::instadump::state_codec<int>{&encode_state_shop__visits, &decode_state_shop__visits});
+    ::instadump::state_codec<int>{&encode_state_shop__visits, &decode_state_shop__visits},
+    std::string_view(schema_of_shop__visits, sizeof schema_of_shop__visits - 1));
 
 }  // namespace instadump_generated
 }  // namespace
