@@ -59,7 +59,7 @@ class writer {
     out += "#include <capnp/message.h>\n#include <kj/exception.h>\n\n#include <cstddef>\n#include <cstdint>\n"
            "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <string_view>\n"
            "#include <utility>\n\n"
-           "#include \"" + capnp_header + "\"\n\n";
+           "#include \"instadump/codec_support.h\"\n#include \"" + capnp_header + "\"\n\n";
     out += "namespace {\nnamespace instadump_generated {\n\n" + preamble();
     out += private_access();
     out += "\n// Forward declarations (types may be recursive).\n";
@@ -71,22 +71,11 @@ class writer {
   }
 
  private:
+  // The helpers every codec uses live in instadump/codec_support.h. Only
+  // member_access stays here: its explicit instantiations (which may name
+  // private members) must be in a namespace enclosing the template.
   static std::string preamble() {
-    return R"(// A decoding failure at a member path ("Item::kind"); the state's decoder adds the key.
-struct decode_error : std::runtime_error {
-  decode_error(const char* where, const std::string& what) : std::runtime_error(what), where(where) {}
-  const char* where;
-};
-
-[[noreturn]] [[maybe_unused]] void fail(const char* where, const std::string& what) { throw decode_error(where, what); }
-
-[[maybe_unused]] ::capnp::uint list_size(std::size_t n, const char* type) {
-  if (n > (1u << 29) - 1) {
-    throw std::length_error(std::string("instadump: cannot save a ") + type + " of " + std::to_string(n) +
-                            " elements: Cap'n Proto lists hold at most 2^29 - 1");
-  }
-  return static_cast<::capnp::uint>(n);
-}
+    return R"(using namespace ::instadump::codec_support;
 
 // Reaches a non-public data member of a [[instadump::persist_private]] class:
 // explicit instantiations may name private members, and the friend function
@@ -95,27 +84,6 @@ template <auto Pointer, class Tag>
 struct member_access {
   friend constexpr auto member_pointer(Tag) { return Pointer; }
 };
-
-[[maybe_unused]] std::string to_string(::capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-template <class Bytes>
-[[maybe_unused]] Bytes to_bytes(::capnp::Data::Reader d) {
-  Bytes out(d.size());
-  if (d.size() != 0) std::memcpy(out.data(), d.begin(), d.size());
-  return out;
-}
-
-[[maybe_unused]] void check_schema(const ::instadump::schema_identity& stored, std::uint64_t fingerprint,
-                                   const char* key) {
-  if (stored.fingerprint == fingerprint && stored.version == 1) return;
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "%s: the snapshot holds schema %016llx v%u, this build reads %016llx v1", key,
-                static_cast<unsigned long long>(stored.fingerprint), static_cast<unsigned>(stored.version),
-                static_cast<unsigned long long>(fingerprint));
-  throw std::runtime_error(std::string(buf) + ": the state's type changed since the snapshot was written, and "
-                           "schema migration is not supported yet; restore the old type or start from an empty "
-                           "directory");
-}
 )";
   }
 

@@ -8,6 +8,23 @@
 namespace instadump_codegen {
 namespace {
 
+// "shop::stock_item" -> "ShopStockItem": a qualified C++ name as one Cap'n
+// Proto type name.
+std::string upper_camel_path(std::string_view q) {
+  std::string out;
+  for (std::size_t i = 0; i <= q.size();) {
+    std::size_t j = q.find("::", i);
+    if (j == std::string_view::npos) j = q.size();
+    out += upper_camel(q.substr(i, j - i));
+    i = j + 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
 bool all_upper(std::string_view s) {
   bool any = false;
   for (char c : s) {
@@ -105,14 +122,7 @@ class namer {
     type_node& t = m_.types.at(key);
     switch (t.kind) {
       case type_kind::enumeration: {
-        std::string base;
-        std::string_view q = t.qualified;
-        for (std::size_t i = 0; i <= q.size();) {
-          std::size_t j = q.find("::", i);
-          if (j == std::string_view::npos) j = q.size();
-          base += upper_camel(q.substr(i, j - i));
-          i = j + 2;
-        }
+        std::string base = upper_camel_path(t.qualified);
         t.schema_name = unique(base, used_);
         std::set<std::string> names;
         for (std::size_t i = 0; i < t.enumerators.size(); ++i) {
@@ -122,14 +132,7 @@ class namer {
         return;
       }
       case type_kind::record: {
-        std::string base;
-        std::string_view q = t.qualified;
-        for (std::size_t i = 0; i <= q.size();) {
-          std::size_t j = q.find("::", i);
-          if (j == std::string_view::npos) j = q.size();
-          base += upper_camel(q.substr(i, j - i));
-          i = j + 2;
-        }
+        std::string base = upper_camel_path(t.qualified);
         for (auto& a : t.template_args) base += a;
         t.schema_name = unique(base, used_);
         std::set<std::string> names;

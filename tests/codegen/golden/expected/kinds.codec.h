@@ -13,26 +13,13 @@
 #include <string_view>
 #include <utility>
 
+#include "instadump/codec_support.h"
 #include "kinds.capnp.h"
 
 namespace {
 namespace instadump_generated {
 
-// A decoding failure at a member path ("Item::kind"); the state's decoder adds the key.
-struct decode_error : std::runtime_error {
-  decode_error(const char* where, const std::string& what) : std::runtime_error(what), where(where) {}
-  const char* where;
-};
-
-[[noreturn]] [[maybe_unused]] void fail(const char* where, const std::string& what) { throw decode_error(where, what); }
-
-[[maybe_unused]] ::capnp::uint list_size(std::size_t n, const char* type) {
-  if (n > (1u << 29) - 1) {
-    throw std::length_error(std::string("instadump: cannot save a ") + type + " of " + std::to_string(n) +
-                            " elements: Cap'n Proto lists hold at most 2^29 - 1");
-  }
-  return static_cast<::capnp::uint>(n);
-}
+using namespace ::instadump::codec_support;
 
 // Reaches a non-public data member of a [[instadump::persist_private]] class:
 // explicit instantiations may name private members, and the friend function
@@ -41,27 +28,6 @@ template <auto Pointer, class Tag>
 struct member_access {
   friend constexpr auto member_pointer(Tag) { return Pointer; }
 };
-
-[[maybe_unused]] std::string to_string(::capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-template <class Bytes>
-[[maybe_unused]] Bytes to_bytes(::capnp::Data::Reader d) {
-  Bytes out(d.size());
-  if (d.size() != 0) std::memcpy(out.data(), d.begin(), d.size());
-  return out;
-}
-
-[[maybe_unused]] void check_schema(const ::instadump::schema_identity& stored, std::uint64_t fingerprint,
-                                   const char* key) {
-  if (stored.fingerprint == fingerprint && stored.version == 1) return;
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "%s: the snapshot holds schema %016llx v%u, this build reads %016llx v1", key,
-                static_cast<unsigned long long>(stored.fingerprint), static_cast<unsigned>(stored.version),
-                static_cast<unsigned long long>(fingerprint));
-  throw std::runtime_error(std::string(buf) + ": the state's type changed since the snapshot was written, and "
-                           "schema migration is not supported yet; restore the old type or start from an empty "
-                           "directory");
-}
 
 // Forward declarations (types may be recursive).
 void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::kinds::KindsBoxDouble::Builder b);
