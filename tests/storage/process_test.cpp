@@ -15,16 +15,11 @@ using storage_test::pattern;
 using storage_test::read_all;
 using storage_test::run_in_child;
 using storage_test::scratch_dir;
+using storage_test::one_value;
 using storage_test::value_of;
+using storage_test::values_t;
 
 namespace {
-using values_t = std::vector<std::variant<new_value, kept_value>>;
-
-values_t one_value(const char* key, std::size_t size, std::uint64_t seed) {
-  values_t values;
-  values.push_back(value_of(key, pattern(size, seed)));
-  return values;
-}
 
 void write_byte(int fd) {
   char c = 1;

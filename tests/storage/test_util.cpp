@@ -80,4 +80,10 @@ int run_in_child(const std::function<bool()>& body) {
   return WEXITSTATUS(status);
 }
 
+values_t one_value(const char* key, std::size_t size, std::uint64_t seed) {
+  values_t values;
+  values.push_back(value_of(key, pattern(size, seed)));
+  return values;
+}
+
 }  // namespace storage_test

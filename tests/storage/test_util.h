@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "storage/snapshot_store.h"
@@ -32,6 +33,11 @@ std::vector<std::byte> pattern(std::size_t size, std::uint64_t seed);
 // A new_value whose fill copies `bytes`.
 instadump::storage::new_value value_of(std::string key, std::vector<std::byte> bytes,
                                        instadump::storage::schema_identity schema = {7, 1});
+
+using values_t = std::vector<std::variant<instadump::storage::new_value, instadump::storage::kept_value>>;
+
+// A snapshot's worth of values holding one value: `size` pattern bytes.
+values_t one_value(const char* key, std::size_t size, std::uint64_t seed);
 
 // Every value of snapshot `id`, by key.
 std::map<std::string, std::vector<std::byte>> read_all(const instadump::storage::snapshot_store& store,
