@@ -595,14 +595,36 @@ void unregister_state(state_entry* entry) noexcept { session::get().remove(entry
 }  // namespace instadump::detail
 
 namespace instadump {
+namespace {
+
+// Inside a transaction, save_all would see (and save) the transaction's own
+// uncommitted writes, and reload_all would join it instead of committing.
+void refuse_inside_transaction(const char* verb) {
+  if (detail::current_transaction()) {
+    throw error(std::string("instadump::") + verb +
+                "() called inside a transaction: call it outside dosync (from after_commit(), for example)");
+  }
+}
+
+}  // namespace
 
 void setup(const std::filesystem::path& dir, const setup_options& options) {
+  refuse_inside_transaction("setup");
   detail::session::get().setup(dir, options);
 }
-save_result save_all() { return detail::session::get().save(save_options{}); }
-save_result save_all(const save_options& options) { return detail::session::get().save(options); }
-void reload_all() { detail::session::get().reload(std::nullopt); }
-void reload_all(std::uint64_t snapshot_id) { detail::session::get().reload(snapshot_id); }
+save_result save_all() { return save_all(save_options{}); }
+save_result save_all(const save_options& options) {
+  refuse_inside_transaction("save_all");
+  return detail::session::get().save(options);
+}
+void reload_all() {
+  refuse_inside_transaction("reload_all");
+  detail::session::get().reload(std::nullopt);
+}
+void reload_all(std::uint64_t snapshot_id) {
+  refuse_inside_transaction("reload_all");
+  detail::session::get().reload(snapshot_id);
+}
 std::vector<snapshot_info> snapshots() { return detail::session::get().list(); }
 std::vector<std::string> unclaimed_keys() { return detail::session::get().unclaimed(); }
 std::optional<std::string> stored_schema(std::uint64_t fingerprint) {

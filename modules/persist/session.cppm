@@ -100,7 +100,8 @@ void setup(const std::filesystem::path& dir, const setup_options& options = {});
 // instant) plus the unclaimed values of the previous snapshot, in one
 // durable write. Returns what was saved.
 //
-// Throws instadump::error before setup(); save_failed when writing fails
+// Throws instadump::error before setup() or inside a transaction (it would
+// see the transaction's uncommitted writes); save_failed when writing fails
 // (the previous snapshots are intact, and a later save can succeed unless the
 // message says the store must be reopened); whatever a codec throws.
 save_result save_all();
@@ -111,8 +112,8 @@ save_result save_all(const save_options& options);
 // Decodes everything first: if any ref cannot be restored (not in the
 // snapshot, damaged, undecodable, incompatible schema, rejected by its
 // validator), throws an error naming the ref, the snapshot and the reason,
-// and changes nothing. Throws instadump::error before setup(), load_failed
-// when there is no such snapshot.
+// and changes nothing. Throws instadump::error before setup() or inside a
+// transaction, load_failed when there is no such snapshot.
 void reload_all();
 void reload_all(std::uint64_t snapshot_id);
 

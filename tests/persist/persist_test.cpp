@@ -225,6 +225,13 @@ TEST_CASE("verbs before setup and setup twice give clear errors", "[persist][err
   instadump::setup(f.dir.db());
   CHECK_THROWS_WITH(instadump::setup(f.dir.db()), Catch::Contains("already set up"));
   CHECK_THROWS_WITH(instadump::reload_all(), Catch::Contains("no snapshot yet"));
+  CHECK_THROWS_WITH(instadump::dosync([] {
+                      shop::visits.set(-7);
+                      instadump::save_all();  // would save the uncommitted -7
+                    }),
+                    Catch::Contains("inside a transaction"));
+  CHECK_THROWS_WITH(instadump::dosync([] { instadump::reload_all(); }), Catch::Contains("inside a transaction"));
+  CHECK(shop::visits.deref() == 150);
   instadump::shutdown();
   CHECK_FALSE(instadump::is_setup());
   std::ofstream(f.dir.path() / "plain-file") << "x";
