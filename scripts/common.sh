@@ -10,8 +10,9 @@ JOBS="${INSTADUMP_JOBS:-$(nproc)}"
 # configure <build-dir> [cmake args...]
 configure() {
   local dir="$1"; shift
-  "$CMAKE" -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER=clang++-19 "$@" >"$dir.configure.log" 2>&1 \
-    || { cat "$dir.configure.log"; return 1; }
+  mkdir -p "$dir"
+  "$CMAKE" -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER=clang++-19 "$@" >"$dir/configure.log" 2>&1 \
+    || { cat "$dir/configure.log"; return 1; }
 }
 
 # build <build-dir> [targets...]
