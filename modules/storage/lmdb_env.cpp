@@ -2,6 +2,7 @@
 #include "storage/lmdb_env.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace instadump::storage::lmdb {
 
@@ -76,6 +77,20 @@ id_key::id_key(std::uint64_t id) noexcept {
   for (int i = 7; i >= 0; --i) {
     bytes_[i] = static_cast<unsigned char>(id & 0xff);
     id >>= 8;
+  }
+}
+
+void for_each_record(MDB_txn* txn, MDB_dbi dbi, bool newest_first,
+                     const std::function<void(const MDB_val& key, const MDB_val& value)>& visit) {
+  MDB_cursor* cursor = nullptr;
+  check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open");
+  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> guard(cursor, mdb_cursor_close);
+  const MDB_cursor_op first = newest_first ? MDB_LAST : MDB_FIRST;
+  const MDB_cursor_op next = newest_first ? MDB_PREV : MDB_NEXT;
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(cursor, &k, &v, first); rc != MDB_NOTFOUND; rc = mdb_cursor_get(cursor, &k, &v, next)) {
+    check(rc, "mdb_cursor_get");
+    visit(k, v);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -98,6 +99,11 @@ class id_key {
 // Decodes an 8-byte big-endian key. Throws lmdb_failure(MDB_CORRUPTED) when
 // the key is not 8 bytes long.
 std::uint64_t decode_id_key(const MDB_val& key);
+
+// Calls visit(key, value) for every record of `dbi`, in key order or, with
+// newest_first, in reverse key order (newest id first). Throws lmdb_failure.
+void for_each_record(MDB_txn* txn, MDB_dbi dbi, bool newest_first,
+                     const std::function<void(const MDB_val& key, const MDB_val& value)>& visit);
 
 // The bytes of an LMDB value.
 inline std::span<const std::byte> bytes_of(const MDB_val& v) noexcept {

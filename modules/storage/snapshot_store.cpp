@@ -360,16 +360,10 @@ auto snapshot_store::with_read_txn(F&& f) const {
 std::vector<snapshot_info> snapshot_store::list_snapshots() const {
   return with_read_txn([&](MDB_txn* txn) {
     std::vector<snapshot_info> result;
-    MDB_cursor* cursor = nullptr;
-    check(mdb_cursor_open(txn, dbi_->snapshots, &cursor), "mdb_cursor_open");
-    std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> guard(cursor, mdb_cursor_close);
-    MDB_val k, v;
-    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST); rc != MDB_NOTFOUND;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)) {
-      check(rc, "mdb_cursor_get (snapshots)");
+    lmdb::for_each_record(txn, dbi_->snapshots, true, [&](const MDB_val& k, const MDB_val& v) {
       const std::uint64_t id = lmdb::decode_id_key(k);
       result.push_back(decode_manifest(lmdb::bytes_of(v), "the manifest of " + snapshot_name(id, dir_)));
-    }
+    });
     return result;
   });
 }
@@ -377,15 +371,8 @@ std::vector<snapshot_info> snapshot_store::list_snapshots() const {
 std::vector<std::uint64_t> snapshot_store::snapshot_ids() const {
   return with_read_txn([&](MDB_txn* txn) {
     std::vector<std::uint64_t> ids;
-    MDB_cursor* cursor = nullptr;
-    check(mdb_cursor_open(txn, dbi_->snapshots, &cursor), "mdb_cursor_open");
-    std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> guard(cursor, mdb_cursor_close);
-    MDB_val k, v;
-    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST); rc != MDB_NOTFOUND;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV)) {
-      check(rc, "mdb_cursor_get (snapshots)");
-      ids.push_back(lmdb::decode_id_key(k));
-    }
+    lmdb::for_each_record(txn, dbi_->snapshots, true,
+                          [&](const MDB_val& k, const MDB_val&) { ids.push_back(lmdb::decode_id_key(k)); });
     return ids;
   });
 }
@@ -484,14 +471,8 @@ store_stats snapshot_store::stats() const {
     s.snapshot_count = st.ms_entries;
     check(mdb_stat(txn, dbi_->blobs, &st), "mdb_stat (blobs)");
     s.blob_count = st.ms_entries;
-    MDB_cursor* cursor = nullptr;
-    check(mdb_cursor_open(txn, dbi_->blobs, &cursor), "mdb_cursor_open");
-    std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> guard(cursor, mdb_cursor_close);
-    MDB_val k, v;
-    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-      s.live_bytes += v.mv_size;
-    }
+    lmdb::for_each_record(txn, dbi_->blobs, false,
+                          [&](const MDB_val&, const MDB_val& v) { s.live_bytes += v.mv_size; });
     s.stale_readers_cleared = stale_readers_cleared_;
     return s;
   });
@@ -577,23 +558,15 @@ snapshot_info snapshot_store::write_once(const std::vector<std::variant<new_valu
   // Manifests currently stored, oldest first. A manifest that does not decode
   // is skipped here: it must not make every later save fail.
   std::vector<std::pair<std::uint64_t, std::optional<snapshot_info>>> stored;
-  {
-    MDB_cursor* cursor = nullptr;
-    check(mdb_cursor_open(t, dbi_->snapshots, &cursor), "mdb_cursor_open");
-    std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> guard(cursor, mdb_cursor_close);
-    MDB_val k, v;
-    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc != MDB_NOTFOUND;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-      check(rc, "mdb_cursor_get (snapshots)");
-      const std::uint64_t id = lmdb::decode_id_key(k);
-      std::optional<snapshot_info> manifest;
-      try {
-        manifest = decode_manifest(lmdb::bytes_of(v), "the manifest of " + snapshot_name(id, dir_));
-      } catch (const corrupt_data&) {
-      }
-      stored.emplace_back(id, std::move(manifest));
+  lmdb::for_each_record(t, dbi_->snapshots, false, [&](const MDB_val& k, const MDB_val& v) {
+    const std::uint64_t id = lmdb::decode_id_key(k);
+    std::optional<snapshot_info> manifest;
+    try {
+      manifest = decode_manifest(lmdb::bytes_of(v), "the manifest of " + snapshot_name(id, dir_));
+    } catch (const corrupt_data&) {
     }
-  }
+    stored.emplace_back(id, std::move(manifest));
+  });
 
   snapshot_info info;
   info.id = stored.empty() ? 1 : stored.back().first + 1;
