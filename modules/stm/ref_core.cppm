@@ -82,7 +82,6 @@ class alignas(64) ref_core {
     lock_.store((stamp << 1) | 1, std::memory_order_release);
   }
   inline void unlock() noexcept { lock_.store(0, std::memory_order_release); }
-  inline bool is_locked() const noexcept { return lock_.load(std::memory_order_acquire) & 1; }
 
   // Publishes `v` (already stamped) as the newest version and trims versions
   // no reader can see any more. REQUIRES: the caller holds the commit lock.

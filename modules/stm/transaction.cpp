@@ -268,8 +268,9 @@ void transaction::wait_for_older_claims(const std::vector<const ref_core*>& refs
 }
 
 void transaction::commit() {
+  // The read point stays announced until end(), which dosync calls right
+  // after commit: withdrawing it here as well would be a second store.
   if (writes_.empty() && ensures_.empty()) {  // read-only: nothing to publish
-    withdraw_read_point();
     for (auto& a : after_commit_) finish_.push_back(std::move(a));
     after_commit_.clear();
     reads_.clear();
@@ -334,7 +335,6 @@ void transaction::commit() {
   bool wake = false;
   for (const ref_core* r : locked_) wake = wake || r->has_waiters();
   unlock_all();
-  withdraw_read_point();
   if (wake) notify_retry_waiters();
 
   writes_.clear();

@@ -121,8 +121,8 @@ class transaction {
   // Starts (or restarts) an attempt at a fresh read point.
   void start_attempt();
   // Publishes the writes. Throws conflict_signal (restart) or
-  // validation_failed (give up). On return the transaction is finished and
-  // `finish_actions()` still has to run the watches and after-commit actions.
+  // validation_failed (give up). On return the writes are published; end()
+  // must follow (it withdraws the read point), then run_finish_actions().
   void commit();
   // Decides what to do after a conflict: backs off and returns to restart, or
   // throws retry_limit_exceeded.
