@@ -12,9 +12,21 @@
 # SOURCES     the sources to scan (default: every C++ source of <target>
 #             added before this call). Listing only the files that define
 #             states saves compile time.
-# SCHEMA_DIR  where the generated <target>.capnp is written (default: the
-#             build directory). Point it into the source tree to review the
-#             schema in version control; issue 5 keeps the schema history there.
+# SCHEMA_DIR  where the schema history <target>.schema-history.json and the
+#             generated <target>.capnp live (default: the directory of the
+#             calling CMakeLists.txt). Commit both: the history fixes the
+#             Cap'n Proto ordinals of your types and records the layouts that
+#             older snapshots have, so that they keep loading (README,
+#             "Changing your types").
+#
+# Locked mode: with -DINSTADUMP_LOCKED=ON (default: the environment variable
+# INSTADUMP_LOCKED at configure time) or INSTADUMP_LOCKED=1 in the build's
+# environment, the build fails instead of changing a history -- for CI.
+#
+# Migrations: when a member's type changes in a way Cap'n Proto cannot read
+# across, the build fails with the signature of the function to write, in a
+# scanned source, after #include "<target>_schema_history.h" (generated from
+# the history, with the value types of the older layouts).
 #
 # How it works. Each scanned source S is replaced in <target> by a generated
 # wrapper that #includes S and then S's generated codec, so the codec sees
@@ -28,6 +40,9 @@
 # unchanged schema is not rewritten, so nothing downstream rebuilds.
 # REQUIRES: the Ninja generator and clang 19 (as for the instadump module).
 include_guard(GLOBAL)
+if(NOT DEFINED INSTADUMP_LOCKED AND DEFINED ENV{INSTADUMP_LOCKED} AND NOT "$ENV{INSTADUMP_LOCKED}" STREQUAL "0")
+  set(INSTADUMP_LOCKED ON)
+endif()
 # CapnProto's config cannot be loaded twice in one directory scope (it
 # re-creates its imported targets): InstadumpConfig.cmake has loaded it already.
 if(NOT TARGET CapnProto::capnp)
@@ -71,11 +86,21 @@ function(instadump_add_state target)
 
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_instadump)
   if(ARG_SCHEMA_DIR)
-    get_filename_component(schema_dir ${ARG_SCHEMA_DIR} ABSOLUTE BASE_DIR ${src_dir})
+    get_filename_component(schema_dir ${ARG_SCHEMA_DIR} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
   else()
-    set(schema_dir ${out})
+    set(schema_dir ${CMAKE_CURRENT_SOURCE_DIR})
   endif()
   set(schema ${schema_dir}/${target}.capnp)
+  set(history ${schema_dir}/${target}.schema-history.json)
+  set(history_header ${out}/${target}_schema_history.h)
+  # The build reads the history before it first writes it: start an empty one.
+  if(NOT EXISTS ${history})
+    file(WRITE ${history} "{\"instadump_schema_history\": 1, \"versions\": []}\n")
+  endif()
+  set(locked_arg)
+  if(INSTADUMP_LOCKED)
+    set(locked_arg --locked)
+  endif()
   set(scan_target ${target}_instadump_scan)
 
   set(abs_sources)
@@ -102,7 +127,17 @@ function(instadump_add_state target)
   endforeach()
 
   # The hidden OBJECT library that gives the scan its compile command, modmap and BMIs.
-  add_library(${scan_target} OBJECT EXCLUDE_FROM_ALL ${abs_sources})
+  # The older value types migrations read, generated from the history alone
+  # (so that scanned sources may include it).
+  add_custom_command(
+    OUTPUT ${history_header}
+    COMMAND Instadump::codegen --target=${target} --history=${history} --history-header-only=${history_header}
+    DEPENDS Instadump::codegen ${history}
+    COMMENT "instadump-codegen: ${target}_schema_history.h"
+    VERBATIM)
+
+  add_library(${scan_target} OBJECT EXCLUDE_FROM_ALL ${abs_sources} ${history_header})
+  target_include_directories(${scan_target} PRIVATE ${out})
   target_include_directories(${scan_target} PRIVATE $<TARGET_PROPERTY:${target},INCLUDE_DIRECTORIES>)
   target_compile_definitions(${scan_target} PRIVATE $<TARGET_PROPERTY:${target},COMPILE_DEFINITIONS>)
   # -w: the scan compile only feeds the tool; the real compile of <target> warns.
@@ -125,8 +160,9 @@ function(instadump_add_state target)
     OUTPUT ${schema} ${codecs}
     COMMAND Instadump::codegen -p ${CMAKE_BINARY_DIR} --target=${target} --schema-out=${schema}
             --capnp-header=${target}.capnp.h --entry-filter=/${scan_target}.dir/ --depfile=${out}/${target}.d
+            --history=${history} --history-header-name=${target}_schema_history.h ${locked_arg}
             ${codec_args} ${abs_sources}
-    DEPENDS Instadump::codegen ${abs_sources} $<TARGET_OBJECTS:${scan_target}>
+    DEPENDS Instadump::codegen ${abs_sources} ${history} $<TARGET_OBJECTS:${scan_target}>
     DEPFILE ${out}/${target}.d
     COMMENT "instadump-codegen: scanning ${target} for [[instadump::state]]"
     VERBATIM)
@@ -154,7 +190,8 @@ function(instadump_add_state target)
     endif()
   endforeach()
   set_property(TARGET ${target} PROPERTY SOURCES ${kept})
-  target_sources(${target} PRIVATE ${wrappers} ${codecs} ${out}/${target}.capnp.c++ ${out}/${target}.capnp.h)
+  target_sources(${target} PRIVATE ${wrappers} ${codecs} ${history_header} ${out}/${target}.capnp.c++
+                                   ${out}/${target}.capnp.h)
   set_source_files_properties(${out}/${target}.capnp.c++ PROPERTIES
     CXX_SCAN_FOR_MODULES OFF
     COMPILE_OPTIONS "-include;instadump/capnp_compat.h")

@@ -41,11 +41,38 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
+// The C++ name of a record's value type in version `v` of the history:
+// "::instadump::schema::v2::shop::Item".
+std::string mirror_name(const type_node& t, unsigned v) {
+  std::string q = t.qualified.empty() ? t.display : t.qualified;
+  for (auto& a : t.template_args) q += "_" + a;
+  return "::instadump::schema::v" + std::to_string(v) + "::" + q;
+}
+
+// The last history version of the epoch of record `t` containing version v:
+// the record's layout is the same from one user migration to the next.
+// Returns 0 when v is at or after the last migration (the current type).
+unsigned epoch_end(const type_node& t, unsigned v) {
+  for (unsigned c : t.migrations) {
+    if (v < c) return c - 1;
+  }
+  return 0;
+}
+
+const member* by_ordinal(const std::vector<member>& ms, int ordinal) {
+  for (const member& m : ms) {
+    if (static_cast<int>(m.ordinal) == ordinal) return &m;
+  }
+  return nullptr;
+}
+
 class writer {
  public:
-  writer(const model& m, const schema_output& schema) : m_(m), ns_("::" + schema.cxx_namespace), schema_(schema) {}
+  writer(const model& m, const schema_history& h, const schema_output& schema)
+      : m_(m), h_(h), ns_("::" + schema.cxx_namespace), schema_(schema) {}
 
-  std::string run(std::size_t source, const std::string& source_path, const std::string& capnp_header) {
+  std::string run(std::size_t source, const std::string& source_path, const std::string& capnp_header,
+                  const std::string& history_header) {
     std::vector<const state*> states;
     for (const state& s : m_.states) {
       if (s.source == source) states.push_back(&s);
@@ -55,16 +82,23 @@ class writer {
                       "variables defined there.\n// Included at the end of that file's translation unit by the "
                       "generated wrapper.\n";
     if (states.empty()) return out + "// (no states in this file)\n";
-    for (const state* s : states) collect(s->type);
+    for (const state* s : states) {
+      for (const member& f : root_fields(*s)) {
+        if (!f.obsolete) collect_member(f, root_fields(*s));
+      }
+    }
     out += "#include <capnp/message.h>\n#include <kj/exception.h>\n\n#include <cstddef>\n#include <cstdint>\n"
            "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <string_view>\n"
            "#include <utility>\n\n"
-           "#include \"instadump/codec_support.h\"\n#include \"" + capnp_header + "\"\n\n";
+           "#include \"instadump/codec_support.h\"\n#include \"" + capnp_header + "\"\n" +
+           (history_header.empty() ? std::string() : "#include \"" + history_header + "\"\n") + "\n";
     out += "namespace {\nnamespace instadump_generated {\n\n" + preamble();
     out += private_access();
     out += "\n// Forward declarations (types may be recursive).\n";
     for (const std::string& k : order_) out += declarations(k);
+    for (auto& [k, e] : mirrors_) out += mirror_declaration(k, e);
     for (const std::string& k : order_) out += "\n" + definitions(k);
+    for (auto& [k, e] : mirrors_) out += "\n" + mirror_definition(k, e);
     for (const state* s : states) out += "\n" + root(*s);
     out += "\n}  // namespace instadump_generated\n}  // namespace\n";
     return out;
@@ -117,10 +151,35 @@ struct member_access {
     return t.kind == type_kind::enumeration || is_struct_backed(t.kind) || is_list_backed(t.kind);
   }
 
+  static std::vector<member> root_fields(const state& s) {
+    if (!s.root_fields.empty()) return s.root_fields;
+    return {synthetic_field("value", s.type, 0)};
+  }
+
+  // A member read from data of any version: its type, and the types of the
+  // older fields a widening reads from.
+  void collect_member(const member& mem, const std::vector<member>& layout) {
+    collect(mem.type);
+    if (mem.replaces >= 0 && mem.widened) {
+      if (const member* old = by_ordinal(layout, mem.replaces)) collect_member(*old, layout);
+    }
+  }
+
   void collect(const std::string& key) {
     if (!seen_.insert(key).second) return;
     const type_node& t = m_.types.at(key);
-    for (auto& mem : t.members) collect(mem.type);
+    for (auto& mem : t.members) {
+      if (!mem.obsolete || t.kind != type_kind::record) collect_member(mem, t.members);
+    }
+    // Records changed by user migrations are also read in their older layouts.
+    for (unsigned c : t.migrations) {
+      unsigned e = c - 1;
+      if (!mirrors_.emplace(key, e).second || e == 0 || e > h_.versions.size()) continue;
+      const type_node& old = h_.versions[e - 1].types.at(key);
+      for (auto& mem : old.members) {
+        if (!mem.obsolete) collect_member(mem, old.members);
+      }
+    }
     if (!t.element.empty() && t.kind != type_kind::data) collect(t.element);
     if (!t.key.empty()) collect(t.key);
     if (!t.value.empty()) collect(t.value);
@@ -202,7 +261,7 @@ struct member_access {
       case type_kind::monostate: return t.cpp + "{}";
       case type_kind::duration: return t.cpp + "(" + get + ")";
       case type_kind::time_point: return t.cpp + "(" + t.cpp + "::duration(" + get + "))";
-      default: return fn("decode_", key) + "(" + get + ", " + where + ")";
+      default: return fn("decode_", key) + "(" + get + ", " + where + ", dv)";
     }
   }
 
@@ -210,12 +269,12 @@ struct member_access {
     const type_node& t = m_.types.at(key);
     if (t.kind == type_kind::enumeration) {
       return capnp_cpp(key) + " " + fn("encode_", key) + "(" + t.cpp + " v);\n" + t.cpp + " " + fn("decode_", key) +
-             "(" + capnp_cpp(key) + " v, const char* where);\n";
+             "(" + capnp_cpp(key) + " v, const char* where, unsigned dv);\n";
     }
     std::string b = is_list_backed(t.kind) ? capnp_cpp(key) + "::Builder" : capnp_cpp(key) + "::Builder";
     std::string r = capnp_cpp(key) + "::Reader";
     return "void " + fn("encode_", key) + "(const " + t.cpp + "& v, " + b + " b);\n" + t.cpp + " " +
-           fn("decode_", key) + "(" + r + " r, const char* where);\n";
+           fn("decode_", key) + "(" + r + " r, const char* where, unsigned dv);\n";
   }
 
   // Both functions of one type, preceded by a comment naming the C++ type.
@@ -240,7 +299,8 @@ struct member_access {
     return "void " + fn("encode_", key) + "(const " + t.cpp + "& v, " + capnp_cpp(key) + "::Builder b) {\n";
   }
   std::string decode_head(const std::string& key, const type_node& t) const {
-    return t.cpp + " " + fn("decode_", key) + "(" + capnp_cpp(key) + "::Reader r, [[maybe_unused]] const char* where) {\n";
+    return t.cpp + " " + fn("decode_", key) + "(" + capnp_cpp(key) +
+           "::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {\n";
   }
 
   // Enumerators map one to one onto enumerants; anything else is an error both ways.
@@ -248,32 +308,106 @@ struct member_access {
     std::string tags = capnp_cpp(key);
     std::string s = tags + " " + fn("encode_", key) + "(" + t.cpp + " v) {\n  switch (v) {\n";
     for (auto& e : t.enumerators) {
+      if (e.obsolete) continue;
       s += "    case " + t.cpp + "::" + e.cpp_name + ": return " + tags + "::" + capnp_upper(e.schema_name) + ";\n";
     }
     s += "  }\n  throw std::invalid_argument(\"instadump: cannot save " + t.display +
          " value \" + std::to_string(static_cast<long long>(v)) + \": not one of its enumerators\");\n}\n";
-    s += t.cpp + " " + fn("decode_", key) + "(" + tags + " v, const char* where) {\n  switch (v) {\n";
+    s += t.cpp + " " + fn("decode_", key) + "(" + tags + " v, const char* where, unsigned) {\n  switch (v) {\n";
     for (auto& e : t.enumerators) {
+      if (e.obsolete) {
+        s += "    case " + tags + "::" + capnp_upper(e.schema_name) + ": fail(where, \"enumerator " + e.cpp_name +
+             " of " + t.display + " was removed from the program\");\n";
+        continue;
+      }
       s += "    case " + tags + "::" + capnp_upper(e.schema_name) + ": return " + t.cpp + "::" + e.cpp_name + ";\n";
     }
     s += "  }\n  fail(where, \"enumerant \" + std::to_string(static_cast<unsigned>(v)) + \" is not a value of " +
-         t.display + " (it has " + std::to_string(t.enumerators.size()) + ")\");\n}\n";
+         t.display + " (it has " + std::to_string(t.enumerators.size()) + "; written by a newer build?)\");\n}\n";
     return s;
   }
 
   // Members are read into a value-initialized object; errors name "Type::member".
   std::string record_functions(const std::string& key, const type_node& t) const {
     std::string s = encode_head(key, t);
+    bool any = false;
     for (auto& mem : t.members) {
+      if (mem.obsolete) continue;
+      any = true;
       s += "  " + store(mem.type, member_of(key, mem, "v"), field_slot("b", mem.schema_name)) + "\n";
     }
-    if (t.members.empty()) s += "  (void)v;\n  (void)b;\n";
-    s += "}\n" + decode_head(key, t) + "  " + t.cpp + " v{};\n";
-    for (auto& mem : t.members) {
-      s += "  " + member_of(key, mem, "v") + " = " +
-           load(mem.type, field_slot("r", mem.schema_name), quote(t.display + "::" + mem.cpp_name)) + ";\n";
+    if (!any) s += "  (void)v;\n  (void)b;\n";
+    s += "}\n" + decode_head(key, t);
+    if (!t.migrations.empty()) {
+      unsigned last = t.migrations.back();
+      s += "  if (dv < " + std::to_string(last) + ") {\n    return ::instadump::schema::migrate(" +
+           fn("decode_v" + std::to_string(last - 1) + "_", key) + "(r, where, dv));\n  }\n";
     }
-    if (t.members.empty()) s += "  (void)r;\n";
+    s += "  " + t.cpp + " v{};\n";
+    for (auto& mem : t.members) {
+      if (mem.obsolete) continue;
+      s += "  " + member_of(key, mem, "v") + " = " +
+           read_member(t.members, t.members, mem, quote(t.display + "::" + mem.cpp_name)) + ";\n";
+    }
+    if (!any) s += "  (void)r;\n";
+    return s + "  return v;\n}\n";
+  }
+
+  // Expression reading `mem` of a layout (the members of a record or state
+  // root in some history version, obsolete ones included) from reader `r`,
+  // whose fields are `fields` (the current schema: every ordinal ever used).
+  // A member widened since the data was written is read from its old field.
+  std::string read_member(const std::vector<member>& fields, const std::vector<member>& layout, const member& mem,
+                          const std::string& where) const {
+    const member* f = by_ordinal(fields, static_cast<int>(mem.ordinal));
+    std::string x = load(mem.type, field_slot("r", f ? f->schema_name : mem.schema_name), where);
+    if (mem.replaces < 0 || !mem.widened) return x;
+    const member* old = by_ordinal(layout, mem.replaces);
+    if (!old) return x;
+    std::string y = widen(old->type, mem.type, read_member(fields, layout, *old, where));
+    return "(dv < " + std::to_string(mem.since) + " ? " + y + " : " + x + ")";
+  }
+
+  // Converts an expression of type `from` to the wider type `to`.
+  std::string widen(const std::string& from, const std::string& to, const std::string& expr) const {
+    const type_node& t = m_.types.at(to);
+    (void)from;
+    switch (t.kind) {
+      case type_kind::optional: return t.cpp + "(std::in_place, " + expr + ")";
+      case type_kind::sequence: return t.cpp + "{" + expr + "}";
+      default: return "static_cast<" + t.cpp + ">(" + expr + ")";
+    }
+  }
+
+  // The decoder of record `key` into its value type of history version `e`.
+  std::string mirror_head(const std::string& key, unsigned e) const {
+    const type_node& t = m_.types.at(key);
+    return mirror_name(t, e) + " " + fn("decode_v" + std::to_string(e) + "_", key) + "(" + capnp_cpp(key) +
+           "::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv)";
+  }
+  std::string mirror_declaration(const std::string& key, unsigned e) const { return mirror_head(key, e) + ";\n"; }
+
+  // Data older than the previous migration is read in that version's layout
+  // and migrated; otherwise the fields of version e are read as they were.
+  std::string mirror_definition(const std::string& key, unsigned e) const {
+    const type_node& t = m_.types.at(key);
+    const type_node& old = h_.versions.at(e - 1).types.at(key);
+    std::string s = "// " + t.cpp + " as of schema history version " + std::to_string(e) + "\n" +
+                    mirror_head(key, e) + " {\n";
+    unsigned previous = 0;
+    for (unsigned c : t.migrations) {
+      if (c - 1 < e) previous = c;
+    }
+    if (previous != 0) {
+      s += "  if (dv < " + std::to_string(previous) + ") {\n    return ::instadump::schema::migrate(" +
+           fn("decode_v" + std::to_string(previous - 1) + "_", key) + "(r, where, dv));\n  }\n";
+    }
+    s += "  " + mirror_name(t, e) + " v{};\n";
+    for (auto& mem : old.members) {
+      if (mem.obsolete) continue;
+      s += "  v." + mem.cpp_name + " = " +
+           read_member(t.members, old.members, mem, quote(t.display + "::" + mem.cpp_name)) + ";\n";
+    }
     return s + "  return v;\n}\n";
   }
 
@@ -364,15 +498,26 @@ struct member_access {
     std::string root_type = ns_ + "::" + s.root_name;
     char fp[32];
     std::snprintf(fp, sizeof fp, "0x%016llxull", static_cast<unsigned long long>(schema_.fingerprints.at(s.key)));
+    std::vector<member> fields = root_fields(s);
+    const member* live = nullptr;
+    for (const member& f : fields) {
+      if (!f.obsolete) live = &f;
+    }
     std::string out = "// The state " + s.key + " (" + s.location + ").\n";
     out += "void encode_state_" + id + "(const " + t.cpp + "& v, ::capnp::MessageBuilder& message) {\n" +
-           "  auto b = message.initRoot<" + root_type + ">();\n  " + store(s.type, "v", field_slot("b", "value")) +
+           "  auto b = message.initRoot<" + root_type + ">();\n  " + store(s.type, "v", field_slot("b", live->schema_name)) +
            "\n}\n";
+    std::string history = "{";
+    for (std::size_t i = 0; i < s.history_of_version.size(); ++i) {
+      history += (i ? ", " : "") + std::to_string(s.history_of_version[i]) + "u";
+    }
+    history += "}";
     out += t.cpp + " decode_state_" + id +
            "(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {\n" +
-           "  check_schema(stored, " + fp + ", " + quote(s.key) + ");\n  try {\n" +
+           "  // History version of the data, from the state's schema version (refuses newer ones).\n" +
+           "  const unsigned dv = history_version_of(stored, " + history + ", " + quote(s.key) + ");\n  try {\n" +
            "    auto r = message.getRoot<" + root_type + ">();\n    return " +
-           load(s.type, field_slot("r", "value"), "\"\"") + ";\n" +
+           read_member(fields, fields, *live, "\"\"") + ";\n" +
            "  } catch (const decode_error& e) {\n" +
            "    throw std::runtime_error(std::string(" + quote(s.key) + ") + (*e.where ? std::string(\" \u2192 \") + "
            "e.where : std::string()) + \": \" + e.what());\n" +
@@ -380,26 +525,99 @@ struct member_access {
            "    throw std::runtime_error(std::string(" + quote(s.key) + ") + \": malformed data: \" + "
            "e.getDescription().cStr());\n  }\n}\n";
     out += "constexpr char schema_of_" + id + "[] = R\"instadump(" + schema_.state_schemas.at(s.key) + ")instadump\";\n";
+    std::string previous = "{}";
+    if (!s.previous_keys.empty()) {
+      out += "constexpr std::string_view previous_keys_of_" + id + "[] = {";
+      for (std::size_t i = 0; i < s.previous_keys.size(); ++i) out += (i ? ", " : "") + quote(s.previous_keys[i]);
+      out += "};\n";
+      previous = "previous_keys_of_" + id;
+    }
     out += "const ::instadump::state_registration<" + t.cpp + "> registration_" + id + "(\n    " + s.cpp_expr +
-           ", " + quote(s.key) + ", ::instadump::schema_identity{" + fp + ", 1},\n    ::instadump::state_codec<" +
-           t.cpp + ">{&encode_state_" + id + ", &decode_state_" + id + "},\n    std::string_view(schema_of_" + id +
-           ", sizeof schema_of_" + id + " - 1));\n";
+           ", " + quote(s.key) + ", ::instadump::schema_identity{" + fp + ", " + std::to_string(s.version) +
+           "},\n    ::instadump::state_codec<" + t.cpp + ">{&encode_state_" + id + ", &decode_state_" + id +
+           "},\n    std::string_view(schema_of_" + id + ", sizeof schema_of_" + id + " - 1), " + previous + ");\n";
     return out;
   }
 
   const model& m_;
+  const schema_history& h_;
   std::string ns_;
   const schema_output& schema_;
   std::set<std::string> seen_;
+  std::set<std::pair<std::string, unsigned>> mirrors_;  // (record, version) read as older value types
   std::vector<std::string> order_;
   std::map<std::string, std::string> ids_;
 };
 
 }  // namespace
 
-std::string emit_codec(const model& m, const schema_output& schema, std::size_t source,
-                       const std::string& source_path, const std::string& capnp_header) {
-  return writer(m, schema).run(source, source_path, capnp_header);
+std::string emit_codec(const model& m, const schema_history& history, const schema_output& schema,
+                       std::size_t source, const std::string& source_path, const std::string& capnp_header,
+                       const std::string& history_header) {
+  return writer(m, history, schema).run(source, source_path, capnp_header, history_header);
+}
+
+std::string versioned_name(const model& m, const std::string& key, unsigned v) {
+  const type_node& t = m.types.at(key);
+  return mirror_name(t, v);
+}
+
+std::string migration_signature(const model& m, const std::string& key, unsigned v) {
+  return versioned_name(m, key, v).substr(2) + " instadump::schema::migrate(const " +
+         versioned_name(m, key, v - 1).substr(2) + "& old)";
+}
+
+std::string emit_history_header(const schema_history& history, const std::string& target) {
+  std::string out = "// Generated by instadump-codegen from the schema history of target `" + target +
+                    "`: do not edit.\n//\n// The value types of older layouts of records changed by a migration "
+                    "(instadump::schema::v<N>::...,\n// where N is a history version) and the migrations the "
+                    "history requires. Include\n// this header after your own types, in the file that defines the "
+                    "migrations:\n//\n//   #include \"" + target + "_schema_history.h\"\n"
+                    "//   instadump::schema::v2::shop::Item instadump::schema::migrate(const "
+                    "instadump::schema::v1::shop::Item& old) {...}\n"
+                    "//\n// Nested values arrive already converted to their current types.\n#pragma once\n\n"
+                    "#include <array>\n#include <chrono>\n#include <cstddef>\n#include <cstdint>\n#include <deque>\n"
+                    "#include <map>\n#include <optional>\n#include <set>\n#include <string>\n#include <tuple>\n"
+                    "#include <unordered_map>\n#include <unordered_set>\n#include <utility>\n#include <variant>\n"
+                    "#include <vector>\n";
+  if (history.versions.empty()) return out;
+  const model& m = history.versions.back();
+  unsigned newest = m.history_version;
+  std::string decls;
+  for (auto& [key, t] : m.types) {
+    if (t.kind != type_kind::record || t.migrations.empty()) continue;
+    // One value type per layout that a migration starts from.
+    for (unsigned c : t.migrations) {
+      unsigned e = c - 1;
+      const type_node& old = history.versions.at(e - 1).types.at(key);
+      std::string full = mirror_name(t, e).substr(2);  // without leading ::
+      std::size_t cut = full.rfind("::");
+      out += "\nnamespace " + full.substr(0, cut) + " {\n// " + t.cpp + " as of schema history version " +
+             std::to_string(e) + ".\nstruct " + full.substr(cut + 2) + " {\n";
+      for (auto& mem : old.members) {
+        if (mem.obsolete) continue;
+        auto it = m.types.find(mem.type);
+        out += "  " + (it != m.types.end() ? it->second.cpp : mem.type) + " " + mem.cpp_name + "{};\n";
+      }
+      out += "};\n}  // namespace " + full.substr(0, cut) + "\n";
+    }
+    // Every other version's name is an alias of its layout's type.
+    for (unsigned v = 1; v <= newest; ++v) {
+      unsigned e = epoch_end(t, v);
+      if (e == v) continue;
+      std::string full = mirror_name(t, v).substr(2);
+      std::size_t cut = full.rfind("::");
+      out += "namespace " + full.substr(0, cut) + " {\nusing " + full.substr(cut + 2) + " = " +
+             (e == 0 ? t.cpp : mirror_name(t, e)) + ";\n}\n";
+    }
+    for (unsigned c : t.migrations) {
+      decls += "// Converts " + t.cpp + " from its layout of history version " + std::to_string(c - 1) +
+               " to that of version " + std::to_string(c) + ".\n" +
+               versioned_name(m, key, c) + " migrate(const " + versioned_name(m, key, c - 1) + "& old);\n";
+    }
+  }
+  if (!decls.empty()) out += "\nnamespace instadump::schema {\n\n" + decls + "\n}  // namespace instadump::schema\n";
+  return out;
 }
 
 }  // namespace instadump_codegen

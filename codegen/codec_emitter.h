@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include "history.h"
 #include "model.h"
 #include "schema_emitter.h"
 
@@ -17,8 +18,25 @@ namespace instadump_codegen {
 // wrapper does it), so it sees every type the source sees, including types
 // declared in the source itself or in an anonymous namespace, and it names
 // the states directly. `capnp_header` is the #include name of the header that
-// `capnp compile` produces for the schema.
-std::string emit_codec(const model& m, const schema_output& schema, std::size_t source,
-                       const std::string& source_path, const std::string& capnp_header);
+// `capnp compile` produces for the schema; `history_header` (may be empty)
+// that of the header emit_history_header writes.
+//
+// Decoders take the history version the data was written in: members whose
+// type was widened since then are read from their old field and converted,
+// and records changed by a user migration are read into the older version's
+// value type and passed through instadump::schema::migrate, version by version.
+std::string emit_codec(const model& m, const schema_history& history, const schema_output& schema,
+                       std::size_t source, const std::string& source_path, const std::string& capnp_header,
+                       const std::string& history_header);
+
+// The header with the value types of older layouts that migrations read
+// (namespace instadump::schema::v<N>) and the declarations of the migrations
+// the history requires. Users include it where they define migrations.
+std::string emit_history_header(const schema_history& history, const std::string& target);
+
+// The name of the value type of record `key` as of history version `v`, and
+// the signature of the migration into version `v` (for messages).
+std::string versioned_name(const model& m, const std::string& key, unsigned v);
+std::string migration_signature(const model& m, const std::string& key, unsigned v);
 
 }  // namespace instadump_codegen

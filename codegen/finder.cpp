@@ -55,6 +55,26 @@ class consumer : public clang::ASTConsumer {
     for (const clang::VarDecl* v : c.found) {
       if (seen.insert(v->getCanonicalDecl()).second) check_state(ctx, v);
     }
+    collect_migrations(ctx);
+  }
+
+  // Definitions of instadump::schema::migrate(const vN::...& old), by the
+  // value type they read ("instadump::schema::v1::shop::Item").
+  void collect_migrations(clang::ASTContext& ctx) {
+    am::MatchFinder finder;
+    struct callback : am::MatchFinder::MatchCallback {
+      std::set<std::string>* out;
+      void run(const am::MatchFinder::MatchResult& r) override {
+        auto* f = r.Nodes.getNodeAs<clang::FunctionDecl>("f");
+        if (!f || f->getNumParams() != 1 || !f->isThisDeclarationADefinition()) return;
+        const clang::CXXRecordDecl* rd = f->getParamDecl(0)->getType().getNonReferenceType()->getAsCXXRecordDecl();
+        if (rd) out->insert(rd->getQualifiedNameAsString());
+      }
+    } cb;
+    cb.out = &results_.migrations;
+    finder.addMatcher(am::functionDecl(am::hasName("::instadump::schema::migrate"), am::isDefinition()).bind("f"),
+                      &cb);
+    finder.matchAST(ctx);
   }
 
  private:
@@ -121,6 +141,8 @@ class consumer : public clang::ASTConsumer {
     s.type = type_key;
     s.source = static_cast<std::size_t>(pos - results_.sources.begin());
     s.location = location_string(sm, loc);
+    s.renamed_from = renamed_from(v);
+    if (s.renamed_from.rfind("::", 0) == 0) s.renamed_from.erase(0, 2);
     results_.types_and_states.states.push_back(std::move(s));
   }
 

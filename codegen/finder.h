@@ -19,6 +19,9 @@ struct scan_results {
   model types_and_states;
   std::vector<std::string> sources;   // absolute paths of the scanned sources, in command-line order
   std::set<std::string> dependencies; // every file read while parsing, for the depfile
+  // Migrations defined in the scanned sources, by the qualified name of the
+  // older value type they read, e.g. "instadump::schema::v1::shop::Item".
+  std::set<std::string> migrations;
 };
 
 // Creates the actions ClangTool runs, one per source. The action records the

@@ -6,6 +6,7 @@
 //
 // Normally run by the CMake function instadump_add_state (cmake/InstadumpState.cmake).
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,8 @@
 #include "attribute.h"
 #include "codec_emitter.h"
 #include "diagnostics.h"
+#include "evolve.h"
+#include "history.h"
 #include "finder.h"
 #include "naming.h"
 #include "output.h"
@@ -55,6 +58,22 @@ cl::opt<std::string> resource_dir("resource-dir",
                                            "built with)"),
                                   cl::value_desc("dir"), cl::cat(category));
 
+cl::opt<std::string> history_path(
+    "history", cl::desc("The schema history (lock file) to keep: read, extended when the types change, and used "
+                        "to keep ordinals and to convert older data"),
+    cl::value_desc("file.json"), cl::cat(category));
+cl::opt<bool> locked("locked",
+                     cl::desc("Fail instead of changing the schema history (also: environment INSTADUMP_LOCKED=1)"),
+                     cl::cat(category));
+cl::opt<std::string> history_header_name("history-header-name",
+                                         cl::desc("#include name of the history header, for the codecs"),
+                                         cl::value_desc("name"), cl::cat(category));
+cl::opt<std::string> history_header_out(
+    "history-header-only",
+    cl::desc("Only write the history header (older value types, migration declarations) from --history to this "
+             "path; no sources are scanned"),
+    cl::value_desc("file.h"), cl::cat(category));
+
 cl::extrahelp more_help(R"(
 Finds every variable annotated [[instadump::state]] in the given sources (each
 must be an instadump::ref<T> with static storage duration), reflects each T and
@@ -65,10 +84,18 @@ are rewritten only when their content changes; output is deterministic.
 Compile flags come from the compilation database (-p <build dir>, the
 directory of compile_commands.json), or from the flags after `--`.
 
+With --history, the types are compared with the newest locked version:
+identical types change nothing; compatible changes (new or removed members,
+states and enumerators, renames declared with [[instadump::renamed_from]])
+extend that version; a member whose type changes gets a new field and starts a
+new version, converted automatically for lossless widenings and otherwise by a
+migration the user writes (the error names its signature).
+
 Exit status:
   0  outputs are up to date
   1  a source has an error: a parse error or an unsupported state (reported
-     on stderr as file:line:col: error: ...)
+     on stderr as file:line:col: error: ...), a migration is missing, or the
+     history would change in locked mode
   2  usage error, missing compile command, or an output could not be written
 )");
 
@@ -108,11 +135,87 @@ int usage_error(const std::string& message) {
   return exit_usage_error;
 }
 
+int user_error(const std::string& message) {
+  llvm::errs() << "instadump-codegen: error: " << message << "\n";
+  return exit_user_error;
+}
+
+bool locked_mode() {
+  const char* env = std::getenv("INSTADUMP_LOCKED");
+  return locked || (env && *env && std::string(env) != "0");
+}
+
+int write_history_header() {
+  if (history_path.empty()) return usage_error("--history-header-only needs --history=<file.json>");
+  schema_history h;
+  if (std::string err = read_history(history_path, h); !err.empty()) return user_error(err);
+  if (std::string err = write_if_changed(history_header_out, emit_history_header(h, target_name)); !err.empty()) {
+    llvm::errs() << "instadump-codegen: error: " << err << "\n";
+    return exit_usage_error;
+  }
+  return exit_ok;
+}
+
+std::string bullet_list(const std::vector<std::string>& items) {
+  std::string s;
+  for (auto& i : items) s += "\n  - " + i;
+  return s;
+}
+
+// Reconciles the model with the history file; returns exit_ok or an error.
+int apply_history(model& m, schema_history& h) {
+  if (std::string err = read_history(history_path, h); !err.empty()) return user_error(err);
+  std::size_t versions_before = h.versions.size();
+  evolution_result ev = evolve(m, h);
+  if (!ev.errors.empty()) {
+    return user_error("the types cannot be reconciled with the schema history " + history_path.getValue() + ":" +
+                      bullet_list(ev.errors));
+  }
+  if (ev.kind != evolution::identical && locked_mode()) {
+    std::string what = ev.kind == evolution::first ? "would be created (there is none yet)"
+                       : ev.kind == evolution::new_version
+                           ? "would get version " + std::to_string(m.history_version)
+                           : "would change (version " + std::to_string(m.history_version) + " extended)";
+    return user_error("locked mode (INSTADUMP_LOCKED): the schema history " + history_path.getValue() + " " + what +
+                      ", because:" + bullet_list(ev.changes) +
+                      (ev.changes.empty() ? "\n  - (names or states recorded differently)" : std::string()) +
+                      "\nBuild once without INSTADUMP_LOCKED, review the change to the history file and commit it.");
+  }
+  if (ev.kind != evolution::identical) {
+    if (std::string err = write_if_changed(history_path, history_text(h)); !err.empty()) {
+      llvm::errs() << "instadump-codegen: error: " << err << "\n";
+      return exit_usage_error;
+    }
+  }
+  (void)versions_before;
+  return exit_ok;
+}
+
+// Every migration the history requires must be defined in a scanned source.
+int check_migrations(const model& m, const scan_results& results) {
+  std::vector<std::string> missing;
+  for (const required_migration& r : all_migrations(m)) {
+    std::string from = versioned_name(m, r.record, r.version - 1).substr(2);
+    if (!results.migrations.count(from)) missing.push_back(migration_signature(m, r.record, r.version));
+  }
+  if (missing.empty()) return exit_ok;
+  std::string msg = "a stored snapshot may hold an older layout of a type whose member changed type, and this "
+                    "build has no migration for it. The schema history " + history_path.getValue() +
+                    " is at version " + std::to_string(m.history_version) +
+                    ". Define, in a source of target '" + target_name.getValue() +
+                    "' scanned by instadump_add_state, after #include \"" + target_name.getValue() +
+                    "_schema_history.h\":";
+  for (auto& sig : missing) msg += "\n  " + sig + " { ... }";
+  msg += "\nThe parameter holds the older value (nested values already converted); return the value in the "
+         "newer layout. See 'Changing your types' in Instadump's README.";
+  return user_error(msg);
+}
+
 }  // namespace
 
 int main(int argc, const char** argv) {
   link_state_attribute();
-  auto parsed = clang::tooling::CommonOptionsParser::create(argc, argv, category, cl::OneOrMore,
+  auto parsed = clang::tooling::CommonOptionsParser::create(argc, argv, category, cl::ZeroOrMore,
                                                             "instadump-codegen: [[instadump::state]] -> Cap'n Proto "
                                                             "schema + C++ codecs");
   if (!parsed) {
@@ -121,6 +224,8 @@ int main(int argc, const char** argv) {
   }
   const std::vector<std::string>& source_args = parsed->getSourcePathList();
   if (target_name.empty()) return usage_error("--target=<name> is required");
+  if (!history_header_out.empty()) return write_history_header();
+  if (source_args.empty()) return usage_error("no sources to scan");
   if (schema_out.empty()) return usage_error("--schema-out=<file.capnp> is required");
   if (codec_out.size() != source_args.size()) {
     return usage_error("expected one --codec-out per source: " + std::to_string(source_args.size()) +
@@ -166,13 +271,19 @@ int main(int argc, const char** argv) {
     }
   }
   assign_schema_names(m);
+  schema_history history;
+  if (!history_path.empty()) {
+    if (int rc = apply_history(m, history); rc != exit_ok) return rc;
+    if (int rc = check_migrations(m, results); rc != exit_ok) return rc;
+  }
   schema_output schema = emit_schema(m, target_name);
 
   std::string header = capnp_header.empty() ? std::string(llvm::sys::path::filename(schema_out.getValue())) + ".h"
                                             : capnp_header.getValue();
   std::vector<std::pair<std::string, std::string>> outputs{{schema_out, schema.text}};
   for (std::size_t i = 0; i < results.sources.size(); ++i) {
-    outputs.emplace_back(codec_out[i], emit_codec(m, schema, i, results.sources[i], header));
+    outputs.emplace_back(codec_out[i], emit_codec(m, history, schema, i, results.sources[i], header,
+                                                  history_header_name));
   }
   for (auto& [path, text] : outputs) {
     if (std::string err = write_if_changed(path, text); !err.empty()) {

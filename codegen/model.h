@@ -44,15 +44,42 @@ struct member {
   // [[instadump::persist_private]]: the spelling of the class declaring it.
   // The codec then reaches it through a member pointer (see codec_emitter).
   std::string private_owner;
-  // Cap'n Proto ordinal (@n), part of the stored format. Assigned by the namer
-  // in declaration order; a schema history (issue 5) will assign it instead.
+  // Cap'n Proto ordinal (@n), part of the stored format. The namer assigns
+  // declaration order; the schema history (evolve.cpp) then restores the
+  // locked ordinals and gives new members new ones.
   unsigned ordinal = 0;
+  // [[instadump::renamed_from("old")]]: the member's previous C++ name.
+  std::string renamed_from;
+  // Obsolete members are kept in the schema so their ordinal is never reused:
+  // removed members, and the old field of a member whose type changed. They
+  // are never written. For removed pointer fields `type` is empty (AnyPointer).
+  bool obsolete = false;
+  // A member whose type changed in history version `since` took a new
+  // ordinal; `replaces` is the ordinal of its previous field (obsolete now),
+  // which data written before `since` uses. `widened` tells whether the old
+  // value converts by itself (int32 -> int64, T -> optional<T>, ...) or the
+  // record needs a user migration.
+  unsigned since = 0;
+  int replaces = -1;
+  bool widened = false;
 };
+
+// A field that is not a C++ data member (a state's `value`, a map entry's
+// `key`, ...): named `name` in C++ and in the schema.
+inline member synthetic_field(const std::string& name, const std::string& type, unsigned ordinal) {
+  member m;
+  m.cpp_name = name;
+  m.schema_name = name;
+  m.type = type;
+  m.ordinal = ordinal;
+  return m;
+}
 
 struct enumerator {
   std::string cpp_name;    // as declared
   std::string schema_name; // Cap'n Proto enumerant name (lowerCamelCase, unique in its enum)
   unsigned ordinal = 0;    // Cap'n Proto ordinal, part of the stored format (see member::ordinal)
+  bool obsolete = false;   // removed from the C++ enum; kept so the ordinal is never reused
 };
 
 struct type_node {
@@ -71,6 +98,9 @@ struct type_node {
   std::vector<member> members;
   std::vector<enumerator> enumerators;
   std::string schema_name;  // Cap'n Proto struct / enum name, assigned by the namer
+  // History versions at which this record changed in a way that needs a user
+  // migration (from the layout of version n-1 to that of n).
+  std::vector<unsigned> migrations;
 };
 
 // One annotated global.
@@ -81,11 +111,25 @@ struct state {
   std::size_t source = 0;   // index of the scanned source that defines it
   std::string location;     // "file:line:col" of the definition, for messages
   std::string root_name;    // Cap'n Proto name of the root struct, assigned by the namer
+  std::string renamed_from; // [[instadump::renamed_from("old::key")]] on the state
+  // Earlier keys of this state (renames), oldest first; values stored under
+  // them are loaded into this state.
+  std::vector<std::string> previous_keys;
+  // The state's schema version: 1, plus one for every history version that
+  // changed a type reachable from it incompatibly. Stored with each value.
+  unsigned version = 1;
+  // For each state version v (index v - 1): the newest history version that
+  // wrote it. Decoders use history versions.
+  std::vector<unsigned> history_of_version{1};
+  // Obsolete root fields: when the state's own type changes, `value @0` is
+  // kept under another name and the new type gets a new ordinal.
+  std::vector<member> root_fields;  // empty: one live field `value @0` of `type`
 };
 
 struct model {
   std::map<std::string, type_node> types;  // by C++ spelling
   std::vector<state> states;               // sorted by key once reflection is done
+  unsigned history_version = 1;            // the schema history version this model is
 };
 
 }  // namespace instadump_codegen

@@ -342,7 +342,10 @@ std::string reflector::reflect_std(clang::QualType t, const clang::ClassTemplate
     for (std::size_t i = 0; i < elems.size(); ++i) {
       std::string k = reflect(elems[i], path, where);
       ok = ok && !k.empty();
-      n.members.push_back(member{std::to_string(i), {}, k, {}});
+      member mem;
+      mem.cpp_name = std::to_string(i);
+      mem.type = k;
+      n.members.push_back(std::move(mem));
     }
     if (!ok) return {};
     return add(t, std::move(n));
@@ -428,7 +431,12 @@ bool reflector::add_fields(const clang::CXXRecordDecl* rd, const std::string& ow
       ok = false;
       continue;
     }
-    node.members.push_back(member{f->getNameAsString(), {}, k, private_owner});
+    member mem;
+    mem.cpp_name = f->getNameAsString();
+    mem.type = k;
+    mem.private_owner = private_owner;
+    mem.renamed_from = renamed_from(f);
+    node.members.push_back(std::move(mem));
   }
   return ok;
 }

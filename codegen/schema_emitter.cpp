@@ -2,6 +2,7 @@
 #include "schema_emitter.h"
 
 #include <cctype>
+#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <vector>
@@ -30,16 +31,19 @@ class emitter {
     switch (t.kind) {
       case type_kind::enumeration: {
         s = "enum " + t.schema_name + " {  # " + t.cpp + "\n";
-        for (std::size_t i = 0; i < t.enumerators.size(); ++i) {
-          s += "  " + t.enumerators[i].schema_name + " @" + std::to_string(t.enumerators[i].ordinal) + ";\n";
+        std::vector<const enumerator*> es;
+        for (auto& e : t.enumerators) es.push_back(&e);
+        std::sort(es.begin(), es.end(), [](auto* a, auto* b) { return a->ordinal < b->ordinal; });
+        for (const enumerator* e : es) {
+          s += "  " + e->schema_name + " @" + std::to_string(e->ordinal) + ";" +
+               (e->obsolete ? "  # obsolete: " + e->cpp_name + " was removed" : std::string()) + "\n";
         }
         return s + "}\n";
       }
       case type_kind::record:
       case type_kind::tuple: {
         s = "struct " + t.schema_name + (t.kind == type_kind::record ? " {  # " + t.cpp : std::string(" {")) + "\n";
-        for (const member& mem : t.members) s += field("  ", mem);
-        return s + "}\n";
+        return s + fields("  ", t.members) + "}\n";
       }
       case type_kind::variant: {
         s = "struct " + t.schema_name + " {\n  union {\n";
@@ -48,23 +52,44 @@ class emitter {
       }
       case type_kind::optional:
         return "struct " + t.schema_name + " {\n  union {\n    none @0 :Void;\n" +
-               field("    ", member{"", "value", t.element, {}, 1}) + "  }\n}\n";
+               field("    ", synthetic_field("value", t.element, 1)) + "  }\n}\n";
       case type_kind::map:
         return "struct " + t.schema_name + " {\n" +
-               field("  ", member{"", "key", t.key, {}, 0}) + field("  ", member{"", "value", t.value, {}, 1}) + "}\n";
+               field("  ", synthetic_field("key", t.key, 0)) + field("  ", synthetic_field("value", t.value, 1)) + "}\n";
       default:
         return {};
     }
   }
 
   std::string field(const std::string& indent, const member& mem) {
-    std::string s = indent + mem.schema_name + " @" + std::to_string(mem.ordinal) + " :" + schema_type(m_, mem.type) + ";";
-    const type_node& t = m_.types.at(mem.type);
-    if (t.kind == type_kind::duration || t.kind == type_kind::time_point) {
-      s += std::string("  # ") + (t.kind == type_kind::duration ? "duration" : "time since epoch") + " in units of " +
-           t.unit;
+    std::string type = mem.type.empty() ? "AnyPointer" : schema_type(m_, mem.type);
+    std::string s = indent + mem.schema_name + " @" + std::to_string(mem.ordinal) + " :" + type + ";";
+    std::string comment;
+    if (!mem.type.empty()) {
+      const type_node& t = m_.types.at(mem.type);
+      if (t.kind == type_kind::duration || t.kind == type_kind::time_point) {
+        comment = std::string(t.kind == type_kind::duration ? "duration" : "time since epoch") + " in units of " +
+                  t.unit;
+      }
     }
-    return s + "\n";
+    if (mem.obsolete) {
+      comment += std::string(comment.empty() ? "" : "; ") + "obsolete: " + mem.cpp_name +
+                 (mem.schema_name.rfind("removed", 0) == 0 ? " was removed" : " before its type changed");
+    } else if (mem.replaces >= 0) {
+      comment += std::string(comment.empty() ? "" : "; ") + "since history version " + std::to_string(mem.since) +
+                 ", replacing @" + std::to_string(mem.replaces);
+    }
+    return s + (comment.empty() ? "" : "  # " + comment) + "\n";
+  }
+
+  // Fields in ordinal order, obsolete ones included.
+  std::string fields(const std::string& indent, const std::vector<member>& members) {
+    std::vector<const member*> ms;
+    for (auto& m : members) ms.push_back(&m);
+    std::sort(ms.begin(), ms.end(), [](auto* a, auto* b) { return a->ordinal < b->ordinal; });
+    std::string s;
+    for (const member* m : ms) s += field(indent, *m);
+    return s;
   }
 
   // Keys of the declarations reachable from `key`, depth first, in order.
@@ -72,7 +97,9 @@ class emitter {
     if (!seen.insert(key).second) return;
     const type_node& t = m_.types.at(key);
     if (!t.schema_name.empty()) out.push_back(key);
-    for (auto& mem : t.members) reachable(mem.type, out, seen);
+    for (auto& mem : t.members) {
+      if (!mem.type.empty()) reachable(mem.type, out, seen);
+    }
     if (!t.element.empty() && t.kind != type_kind::data) reachable(t.element, out, seen);
     if (!t.key.empty()) reachable(t.key, out, seen);
     if (!t.value.empty()) reachable(t.value, out, seen);
@@ -98,16 +125,17 @@ schema_output emit_schema(const model& m, const std::string& target) {
   out.cxx_namespace = schema_namespace(target);
   std::uint64_t file_id = stable_hash("instadump-codegen schema file of target " + target) | (1ull << 63);
   out.text = "# Cap'n Proto schema of the instadump states of target `" + target +
-             "`.\n# Generated by instadump-codegen: do not edit. Ordinals follow declaration order.\n" +
+             "`.\n# Generated by instadump-codegen from the types and the schema history: do not edit.\n" +
              hex64(file_id).replace(0, 0, "@") + ";\n\nusing Cxx = import \"/capnp/c++.capnp\";\n$Cxx.namespace(\"" +
              out.cxx_namespace + "\");\n";
   std::set<std::string> written;
   for (const state& s : m.states) {
-    std::string root = "struct " + s.root_name + " {  # state " + s.key + "\n" +
-                       e.field("  ", member{"", "value", s.type, {}, 0}) + "}\n";
+    std::vector<member> root_fields = s.root_fields;
+    if (root_fields.empty()) root_fields.push_back(synthetic_field("value", s.type, 0));
+    std::string root = "struct " + s.root_name + " {  # state " + s.key + "\n" + e.fields("  ", root_fields) + "}\n";
     std::vector<std::string> keys;
     std::set<std::string> seen;
-    e.reachable(s.type, keys, seen);
+    for (auto& f : root_fields) e.reachable(f.type, keys, seen);
     std::string canonical = root;
     out.text += "\n" + root;
     for (auto& k : keys) {
@@ -118,7 +146,8 @@ schema_output emit_schema(const model& m, const std::string& target) {
     std::uint64_t fingerprint = stable_hash(canonical);
     out.fingerprints[s.key] = fingerprint;
     out.state_schemas[s.key] = "# The schema of state " + s.key + ", fingerprint " + hex64(fingerprint) +
-                               ", version 1 (written by instadump-codegen).\n@" +
+                               ", version " + std::to_string(s.version) +
+                               " (written by instadump-codegen).\n@" +
                                hex64(stable_hash("instadump-codegen state schema " + s.key) | (1ull << 63)) +
                                ";\n\n" + canonical;
   }

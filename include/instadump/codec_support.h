@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -47,17 +48,23 @@ Bytes to_bytes(::capnp::Data::Reader d) {
   return out;
 }
 
-// Refuses a value written with another schema than this build's.
+// The schema history version a value was written in, from the state's schema
+// version stored with it: `history[v - 1]` is the newest history version
+// that wrote state version v. A version this build does not know was written
+// by a newer build whose type of this state cannot be read here: refused.
 template <class SchemaIdentity>
-void check_schema(const SchemaIdentity& stored, std::uint64_t fingerprint, const char* key) {
-  if (stored.fingerprint == fingerprint && stored.version == 1) return;
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "%s: the snapshot holds schema %016llx v%u, this build reads %016llx v1", key,
-                static_cast<unsigned long long>(stored.fingerprint), static_cast<unsigned>(stored.version),
-                static_cast<unsigned long long>(fingerprint));
-  throw std::runtime_error(std::string(buf) + ": the state's type changed since the snapshot was written, and "
-                           "schema migration is not supported yet; restore the old type or start from an empty "
-                           "directory");
+unsigned history_version_of(const SchemaIdentity& stored, std::initializer_list<unsigned> history, const char* key) {
+  unsigned current = static_cast<unsigned>(history.size());
+  if (stored.version >= 1 && stored.version <= current) return history.begin()[stored.version - 1];
+  char buf[120];
+  std::snprintf(buf, sizeof buf, "%s: the snapshot holds schema version %u of this state, this build reads versions 1",
+                key, static_cast<unsigned>(stored.version));
+  std::string msg(buf);
+  if (current > 1) msg += " to " + std::to_string(current);
+  if (stored.version == 0) throw std::runtime_error(msg + ": version 0 is not valid (damaged manifest?)");
+  throw std::runtime_error(msg + ": it was written by a newer build that changed the state's type incompatibly; "
+                           "run that build (or a later one), or open a snapshot this build wrote "
+                           "(setup_options::load_snapshot)");
 }
 
 }  // namespace instadump::codec_support

@@ -21,6 +21,7 @@ module;
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -56,8 +57,10 @@ namespace instadump::detail {
 // A registered state, type-erased.
 class state_entry {
  public:
-  state_entry(std::string key, schema_identity schema, std::string_view schema_source)
-      : key_(std::move(key)), schema_(schema), schema_source_(schema_source) {}
+  state_entry(std::string key, schema_identity schema, std::string_view schema_source,
+              std::span<const std::string_view> previous_keys = {})
+      : key_(std::move(key)), schema_(schema), schema_source_(schema_source),
+        previous_keys_(previous_keys.begin(), previous_keys.end()) {}
   virtual ~state_entry() = default;
   state_entry(const state_entry&) = delete;
   state_entry& operator=(const state_entry&) = delete;
@@ -66,6 +69,8 @@ class state_entry {
   const schema_identity& schema() const noexcept { return schema_; }
   // Cap'n Proto schema text the codec writes (empty if not given).
   std::string_view schema_source() const noexcept { return schema_source_; }
+  // Keys this state had before it was renamed, oldest first.
+  const std::vector<std::string>& previous_keys() const noexcept { return previous_keys_; }
 
   virtual const ref_core& core() const noexcept = 0;
   virtual void encode(const version_base& v, capnp::MessageBuilder& message) const = 0;
@@ -78,14 +83,15 @@ class state_entry {
   std::string key_;
   schema_identity schema_;
   std::string_view schema_source_;  // static storage (generated code)
+  std::vector<std::string> previous_keys_;
 };
 
 template <class T>
 class typed_state final : public state_entry {
  public:
   typed_state(ref<T>& r, std::string key, schema_identity schema, state_codec<T> codec,
-              std::string_view schema_source)
-      : state_entry(std::move(key), schema, schema_source), ref_(r), codec_(codec) {}
+              std::string_view schema_source, std::span<const std::string_view> previous_keys)
+      : state_entry(std::move(key), schema, schema_source, previous_keys), ref_(r), codec_(codec) {}
 
   const ref_core& core() const noexcept override { return ref_.core(); }
   void encode(const version_base& v, capnp::MessageBuilder& message) const override {
@@ -122,14 +128,19 @@ export namespace instadump {
 // `schema_source`, when given, is the Cap'n Proto schema text that describes
 // what the codec writes; it is stored with the snapshots (once per distinct
 // fingerprint) so that stored data can be read without the program.
+//
+// `previous_keys` are keys the state was stored under before it was renamed
+// (oldest first): a snapshot without a value under `key` loads the value
+// stored under the newest previous key, and the next save stores it under
+// `key` only.
 // REQUIRES: `r` outlives this object; encode and decode are set;
 // `schema_source` has static storage duration.
 template <class T>
 class state_registration {
  public:
   state_registration(ref<T>& r, std::string_view key, schema_identity schema, state_codec<T> codec,
-                     std::string_view schema_source = {})
-      : entry_(r, std::string(key), schema, codec, schema_source) {
+                     std::string_view schema_source = {}, std::span<const std::string_view> previous_keys = {})
+      : entry_(r, std::string(key), schema, codec, schema_source, previous_keys) {
     r.set_name(key);
     detail::register_state(&entry_);
   }

@@ -256,12 +256,25 @@ void session::load_at_setup() {
 
 std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const std::vector<state_entry*>& entries,
                                                        bool require_all, std::vector<entry_info>* all_entries) {
-  std::unordered_map<std::string_view, state_entry*> by_key;
+  // A renamed state also claims the values stored under its previous keys;
+  // its own key wins, then the newest previous key.
+  struct claim {
+    state_entry* entry;
+    std::size_t rank;  // 0: own key; n: previous key n from the newest
+  };
+  std::unordered_map<std::string_view, claim> by_key;
   by_key.reserve(entries.size());
-  for (state_entry* e : entries) by_key.emplace(e->key(), e);
+  for (state_entry* e : entries) {
+    by_key.emplace(e->key(), claim{e, 0});
+    const auto& previous = e->previous_keys();
+    for (std::size_t i = 0; i < previous.size(); ++i) by_key.emplace(previous[i], claim{e, previous.size() - i});
+  }
   std::vector<decoded> out;
+  std::unordered_map<state_entry*, std::pair<std::size_t, std::size_t>> best;  // entry -> (rank, index in out)
   auto release_all = [&] {
-    for (decoded& d : out) d.value->release();
+    for (decoded& d : out) {
+      if (d.value) d.value->release();
+    }
     out.clear();
   };
   try {
@@ -269,7 +282,9 @@ std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const s
       if (all_entries) all_entries->push_back(info);
       auto it = by_key.find(info.key);
       if (it == by_key.end()) return;  // unclaimed: carried forward by the next save
-      state_entry* e = it->second;
+      state_entry* e = it->second.entry;
+      auto [b, first] = best.try_emplace(e, it->second.rank, out.size());
+      if (!first && b->second.first <= it->second.rank) return;  // a better-ranked key holds it
       version_base* v;
       try {
         capnp::FlatArrayMessageReader reader(words, storage::reader_options_for(words.size()));
@@ -282,6 +297,13 @@ std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const s
         throw load_failed("instadump: cannot restore ref '" + info.key + "' from snapshot " + std::to_string(id) +
                           ": its value does not decode (" + std::string(ex.getDescription().cStr()) +
                           "); nothing was changed");
+      }
+      if (!first) {
+        decoded& d = out[b->second.second];
+        d.value->release();
+        d = {e, v, info.blob_id, info.schema, info.size_bytes};
+        b->second.first = it->second.rank;
+        return;
       }
       out.push_back({e, v, info.blob_id, info.schema, info.size_bytes});
     });
@@ -383,7 +405,11 @@ save_result session::save_locked(bool durable) {
     ++result.refs_written;
     result.bytes_written += bytes;
   }
-  // Carry forward what no registered ref claims.
+  // Carry forward what no registered ref claims. A value under a renamed
+  // state's previous key has moved to its new key.
+  for (state_entry* e : entries) {
+    for (const std::string& k : e->previous_keys()) claimed.insert(k);
+  }
   for (const entry_info& info : base_entries_) {
     if (claimed.count(info.key) || dropped_.count(info.key)) continue;
     values.emplace_back(storage::kept_value{info.key, info.schema, info.blob_id});
@@ -474,7 +500,10 @@ std::vector<std::string> session::unclaimed() {
   store_or_throw("unclaimed_keys");
   std::vector<std::string> out;
   std::set<std::string, std::less<>> claimed;
-  for (state_entry* e : registered()) claimed.insert(e->key());
+  for (state_entry* e : registered()) {
+    claimed.insert(e->key());
+    for (const std::string& k : e->previous_keys()) claimed.insert(k);
+  }
   for (const entry_info& info : base_entries_) {
     if (!claimed.count(info.key) && !dropped_.count(info.key)) out.push_back(info.key);
   }

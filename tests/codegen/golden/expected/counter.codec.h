@@ -37,7 +37,8 @@ void encode_state_counter__name(const ::std::__cxx11::basic_string<char, ::std::
   b.setValue(::capnp::Text::Reader(v.data(), v.size()));
 }
 ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>> decode_state_counter__name(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
-  check_schema(stored, 0x1e2adb85a34a5bafull, "counter::name");
+  // History version of the data, from the state's schema version (refuses newer ones).
+  const unsigned dv = history_version_of(stored, {1u}, "counter::name");
   try {
     auto r = message.getRoot<::instadump_schema::counter::CounterNameState>();
     return to_string(r.getValue());
@@ -57,7 +58,7 @@ struct CounterNameState {  # state counter::name
 const ::instadump::state_registration<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> registration_counter__name(
     ::counter::name, "counter::name", ::instadump::schema_identity{0x1e2adb85a34a5bafull, 1},
     ::instadump::state_codec<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>{&encode_state_counter__name, &decode_state_counter__name},
-    std::string_view(schema_of_counter__name, sizeof schema_of_counter__name - 1));
+    std::string_view(schema_of_counter__name, sizeof schema_of_counter__name - 1), {});
 
 // The state counter::visits (@INPUTS@/counter.cpp:7:42).
 void encode_state_counter__visits(const int& v, ::capnp::MessageBuilder& message) {
@@ -65,7 +66,8 @@ void encode_state_counter__visits(const int& v, ::capnp::MessageBuilder& message
   b.setValue(v);
 }
 int decode_state_counter__visits(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
-  check_schema(stored, 0xccaa191af6ee596dull, "counter::visits");
+  // History version of the data, from the state's schema version (refuses newer ones).
+  const unsigned dv = history_version_of(stored, {1u}, "counter::visits");
   try {
     auto r = message.getRoot<::instadump_schema::counter::CounterVisitsState>();
     return static_cast<int>(r.getValue());
@@ -85,7 +87,7 @@ struct CounterVisitsState {  # state counter::visits
 const ::instadump::state_registration<int> registration_counter__visits(
     ::counter::visits, "counter::visits", ::instadump::schema_identity{0xccaa191af6ee596dull, 1},
     ::instadump::state_codec<int>{&encode_state_counter__visits, &decode_state_counter__visits},
-    std::string_view(schema_of_counter__visits, sizeof schema_of_counter__visits - 1));
+    std::string_view(schema_of_counter__visits, sizeof schema_of_counter__visits - 1), {});
 
 }  // namespace instadump_generated
 }  // namespace

@@ -31,51 +31,51 @@ struct member_access {
 
 // Forward declarations (types may be recursive).
 void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::kinds::KindsBoxDouble::Builder b);
-::kinds::box<double> decode_KindsBoxDouble_0(::instadump_schema::kinds::KindsBoxDouble::Reader r, const char* where);
+::kinds::box<double> decode_KindsBoxDouble_0(::instadump_schema::kinds::KindsBoxDouble::Reader r, const char* where, unsigned dv);
 void encode_list_1(const ::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>& v, ::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Builder b);
-::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, const char* where);
+::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, const char* where, unsigned dv);
 void encode_list_2(const ::std::deque<short, ::std::allocator<short>>& v, ::capnp::List<::std::int16_t>::Builder b);
-::std::deque<short, ::std::allocator<short>> decode_list_2(::capnp::List<::std::int16_t>::Reader r, const char* where);
+::std::deque<short, ::std::allocator<short>> decode_list_2(::capnp::List<::std::int16_t>::Reader r, const char* where, unsigned dv);
 void encode_list_3(const ::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, const char* where);
+::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
 void encode_list_4(const ::std::set<int, ::std::less<int>, ::std::allocator<int>>& v, ::capnp::List<::std::int32_t>::Builder b);
-::std::set<int, ::std::less<int>, ::std::allocator<int>> decode_list_4(::capnp::List<::std::int32_t>::Reader r, const char* where);
+::std::set<int, ::std::less<int>, ::std::allocator<int>> decode_list_4(::capnp::List<::std::int32_t>::Reader r, const char* where, unsigned dv);
 void encode_list_5(const ::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_5(::capnp::List<::capnp::Text>::Reader r, const char* where);
+::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_5(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
 ::instadump_schema::kinds::KindsColor encode_KindsColor_6(::kinds::color v);
-::kinds::color decode_KindsColor_6(::instadump_schema::kinds::KindsColor v, const char* where);
+::kinds::color decode_KindsColor_6(::instadump_schema::kinds::KindsColor v, const char* where, unsigned dv);
 void encode_list_7(const ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>& v, ::capnp::List<::instadump_schema::kinds::KindsColor>::Builder b);
-::std::vector<::kinds::color, ::std::allocator<::kinds::color>> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, const char* where);
+::std::vector<::kinds::color, ::std::allocator<::kinds::color>> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, const char* where, unsigned dv);
 void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>>& v, ::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Builder b);
-::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, const char* where);
+::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, const char* where, unsigned dv);
 void encode_OptionalBool_9(const ::std::optional<bool>& v, ::instadump_schema::kinds::OptionalBool::Builder b);
-::std::optional<bool> decode_OptionalBool_9(::instadump_schema::kinds::OptionalBool::Reader r, const char* where);
+::std::optional<bool> decode_OptionalBool_9(::instadump_schema::kinds::OptionalBool::Reader r, const char* where, unsigned dv);
 void encode_OptionalOptionalBool_10(const ::std::optional<::std::optional<bool>>& v, ::instadump_schema::kinds::OptionalOptionalBool::Builder b);
-::std::optional<::std::optional<bool>> decode_OptionalOptionalBool_10(::instadump_schema::kinds::OptionalOptionalBool::Reader r, const char* where);
+::std::optional<::std::optional<bool>> decode_OptionalOptionalBool_10(::instadump_schema::kinds::OptionalOptionalBool::Reader r, const char* where, unsigned dv);
 void encode_PairInt32Text_11(const ::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>& v, ::instadump_schema::kinds::PairInt32Text::Builder b);
-::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, const char* where);
+::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, const char* where, unsigned dv);
 void encode_TupleBoolFloat64KindsColor_12(const ::std::tuple<bool, double, ::kinds::color>& v, ::instadump_schema::kinds::TupleBoolFloat64KindsColor::Builder b);
-::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump_schema::kinds::TupleBoolFloat64KindsColor::Reader r, const char* where);
+::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump_schema::kinds::TupleBoolFloat64KindsColor::Reader r, const char* where, unsigned dv);
 void encode_KindsBoxInt_13(const ::kinds::box<int>& v, ::instadump_schema::kinds::KindsBoxInt::Builder b);
-::kinds::box<int> decode_KindsBoxInt_13(::instadump_schema::kinds::KindsBoxInt::Reader r, const char* where);
+::kinds::box<int> decode_KindsBoxInt_13(::instadump_schema::kinds::KindsBoxInt::Reader r, const char* where, unsigned dv);
 void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>& v, ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Builder b);
-::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, const char* where);
+::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, const char* where, unsigned dv);
 void encode_list_15(const ::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b);
-::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, const char* where);
+::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, const char* where, unsigned dv);
 void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::KindsTree::Builder b);
-::kinds::tree decode_KindsTree_16(::instadump_schema::kinds::KindsTree::Reader r, const char* where);
+::kinds::tree decode_KindsTree_16(::instadump_schema::kinds::KindsTree::Reader r, const char* where, unsigned dv);
 void encode_list_17(const ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_17(::capnp::List<::capnp::Text>::Reader r, const char* where);
+::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_17(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
 void encode_list_18(const ::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>>& v, ::capnp::List<::capnp::List<::capnp::Text>>::Builder b);
-::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, const char* where);
+::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, const char* where, unsigned dv);
 void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsAll::Builder b);
-::kinds::all decode_KindsAll_19(::instadump_schema::kinds::KindsAll::Reader r, const char* where);
+::kinds::all decode_KindsAll_19(::instadump_schema::kinds::KindsAll::Reader r, const char* where, unsigned dv);
 
 // ::kinds::box<double>
 void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::kinds::KindsBoxDouble::Builder b) {
   b.setInside(v.inside);
 }
-::kinds::box<double> decode_KindsBoxDouble_0(::instadump_schema::kinds::KindsBoxDouble::Reader r, [[maybe_unused]] const char* where) {
+::kinds::box<double> decode_KindsBoxDouble_0(::instadump_schema::kinds::KindsBoxDouble::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::box<double> v{};
   v.inside = static_cast<double>(r.getInside());
   return v;
@@ -89,11 +89,11 @@ void encode_list_1(const ::std::vector<::kinds::box<double>, ::std::allocator<::
     ++i;
   }
 }
-::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, [[maybe_unused]] const char* where) {
+::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_KindsBoxDouble_0(r[i], where));
+    v.push_back(decode_KindsBoxDouble_0(r[i], where, dv));
   }
   return v;
 }
@@ -106,7 +106,7 @@ void encode_list_2(const ::std::deque<short, ::std::allocator<short>>& v, ::capn
     ++i;
   }
 }
-::std::deque<short, ::std::allocator<short>> decode_list_2(::capnp::List<::std::int16_t>::Reader r, [[maybe_unused]] const char* where) {
+::std::deque<short, ::std::allocator<short>> decode_list_2(::capnp::List<::std::int16_t>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::deque<short, ::std::allocator<short>> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     v.push_back(static_cast<short>(r[i]));
@@ -122,7 +122,7 @@ void encode_list_3(const ::std::array<::std::__cxx11::basic_string<char, ::std::
     ++i;
   }
 }
-::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where) {
+::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   if (r.size() != 2) fail(where, "expected a std::array of 2 elements, found " + std::to_string(r.size()));
   ::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2> v{};
   for (::capnp::uint i = 0; i < r.size(); ++i) v[i] = to_string(r[i]);
@@ -137,7 +137,7 @@ void encode_list_4(const ::std::set<int, ::std::less<int>, ::std::allocator<int>
     ++i;
   }
 }
-::std::set<int, ::std::less<int>, ::std::allocator<int>> decode_list_4(::capnp::List<::std::int32_t>::Reader r, [[maybe_unused]] const char* where) {
+::std::set<int, ::std::less<int>, ::std::allocator<int>> decode_list_4(::capnp::List<::std::int32_t>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::set<int, ::std::less<int>, ::std::allocator<int>> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     if (!v.insert(static_cast<int>(r[i])).second) fail(where, "duplicate element in a set at index " + std::to_string(i));
@@ -153,7 +153,7 @@ void encode_list_5(const ::std::unordered_set<::std::__cxx11::basic_string<char,
     ++i;
   }
 }
-::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_5(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where) {
+::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_5(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
@@ -171,13 +171,13 @@ void encode_list_5(const ::std::unordered_set<::std::__cxx11::basic_string<char,
   }
   throw std::invalid_argument("instadump: cannot save kinds::color value " + std::to_string(static_cast<long long>(v)) + ": not one of its enumerators");
 }
-::kinds::color decode_KindsColor_6(::instadump_schema::kinds::KindsColor v, const char* where) {
+::kinds::color decode_KindsColor_6(::instadump_schema::kinds::KindsColor v, const char* where, unsigned) {
   switch (v) {
     case ::instadump_schema::kinds::KindsColor::RED_APPLE: return ::kinds::color::RED_APPLE;
     case ::instadump_schema::kinds::KindsColor::GREEN_LEAF: return ::kinds::color::green_leaf;
     case ::instadump_schema::kinds::KindsColor::BLUE: return ::kinds::color::Blue;
   }
-  fail(where, "enumerant " + std::to_string(static_cast<unsigned>(v)) + " is not a value of kinds::color (it has 3)");
+  fail(where, "enumerant " + std::to_string(static_cast<unsigned>(v)) + " is not a value of kinds::color (it has 3; written by a newer build?)");
 }
 
 // ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>
@@ -188,11 +188,11 @@ void encode_list_7(const ::std::vector<::kinds::color, ::std::allocator<::kinds:
     ++i;
   }
 }
-::std::vector<::kinds::color, ::std::allocator<::kinds::color>> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, [[maybe_unused]] const char* where) {
+::std::vector<::kinds::color, ::std::allocator<::kinds::color>> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::kinds::color, ::std::allocator<::kinds::color>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_KindsColor_6(r[i], where));
+    v.push_back(decode_KindsColor_6(r[i], where, dv));
   }
   return v;
 }
@@ -207,13 +207,13 @@ void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::__cxx
     ++i;
   }
 }
-::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, [[maybe_unused]] const char* where) {
+::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     auto e = r[i];
     auto key = to_string(e.getKey());
-    if (!v.try_emplace(std::move(key), decode_list_7(e.getValue(), where)).second) {
+    if (!v.try_emplace(std::move(key), decode_list_7(e.getValue(), where, dv)).second) {
       fail(where, "duplicate key in a unordered_map at index " + std::to_string(i));
     }
   }
@@ -228,7 +228,7 @@ void encode_OptionalBool_9(const ::std::optional<bool>& v, ::instadump_schema::k
   }
   b.setValue((*v));
 }
-::std::optional<bool> decode_OptionalBool_9(::instadump_schema::kinds::OptionalBool::Reader r, [[maybe_unused]] const char* where) {
+::std::optional<bool> decode_OptionalBool_9(::instadump_schema::kinds::OptionalBool::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   switch (r.which()) {
     case ::instadump_schema::kinds::OptionalBool::NONE: return ::std::optional<bool>();
     case ::instadump_schema::kinds::OptionalBool::VALUE: return ::std::optional<bool>(std::in_place, static_cast<bool>(r.getValue()));
@@ -244,10 +244,10 @@ void encode_OptionalOptionalBool_10(const ::std::optional<::std::optional<bool>>
   }
   encode_OptionalBool_9((*v), b.initValue());
 }
-::std::optional<::std::optional<bool>> decode_OptionalOptionalBool_10(::instadump_schema::kinds::OptionalOptionalBool::Reader r, [[maybe_unused]] const char* where) {
+::std::optional<::std::optional<bool>> decode_OptionalOptionalBool_10(::instadump_schema::kinds::OptionalOptionalBool::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   switch (r.which()) {
     case ::instadump_schema::kinds::OptionalOptionalBool::NONE: return ::std::optional<::std::optional<bool>>();
-    case ::instadump_schema::kinds::OptionalOptionalBool::VALUE: return ::std::optional<::std::optional<bool>>(std::in_place, decode_OptionalBool_9(r.getValue(), where));
+    case ::instadump_schema::kinds::OptionalOptionalBool::VALUE: return ::std::optional<::std::optional<bool>>(std::in_place, decode_OptionalBool_9(r.getValue(), where, dv));
   }
   fail(where, "unknown std::optional tag " + std::to_string(static_cast<unsigned>(r.which())));
 }
@@ -257,7 +257,7 @@ void encode_PairInt32Text_11(const ::std::pair<int, ::std::__cxx11::basic_string
   b.setFirst(std::get<0>(v));
   b.setSecond(::capnp::Text::Reader(std::get<1>(v).data(), std::get<1>(v).size()));
 }
-::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, [[maybe_unused]] const char* where) {
+::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> v{};
   std::get<0>(v) = static_cast<int>(r.getFirst());
   std::get<1>(v) = to_string(r.getSecond());
@@ -270,11 +270,11 @@ void encode_TupleBoolFloat64KindsColor_12(const ::std::tuple<bool, double, ::kin
   b.setElement1(std::get<1>(v));
   b.setElement2(encode_KindsColor_6(std::get<2>(v)));
 }
-::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump_schema::kinds::TupleBoolFloat64KindsColor::Reader r, [[maybe_unused]] const char* where) {
+::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump_schema::kinds::TupleBoolFloat64KindsColor::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::tuple<bool, double, ::kinds::color> v{};
   std::get<0>(v) = static_cast<bool>(r.getElement0());
   std::get<1>(v) = static_cast<double>(r.getElement1());
-  std::get<2>(v) = decode_KindsColor_6(r.getElement2(), where);
+  std::get<2>(v) = decode_KindsColor_6(r.getElement2(), where, dv);
   return v;
 }
 
@@ -282,7 +282,7 @@ void encode_TupleBoolFloat64KindsColor_12(const ::std::tuple<bool, double, ::kin
 void encode_KindsBoxInt_13(const ::kinds::box<int>& v, ::instadump_schema::kinds::KindsBoxInt::Builder b) {
   b.setInside(v.inside);
 }
-::kinds::box<int> decode_KindsBoxInt_13(::instadump_schema::kinds::KindsBoxInt::Reader r, [[maybe_unused]] const char* where) {
+::kinds::box<int> decode_KindsBoxInt_13(::instadump_schema::kinds::KindsBoxInt::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::box<int> v{};
   v.inside = static_cast<int>(r.getInside());
   return v;
@@ -306,7 +306,7 @@ void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::
   }
   throw std::invalid_argument("instadump: cannot save a valueless std::variant");
 }
-::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, [[maybe_unused]] const char* where) {
+::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   switch (r.which()) {
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::MONOSTATE:
       return ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>(std::in_place_index<0>, ::std::monostate{});
@@ -315,7 +315,7 @@ void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::TEXT:
       return ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>(std::in_place_index<2>, to_string(r.getText()));
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::KINDS_BOX_INT:
-      return ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>(std::in_place_index<3>, decode_KindsBoxInt_13(r.getKindsBoxInt(), where));
+      return ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>(std::in_place_index<3>, decode_KindsBoxInt_13(r.getKindsBoxInt(), where, dv));
   }
   fail(where, "unknown std::variant alternative " + std::to_string(static_cast<unsigned>(r.which())));
 }
@@ -328,11 +328,11 @@ void encode_list_15(const ::std::vector<::kinds::tree, ::std::allocator<::kinds:
     ++i;
   }
 }
-::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, [[maybe_unused]] const char* where) {
+::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_KindsTree_16(r[i], where));
+    v.push_back(decode_KindsTree_16(r[i], where, dv));
   }
   return v;
 }
@@ -342,10 +342,10 @@ void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::Kind
   b.setLabel(::capnp::Text::Reader(v.label.data(), v.label.size()));
   encode_list_15(v.children, b.initChildren(list_size(v.children.size(), "std::vector")));
 }
-::kinds::tree decode_KindsTree_16(::instadump_schema::kinds::KindsTree::Reader r, [[maybe_unused]] const char* where) {
+::kinds::tree decode_KindsTree_16(::instadump_schema::kinds::KindsTree::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::tree v{};
   v.label = to_string(r.getLabel());
-  v.children = decode_list_15(r.getChildren(), "tree::children");
+  v.children = decode_list_15(r.getChildren(), "tree::children", dv);
   return v;
 }
 
@@ -357,7 +357,7 @@ void encode_list_17(const ::std::vector<::std::__cxx11::basic_string<char, ::std
     ++i;
   }
 }
-::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_17(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where) {
+::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_17(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
@@ -374,11 +374,11 @@ void encode_list_18(const ::std::vector<::std::vector<::std::__cxx11::basic_stri
     ++i;
   }
 }
-::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, [[maybe_unused]] const char* where) {
+::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_list_17(r[i], where));
+    v.push_back(decode_list_17(r[i], where, dv));
   }
   return v;
 }
@@ -409,7 +409,7 @@ void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsA
   encode_KindsTree_16(v.root, b.initRoot());
   encode_list_18(v.grid, b.initGrid(list_size(v.grid.size(), "std::vector")));
 }
-::kinds::all decode_KindsAll_19(::instadump_schema::kinds::KindsAll::Reader r, [[maybe_unused]] const char* where) {
+::kinds::all decode_KindsAll_19(::instadump_schema::kinds::KindsAll::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::all v{};
   v.flag = static_cast<bool>(r.getFlag());
   v.i8 = static_cast<signed char>(r.getI8());
@@ -418,22 +418,22 @@ void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsA
   v.u64 = static_cast<unsigned long>(r.getU64());
   v.f = static_cast<float>(r.getF());
   v.d = static_cast<double>(r.getD());
-  v.dq = decode_list_2(r.getDq(), "all::dq");
-  v.arr = decode_list_3(r.getArr(), "all::arr");
-  v.s = decode_list_4(r.getS(), "all::s");
-  v.us = decode_list_5(r.getUs(), "all::us");
-  v.um = decode_MapTextListKindsColorEntry_8(r.getUm(), "all::um");
-  v.oo = decode_OptionalOptionalBool_10(r.getOo(), "all::oo");
-  v.p = decode_PairInt32Text_11(r.getP(), "all::p");
-  v.t = decode_TupleBoolFloat64KindsColor_12(r.getT(), "all::t");
-  v.v = decode_VariantMonostateInt32TextKindsBoxInt_14(r.getV(), "all::v");
+  v.dq = decode_list_2(r.getDq(), "all::dq", dv);
+  v.arr = decode_list_3(r.getArr(), "all::arr", dv);
+  v.s = decode_list_4(r.getS(), "all::s", dv);
+  v.us = decode_list_5(r.getUs(), "all::us", dv);
+  v.um = decode_MapTextListKindsColorEntry_8(r.getUm(), "all::um", dv);
+  v.oo = decode_OptionalOptionalBool_10(r.getOo(), "all::oo", dv);
+  v.p = decode_PairInt32Text_11(r.getP(), "all::p", dv);
+  v.t = decode_TupleBoolFloat64KindsColor_12(r.getT(), "all::t", dv);
+  v.v = decode_VariantMonostateInt32TextKindsBoxInt_14(r.getV(), "all::v", dv);
   v.bytes = to_bytes<::std::vector<::std::byte, ::std::allocator<::std::byte>>>(r.getBytes());
   v.octets = to_bytes<::std::vector<unsigned char, ::std::allocator<unsigned char>>>(r.getOctets());
   v.ms = ::std::chrono::duration<long, ::std::ratio<1, 1000>>(r.getMs());
   v.secs = ::std::chrono::duration<double, ::std::ratio<1, 1>>(r.getSecs());
   v.at = ::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>(::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>::duration(r.getAt()));
-  v.root = decode_KindsTree_16(r.getRoot(), "all::root");
-  v.grid = decode_list_18(r.getGrid(), "all::grid");
+  v.root = decode_KindsTree_16(r.getRoot(), "all::root", dv);
+  v.grid = decode_list_18(r.getGrid(), "all::grid", dv);
   return v;
 }
 
@@ -443,10 +443,11 @@ void encode_state_kinds__boxes(const ::std::vector<::kinds::box<double>, ::std::
   encode_list_1(v, b.initValue(list_size(v.size(), "std::vector")));
 }
 ::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> decode_state_kinds__boxes(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
-  check_schema(stored, 0x2bc612e6fd7e62aaull, "kinds::boxes");
+  // History version of the data, from the state's schema version (refuses newer ones).
+  const unsigned dv = history_version_of(stored, {1u}, "kinds::boxes");
   try {
     auto r = message.getRoot<::instadump_schema::kinds::KindsBoxesState>();
-    return decode_list_1(r.getValue(), "");
+    return decode_list_1(r.getValue(), "", dv);
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("kinds::boxes") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
   } catch (const ::kj::Exception& e) {
@@ -466,7 +467,7 @@ struct KindsBoxDouble {  # ::kinds::box<double>
 const ::instadump::state_registration<::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>> registration_kinds__boxes(
     ::kinds::boxes, "kinds::boxes", ::instadump::schema_identity{0x2bc612e6fd7e62aaull, 1},
     ::instadump::state_codec<::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>>{&encode_state_kinds__boxes, &decode_state_kinds__boxes},
-    std::string_view(schema_of_kinds__boxes, sizeof schema_of_kinds__boxes - 1));
+    std::string_view(schema_of_kinds__boxes, sizeof schema_of_kinds__boxes - 1), {});
 
 // The state kinds::everything (@INPUTS@/kinds.cpp:43:42).
 void encode_state_kinds__everything(const ::kinds::all& v, ::capnp::MessageBuilder& message) {
@@ -474,10 +475,11 @@ void encode_state_kinds__everything(const ::kinds::all& v, ::capnp::MessageBuild
   encode_KindsAll_19(v, b.initValue());
 }
 ::kinds::all decode_state_kinds__everything(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
-  check_schema(stored, 0x200427a1a3e2d51full, "kinds::everything");
+  // History version of the data, from the state's schema version (refuses newer ones).
+  const unsigned dv = history_version_of(stored, {1u}, "kinds::everything");
   try {
     auto r = message.getRoot<::instadump_schema::kinds::KindsEverythingState>();
-    return decode_KindsAll_19(r.getValue(), "");
+    return decode_KindsAll_19(r.getValue(), "", dv);
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("kinds::everything") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
   } catch (const ::kj::Exception& e) {
@@ -564,7 +566,7 @@ struct KindsTree {  # ::kinds::tree
 const ::instadump::state_registration<::kinds::all> registration_kinds__everything(
     ::kinds::everything, "kinds::everything", ::instadump::schema_identity{0x200427a1a3e2d51full, 1},
     ::instadump::state_codec<::kinds::all>{&encode_state_kinds__everything, &decode_state_kinds__everything},
-    std::string_view(schema_of_kinds__everything, sizeof schema_of_kinds__everything - 1));
+    std::string_view(schema_of_kinds__everything, sizeof schema_of_kinds__everything - 1), {});
 
 }  // namespace instadump_generated
 }  // namespace

@@ -31,15 +31,15 @@ struct member_access {
 
 // Forward declarations (types may be recursive).
 ::instadump_schema::shop::Mode encode_Mode_0(::Mode v);
-::Mode decode_Mode_0(::instadump_schema::shop::Mode v, const char* where);
+::Mode decode_Mode_0(::instadump_schema::shop::Mode v, const char* where, unsigned dv);
 void encode_OptionalFloat64_1(const ::std::optional<double>& v, ::instadump_schema::shop::OptionalFloat64::Builder b);
-::std::optional<double> decode_OptionalFloat64_1(::instadump_schema::shop::OptionalFloat64::Reader r, const char* where);
+::std::optional<double> decode_OptionalFloat64_1(::instadump_schema::shop::OptionalFloat64::Reader r, const char* where, unsigned dv);
 void encode_list_2(const ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_2(::capnp::List<::capnp::Text>::Reader r, const char* where);
+::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_2(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
 void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b);
-::Item decode_Item_3(::instadump_schema::shop::Item::Reader r, const char* where);
+::Item decode_Item_3(::instadump_schema::shop::Item::Reader r, const char* where, unsigned dv);
 void encode_MapTextItemEntry_4(const ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>& v, ::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Builder b);
-::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, const char* where);
+::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, const char* where, unsigned dv);
 
 // ::Mode
 ::instadump_schema::shop::Mode encode_Mode_0(::Mode v) {
@@ -49,12 +49,12 @@ void encode_MapTextItemEntry_4(const ::std::map<::std::__cxx11::basic_string<cha
   }
   throw std::invalid_argument("instadump: cannot save Mode value " + std::to_string(static_cast<long long>(v)) + ": not one of its enumerators");
 }
-::Mode decode_Mode_0(::instadump_schema::shop::Mode v, const char* where) {
+::Mode decode_Mode_0(::instadump_schema::shop::Mode v, const char* where, unsigned) {
   switch (v) {
     case ::instadump_schema::shop::Mode::IDLE: return ::Mode::idle;
     case ::instadump_schema::shop::Mode::BUSY: return ::Mode::busy;
   }
-  fail(where, "enumerant " + std::to_string(static_cast<unsigned>(v)) + " is not a value of Mode (it has 2)");
+  fail(where, "enumerant " + std::to_string(static_cast<unsigned>(v)) + " is not a value of Mode (it has 2; written by a newer build?)");
 }
 
 // ::std::optional<double>
@@ -65,7 +65,7 @@ void encode_OptionalFloat64_1(const ::std::optional<double>& v, ::instadump_sche
   }
   b.setValue((*v));
 }
-::std::optional<double> decode_OptionalFloat64_1(::instadump_schema::shop::OptionalFloat64::Reader r, [[maybe_unused]] const char* where) {
+::std::optional<double> decode_OptionalFloat64_1(::instadump_schema::shop::OptionalFloat64::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   switch (r.which()) {
     case ::instadump_schema::shop::OptionalFloat64::NONE: return ::std::optional<double>();
     case ::instadump_schema::shop::OptionalFloat64::VALUE: return ::std::optional<double>(std::in_place, static_cast<double>(r.getValue()));
@@ -81,7 +81,7 @@ void encode_list_2(const ::std::vector<::std::__cxx11::basic_string<char, ::std:
     ++i;
   }
 }
-::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_2(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where) {
+::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_2(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
@@ -97,12 +97,12 @@ void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b) {
   encode_OptionalFloat64_1(v.price, b.initPrice());
   encode_list_2(v.tags, b.initTags(list_size(v.tags.size(), "std::vector")));
 }
-::Item decode_Item_3(::instadump_schema::shop::Item::Reader r, [[maybe_unused]] const char* where) {
+::Item decode_Item_3(::instadump_schema::shop::Item::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::Item v{};
   v.name = to_string(r.getName());
   v.qty = static_cast<long>(r.getQty());
-  v.price = decode_OptionalFloat64_1(r.getPrice(), "Item::price");
-  v.tags = decode_list_2(r.getTags(), "Item::tags");
+  v.price = decode_OptionalFloat64_1(r.getPrice(), "Item::price", dv);
+  v.tags = decode_list_2(r.getTags(), "Item::tags", dv);
   return v;
 }
 
@@ -116,12 +116,12 @@ void encode_MapTextItemEntry_4(const ::std::map<::std::__cxx11::basic_string<cha
     ++i;
   }
 }
-::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, [[maybe_unused]] const char* where) {
+::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     auto e = r[i];
     auto key = to_string(e.getKey());
-    if (!v.try_emplace(std::move(key), decode_Item_3(e.getValue(), where)).second) {
+    if (!v.try_emplace(std::move(key), decode_Item_3(e.getValue(), where, dv)).second) {
       fail(where, "duplicate key in a map at index " + std::to_string(i));
     }
   }
@@ -134,10 +134,11 @@ void encode_state_shop__mode(const ::Mode& v, ::capnp::MessageBuilder& message) 
   b.setValue(encode_Mode_0(v));
 }
 ::Mode decode_state_shop__mode(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
-  check_schema(stored, 0x3186aa314cc8bad5ull, "shop::mode");
+  // History version of the data, from the state's schema version (refuses newer ones).
+  const unsigned dv = history_version_of(stored, {1u}, "shop::mode");
   try {
     auto r = message.getRoot<::instadump_schema::shop::ShopModeState>();
-    return decode_Mode_0(r.getValue(), "");
+    return decode_Mode_0(r.getValue(), "", dv);
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("shop::mode") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
   } catch (const ::kj::Exception& e) {
@@ -158,7 +159,7 @@ enum Mode {  # ::Mode
 const ::instadump::state_registration<::Mode> registration_shop__mode(
     ::shop::mode, "shop::mode", ::instadump::schema_identity{0x3186aa314cc8bad5ull, 1},
     ::instadump::state_codec<::Mode>{&encode_state_shop__mode, &decode_state_shop__mode},
-    std::string_view(schema_of_shop__mode, sizeof schema_of_shop__mode - 1));
+    std::string_view(schema_of_shop__mode, sizeof schema_of_shop__mode - 1), {});
 
 // The state shop::stock (@INPUTS@/shop.cpp:14:66).
 void encode_state_shop__stock(const ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>& v, ::capnp::MessageBuilder& message) {
@@ -166,10 +167,11 @@ void encode_state_shop__stock(const ::std::map<::std::__cxx11::basic_string<char
   encode_MapTextItemEntry_4(v, b.initValue(list_size(v.size(), "std::map")));
 }
 ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> decode_state_shop__stock(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
-  check_schema(stored, 0x0caf2953064ea26full, "shop::stock");
+  // History version of the data, from the state's schema version (refuses newer ones).
+  const unsigned dv = history_version_of(stored, {1u}, "shop::stock");
   try {
     auto r = message.getRoot<::instadump_schema::shop::ShopStockState>();
-    return decode_MapTextItemEntry_4(r.getValue(), "");
+    return decode_MapTextItemEntry_4(r.getValue(), "", dv);
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("shop::stock") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
   } catch (const ::kj::Exception& e) {
@@ -202,7 +204,7 @@ struct OptionalFloat64 {
 const ::instadump::state_registration<::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>> registration_shop__stock(
     ::shop::stock, "shop::stock", ::instadump::schema_identity{0x0caf2953064ea26full, 1},
     ::instadump::state_codec<::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>>{&encode_state_shop__stock, &decode_state_shop__stock},
-    std::string_view(schema_of_shop__stock, sizeof schema_of_shop__stock - 1));
+    std::string_view(schema_of_shop__stock, sizeof schema_of_shop__stock - 1), {});
 
 // The state shop::visits (@INPUTS@/shop.cpp:13:42).
 void encode_state_shop__visits(const int& v, ::capnp::MessageBuilder& message) {
@@ -210,7 +212,8 @@ void encode_state_shop__visits(const int& v, ::capnp::MessageBuilder& message) {
   b.setValue(v);
 }
 int decode_state_shop__visits(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
-  check_schema(stored, 0xbaada46d249247cdull, "shop::visits");
+  // History version of the data, from the state's schema version (refuses newer ones).
+  const unsigned dv = history_version_of(stored, {1u}, "shop::visits");
   try {
     auto r = message.getRoot<::instadump_schema::shop::ShopVisitsState>();
     return static_cast<int>(r.getValue());
@@ -230,7 +233,7 @@ struct ShopVisitsState {  # state shop::visits
 const ::instadump::state_registration<int> registration_shop__visits(
     ::shop::visits, "shop::visits", ::instadump::schema_identity{0xbaada46d249247cdull, 1},
     ::instadump::state_codec<int>{&encode_state_shop__visits, &decode_state_shop__visits},
-    std::string_view(schema_of_shop__visits, sizeof schema_of_shop__visits - 1));
+    std::string_view(schema_of_shop__visits, sizeof schema_of_shop__visits - 1), {});
 
 }  // namespace instadump_generated
 }  // namespace

@@ -1,0 +1,68 @@
+// Version 4 of the evolution test program (see ../check.h): Item's price
+// changes from cents in an int to a Money struct (a user migration), and
+// page_views widens from int to std::int64_t (converted automatically).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../check.h"
+
+namespace shop {
+struct Money {
+  long long cents = 0;
+  std::string currency;
+  bool operator==(const Money&) const = default;
+};
+
+struct Item {
+  std::string name;
+  Money price;  // was: int price (cents)
+  [[instadump::renamed_from("quantity")]] int stock = 0;
+  std::string note;
+};
+
+[[instadump::state]] instadump::ref<std::vector<Item>> items{std::vector<Item>{}};
+[[instadump::state, instadump::renamed_from("shop::visits")]] instadump::ref<std::int64_t> page_views{0};
+[[instadump::state]] instadump::ref<int> writer{0};
+[[instadump::state]] instadump::ref<std::string> owner{std::string("nobody")};
+}  // namespace shop
+
+// Written after the build asked for it (README, "Changing your types"). The
+// price change starts schema history version 2 (releases 1 to 3 all wrote
+// history version 1, which only grew compatibly), so the old layout is v1.
+#include "evolve_v4_schema_history.h"
+
+shop::Item instadump::schema::migrate(const instadump::schema::v1::shop::Item& old) {
+  return shop::Item{old.name, shop::Money{old.price, "EUR"}, old.stock, old.note};
+}
+
+int main(int argc, char** argv) {
+  using evolution::expect;
+  return evolution::run(
+      argc, argv, 4, shop::writer,
+      [] {
+        shop::items.alter([](auto items) {
+          items.push_back({"fig", {250, "USD"}, 2, "dried"});
+          return items;
+        });
+      },
+      [](int w) {
+        expect(w <= 5, "v4 reads snapshots of v1 to v5");
+        auto items = shop::items.deref();
+        expect(items.size() == (w >= 4 ? 3u : 2u), "two items, three from v4 on");
+        if (items.size() < 2) return;
+        expect(items[0].name == "apple" && items[0].price == shop::Money{120, "EUR"} && items[0].stock == 3,
+               "apple (price migrated to EUR)");
+        expect(items[0].note == (w >= 2 && w < 5 ? "crisp" : ""), "apple's note (v5 removed it)");
+        expect(items[1].name == "pear" && items[1].price == shop::Money{80, "EUR"} &&
+                   items[1].stock == (w >= 5 ? 6 : 5),
+               "pear");
+        if (items.size() == 3) {
+          expect(items[2].name == "fig" && items[2].price == shop::Money{250, "USD"} && items[2].stock == 2 &&
+                     items[2].note == (w < 5 ? "dried" : ""),
+                 "fig");
+        }
+        expect(shop::page_views.deref() == (w >= 3 ? 8 : 7), "page_views (widened to int64)");
+        expect(shop::owner.deref() == (w >= 2 ? "ada" : "nobody"), "owner");
+      });
+}
