@@ -8,6 +8,7 @@
 // throw with the member path.
 #include "codec_emitter.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -49,11 +50,39 @@ std::string mirror_name(const type_node& t, unsigned v) {
   return "::instadump::schema::v" + std::to_string(v) + "::" + q;
 }
 
+// The wrapper struct {T value;} of state `key` in version `v`:
+// "::instadump::schema::v1::shop::items_state".
+std::string state_mirror_name(const std::string& key, unsigned v) {
+  return "::instadump::schema::v" + std::to_string(v) + "::" + key + "_state";
+}
+
+// The state `s` as recorded in history version `v` (under its key then).
+const state* state_in(const model& version, const state& s) {
+  for (const state& o : version.states) {
+    if (o.key == s.key || std::find(s.previous_keys.begin(), s.previous_keys.end(), o.key) != s.previous_keys.end()) {
+      return &o;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<member> root_fields_of(const state& s) {
+  if (!s.root_fields.empty()) return s.root_fields;
+  return {synthetic_field("value", s.type, 0)};
+}
+
+const member& live_field(const std::vector<member>& fields) {
+  for (const member& f : fields) {
+    if (!f.obsolete) return f;
+  }
+  return fields.front();
+}
+
 // The last history version of the epoch of record `t` containing version v:
 // the record's layout is the same from one user migration to the next.
 // Returns 0 when v is at or after the last migration (the current type).
-unsigned epoch_end(const type_node& t, unsigned v) {
-  for (unsigned c : t.migrations) {
+unsigned epoch_end(const std::vector<unsigned>& migrations, unsigned v) {
+  for (unsigned c : migrations) {
     if (v < c) return c - 1;
   }
   return 0;
@@ -85,6 +114,11 @@ class writer {
     for (const state* s : states) {
       for (const member& f : root_fields(*s)) {
         if (!f.obsolete) collect_member(f, root_fields(*s));
+      }
+      for (unsigned c : s->migrations) {
+        const state* old = state_in(h_.versions.at(c - 2), *s);
+        std::vector<member> fields = root_fields_of(*old);
+        collect_member(live_field(fields), fields);
       }
     }
     out += "#include <capnp/message.h>\n#include <kj/exception.h>\n\n#include <cstddef>\n#include <cstdint>\n"
@@ -151,10 +185,7 @@ struct member_access {
     return t.kind == type_kind::enumeration || is_struct_backed(t.kind) || is_list_backed(t.kind);
   }
 
-  static std::vector<member> root_fields(const state& s) {
-    if (!s.root_fields.empty()) return s.root_fields;
-    return {synthetic_field("value", s.type, 0)};
-  }
+  static std::vector<member> root_fields(const state& s) { return root_fields_of(s); }
 
   // A member read from data of any version: its type, and the types of the
   // older fields a widening reads from.
@@ -512,11 +543,35 @@ struct member_access {
       history += (i ? ", " : "") + std::to_string(s.history_of_version[i]) + "u";
     }
     history += "}";
+    // The state's value in older layouts, for its migrations.
+    for (unsigned c : s.migrations) {
+      unsigned e = c - 1;
+      const state* old = state_in(h_.versions.at(e - 1), s);
+      std::vector<member> layout = root_fields_of(*old);
+      unsigned previous = 0;
+      for (unsigned p : s.migrations) {
+        if (p < c) previous = p;
+      }
+      out += state_mirror_name(s.key, e) + " decode_state_v" + std::to_string(e) + "_" + id + "(" + root_type +
+             "::Reader r, unsigned dv) {\n";
+      if (previous != 0) {
+        out += "  if (dv < " + std::to_string(previous) + ") return ::instadump::schema::migrate(decode_state_v" +
+               std::to_string(previous - 1) + "_" + id + "(r, dv));\n";
+      }
+      out += "  return " + state_mirror_name(s.key, e) + "{" + read_member(fields, layout, live_field(layout), "\"\"") +
+             "};\n}\n";
+    }
+    std::string migrated;
+    if (!s.migrations.empty()) {
+      unsigned last = s.migrations.back();
+      migrated = "    if (dv < " + std::to_string(last) + ") {\n      return ::instadump::schema::migrate(decode_state_v" +
+                 std::to_string(last - 1) + "_" + id + "(r, dv)).value;\n    }\n";
+    }
     out += t.cpp + " decode_state_" + id +
            "(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {\n" +
            "  // History version of the data, from the state's schema version (refuses newer ones).\n" +
            "  const unsigned dv = history_version_of(stored, " + history + ", " + quote(s.key) + ");\n  try {\n" +
-           "    auto r = message.getRoot<" + root_type + ">();\n    return " +
+           "    auto r = message.getRoot<" + root_type + ">();\n" + migrated + "    return " +
            read_member(fields, fields, *live, "\"\"") + ";\n" +
            "  } catch (const decode_error& e) {\n" +
            "    throw std::runtime_error(std::string(" + quote(s.key) + ") + (*e.where ? std::string(\" \u2192 \") + "
@@ -557,14 +612,14 @@ std::string emit_codec(const model& m, const schema_history& history, const sche
   return writer(m, history, schema).run(source, source_path, capnp_header, history_header);
 }
 
-std::string versioned_name(const model& m, const std::string& key, unsigned v) {
-  const type_node& t = m.types.at(key);
-  return mirror_name(t, v);
+std::string versioned_name(const model& m, const std::string& record, const std::string& state, unsigned v) {
+  if (record.empty()) return state_mirror_name(state, v);
+  return mirror_name(m.types.at(record), v);
 }
 
-std::string migration_signature(const model& m, const std::string& key, unsigned v) {
-  return versioned_name(m, key, v).substr(2) + " instadump::schema::migrate(const " +
-         versioned_name(m, key, v - 1).substr(2) + "& old)";
+std::string migration_signature(const model& m, const std::string& record, const std::string& state, unsigned v) {
+  return versioned_name(m, record, state, v).substr(2) + " instadump::schema::migrate(const " +
+         versioned_name(m, record, state, v - 1).substr(2) + "& old)";
 }
 
 std::string emit_history_header(const schema_history& history, const std::string& target) {
@@ -603,7 +658,7 @@ std::string emit_history_header(const schema_history& history, const std::string
     }
     // Every other version's name is an alias of its layout's type.
     for (unsigned v = 1; v <= newest; ++v) {
-      unsigned e = epoch_end(t, v);
+      unsigned e = epoch_end(t.migrations, v);
       if (e == v) continue;
       std::string full = mirror_name(t, v).substr(2);
       std::size_t cut = full.rfind("::");
@@ -612,8 +667,40 @@ std::string emit_history_header(const schema_history& history, const std::string
     }
     for (unsigned c : t.migrations) {
       decls += "// Converts " + t.cpp + " from its layout of history version " + std::to_string(c - 1) +
-               " to that of version " + std::to_string(c) + ".\n" +
-               versioned_name(m, key, c) + " migrate(const " + versioned_name(m, key, c - 1) + "& old);\n";
+               " to that of version " + std::to_string(c) + ".\n" + versioned_name(m, key, {}, c) +
+               " migrate(const " + versioned_name(m, key, {}, c - 1) + "& old);\n";
+    }
+  }
+  // States whose own type changed: {T value;} per layout, current one included.
+  for (const state& s : m.states) {
+    if (s.migrations.empty()) continue;
+    auto wrapper = [&](unsigned v, const std::string& type_key, const std::string& what) {
+      std::string full = state_mirror_name(s.key, v).substr(2);
+      std::size_t cut = full.rfind("::");
+      auto it = m.types.find(type_key);
+      out += "\nnamespace " + full.substr(0, cut) + " {\n// The value of state " + s.key + " " + what +
+             ".\nstruct " + full.substr(cut + 2) + " {\n  " + (it != m.types.end() ? it->second.cpp : type_key) +
+             " value{};\n};\n}  // namespace " + full.substr(0, cut) + "\n";
+    };
+    for (unsigned c : s.migrations) {
+      const state* old = state_in(history.versions.at(c - 2), s);
+      std::vector<member> fields = root_fields_of(*old);
+      wrapper(c - 1, live_field(fields).type, "as of schema history version " + std::to_string(c - 1));
+    }
+    wrapper(s.migrations.back(), s.type, "since schema history version " + std::to_string(s.migrations.back()));
+    for (unsigned v = 1; v <= newest; ++v) {
+      unsigned e = epoch_end(s.migrations, v);
+      if (e == v || (e == 0 && v == s.migrations.back())) continue;
+      std::string full = state_mirror_name(s.key, v).substr(2);
+      std::size_t cut = full.rfind("::");
+      out += "namespace " + full.substr(0, cut) + " {\nusing " + full.substr(cut + 2) + " = " +
+             state_mirror_name(s.key, e == 0 ? s.migrations.back() : e) + ";\n}\n";
+    }
+    for (unsigned c : s.migrations) {
+      decls += "// Converts the value of state " + s.key + " from its type in history version " +
+               std::to_string(c - 1) + " to that of version " + std::to_string(c) + ".\n" +
+               versioned_name(m, {}, s.key, c) + " migrate(const " + versioned_name(m, {}, s.key, c - 1) +
+               "& old);\n";
     }
   }
   if (!decls.empty()) out += "\nnamespace instadump::schema {\n\n" + decls + "\n}  // namespace instadump::schema\n";

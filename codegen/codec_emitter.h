@@ -34,9 +34,10 @@ std::string emit_codec(const model& m, const schema_history& history, const sche
 // the history requires. Users include it where they define migrations.
 std::string emit_history_header(const schema_history& history, const std::string& target);
 
-// The name of the value type of record `key` as of history version `v`, and
-// the signature of the migration into version `v` (for messages).
-std::string versioned_name(const model& m, const std::string& key, unsigned v);
-std::string migration_signature(const model& m, const std::string& key, unsigned v);
+// The name of the value type of record `record` as of history version `v`
+// (or, with `record` empty, of the wrapper struct {T value;} of state
+// `state`), and the signature of the migration into version `v`.
+std::string versioned_name(const model& m, const std::string& record, const std::string& state, unsigned v);
+std::string migration_signature(const model& m, const std::string& record, const std::string& state, unsigned v);
 
 }  // namespace instadump_codegen

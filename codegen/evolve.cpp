@@ -160,7 +160,7 @@ class evolver {
         r_.changes.push_back(what);
         if (t.migrations.empty() || t.migrations.back() != n_ + 1) {
           t.migrations.push_back(n_ + 1);
-          r_.new_migrations.push_back(required_migration{key, n_ + 1});
+          r_.new_migrations.push_back(required_migration{key, {}, n_ + 1});
         }
       }
       out.push_back(std::move(m));
@@ -248,6 +248,7 @@ class evolver {
     s.version = ls->version;
     s.history_of_version = ls->history_of_version;
     s.previous_keys = ls->previous_keys;
+    s.migrations = ls->migrations;
     if (ls->key != s.key) {
       s.previous_keys.push_back(ls->key);
       r_.changes.push_back("state " + ls->key + " renamed to " + s.key);
@@ -266,16 +267,14 @@ class evolver {
     }
     std::string what = "state " + s.key + " changed type from " + l_.types.at(live->type).cpp + " to " +
                        c_.types.at(s.type).cpp;
-    if (ch == change::changed) {
-      r_.errors.push_back(what + ": a state's own type can change only by a lossless widening (int32 -> int64, "
-                                 "float -> double, T -> std::optional<T>, T -> std::vector<T>); wrap the value in a "
-                                 "struct to change it further, or keep the old state and add a new one");
-      return;
-    }
     member next = synthetic_field("value", s.type, next_ordinal(fields));
     next.since = n_ + 1;
     next.replaces = static_cast<int>(live->ordinal);
-    next.widened = true;
+    next.widened = ch == change::widening;
+    if (!next.widened) {
+      s.migrations.push_back(n_ + 1);
+      r_.new_migrations.push_back(required_migration{{}, s.key, n_ + 1});
+    }
     std::set<std::string> names;
     for (auto& f : fields) names.insert(f.schema_name);
     live->obsolete = true;
@@ -284,7 +283,7 @@ class evolver {
     fields.push_back(next);
     s.root_fields = fields;
     bumped_ = true;
-    r_.changes.push_back(what + " (a lossless widening: converted automatically)");
+    r_.changes.push_back(what + (next.widened ? " (a lossless widening: converted automatically)" : ""));
   }
 
   // Copies from the locked model every type an obsolete field still names
@@ -456,7 +455,10 @@ std::vector<required_migration> all_migrations(const model& m) {
   std::vector<required_migration> out;
   for (auto& [key, t] : m.types) {
     if (t.kind != type_kind::record) continue;
-    for (unsigned v : t.migrations) out.push_back(required_migration{key, v});
+    for (unsigned v : t.migrations) out.push_back(required_migration{key, {}, v});
+  }
+  for (const state& s : m.states) {
+    for (unsigned v : s.migrations) out.push_back(required_migration{{}, s.key, v});
   }
   return out;
 }

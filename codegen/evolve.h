@@ -30,7 +30,8 @@ enum class evolution {
 // A record whose layout changed in `version` so that the user must convert
 // it: `to migrate(const from& old)`.
 struct required_migration {
-  std::string record;     // C++ key of the record, e.g. "shop::Item"
+  std::string record;     // C++ key of the record, e.g. "::shop::Item"; empty for a state
+  std::string state;      // the state whose own type changed, e.g. "shop::items"; empty for a record
   unsigned version = 0;   // the history version that changed it (from version - 1)
 };
 

@@ -123,6 +123,7 @@ std::string state_text(const state& s, const std::string& indent) {
   line l;
   l.str("key", s.key, true).str("type", s.type, true).str("root", s.root_name).num("version", s.version);
   l.numbers("history_of_version", s.history_of_version).strings("previous_keys", s.previous_keys);
+  l.numbers("migrations", s.migrations);
   if (!s.root_fields.empty()) {
     std::vector<std::string> ms;
     for (auto& m : s.root_fields) ms.push_back(member_line(m));
@@ -253,7 +254,8 @@ class reader {
   bool read_state(const llvm::json::Value& v, model& m, const std::string& where) {
     auto* o = v.getAsObject();
     if (!o) return fail(where, "expected an object");
-    if (!allowed(*o, {"key", "type", "root", "version", "history_of_version", "previous_keys", "root_fields"},
+    if (!allowed(*o, {"key", "type", "root", "version", "history_of_version", "previous_keys", "migrations",
+                      "root_fields"},
                  where)) {
       return false;
     }
@@ -265,6 +267,7 @@ class reader {
     s.version = static_cast<unsigned>(num(*o, "version", 1));
     s.history_of_version = numbers(*o, "history_of_version");
     s.previous_keys = strings(*o, "previous_keys");
+    s.migrations = numbers(*o, "migrations");
     if (auto* rs = o->getArray("root_fields")) {
       for (auto& rv : *rs) {
         member mem;

@@ -195,12 +195,12 @@ int apply_history(model& m, schema_history& h) {
 int check_migrations(const model& m, const scan_results& results) {
   std::vector<std::string> missing;
   for (const required_migration& r : all_migrations(m)) {
-    std::string from = versioned_name(m, r.record, r.version - 1).substr(2);
-    if (!results.migrations.count(from)) missing.push_back(migration_signature(m, r.record, r.version));
+    std::string from = versioned_name(m, r.record, r.state, r.version - 1).substr(2);
+    if (!results.migrations.count(from)) missing.push_back(migration_signature(m, r.record, r.state, r.version));
   }
   if (missing.empty()) return exit_ok;
-  std::string msg = "a stored snapshot may hold an older layout of a type whose member changed type, and this "
-                    "build has no migration for it. The schema history " + history_path.getValue() +
+  std::string msg = "a stored snapshot may hold an older layout of a type or state whose type changed, and "
+                    "this build has no migration for it. The schema history " + history_path.getValue() +
                     " is at version " + std::to_string(m.history_version) +
                     ". Define, in a source of target '" + target_name.getValue() +
                     "' scanned by instadump_add_state, after #include \"" + target_name.getValue() +

@@ -124,6 +124,9 @@ struct state {
   // Obsolete root fields: when the state's own type changes, `value @0` is
   // kept under another name and the new type gets a new ordinal.
   std::vector<member> root_fields;  // empty: one live field `value @0` of `type`
+  // History versions at which the state's own type changed in a way that
+  // needs a user migration (see type_node::migrations).
+  std::vector<unsigned> migrations;
 };
 
 struct model {

@@ -20,6 +20,31 @@ struct ShopOwnerState {  # state shop::owner
   value @0 :Text;
 }
 
+struct ShopStatsState {  # state shop::stats
+  value @0 :ShopStats;
+}
+
+struct ShopStats {  # ::shop::Stats
+  hits @0 :Int32;
+  ratio @1 :Float32;
+  code @2 :Int32;
+  label @3 :Text;
+  kind @4 :ShopKind;
+  tag @5 :VariantInt32Text;
+}
+
+enum ShopKind {  # ::shop::Kind
+  plain @0;
+  special @1;
+}
+
+struct VariantInt32Text {
+  union {
+    int32 @0 :Int32;
+    text @1 :Text;
+  }
+}
+
 struct ShopVisitsState {  # state shop::visits
   value @0 :Int32;
 }

@@ -1,6 +1,7 @@
 // Version 2 of the evolution test program (see ../check.h): Item gains a
 // member, and a new state appears.
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "../check.h"
@@ -13,10 +14,23 @@ struct Item {
   std::string note;  // new in v2
 };
 
+enum class Kind { plain, special };
+
+// New in v2; v4 widens its members.
+struct Stats {
+  int hits = 0;
+  float ratio = 0;
+  int code = 0;
+  std::string label;
+  Kind kind = Kind::plain;
+  std::variant<int, std::string> tag;
+};
+
 [[instadump::state]] instadump::ref<std::vector<Item>> items{std::vector<Item>{}};
 [[instadump::state]] instadump::ref<int> visits{0};
 [[instadump::state]] instadump::ref<int> writer{0};
 [[instadump::state]] instadump::ref<std::string> owner{std::string("nobody")};  // new in v2
+[[instadump::state]] instadump::ref<Stats> stats{Stats{}};                          // new in v2
 }  // namespace shop
 
 int main(int argc, char** argv) {
@@ -29,6 +43,7 @@ int main(int argc, char** argv) {
           return items;
         });
         shop::owner.set("ada");
+        shop::stats.set({11, 0.5f, 4, "x", shop::Kind::special, std::string("t")});
       },
       [](int w) {
         expect(w <= 2, "v2 reads snapshots of v1 and v2");
@@ -41,5 +56,13 @@ int main(int argc, char** argv) {
                "pear");
         expect(shop::visits.deref() == 7, "visits");
         expect(shop::owner.deref() == (w >= 2 ? "ada" : "nobody"), "owner (its default before v2)");
+        const shop::Stats& st = shop::stats.deref();
+        if (w >= 2) {
+          expect(st.hits == 11 && st.ratio == 0.5f && st.code == 4 && st.label == "x" && st.kind == shop::Kind::special &&
+                     std::get<std::string>(st.tag) == "t",
+                 "stats");
+        } else {
+          expect(st.hits == 0 && st.label.empty() && st.tag.index() == 0, "stats (its default before v2)");
+        }
       });
 }

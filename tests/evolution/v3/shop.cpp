@@ -1,6 +1,7 @@
 // Version 3 of the evolution test program (see ../check.h): a member and a
 // state are renamed.
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "../check.h"
@@ -13,10 +14,22 @@ struct Item {
   std::string note;
 };
 
+enum class Kind { plain, special };
+
+struct Stats {
+  int hits = 0;
+  float ratio = 0;
+  int code = 0;
+  std::string label;
+  Kind kind = Kind::plain;
+  std::variant<int, std::string> tag;
+};
+
 [[instadump::state]] instadump::ref<std::vector<Item>> items{std::vector<Item>{}};
 [[instadump::state, instadump::renamed_from("shop::visits")]] instadump::ref<int> page_views{0};
 [[instadump::state]] instadump::ref<int> writer{0};
 [[instadump::state]] instadump::ref<std::string> owner{std::string("nobody")};
+[[instadump::state]] instadump::ref<Stats> stats{Stats{}};
 }  // namespace shop
 
 int main(int argc, char** argv) {
@@ -33,5 +46,7 @@ int main(int argc, char** argv) {
         expect(items[1].name == "pear" && items[1].price == 80 && items[1].stock == 5, "pear");
         expect(shop::page_views.deref() == (w >= 3 ? 8 : 7), "page_views (was visits)");
         expect(shop::owner.deref() == (w >= 2 ? "ada" : "nobody"), "owner");
+        const shop::Stats& st = shop::stats.deref();
+        expect(w >= 2 ? st.hits == 11 && st.code == 4 && std::get<std::string>(st.tag) == "t" : st.hits == 0, "stats");
       });
 }

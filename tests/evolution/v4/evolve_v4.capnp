@@ -23,12 +23,56 @@ struct ShopMoney {  # ::shop::Money
 }
 
 struct ShopOwnerState {  # state shop::owner
-  value @0 :Text;
+  valueV1 @0 :Text;  # obsolete: value before its type changed
+  value @1 :ShopPerson;  # since history version 2, replacing @0
+}
+
+struct ShopPerson {  # ::shop::Person
+  name @0 :Text;
+  since @1 :Int32;
 }
 
 struct ShopVisitsState {  # state shop::page_views
   valueV1 @0 :Int32;  # obsolete: value before its type changed
   value @1 :Int64;  # since history version 2, replacing @0
+}
+
+struct ShopStatsState {  # state shop::stats
+  value @0 :ShopStats;
+}
+
+struct ShopStats {  # ::shop::Stats
+  hitsV1 @0 :Int32;  # obsolete: hits before its type changed
+  ratioV1 @1 :Float32;  # obsolete: ratio before its type changed
+  codeV1 @2 :Int32;  # obsolete: code before its type changed
+  labelV1 @3 :Text;  # obsolete: label before its type changed
+  kind @4 :ShopKind;
+  tag @5 :VariantInt32TextFloat64;
+  hits @6 :Int64;  # since history version 2, replacing @0
+  ratio @7 :Float64;  # since history version 2, replacing @1
+  code @8 :List(Int32);  # since history version 2, replacing @2
+  label @9 :OptionalText;  # since history version 2, replacing @3
+}
+
+struct OptionalText {
+  union {
+    none @0 :Void;
+    value @1 :Text;
+  }
+}
+
+enum ShopKind {  # ::shop::Kind
+  plain @0;
+  special @1;
+  premium @2;
+}
+
+struct VariantInt32TextFloat64 {
+  union {
+    int32 @0 :Int32;
+    text @1 :Text;
+    float64 @2 :Float64;
+  }
 }
 
 struct ShopWriterState {  # state shop::writer

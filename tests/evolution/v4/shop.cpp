@@ -2,7 +2,9 @@
 // changes from cents in an int to a Money struct (a user migration), and
 // page_views widens from int to std::int64_t (converted automatically).
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "../check.h"
@@ -21,10 +23,30 @@ struct Item {
   std::string note;
 };
 
+enum class Kind { plain, special, premium };  // premium: new in v4
+
+// v4 widens every member of v2's Stats, which converts by itself.
+struct Stats {
+  std::int64_t hits = 0;                   // was int
+  double ratio = 0;                        // was float
+  std::vector<int> code;                   // was int
+  std::optional<std::string> label;        // was std::string
+  Kind kind = Kind::plain;
+  std::variant<int, std::string, double> tag;  // gained an alternative
+};
+
+// The owner was a name; v4 makes it a struct (a migration of the state).
+struct Person {
+  std::string name;
+  int since = 0;
+  bool operator==(const Person&) const = default;
+};
+
 [[instadump::state]] instadump::ref<std::vector<Item>> items{std::vector<Item>{}};
 [[instadump::state, instadump::renamed_from("shop::visits")]] instadump::ref<std::int64_t> page_views{0};
 [[instadump::state]] instadump::ref<int> writer{0};
-[[instadump::state]] instadump::ref<std::string> owner{std::string("nobody")};
+[[instadump::state]] instadump::ref<Person> owner{Person{"nobody", 0}};
+[[instadump::state]] instadump::ref<Stats> stats{Stats{}};
 }  // namespace shop
 
 // Written after the build asked for it (README, "Changing your types"). The
@@ -32,9 +54,15 @@ struct Item {
 // history version 1, which only grew compatibly), so the old layout is v1.
 #include "evolve_v4_schema_history.h"
 
+// BEGIN MIGRATIONS (regenerate-histories.sh removes this block to show the build error first)
 shop::Item instadump::schema::migrate(const instadump::schema::v1::shop::Item& old) {
   return shop::Item{old.name, shop::Money{old.price, "EUR"}, old.stock, old.note};
 }
+
+instadump::schema::v2::shop::owner_state instadump::schema::migrate(const instadump::schema::v1::shop::owner_state& old) {
+  return {shop::Person{old.value, old.value == "nobody" ? 0 : 2020}};
+}
+// END MIGRATIONS
 
 int main(int argc, char** argv) {
   using evolution::expect;
@@ -63,6 +91,14 @@ int main(int argc, char** argv) {
                  "fig");
         }
         expect(shop::page_views.deref() == (w >= 3 ? 8 : 7), "page_views (widened to int64)");
-        expect(shop::owner.deref() == (w >= 2 ? "ada" : "nobody"), "owner");
+        expect(shop::owner.deref() == shop::Person{w >= 2 ? "ada" : "nobody", w >= 2 ? 2020 : 0}, "owner (migrated)");
+        const shop::Stats& st = shop::stats.deref();
+        if (w >= 2) {
+          expect(st.hits == 11 && st.ratio == 0.5 && st.code == std::vector<int>{4} && st.label == "x" &&
+                     st.kind == shop::Kind::special && std::get<std::string>(st.tag) == "t",
+                 "stats (widened)");
+        } else {
+          expect(st.hits == 0 && st.code.empty() && !st.label && st.tag.index() == 0, "stats (its default before v2)");
+        }
       });
 }

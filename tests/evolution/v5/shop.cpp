@@ -1,7 +1,9 @@
 // Version 5 of the evolution test program (see ../check.h): Item's note is
 // removed (its ordinal stays reserved in the schema).
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "../check.h"
@@ -19,17 +21,41 @@ struct Item {
   [[instadump::renamed_from("quantity")]] int stock = 0;
 };
 
+enum class Kind { plain, special, premium };  // premium: new in v4
+
+// v4 widens every member of v2's Stats, which converts by itself.
+struct Stats {
+  std::int64_t hits = 0;                   // was int
+  double ratio = 0;                        // was float
+  std::vector<int> code;                   // was int
+  std::optional<std::string> label;        // was std::string
+  Kind kind = Kind::plain;
+  std::variant<int, std::string, double> tag;  // gained an alternative
+};
+
+// The owner was a name; v4 makes it a struct (a migration of the state).
+struct Person {
+  std::string name;
+  int since = 0;
+  bool operator==(const Person&) const = default;
+};
+
 [[instadump::state]] instadump::ref<std::vector<Item>> items{std::vector<Item>{}};
 [[instadump::state, instadump::renamed_from("shop::visits")]] instadump::ref<std::int64_t> page_views{0};
 [[instadump::state]] instadump::ref<int> writer{0};
-[[instadump::state]] instadump::ref<std::string> owner{std::string("nobody")};
+[[instadump::state]] instadump::ref<Person> owner{Person{"nobody", 0}};
+[[instadump::state]] instadump::ref<Stats> stats{Stats{}};
 }  // namespace shop
 
-// The migration of v4 stays: snapshots of v1 to v3 still need it.
 #include "evolve_v5_schema_history.h"
 
+// v4's migrations stay.
 shop::Item instadump::schema::migrate(const instadump::schema::v1::shop::Item& old) {
   return shop::Item{old.name, shop::Money{old.price, "EUR"}, old.stock};
+}
+
+instadump::schema::v2::shop::owner_state instadump::schema::migrate(const instadump::schema::v1::shop::owner_state& old) {
+  return {shop::Person{old.value, old.value == "nobody" ? 0 : 2020}};
 }
 
 int main(int argc, char** argv) {
@@ -55,6 +81,14 @@ int main(int argc, char** argv) {
           expect(items[2].name == "fig" && items[2].price == shop::Money{250, "USD"} && items[2].stock == 2, "fig");
         }
         expect(shop::page_views.deref() == (w >= 3 ? 8 : 7), "page_views");
-        expect(shop::owner.deref() == (w >= 2 ? "ada" : "nobody"), "owner");
+        expect(shop::owner.deref() == shop::Person{w >= 2 ? "ada" : "nobody", w >= 2 ? 2020 : 0}, "owner (migrated)");
+        const shop::Stats& st = shop::stats.deref();
+        if (w >= 2) {
+          expect(st.hits == 11 && st.ratio == 0.5 && st.code == std::vector<int>{4} && st.label == "x" &&
+                     st.kind == shop::Kind::special && std::get<std::string>(st.tag) == "t",
+                 "stats (widened)");
+        } else {
+          expect(st.hits == 0 && st.code.empty() && !st.label && st.tag.index() == 0, "stats (its default before v2)");
+        }
       });
 }
