@@ -146,7 +146,7 @@ class evolver {
       member old = make_obsolete(*lm, "", "V" + std::to_string(n_));
       names.erase(lm->schema_name);
       old.schema_name = unique_name(old.schema_name, names);
-      m.schema_name = unique_name(lm->schema_name, names);
+      m.schema_name = unique_name(lm->cpp_name != m.cpp_name ? lower_camel(m.cpp_name) : lm->schema_name, names);
       m.ordinal = next++;
       m.since = n_ + 1;
       m.replaces = static_cast<int>(lm->ordinal);
