@@ -1,6 +1,6 @@
 // Recursive reflection of state types into the model (see reflector.h).
 //
-// The rules here are the documented set of supported types (docs/USAGE.md);
+// The rules here are the documented set of supported types (README, "Supported types");
 // every rejection names the path from the state to the offending member and
 // says what to use instead.
 #include "reflector.h"
@@ -206,7 +206,7 @@ std::string reflector::reflect(clang::QualType type, const std::string& path, cl
       result = add(t, std::move(n));
     } else if (name.rfind("std::", 0) == 0 || name.rfind("__gnu_cxx::", 0) == 0) {
       if (!spec) {
-        result = fail(where, path, "'" + name + "' is not supported; see docs/USAGE.md for the supported types");
+        result = fail(where, path, "'" + name + "' is not supported; see "Supported types" in Instadump's README");
       } else {
         result = reflect_std(t, spec, name, path, where);
       }
