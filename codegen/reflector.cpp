@@ -206,7 +206,7 @@ std::string reflector::reflect(clang::QualType type, const std::string& path, cl
       result = add(t, std::move(n));
     } else if (name.rfind("std::", 0) == 0 || name.rfind("__gnu_cxx::", 0) == 0) {
       if (!spec) {
-        result = fail(where, path, "'" + name + "' is not supported; see "Supported types" in Instadump's README");
+        result = fail(where, path, "'" + name + "' is not supported; see \"Supported types\" in Instadump's README");
       } else {
         result = reflect_std(t, spec, name, path, where);
       }
