@@ -240,7 +240,7 @@ class evolver {
     if (!ls) {
       r_.changes.push_back("new state " + s.key);
       s.version = 1;
-      s.history_of_version = {n_};
+      s.history_of_version = {};  // assign_versions: the version this build writes
       return;
     }
     matched_states_.insert(ls->key);
@@ -393,7 +393,10 @@ class evolver {
     unsigned v = bumped_ ? n_ + 1 : n_;
     c_.history_version = v;
     for (state& s : c_.states) {
-      if (s.history_of_version.empty()) s.history_of_version = {v};
+      if (s.history_of_version.empty()) {  // a new state: no older data exists
+        s.history_of_version = {v};
+        continue;
+      }
       std::set<std::string> seen;
       bool root_changed = std::any_of(s.root_fields.begin(), s.root_fields.end(),
                                       [&](const member& f) { return !f.obsolete && f.since == v; });

@@ -94,6 +94,7 @@ class session {
   std::optional<std::string> schema_text(std::uint64_t fingerprint);
   bool drop(std::string_view key);
   void shutdown(bool final_save);
+  void check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored);
   bool open() {
     std::lock_guard<std::mutex> lock(op_mu_);
     return store_ != nullptr;
@@ -473,6 +474,32 @@ void session::reload(std::optional<std::uint64_t> id) {
   base_id_ = *id;
 }
 
+void session::check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored) {
+  state_entry* entry = nullptr;
+  for (state_entry* e : registered()) {
+    const auto& previous = e->previous_keys();
+    if (e->key() == key || std::find(previous.begin(), previous.end(), key) != previous.end()) entry = e;
+  }
+  if (!entry) {
+    throw error("instadump::check_value_decodes: no state is registered under the key '" + std::string(key) + "'");
+  }
+  // Stored values are whole words; a trailing partial word is not part of any.
+  storage::aligned_words words(bytes.first(bytes.size() - bytes.size() % sizeof(capnp::word)));
+  auto fail = [&](const std::string& why) {
+    return load_failed("instadump: the value of ref '" + std::string(key) + "' does not decode (" + why + ")");
+  };
+  version_base* v = nullptr;
+  try {
+    capnp::FlatArrayMessageReader reader(words.words(), storage::reader_options_for(words.words().size()));
+    v = entry->decode(reader, stored);
+  } catch (const std::exception& ex) {
+    throw fail(ex.what());
+  } catch (const kj::Exception& ex) {
+    throw fail(ex.getDescription().cStr());
+  }
+  v->release();
+}
+
 void session::load_late(state_entry* entry) {
   std::lock_guard<std::mutex> lock(op_mu_);
   if (!store_) return;
@@ -660,6 +687,9 @@ std::optional<std::string> stored_schema(std::uint64_t fingerprint) {
   return detail::session::get().schema_text(fingerprint);
 }
 bool drop_unclaimed(std::string_view key) { return detail::session::get().drop(key); }
+void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, schema_identity stored) {
+  detail::session::get().check_decodes(key, bytes, stored);
+}
 void shutdown() { detail::session::get().shutdown(true); }
 bool is_setup() noexcept {
   try {

@@ -20,6 +20,7 @@ module;
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -134,6 +135,15 @@ void shutdown();
 // The schema text stored with the snapshots for `fingerprint` (see
 // state_registration), or nullopt. Throws instadump::error before setup().
 std::optional<std::string> stored_schema(std::uint64_t fingerprint);
+
+// Decodes `bytes`, a stored value of the state registered under `key` (or
+// under one of its previous keys) written with schema `stored`, with this
+// program's codec -- migrations included -- and discards the result: what
+// setup() and reload_all() would do with it, without touching any ref or
+// the store. Needs no setup(). Throws load_failed naming the key and the
+// reason when the value does not decode, and error when no state is
+// registered under `key`. For tools that check stored data, and for fuzzing.
+void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, storage::schema_identity stored);
 
 // Whether setup() has been called (and shutdown() has not).
 bool is_setup() noexcept;

@@ -1,15 +1,17 @@
 // The generated decoders on bad input: an enumerant out of range, a wrong
-// std::array length, a schema mismatch and a message of another shape each
-// throw a std::exception naming the state and the member path; nothing
-// crashes. This file is not scanned (it includes the generated schema
+// std::array length, a newer schema version and a message of another shape
+// each throw a std::exception naming the state and the member path; nothing
+// crashes. Also instadump::check_value_decodes, which runs them on bytes. This file is not scanned (it includes the generated schema
 // header, which the scan must not depend on); the state and its codec come
 // from decode_errors_states.cpp.
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "bad_types.h"
-#include "codegen_roundtrip_test.capnp.h"
+#include "codegen_roundtrip_test.capnp.h"  // after bad_types.h: Cap'n Proto's C++20 compat header first
+#include <capnp/serialize.h>
 #include "test_dir.h"
 
 import instadump;
@@ -91,4 +93,30 @@ TEST_CASE("generated decoders reject bad data with the member path", "[codegen]"
     list.set(0, "x");
     CHECK_THAT(decode_error(m, id), Catch::StartsWith("bad::value: malformed data"));
   }
+}
+
+TEST_CASE("check_value_decodes runs a state's decoder on stored bytes without touching it", "[codegen]") {
+  instadump::schema_identity id = stored_identity();
+  auto bytes_of = [](capnp::MallocMessageBuilder& m) {
+    auto words = capnp::messageToFlatArray(m);
+    auto b = words.asBytes();
+    return std::vector<std::byte>(reinterpret_cast<const std::byte*>(b.begin()),
+                                  reinterpret_cast<const std::byte*>(b.end()));
+  };
+  capnp::MallocMessageBuilder good;
+  bad::encode(bad::record{}, good);
+  CHECK_NOTHROW(instadump::check_value_decodes("bad::value", bytes_of(good), id));
+
+  capnp::MallocMessageBuilder m;
+  bad::encode(bad::record{}, m);
+  m.getRoot<root>().getValue().setM(static_cast<instadump_schema::codegen_roundtrip_test::BadMode>(7));
+  CHECK_THROWS_MATCHES(instadump::check_value_decodes("bad::value", bytes_of(m), id), instadump::load_failed,
+                       Catch::Matchers::Message("instadump: the value of ref 'bad::value' does not decode (bad::value "
+                                                "\u2192 record::m: enumerant 7 is not a value of bad::mode (it has 2; "
+                                                "written by a newer build?))"));
+  std::vector<std::byte> garbage(40, std::byte{0xff});
+  CHECK_THROWS_AS(instadump::check_value_decodes("bad::value", garbage, id), instadump::load_failed);
+  CHECK_THROWS_AS(instadump::check_value_decodes("bad::value", {}, id), instadump::load_failed);
+  CHECK_THROWS_WITH(instadump::check_value_decodes("no::such_state", bytes_of(good), id),
+                    Catch::Contains("no state is registered under the key 'no::such_state'"));
 }

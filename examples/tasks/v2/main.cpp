@@ -26,11 +26,13 @@ struct task {
 [[instadump::state]] instadump::ref<std::vector<task>> list{std::vector<task>{}};
 }  // namespace tasks
 
-// The build asked for this function when `done` became `state`: history
-// version 1 is release 1's layout of task, as a plain struct.
+// The build asked for this function, with this signature, when `done` became
+// `state`: history version 1 is release 1's layout of task as a plain
+// struct; version 2 is today's tasks::task (spelled by version, the function
+// keeps compiling when a later release changes task again).
 #include "tasks_v2_schema_history.h"
 
-tasks::task instadump::schema::migrate(const instadump::schema::v1::tasks::task& old) {
+instadump::schema::v2::tasks::task instadump::schema::migrate(const instadump::schema::v1::tasks::task& old) {
   return tasks::task{old.title, old.done ? tasks::status::done : tasks::status::open, old.priority, {}};
 }
 
