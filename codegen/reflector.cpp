@@ -93,12 +93,28 @@ std::string spell_type(clang::QualType t, const clang::ASTContext& ctx) {
   if (auto* rd = t->getAsCXXRecordDecl()) {
     std::string s = cv + spell_scope(rd, ctx) + rd->getNameAsString();
     if (auto* spec = llvm::dyn_cast<clang::ClassTemplateSpecializationDecl>(rd)) {
+      // Trailing arguments equal to their defaults are left out (as people
+      // write them: std::vector<T>, not std::vector<T, std::allocator<T>>);
+      // the spelling names the same type, and stays readable in the schema
+      // history. isSubstitutedDefaultArgument only reads the context.
+      llvm::ArrayRef<clang::TemplateArgument> all = spec->getTemplateArgs().asArray();
+      const clang::TemplateParameterList* params = spec->getSpecializedTemplate()->getTemplateParameters();
+      std::size_t n = all.size();
+      while (n > 0 && n - 1 < params->size() &&
+             clang::isSubstitutedDefaultArgument(const_cast<clang::ASTContext&>(ctx), all[n - 1],
+                                                 params->getParam(n - 1), all, params->getDepth())) {
+        --n;
+      }
       std::string args;
-      for (const auto& a : spec->getTemplateArgs().asArray()) {
-        std::string one = spell_argument(a, ctx);
+      for (std::size_t i = 0; i < n; ++i) {
+        std::string one = spell_argument(all[i], ctx);
         if (!one.empty()) args += (args.empty() ? "" : ", ") + one;
       }
       s += "<" + args + ">";
+      // std::string is exactly std::basic_string<char> (in any inline namespace).
+      if (args == "char" && rd->getName() == "basic_string" && spell_scope(rd, ctx).rfind("::std::", 0) == 0) {
+        return cv + "::std::string";
+      }
     }
     return s;
   }

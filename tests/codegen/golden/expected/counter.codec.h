@@ -32,11 +32,11 @@ struct member_access {
 // Forward declarations (types may be recursive).
 
 // The state counter::name (@INPUTS@/counter.cpp:8:50).
-void encode_state_counter__name(const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>& v, ::capnp::MessageBuilder& message) {
+void encode_state_counter__name(const ::std::string& v, ::capnp::MessageBuilder& message) {
   auto b = message.initRoot<::instadump_schema::counter::CounterNameState>();
   b.setValue(::capnp::Text::Reader(v.data(), v.size()));
 }
-::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>> decode_state_counter__name(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
+::std::string decode_state_counter__name(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "counter::name");
   try {
@@ -55,9 +55,9 @@ struct CounterNameState {  # state counter::name
   value @0 :Text;
 }
 )instadump";
-const ::instadump::state_registration<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> registration_counter__name(
+const ::instadump::state_registration<::std::string> registration_counter__name(
     ::counter::name, "counter::name", ::instadump::schema_identity{0x1e2adb85a34a5bafull, 1},
-    ::instadump::state_codec<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>{&encode_state_counter__name, &decode_state_counter__name},
+    ::instadump::state_codec<::std::string>{&encode_state_counter__name, &decode_state_counter__name},
     std::string_view(schema_of_counter__name, sizeof schema_of_counter__name - 1), {});
 
 // The state counter::visits (@INPUTS@/counter.cpp:7:42).

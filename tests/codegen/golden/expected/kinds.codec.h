@@ -32,42 +32,42 @@ struct member_access {
 // Forward declarations (types may be recursive).
 void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::kinds::KindsBoxDouble::Builder b);
 ::kinds::box<double> decode_KindsBoxDouble_0(::instadump_schema::kinds::KindsBoxDouble::Reader r, const char* where, unsigned dv);
-void encode_list_1(const ::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>& v, ::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Builder b);
-::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, const char* where, unsigned dv);
-void encode_list_2(const ::std::deque<short, ::std::allocator<short>>& v, ::capnp::List<::std::int16_t>::Builder b);
-::std::deque<short, ::std::allocator<short>> decode_list_2(::capnp::List<::std::int16_t>::Reader r, const char* where, unsigned dv);
-void encode_list_3(const ::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
-void encode_list_4(const ::std::set<int, ::std::less<int>, ::std::allocator<int>>& v, ::capnp::List<::std::int32_t>::Builder b);
-::std::set<int, ::std::less<int>, ::std::allocator<int>> decode_list_4(::capnp::List<::std::int32_t>::Reader r, const char* where, unsigned dv);
-void encode_list_5(const ::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_5(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
+void encode_list_1(const ::std::vector<::kinds::box<double>>& v, ::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Builder b);
+::std::vector<::kinds::box<double>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, const char* where, unsigned dv);
+void encode_list_2(const ::std::deque<short>& v, ::capnp::List<::std::int16_t>::Builder b);
+::std::deque<short> decode_list_2(::capnp::List<::std::int16_t>::Reader r, const char* where, unsigned dv);
+void encode_list_3(const ::std::array<::std::string, 2>& v, ::capnp::List<::capnp::Text>::Builder b);
+::std::array<::std::string, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
+void encode_list_4(const ::std::set<int>& v, ::capnp::List<::std::int32_t>::Builder b);
+::std::set<int> decode_list_4(::capnp::List<::std::int32_t>::Reader r, const char* where, unsigned dv);
+void encode_list_5(const ::std::unordered_set<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b);
+::std::unordered_set<::std::string> decode_list_5(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
 ::instadump_schema::kinds::KindsColor encode_KindsColor_6(::kinds::color v);
 ::kinds::color decode_KindsColor_6(::instadump_schema::kinds::KindsColor v, const char* where, unsigned dv);
-void encode_list_7(const ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>& v, ::capnp::List<::instadump_schema::kinds::KindsColor>::Builder b);
-::std::vector<::kinds::color, ::std::allocator<::kinds::color>> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, const char* where, unsigned dv);
-void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>>& v, ::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Builder b);
-::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, const char* where, unsigned dv);
+void encode_list_7(const ::std::vector<::kinds::color>& v, ::capnp::List<::instadump_schema::kinds::KindsColor>::Builder b);
+::std::vector<::kinds::color> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, const char* where, unsigned dv);
+void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::string, ::std::vector<::kinds::color>>& v, ::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Builder b);
+::std::unordered_map<::std::string, ::std::vector<::kinds::color>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, const char* where, unsigned dv);
 void encode_OptionalBool_9(const ::std::optional<bool>& v, ::instadump_schema::kinds::OptionalBool::Builder b);
 ::std::optional<bool> decode_OptionalBool_9(::instadump_schema::kinds::OptionalBool::Reader r, const char* where, unsigned dv);
 void encode_OptionalOptionalBool_10(const ::std::optional<::std::optional<bool>>& v, ::instadump_schema::kinds::OptionalOptionalBool::Builder b);
 ::std::optional<::std::optional<bool>> decode_OptionalOptionalBool_10(::instadump_schema::kinds::OptionalOptionalBool::Reader r, const char* where, unsigned dv);
-void encode_PairInt32Text_11(const ::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>& v, ::instadump_schema::kinds::PairInt32Text::Builder b);
-::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, const char* where, unsigned dv);
+void encode_PairInt32Text_11(const ::std::pair<int, ::std::string>& v, ::instadump_schema::kinds::PairInt32Text::Builder b);
+::std::pair<int, ::std::string> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, const char* where, unsigned dv);
 void encode_TupleBoolFloat64KindsColor_12(const ::std::tuple<bool, double, ::kinds::color>& v, ::instadump_schema::kinds::TupleBoolFloat64KindsColor::Builder b);
 ::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump_schema::kinds::TupleBoolFloat64KindsColor::Reader r, const char* where, unsigned dv);
 void encode_KindsBoxInt_13(const ::kinds::box<int>& v, ::instadump_schema::kinds::KindsBoxInt::Builder b);
 ::kinds::box<int> decode_KindsBoxInt_13(::instadump_schema::kinds::KindsBoxInt::Reader r, const char* where, unsigned dv);
-void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>& v, ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Builder b);
-::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, const char* where, unsigned dv);
-void encode_list_15(const ::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b);
-::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, const char* where, unsigned dv);
+void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>& v, ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Builder b);
+::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, const char* where, unsigned dv);
+void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b);
+::std::vector<::kinds::tree> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, const char* where, unsigned dv);
 void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::KindsTree::Builder b);
 ::kinds::tree decode_KindsTree_16(::instadump_schema::kinds::KindsTree::Reader r, const char* where, unsigned dv);
-void encode_list_17(const ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_17(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
-void encode_list_18(const ::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>>& v, ::capnp::List<::capnp::List<::capnp::Text>>::Builder b);
-::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, const char* where, unsigned dv);
+void encode_list_17(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b);
+::std::vector<::std::string> decode_list_17(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
+void encode_list_18(const ::std::vector<::std::vector<::std::string>>& v, ::capnp::List<::capnp::List<::capnp::Text>>::Builder b);
+::std::vector<::std::vector<::std::string>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, const char* where, unsigned dv);
 void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsAll::Builder b);
 ::kinds::all decode_KindsAll_19(::instadump_schema::kinds::KindsAll::Reader r, const char* where, unsigned dv);
 
@@ -81,16 +81,16 @@ void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::
   return v;
 }
 
-// ::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>
-void encode_list_1(const ::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>& v, ::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Builder b) {
+// ::std::vector<::kinds::box<double>>
+void encode_list_1(const ::std::vector<::kinds::box<double>>& v, ::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     encode_KindsBoxDouble_0(e, b[i]);
     ++i;
   }
 }
-::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> v;
+::std::vector<::kinds::box<double>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::vector<::kinds::box<double>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     v.push_back(decode_KindsBoxDouble_0(r[i], where, dv));
@@ -98,63 +98,63 @@ void encode_list_1(const ::std::vector<::kinds::box<double>, ::std::allocator<::
   return v;
 }
 
-// ::std::deque<short, ::std::allocator<short>>
-void encode_list_2(const ::std::deque<short, ::std::allocator<short>>& v, ::capnp::List<::std::int16_t>::Builder b) {
+// ::std::deque<short>
+void encode_list_2(const ::std::deque<short>& v, ::capnp::List<::std::int16_t>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     b.set(i, e);
     ++i;
   }
 }
-::std::deque<short, ::std::allocator<short>> decode_list_2(::capnp::List<::std::int16_t>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::deque<short, ::std::allocator<short>> v;
+::std::deque<short> decode_list_2(::capnp::List<::std::int16_t>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::deque<short> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     v.push_back(static_cast<short>(r[i]));
   }
   return v;
 }
 
-// ::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2>
-void encode_list_3(const ::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2>& v, ::capnp::List<::capnp::Text>::Builder b) {
+// ::std::array<::std::string, 2>
+void encode_list_3(const ::std::array<::std::string, 2>& v, ::capnp::List<::capnp::Text>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     b.set(i, ::capnp::Text::Reader(e.data(), e.size()));
     ++i;
   }
 }
-::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::array<::std::string, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   if (r.size() != 2) fail(where, "expected a std::array of 2 elements, found " + std::to_string(r.size()));
-  ::std::array<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, 2> v{};
+  ::std::array<::std::string, 2> v{};
   for (::capnp::uint i = 0; i < r.size(); ++i) v[i] = to_string(r[i]);
   return v;
 }
 
-// ::std::set<int, ::std::less<int>, ::std::allocator<int>>
-void encode_list_4(const ::std::set<int, ::std::less<int>, ::std::allocator<int>>& v, ::capnp::List<::std::int32_t>::Builder b) {
+// ::std::set<int>
+void encode_list_4(const ::std::set<int>& v, ::capnp::List<::std::int32_t>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     b.set(i, e);
     ++i;
   }
 }
-::std::set<int, ::std::less<int>, ::std::allocator<int>> decode_list_4(::capnp::List<::std::int32_t>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::set<int, ::std::less<int>, ::std::allocator<int>> v;
+::std::set<int> decode_list_4(::capnp::List<::std::int32_t>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::set<int> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     if (!v.insert(static_cast<int>(r[i])).second) fail(where, "duplicate element in a set at index " + std::to_string(i));
   }
   return v;
 }
 
-// ::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>
-void encode_list_5(const ::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>& v, ::capnp::List<::capnp::Text>::Builder b) {
+// ::std::unordered_set<::std::string>
+void encode_list_5(const ::std::unordered_set<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     b.set(i, ::capnp::Text::Reader(e.data(), e.size()));
     ++i;
   }
 }
-::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_5(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::unordered_set<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> v;
+::std::unordered_set<::std::string> decode_list_5(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::unordered_set<::std::string> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     if (!v.insert(to_string(r[i])).second) fail(where, "duplicate element in a unordered_set at index " + std::to_string(i));
@@ -180,16 +180,16 @@ void encode_list_5(const ::std::unordered_set<::std::__cxx11::basic_string<char,
   fail(where, "enumerant " + std::to_string(static_cast<unsigned>(v)) + " is not a value of kinds::color (it has 3; written by a newer build?)");
 }
 
-// ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>
-void encode_list_7(const ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>& v, ::capnp::List<::instadump_schema::kinds::KindsColor>::Builder b) {
+// ::std::vector<::kinds::color>
+void encode_list_7(const ::std::vector<::kinds::color>& v, ::capnp::List<::instadump_schema::kinds::KindsColor>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     b.set(i, encode_KindsColor_6(e));
     ++i;
   }
 }
-::std::vector<::kinds::color, ::std::allocator<::kinds::color>> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::vector<::kinds::color, ::std::allocator<::kinds::color>> v;
+::std::vector<::kinds::color> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::vector<::kinds::color> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     v.push_back(decode_KindsColor_6(r[i], where, dv));
@@ -197,8 +197,8 @@ void encode_list_7(const ::std::vector<::kinds::color, ::std::allocator<::kinds:
   return v;
 }
 
-// ::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>>
-void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>>& v, ::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Builder b) {
+// ::std::unordered_map<::std::string, ::std::vector<::kinds::color>>
+void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::string, ::std::vector<::kinds::color>>& v, ::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& [key, value] : v) {
     auto e = b[i];
@@ -207,8 +207,8 @@ void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::__cxx
     ++i;
   }
 }
-::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::unordered_map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>, ::std::hash<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::equal_to<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::vector<::kinds::color, ::std::allocator<::kinds::color>>>>> v;
+::std::unordered_map<::std::string, ::std::vector<::kinds::color>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::unordered_map<::std::string, ::std::vector<::kinds::color>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     auto e = r[i];
@@ -252,13 +252,13 @@ void encode_OptionalOptionalBool_10(const ::std::optional<::std::optional<bool>>
   fail(where, "unknown std::optional tag " + std::to_string(static_cast<unsigned>(r.which())));
 }
 
-// ::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>
-void encode_PairInt32Text_11(const ::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>& v, ::instadump_schema::kinds::PairInt32Text::Builder b) {
+// ::std::pair<int, ::std::string>
+void encode_PairInt32Text_11(const ::std::pair<int, ::std::string>& v, ::instadump_schema::kinds::PairInt32Text::Builder b) {
   b.setFirst(std::get<0>(v));
   b.setSecond(::capnp::Text::Reader(std::get<1>(v).data(), std::get<1>(v).size()));
 }
-::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::pair<int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>> v{};
+::std::pair<int, ::std::string> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::pair<int, ::std::string> v{};
   std::get<0>(v) = static_cast<int>(r.getFirst());
   std::get<1>(v) = to_string(r.getSecond());
   return v;
@@ -288,8 +288,8 @@ void encode_KindsBoxInt_13(const ::kinds::box<int>& v, ::instadump_schema::kinds
   return v;
 }
 
-// ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>
-void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>& v, ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Builder b) {
+// ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>
+void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>& v, ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Builder b) {
   switch (v.index()) {
     case 0:
       b.setMonostate();
@@ -306,30 +306,30 @@ void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::
   }
   throw std::invalid_argument("instadump: cannot save a valueless std::variant");
 }
-::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   switch (r.which()) {
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::MONOSTATE:
-      return ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>(std::in_place_index<0>, ::std::monostate{});
+      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<0>, ::std::monostate{});
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::INT32:
-      return ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>(std::in_place_index<1>, static_cast<int>(r.getInt32()));
+      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<1>, static_cast<int>(r.getInt32()));
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::TEXT:
-      return ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>(std::in_place_index<2>, to_string(r.getText()));
+      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<2>, to_string(r.getText()));
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::KINDS_BOX_INT:
-      return ::std::variant<::std::monostate, int, ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::kinds::box<int>>(std::in_place_index<3>, decode_KindsBoxInt_13(r.getKindsBoxInt(), where, dv));
+      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<3>, decode_KindsBoxInt_13(r.getKindsBoxInt(), where, dv));
   }
   fail(where, "unknown std::variant alternative " + std::to_string(static_cast<unsigned>(r.which())));
 }
 
-// ::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>>
-void encode_list_15(const ::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b) {
+// ::std::vector<::kinds::tree>
+void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     encode_KindsTree_16(e, b[i]);
     ++i;
   }
 }
-::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::vector<::kinds::tree, ::std::allocator<::kinds::tree>> v;
+::std::vector<::kinds::tree> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::vector<::kinds::tree> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     v.push_back(decode_KindsTree_16(r[i], where, dv));
@@ -349,16 +349,16 @@ void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::Kind
   return v;
 }
 
-// ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>
-void encode_list_17(const ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>& v, ::capnp::List<::capnp::Text>::Builder b) {
+// ::std::vector<::std::string>
+void encode_list_17(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     b.set(i, ::capnp::Text::Reader(e.data(), e.size()));
     ++i;
   }
 }
-::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_17(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> v;
+::std::vector<::std::string> decode_list_17(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::vector<::std::string> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     v.push_back(to_string(r[i]));
@@ -366,16 +366,16 @@ void encode_list_17(const ::std::vector<::std::__cxx11::basic_string<char, ::std
   return v;
 }
 
-// ::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>>
-void encode_list_18(const ::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>>& v, ::capnp::List<::capnp::List<::capnp::Text>>::Builder b) {
+// ::std::vector<::std::vector<::std::string>>
+void encode_list_18(const ::std::vector<::std::vector<::std::string>>& v, ::capnp::List<::capnp::List<::capnp::Text>>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     encode_list_17(e, b.init(i, list_size(e.size(), "std::vector")));
     ++i;
   }
 }
-::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::vector<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>, ::std::allocator<::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>>> v;
+::std::vector<::std::vector<::std::string>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::vector<::std::vector<::std::string>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     v.push_back(decode_list_17(r[i], where, dv));
@@ -427,10 +427,10 @@ void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsA
   v.p = decode_PairInt32Text_11(r.getP(), "all::p", dv);
   v.t = decode_TupleBoolFloat64KindsColor_12(r.getT(), "all::t", dv);
   v.v = decode_VariantMonostateInt32TextKindsBoxInt_14(r.getV(), "all::v", dv);
-  v.bytes = to_bytes<::std::vector<::std::byte, ::std::allocator<::std::byte>>>(r.getBytes());
-  v.octets = to_bytes<::std::vector<unsigned char, ::std::allocator<unsigned char>>>(r.getOctets());
+  v.bytes = to_bytes<::std::vector<::std::byte>>(r.getBytes());
+  v.octets = to_bytes<::std::vector<unsigned char>>(r.getOctets());
   v.ms = ::std::chrono::duration<long, ::std::ratio<1, 1000>>(r.getMs());
-  v.secs = ::std::chrono::duration<double, ::std::ratio<1, 1>>(r.getSecs());
+  v.secs = ::std::chrono::duration<double>(r.getSecs());
   v.at = ::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>(::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>::duration(r.getAt()));
   v.root = decode_KindsTree_16(r.getRoot(), "all::root", dv);
   v.grid = decode_list_18(r.getGrid(), "all::grid", dv);
@@ -438,11 +438,11 @@ void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsA
 }
 
 // The state kinds::boxes (@INPUTS@/kinds.cpp:44:63).
-void encode_state_kinds__boxes(const ::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>& v, ::capnp::MessageBuilder& message) {
+void encode_state_kinds__boxes(const ::std::vector<::kinds::box<double>>& v, ::capnp::MessageBuilder& message) {
   auto b = message.initRoot<::instadump_schema::kinds::KindsBoxesState>();
   encode_list_1(v, b.initValue(list_size(v.size(), "std::vector")));
 }
-::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>> decode_state_kinds__boxes(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
+::std::vector<::kinds::box<double>> decode_state_kinds__boxes(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "kinds::boxes");
   try {
@@ -464,9 +464,9 @@ struct KindsBoxDouble {  # ::kinds::box<double>
   inside @0 :Float64;
 }
 )instadump";
-const ::instadump::state_registration<::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>> registration_kinds__boxes(
+const ::instadump::state_registration<::std::vector<::kinds::box<double>>> registration_kinds__boxes(
     ::kinds::boxes, "kinds::boxes", ::instadump::schema_identity{0x2bc612e6fd7e62aaull, 1},
-    ::instadump::state_codec<::std::vector<::kinds::box<double>, ::std::allocator<::kinds::box<double>>>>{&encode_state_kinds__boxes, &decode_state_kinds__boxes},
+    ::instadump::state_codec<::std::vector<::kinds::box<double>>>{&encode_state_kinds__boxes, &decode_state_kinds__boxes},
     std::string_view(schema_of_kinds__boxes, sizeof schema_of_kinds__boxes - 1), {});
 
 // The state kinds::everything (@INPUTS@/kinds.cpp:43:42).

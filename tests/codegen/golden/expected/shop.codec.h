@@ -34,12 +34,12 @@ struct member_access {
 ::Mode decode_Mode_0(::instadump_schema::shop::Mode v, const char* where, unsigned dv);
 void encode_OptionalFloat64_1(const ::std::optional<double>& v, ::instadump_schema::shop::OptionalFloat64::Builder b);
 ::std::optional<double> decode_OptionalFloat64_1(::instadump_schema::shop::OptionalFloat64::Reader r, const char* where, unsigned dv);
-void encode_list_2(const ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_2(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
+void encode_list_2(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b);
+::std::vector<::std::string> decode_list_2(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
 void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b);
 ::Item decode_Item_3(::instadump_schema::shop::Item::Reader r, const char* where, unsigned dv);
-void encode_MapTextItemEntry_4(const ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>& v, ::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Builder b);
-::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, const char* where, unsigned dv);
+void encode_MapTextItemEntry_4(const ::std::map<::std::string, ::Item>& v, ::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Builder b);
+::std::map<::std::string, ::Item> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, const char* where, unsigned dv);
 
 // ::Mode
 ::instadump_schema::shop::Mode encode_Mode_0(::Mode v) {
@@ -73,16 +73,16 @@ void encode_OptionalFloat64_1(const ::std::optional<double>& v, ::instadump_sche
   fail(where, "unknown std::optional tag " + std::to_string(static_cast<unsigned>(r.which())));
 }
 
-// ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>
-void encode_list_2(const ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>>& v, ::capnp::List<::capnp::Text>::Builder b) {
+// ::std::vector<::std::string>
+void encode_list_2(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
     b.set(i, ::capnp::Text::Reader(e.data(), e.size()));
     ++i;
   }
 }
-::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> decode_list_2(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::vector<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::std::allocator<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>> v;
+::std::vector<::std::string> decode_list_2(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::vector<::std::string> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     v.push_back(to_string(r[i]));
@@ -106,8 +106,8 @@ void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b) {
   return v;
 }
 
-// ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>
-void encode_MapTextItemEntry_4(const ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>& v, ::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Builder b) {
+// ::std::map<::std::string, ::Item>
+void encode_MapTextItemEntry_4(const ::std::map<::std::string, ::Item>& v, ::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& [key, value] : v) {
     auto e = b[i];
@@ -116,8 +116,8 @@ void encode_MapTextItemEntry_4(const ::std::map<::std::__cxx11::basic_string<cha
     ++i;
   }
 }
-::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> v;
+::std::map<::std::string, ::Item> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::std::map<::std::string, ::Item> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     auto e = r[i];
     auto key = to_string(e.getKey());
@@ -162,11 +162,11 @@ const ::instadump::state_registration<::Mode> registration_shop__mode(
     std::string_view(schema_of_shop__mode, sizeof schema_of_shop__mode - 1), {});
 
 // The state shop::stock (@INPUTS@/shop.cpp:14:66).
-void encode_state_shop__stock(const ::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>& v, ::capnp::MessageBuilder& message) {
+void encode_state_shop__stock(const ::std::map<::std::string, ::Item>& v, ::capnp::MessageBuilder& message) {
   auto b = message.initRoot<::instadump_schema::shop::ShopStockState>();
   encode_MapTextItemEntry_4(v, b.initValue(list_size(v.size(), "std::map")));
 }
-::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>> decode_state_shop__stock(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
+::std::map<::std::string, ::Item> decode_state_shop__stock(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "shop::stock");
   try {
@@ -201,9 +201,9 @@ struct OptionalFloat64 {
   }
 }
 )instadump";
-const ::instadump::state_registration<::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>> registration_shop__stock(
+const ::instadump::state_registration<::std::map<::std::string, ::Item>> registration_shop__stock(
     ::shop::stock, "shop::stock", ::instadump::schema_identity{0x0caf2953064ea26full, 1},
-    ::instadump::state_codec<::std::map<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item, ::std::less<::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>>, ::std::allocator<::std::pair<const ::std::__cxx11::basic_string<char, ::std::char_traits<char>, ::std::allocator<char>>, ::Item>>>>{&encode_state_shop__stock, &decode_state_shop__stock},
+    ::instadump::state_codec<::std::map<::std::string, ::Item>>{&encode_state_shop__stock, &decode_state_shop__stock},
     std::string_view(schema_of_shop__stock, sizeof schema_of_shop__stock - 1), {});
 
 // The state shop::visits (@INPUTS@/shop.cpp:13:42).
