@@ -49,6 +49,27 @@ function(build_expect what)
   endforeach()
 endfunction()
 
+# Replaces `from` by `to` in a file of the copied project.
+function(edit file from to)
+  file(READ ${WORK_DIR}/src/${file} text)
+  string(REPLACE "${from}" "${to}" text "${text}")
+  file(WRITE ${WORK_DIR}/src/${file} "${text}")
+endfunction()
+
+# A build that must fail and print every HAS text; ENV: variables for the build.
+function(build_fails what)
+  cmake_parse_arguments(ARG "" "" "HAS;ENV" ${ARGN})
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env ${ARG_ENV} ${CMAKE_EXE} --build ${WORK_DIR}/build -j 1
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  foreach(text IN LISTS ARG_HAS)
+    string(FIND "${out}${err}" "${text}" at)
+    if(rc EQUAL 0 OR at EQUAL -1)
+      message(FATAL_ERROR "consumer test: ${what} should fail the build naming '${text}', got exit ${rc}:\n"
+                          "${out}${err}")
+    endif()
+  endforeach()
+endfunction()
+
 # The first build wrote the schema history, which the history header is
 # generated from: the next build regenerates it (unchanged, so nothing else
 # runs), and the one after that has nothing to do.
@@ -56,9 +77,7 @@ build_expect("build after the history was written" HAS "shop_schema_history.h" H
 build_expect("no-op build" HAS "no work to do")
 file(TOUCH ${WORK_DIR}/src/state.h)
 build_expect("build after touching state.h" HAS "instadump-codegen: scanning shop" HAS_NOT "capnp compile")
-file(READ ${WORK_DIR}/src/state.h header)
-string(REPLACE "std::vector<std::string> tags;" "std::vector<std::string> tags;\n  std::string note;" header "${header}")
-file(WRITE ${WORK_DIR}/src/state.h "${header}")
+edit(state.h "std::vector<std::string> tags;" "std::vector<std::string> tags;\n  std::string note;")
 build_expect("build after adding a member" HAS "instadump-codegen: scanning shop;capnp compile shop.capnp")
 if(NOT EXISTS ${WORK_DIR}/src/shop.schema-history.json)
   message(FATAL_ERROR "consumer test: the schema history was not written next to CMakeLists.txt")
@@ -69,24 +88,14 @@ if(NOT last_output STREQUAL "visits=152 apples=20 mode=busy\n")
 endif()
 
 # An incompatible change: the build stops and names the migration to write.
-file(READ ${WORK_DIR}/src/state.h header)
-string(REPLACE "int64_t qty = 0;" "std::string qty;" header "${header}")
-file(WRITE ${WORK_DIR}/src/state.h "${header}")
-file(READ ${WORK_DIR}/src/main.cpp main)
-string(REPLACE "apple->second.qty" "std::stoll(apple->second.qty)" main "${main}")
-string(REPLACE "s[\"apple\"].qty += 10;" "s[\"apple\"].qty = \"30 pcs\";" main "${main}")
-file(WRITE ${WORK_DIR}/src/main.cpp "${main}")
-execute_process(COMMAND ${CMAKE_EXE} --build ${WORK_DIR}/build -j 1 RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                ERROR_VARIABLE err)
-set(expected "instadump::schema::v2::Item instadump::schema::migrate(const instadump::schema::v1::Item& old)")
-string(FIND "${out}${err}" "${expected}" at)
-if(rc EQUAL 0 OR at EQUAL -1)
-  message(FATAL_ERROR "consumer test: changing a member's type should fail the build naming '${expected}', got "
-                      "exit ${rc}:\n${out}${err}")
-endif()
+edit(state.h "int64_t qty = 0;" "std::string qty;")
+edit(main.cpp "apple->second.qty" "std::stoll(apple->second.qty)")
+edit(main.cpp "s[\"apple\"].qty += 10;" "s[\"apple\"].qty = \"30 pcs\";")
+build_fails("changing a member's type"
+            HAS "instadump::schema::v2::Item instadump::schema::migrate(const instadump::schema::v1::Item& old)")
 file(APPEND ${WORK_DIR}/src/state.cpp "
 #include \"shop_schema_history.h\"
-Item instadump::schema::migrate(const instadump::schema::v1::Item& old) {
+instadump::schema::v2::Item instadump::schema::migrate(const instadump::schema::v1::Item& old) {
   return Item{old.name, std::to_string(old.qty) + \" pcs\", old.price, old.tags, old.note};
 }
 ")
@@ -97,16 +106,8 @@ if(NOT last_output STREQUAL "visits=153 apples=30 mode=busy\n")
 endif()
 
 # Locked mode: a change to the history fails the build instead.
-file(READ ${WORK_DIR}/src/state.h header)
-string(REPLACE "std::string note;" "std::string note;\n  int rating = 0;" header "${header}")
-file(WRITE ${WORK_DIR}/src/state.h "${header}")
-execute_process(COMMAND ${CMAKE_COMMAND} -E env INSTADUMP_LOCKED=1 ${CMAKE_EXE} --build ${WORK_DIR}/build -j 1
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-string(FIND "${out}${err}" "locked mode (INSTADUMP_LOCKED): the schema history" at1)
-string(FIND "${out}${err}" "new member Item::rating" at2)
-if(rc EQUAL 0 OR at1 EQUAL -1 OR at2 EQUAL -1)
-  message(FATAL_ERROR "consumer test: in locked mode a new member should fail the build, got exit ${rc}:\n"
-                      "${out}${err}")
-endif()
+edit(state.h "std::string note;" "std::string note;\n  int rating = 0;")
+build_fails("in locked mode, a new member" ENV INSTADUMP_LOCKED=1
+            HAS "locked mode (INSTADUMP_LOCKED): the schema history" "new member Item::rating")
 message(STATUS "consumer test passed:\n${first}${second}")
 file(REMOVE_RECURSE ${WORK_DIR})
