@@ -265,8 +265,8 @@ std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const s
   };
   std::unordered_map<std::string_view, claim> by_key;
   by_key.reserve(entries.size());
-  for (state_entry* e : entries) {
-    by_key.emplace(e->key(), claim{e, 0});
+  for (state_entry* e : entries) by_key.emplace(e->key(), claim{e, 0});
+  for (state_entry* e : entries) {  // after every own key: a registered key is never someone's alias
     const auto& previous = e->previous_keys();
     for (std::size_t i = 0; i < previous.size(); ++i) by_key.emplace(previous[i], claim{e, previous.size() - i});
   }

@@ -3,6 +3,7 @@
 // all-or-nothing reloads, concurrency of the verbs, and autosave.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -420,4 +422,50 @@ TEST_CASE("autosave after N commits, on shutdown, and failures reach the callbac
   }
   CHECK(failures > 0);
   instadump::shutdown();
+}
+
+TEST_CASE("a renamed state loads the value stored under a previous key, and the next save moves it", "[persist]") {
+  fresh_state f;
+  instadump::setup(f.dir.db());
+  {
+    instadump::ref<long> before{0};
+    instadump::state_registration<long> reg(before, "shop::old_name", test_state::int64_schema,
+                                            test_state::long_codec);
+    instadump::dosync([&] { before.set(41); });
+    instadump::save_all();
+  }
+  instadump::shutdown();
+
+  // A later build: the state is renamed (twice over its history).
+  static constexpr std::string_view previous[] = {"shop::oldest_name", "shop::old_name"};
+  instadump::ref<long> renamed{0};
+  instadump::state_registration<long> reg(renamed, "shop::new_name", test_state::int64_schema,
+                                          test_state::long_codec, {}, previous);
+  instadump::setup(f.dir.db());
+  CHECK(renamed.deref() == 41);
+  CHECK(instadump::unclaimed_keys().empty());  // the old key is claimed, not carried
+  CHECK(instadump::save_all().unclaimed == 0);
+  std::vector<std::string> keys;
+  const auto snapshots = instadump::snapshots();
+  for (const auto& e : snapshots.front().entries) keys.push_back(e.key);
+  CHECK(std::find(keys.begin(), keys.end(), "shop::new_name") != keys.end());
+  CHECK(std::find(keys.begin(), keys.end(), "shop::old_name") == keys.end());
+
+  SECTION("its own key wins over a previous key, and a registered key is never an alias") {
+    instadump::ref<long> other{0};
+    instadump::state_registration<long> other_reg(other, "shop::old_name", test_state::int64_schema,
+                                                  test_state::long_codec);
+    instadump::dosync([&] {
+      other.set(99);
+      renamed.set(42);
+    });
+    instadump::save_all();  // both keys in one snapshot
+    instadump::dosync([&] {
+      other.set(0);
+      renamed.set(0);
+    });
+    instadump::reload_all();
+    CHECK(renamed.deref() == 42);
+    CHECK(other.deref() == 99);
+  }
 }
