@@ -67,11 +67,6 @@ const state* state_in(const model& version, const state& s) {
   return nullptr;
 }
 
-std::vector<member> root_fields_of(const state& s) {
-  if (!s.root_fields.empty()) return s.root_fields;
-  return {synthetic_field("value", s.type, 0)};
-}
-
 const member& live_field(const std::vector<member>& fields) {
   for (const member& f : fields) {
     if (!f.obsolete) return f;
@@ -113,9 +108,8 @@ class writer {
                       "generated wrapper.\n";
     if (states.empty()) return out + "// (no states in this file)\n";
     for (const state* s : states) {
-      for (const member& f : root_fields(*s)) {
-        if (!f.obsolete) collect_member(f, root_fields(*s));
-      }
+      std::vector<member> fields = root_fields_of(*s);
+      collect_member(live_field(fields), fields);
       for (unsigned c : s->migrations) {
         const state* old = state_in(h_.versions.at(c - 2), *s);
         std::vector<member> fields = root_fields_of(*old);
@@ -186,7 +180,6 @@ struct member_access {
     return t.kind == type_kind::enumeration || is_struct_backed(t.kind) || is_list_backed(t.kind);
   }
 
-  static std::vector<member> root_fields(const state& s) { return root_fields_of(s); }
 
   // A member read from data of any version: its type, and the types of the
   // older fields a widening reads from.
@@ -396,14 +389,13 @@ struct member_access {
     if (mem.replaces < 0 || !mem.widened) return x;
     const member* old = by_ordinal(layout, mem.replaces);
     if (!old) return x;
-    std::string y = widen(old->type, mem.type, read_member(fields, layout, *old, where));
+    std::string y = widen(mem.type, read_member(fields, layout, *old, where));
     return "(dv < " + std::to_string(mem.since) + " ? " + y + " : " + x + ")";
   }
 
-  // Converts an expression of type `from` to the wider type `to`.
-  std::string widen(const std::string& from, const std::string& to, const std::string& expr) const {
+  // Converts an expression of an older, narrower type to type `to`.
+  std::string widen(const std::string& to, const std::string& expr) const {
     const type_node& t = m_.types.at(to);
-    (void)from;
     switch (t.kind) {
       case type_kind::optional: return t.cpp + "(std::in_place, " + expr + ")";
       case type_kind::sequence: return t.cpp + "{" + expr + "}";
@@ -530,11 +522,8 @@ struct member_access {
     std::string root_type = ns_ + "::" + s.root_name;
     char fp[32];
     std::snprintf(fp, sizeof fp, "0x%016llxull", static_cast<unsigned long long>(schema_.fingerprints.at(s.key)));
-    std::vector<member> fields = root_fields(s);
-    const member* live = nullptr;
-    for (const member& f : fields) {
-      if (!f.obsolete) live = &f;
-    }
+    std::vector<member> fields = root_fields_of(s);
+    const member* live = &live_field(fields);
     std::string out = "// The state " + s.key + " (" + s.location + ").\n";
     out += "void encode_state_" + id + "(const " + t.cpp + "& v, ::capnp::MessageBuilder& message) {\n" +
            "  auto b = message.initRoot<" + root_type + ">();\n  " + store(s.type, "v", field_slot("b", live->schema_name)) +

@@ -22,7 +22,7 @@ class evolver {
     for (auto& [key, t] : c_.types) {
       auto it = l_.types.find(key);
       if (it == l_.types.end() || it->second.kind != t.kind) continue;
-      if (t.kind == type_kind::record) evolve_record(key, t, it->second);
+      if (t.kind == type_kind::record) evolve_record(t, it->second);
       if (t.kind == type_kind::enumeration) evolve_enum(t, it->second);
     }
     for (state& s : c_.states) evolve_state(s);
@@ -98,7 +98,7 @@ class evolver {
     return o;
   }
 
-  void evolve_record(const std::string& key, type_node& t, const type_node& lt) {
+  void evolve_record(type_node& t, const type_node& lt) {
     std::vector<member> out;
     std::set<std::string> matched;
     unsigned next = next_ordinal(lt.members);
@@ -160,7 +160,6 @@ class evolver {
         r_.changes.push_back(what);
         if (t.migrations.empty() || t.migrations.back() != n_ + 1) {
           t.migrations.push_back(n_ + 1);
-          r_.new_migrations.push_back(required_migration{key, {}, n_ + 1});
         }
       }
       out.push_back(std::move(m));
@@ -253,8 +252,7 @@ class evolver {
       s.previous_keys.push_back(ls->key);
       r_.changes.push_back("state " + ls->key + " renamed to " + s.key);
     }
-    std::vector<member> fields = ls->root_fields;
-    if (fields.empty()) fields.push_back(synthetic_field("value", ls->type, 0));
+    std::vector<member> fields = root_fields_of(*ls);
     member* live = nullptr;
     for (member& f : fields) {
       if (!f.obsolete) live = &f;
@@ -273,7 +271,6 @@ class evolver {
     next.widened = ch == change::widening;
     if (!next.widened) {
       s.migrations.push_back(n_ + 1);
-      r_.new_migrations.push_back(required_migration{{}, s.key, n_ + 1});
     }
     std::set<std::string> names;
     for (auto& f : fields) names.insert(f.schema_name);
@@ -297,7 +294,6 @@ class evolver {
     }
     if (!t) return;
     c_.types.emplace(key, *t);
-    retained_.insert(key);
     for (auto& m : t->members) {
       retain(m.type);
     }
@@ -421,7 +417,6 @@ class evolver {
   evolution_result& r_;
   unsigned n_;
   bool bumped_ = false;
-  std::set<std::string> retained_;
   std::set<std::string> matched_states_;
 };
 

@@ -39,7 +39,6 @@ struct evolution_result {
   evolution kind = evolution::identical;
   std::vector<std::string> changes;       // human-readable, one per change, for messages
   std::vector<std::string> errors;        // changes the history cannot express
-  std::vector<required_migration> new_migrations;  // introduced by this build
 };
 
 // Rewrites names and ordinals of `current` (already named by

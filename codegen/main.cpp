@@ -165,7 +165,6 @@ std::string bullet_list(const std::vector<std::string>& items) {
 // Reconciles the model with the history file; returns exit_ok or an error.
 int apply_history(model& m, schema_history& h) {
   if (std::string err = read_history(history_path, h); !err.empty()) return user_error(err);
-  std::size_t versions_before = h.versions.size();
   evolution_result ev = evolve(m, h);
   if (!ev.errors.empty()) {
     return user_error("the types cannot be reconciled with the schema history " + history_path.getValue() + ":" +
@@ -187,7 +186,6 @@ int apply_history(model& m, schema_history& h) {
       return exit_usage_error;
     }
   }
-  (void)versions_before;
   return exit_ok;
 }
 

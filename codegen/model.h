@@ -129,6 +129,12 @@ struct state {
   std::vector<unsigned> migrations;
 };
 
+// The fields of a state's root struct: root_fields, or the single `value @0`.
+inline std::vector<member> root_fields_of(const state& s) {
+  if (!s.root_fields.empty()) return s.root_fields;
+  return {synthetic_field("value", s.type, 0)};
+}
+
 struct model {
   std::map<std::string, type_node> types;  // by C++ spelling
   std::vector<state> states;               // sorted by key once reflection is done

@@ -130,8 +130,7 @@ schema_output emit_schema(const model& m, const std::string& target) {
              out.cxx_namespace + "\");\n";
   std::set<std::string> written;
   for (const state& s : m.states) {
-    std::vector<member> root_fields = s.root_fields;
-    if (root_fields.empty()) root_fields.push_back(synthetic_field("value", s.type, 0));
+    std::vector<member> root_fields = root_fields_of(s);
     std::string root = "struct " + s.root_name + " {  # state " + s.key + "\n" + e.fields("  ", root_fields) + "}\n";
     std::vector<std::string> keys;
     std::set<std::string> seen;
