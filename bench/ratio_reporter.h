@@ -1,5 +1,8 @@
 // A Google Benchmark reporter that also prints, after the usual table, the
-// ratio of each benchmark to the baseline it is compared with.
+// ratio of each benchmark to the baseline it is compared with. With
+// --benchmark_repetitions=N (best with --benchmark_enable_random_interleaving,
+// so that a slow phase of a busy host hits both sides alike) it compares the
+// medians of the repetitions.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -21,8 +24,9 @@ class ratio_reporter : public benchmark::ConsoleReporter {
 
  private:
   std::vector<std::pair<std::string, std::string>> pairs_;
-  std::map<std::string, double> ns_per_item_;
-  std::map<std::string, std::map<std::string, double>> counters_;
+  // Every repetition's time per item and counter values, by benchmark.
+  std::map<std::string, std::vector<double>> ns_per_item_;
+  std::map<std::string, std::map<std::string, std::vector<double>>> counters_;
 };
 
 // Runs all registered benchmarks with a ratio_reporter; returns main's exit code.
