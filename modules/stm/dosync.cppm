@@ -13,13 +13,13 @@ namespace instadump::detail {
 // Owns the calling thread's root transaction for one top-level dosync.
 class root_scope {
  public:
-  root_scope(transaction& tx, const transaction_options& options) : tx_(tx) {
+  inline root_scope(transaction& tx, const transaction_options* options) : tx_(tx) {
     tx_.begin(options);
     set_current_transaction(&tx_);
   }
   root_scope(const root_scope&) = delete;
   root_scope& operator=(const root_scope&) = delete;
-  ~root_scope() {
+  inline ~root_scope() {
     if (!finished_) {
       tx_.end();
       set_current_transaction(nullptr);
@@ -27,7 +27,7 @@ class root_scope {
   }
   // After a successful commit: leaves the transaction, then runs the watches
   // and after-commit actions (which may start transactions of their own).
-  void finish() {
+  inline void finish() {
     finished_ = true;
     tx_.end();
     set_current_transaction(nullptr);
@@ -39,31 +39,9 @@ class root_scope {
   bool finished_ = false;
 };
 
-inline const transaction_options& default_transaction_options() {
-  static const transaction_options options;
-  return options;
-}
-
-}  // namespace instadump::detail
-
-export namespace instadump {
-
-// Runs `body` as a transaction and returns its result.
-//
-// All refs `body` reads show one consistent snapshot; all its writes become
-// visible to other threads at once when it commits. When another transaction
-// commits a conflicting write first, `body` runs again from the start, so it
-// must have no side effects besides ref operations (use after_commit() for
-// those). Called inside a running transaction, dosync joins it.
-//
-// Throws whatever `body` throws (the transaction changes nothing),
-// validation_failed when a validator rejects a new value, and
-// retry_limit_exceeded after options.max_attempts conflicting attempts. If a
-// watch or after-commit action throws, the others still run, the
-// transaction stays committed, and the first such exception is rethrown.
+// dosync's loop; options may be null (the defaults).
 template <class F>
-  requires std::invocable<F&>
-std::invoke_result_t<F&> dosync(const transaction_options& options, F&& body) {
+std::invoke_result_t<F&> run_transaction(const transaction_options* options, F& body) {
   using result = std::invoke_result_t<F&>;
   if (detail::current_transaction()) return std::invoke(body);
   detail::transaction& tx = detail::thread_root_transaction();
@@ -93,10 +71,34 @@ std::invoke_result_t<F&> dosync(const transaction_options& options, F&& body) {
   }
 }
 
+
+}  // namespace instadump::detail
+
+export namespace instadump {
+
+// Runs `body` as a transaction and returns its result.
+//
+// All refs `body` reads show one consistent snapshot; all its writes become
+// visible to other threads at once when it commits. When another transaction
+// commits a conflicting write first, `body` runs again from the start, so it
+// must have no side effects besides ref operations (use after_commit() for
+// those). Called inside a running transaction, dosync joins it.
+//
+// Throws whatever `body` throws (the transaction changes nothing),
+// validation_failed when a validator rejects a new value, and
+// retry_limit_exceeded after options.max_attempts conflicting attempts. If a
+// watch or after-commit action throws, the others still run, the
+// transaction stays committed, and the first such exception is rethrown.
+template <class F>
+  requires std::invocable<F&>
+std::invoke_result_t<F&> dosync(const transaction_options& options, F&& body) {
+  return detail::run_transaction(&options, body);
+}
+
 template <class F>
   requires std::invocable<F&>
 std::invoke_result_t<F&> dosync(F&& body) {
-  return dosync(detail::default_transaction_options(), std::forward<F>(body));
+  return detail::run_transaction(nullptr, body);
 }
 
 // True if the calling thread is inside a transaction.

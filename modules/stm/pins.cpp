@@ -1,34 +1,62 @@
-// Implementation of per-thread read pins (pins.cppm).
+// Implementation of per-thread read pins (pins.cppm): growing the table and
+// releasing it at thread exit.
 module;
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <new>
 module instadump;
 
 namespace instadump::detail {
+namespace {
 
-void thread_pins::push(std::uint32_t slot, version_base* v) {
-  if (slot >= slots_.size()) slots_.resize(slot + 1);
-  pair& p = slots_[slot];
-  if (p.previous) p.previous->release();
+void release_pin(const void* p) noexcept {
+  if (p != no_pin) const_cast<version_base*>(static_cast<const version_base*>(p))->release();
+}
+
+void clear_table() noexcept {
+  pin_table& t = t_pins;
+  for (std::uint32_t i = 0; i < t.size; ++i) {
+    release_pin(t.pairs[i].newest);
+    release_pin(t.pairs[i].previous);
+  }
+  if (t.size) delete[] t.pairs;
+  t = pin_table{};
+}
+
+// Registered on first growth; frees the table when the thread exits.
+struct table_owner {
+  ~table_owner() { clear_table(); }
+};
+
+void grow_table(std::uint32_t index) {
+  thread_local table_owner owner;  // registers the exit hook once
+  (void)owner;
+  pin_table& t = t_pins;
+  std::uint32_t size = t.size ? t.size : 16;
+  while (size <= index) size *= 2;
+  auto* pairs = new pin_pair[size];
+  for (std::uint32_t i = 0; i < t.size; ++i) pairs[i] = t.pairs[i];
+  if (t.size) delete[] t.pairs;
+  t.pairs = pairs;
+  t.size = size;
+  t.mask = size - 1;  // only ever grown outside a transaction
+}
+
+}  // namespace
+
+void reserve_thread_pin(std::uint32_t index) {
+  if (index >= t_pins.size) grow_table(index);
+}
+
+void push_thread_pin(std::uint32_t index, version_base* v) noexcept {
+  pin_pair& p = t_pins.pairs[index];
+  release_pin(p.previous);
   p.previous = p.newest;
   p.newest = v;
-}
-
-void thread_pins::clear() noexcept {
-  for (pair& p : slots_) {
-    if (p.newest) p.newest->release();
-    if (p.previous) p.previous->release();
-  }
-  slots_.clear();
-}
-
-thread_pins& my_thread_pins() noexcept {
-  thread_local thread_pins pins;
-  return pins;
 }
 
 }  // namespace instadump::detail
 
 namespace instadump {
-void release_thread_pins() noexcept { detail::my_thread_pins().clear(); }
+void release_thread_pins() noexcept { detail::clear_table(); }
 }  // namespace instadump

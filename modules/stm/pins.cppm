@@ -4,40 +4,68 @@
 // committed version. To keep that version alive after the call without a
 // reference count on every read, each thread keeps, per ref, the last two
 // versions it dereferenced; a read that finds the version it already pins
-// costs one atomic load. The pins are dropped when the thread reads a newer
-// version twice more, calls release_thread_pins(), or exits.
+// costs five loads, one compare and no write (the fast path is inlined into
+// deref()). The pins are dropped when the thread reads a newer version twice
+// more, calls release_thread_pins(), or exits.
+//
+// The fast path has no bound check and no null check: the table's size is a
+// power of two and the index is masked, and empty entries hold a marker that
+// no version pointer (nor null) equals. A masked index that lands on another
+// ref's entry cannot match either: that entry holds a version this thread
+// keeps alive, which is never at the same address as a live version of
+// another ref. Inside a transaction the mask is 0, so every read lands on
+// entry 0 (never used) and takes the slow path, which reads through the
+// transaction. The table is a plain thread_local with constant
+// initialization, so the fast path needs no initialization guard; the object
+// that frees it at thread exit is registered the first time it grows.
 module;
 #include <cstdint>
-#include <vector>
 export module instadump:pins;
 import :version;
 
 namespace instadump::detail {
 
-class thread_pins {
- public:
-  thread_pins() = default;
-  thread_pins(const thread_pins&) = delete;
-  thread_pins& operator=(const thread_pins&) = delete;
-  ~thread_pins() { clear(); }
+// The marker of an empty entry.
+inline constinit const char no_pin_marker = 0;
+inline constexpr const void* no_pin = &no_pin_marker;
 
-  // The version this thread pins as newest for ref slot `slot`, or null.
-  inline version_base* newest(std::uint32_t slot) const noexcept {
-    return slot < slots_.size() ? slots_[slot].newest : nullptr;
-  }
-  // Pins `v` (already held once for this table) as the newest for `slot`.
-  void push(std::uint32_t slot, version_base* v);
-  void clear() noexcept;
-
- private:
-  struct pair {
-    version_base* newest = nullptr;
-    version_base* previous = nullptr;
-  };
-  std::vector<pair> slots_;
+struct pin_pair {
+  const void* newest = no_pin;    // a version_base*, or no_pin
+  const void* previous = no_pin;  // likewise
 };
 
-thread_pins& my_thread_pins() noexcept;
+inline constinit pin_pair empty_pin_table[1] = {};
+
+// Indexed by ref_core::pin_index() & mask; entry 0 is never used, so a ref
+// without an index always misses.
+struct pin_table {
+  pin_pair* pairs = empty_pin_table;
+  std::uint32_t size = 0;  // 0 (pairs is empty_pin_table) or a power of two
+  std::uint32_t mask = 0;  // size - 1 outside a transaction, 0 inside one
+};
+
+inline thread_local constinit pin_table t_pins{};
+
+// True if the calling thread runs no transaction and already pins `v` (which
+// may be null) as the newest version of the ref with pin index `index`.
+[[gnu::always_inline]] inline bool thread_pins_newest(std::uint32_t index, const version_base* v) noexcept {
+  const pin_table& t = t_pins;
+  return t.pairs[index & t.mask].newest == v;
+}
+
+// Called when the thread enters (true) or leaves (false) a transaction.
+inline void set_pins_in_transaction(bool in_transaction) noexcept {
+  t_pins.mask = in_transaction || t_pins.size == 0 ? 0 : t_pins.size - 1;
+}
+
+// Makes room for `index` in the calling thread's table (may throw
+// std::bad_alloc); call before taking the hold that push_thread_pin adopts.
+// Not inside a transaction.
+void reserve_thread_pin(std::uint32_t index);
+
+// Pins `v` (already held once for the table) as the newest for `index`,
+// releasing the pin two reads back. REQUIRES: reserve_thread_pin(index).
+void push_thread_pin(std::uint32_t index, version_base* v) noexcept;
 
 }  // namespace instadump::detail
 

@@ -87,8 +87,8 @@ class ref final : private detail::ref_core {
   using detail::ref_core::set_name;
 
   // The type-independent core, for the library's own machinery.
-  detail::ref_core& core() noexcept { return *this; }
-  const detail::ref_core& core() const noexcept { return *this; }
+  inline detail::ref_core& core() noexcept { return *this; }
+  inline const detail::ref_core& core() const noexcept { return *this; }
 
   // The ref's value.
   //
@@ -104,13 +104,12 @@ class ref final : private detail::ref_core {
   // this ref outside a transaction twice more (or release_thread_pins(), or
   // the thread exits). To keep a value longer, copy it (`T v = r.deref();`)
   // or hold a pin() handle, which costs O(1) whatever the size of T.
-  const T& deref() const {
-    if (detail::transaction* tx = detail::current_transaction()) return value_of(tx->view(*this));
-    std::uint32_t slot = pin_slot();
-    detail::thread_pins& pins = detail::my_thread_pins();
-    detail::version_base* newest = head();
-    if (pins.newest(slot) == newest) return value_of(*newest);
-    return value_of(*pin_newest(pins, slot));
+  [[gnu::always_inline]] inline const T& deref() const {
+    // Fast path: no transaction, and this thread already pins the newest
+    // version (see pins.cppm).
+    detail::version_base* newest = head_if_created();
+    if (detail::thread_pins_newest(pin_index(), newest)) [[likely]] return value_of(*newest);
+    return deref_slow();
   }
 
   // A handle that keeps the value deref() would return alive for as long as
@@ -135,8 +134,9 @@ class ref final : private detail::ref_core {
   // illegal_transaction_state after commute() on this ref in this transaction.
   const T& set(T value) {
     detail::transaction& tx = detail::require_transaction("ref::set()");
-    if (tx.has_commutes(*this)) throw_set_after_commute("set");
-    return store(tx.entry_for_write(*this, true), std::move(value), true);
+    detail::write_entry& e = tx.entry_for_write(*this, true);
+    if (e.commutes || tx.has_inherited_commutes(*this)) throw_set_after_commute("set");
+    return store(e, std::move(value), true);
   }
 
   // Clojure's alter: sets the ref to f(current value, args...) and returns the
@@ -145,9 +145,9 @@ class ref final : private detail::ref_core {
     requires std::is_invocable_v<F&, const T&, Args&...>
   const T& alter(F&& f, Args&&... args) {
     detail::transaction& tx = detail::require_transaction("ref::alter()");
-    if (tx.has_commutes(*this)) throw_set_after_commute("alter");
     detail::write_entry& e = tx.entry_for_write(*this, true);
-    T next = std::invoke(f, value_of(tx.view(*this)), args...);
+    if (e.commutes || tx.has_inherited_commutes(*this)) throw_set_after_commute("alter");
+    T next = std::invoke(f, value_of(tx.view_for_write(e)), args...);
     return store(e, std::move(next), true);
   }
 
@@ -189,7 +189,7 @@ class ref final : private detail::ref_core {
     }
     std::lock_guard<std::mutex> lock(mu_);
     validator_ = valid ? std::make_shared<const validator_fn>(std::move(valid)) : nullptr;
-    has_validator_.store(validator_ != nullptr, std::memory_order_release);
+    set_has_validator(validator_ != nullptr);
   }
 
   // Calls `fn(old, new)` after every commit that changes the ref, on the
@@ -202,7 +202,7 @@ class ref final : private detail::ref_core {
     std::erase_if(*next, [&](const auto& w) { return w.first == key; });
     next->emplace_back(std::move(key), std::move(fn));
     watches_ = std::move(next);
-    has_watches_.store(true, std::memory_order_release);
+    set_has_watches(true);
   }
 
   // Removes the watch with `key`; returns whether there was one.
@@ -212,7 +212,7 @@ class ref final : private detail::ref_core {
     auto next = std::make_shared<std::vector<std::pair<std::string, watch_fn>>>(*watches_);
     bool removed = std::erase_if(*next, [&](const auto& w) { return w.first == key; }) > 0;
     watches_ = next->empty() ? nullptr : std::move(next);
-    has_watches_.store(watches_ != nullptr, std::memory_order_release);
+    set_has_watches(watches_ != nullptr);
     return removed;
   }
 
@@ -224,7 +224,7 @@ class ref final : private detail::ref_core {
     return new detail::version<T>(0, value_of(v));
   }
   void validate(const detail::version_base& v) const override {
-    if (!has_validator_.load(std::memory_order_acquire)) return;
+    if (!has_validator()) return;
     std::shared_ptr<const validator_fn> valid;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -238,7 +238,6 @@ class ref final : private detail::ref_core {
     }
     if (!ok) throw validation_failed("the validator of ref " + describe() + " rejected the new value");
   }
-  bool has_watches() const noexcept override { return has_watches_.load(std::memory_order_acquire); }
   void notify_watches(const detail::version_base& old_v, const detail::version_base& new_v) const override {
     std::shared_ptr<const std::vector<std::pair<std::string, watch_fn>>> ws;
     {
@@ -264,15 +263,9 @@ class ref final : private detail::ref_core {
     return value_of(*e.staged);
   }
 
-  detail::version_base* pin_newest(detail::thread_pins& pins, std::uint32_t slot) const {
-    // The announced read point keeps the newest version in the chain between
-    // loading it and taking the hold.
-    std::uint64_t rp = detail::announce_read_point();
-    detail::version_base* v = head_at(rp);
-    v->hold();
-    detail::withdraw_read_point();
-    pins.push(slot, v);
-    return v;
+  [[gnu::noinline]] const T& deref_slow() const {
+    if (detail::transaction* tx = detail::current_transaction()) return value_of(tx->view(*this));
+    return value_of(*pin_newest());
   }
 
   [[noreturn]] void throw_set_after_commute(const char* op) const {
@@ -284,8 +277,6 @@ class ref final : private detail::ref_core {
   mutable std::mutex mu_;  // guards validator_ and watches_
   std::shared_ptr<const validator_fn> validator_;
   std::shared_ptr<const std::vector<std::pair<std::string, watch_fn>>> watches_;
-  std::atomic<bool> has_validator_{false};
-  std::atomic<bool> has_watches_{false};
 };
 
 }  // namespace instadump

@@ -25,7 +25,8 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-std::atomic<std::uint32_t> g_next_pin_slot{0};
+// Pin indexes start at 1: entry 0 of every table stays empty.
+std::atomic<std::uint32_t> g_next_pin_index{0};
 
 }  // namespace
 
@@ -49,26 +50,23 @@ version_base* ref_core::init_head() const {
 
 void ref_core::wait_for_commit_at_or_before(std::uint64_t rp) const {
   for (int spins = 0;; ++spins) {
-    std::uint64_t word = lock_.load(std::memory_order_acquire);
-    if (!(word & 1) || (word >> 1) > rp) return;
+    if (!may_publish_at_or_before(rp)) return;
     if (committing_thread_holds(this)) return;  // a validator reading its own commit set
     if (spins < 64) cpu_relax(); else std::this_thread::yield();
   }
 }
 
-version_base* ref_core::head_at(std::uint64_t rp) const {
-  wait_for_commit_at_or_before(rp);
-  return head();
-}
-
-version_base* ref_core::version_at(std::uint64_t rp) const {
-  wait_for_commit_at_or_before(rp);
-  version_base* v = head();
-  while (v->stamp() > rp) {
-    // The chain always keeps the newest version at or before every announced
-    // read point, so this walk cannot run off the end.
-    v = v->older();
-  }
+version_base* ref_core::pin_newest() const {
+  std::uint32_t index = pin_index();
+  if (index == 0) index = assign_pin_index();
+  reserve_thread_pin(index);
+  // The announced read point keeps the newest version in the chain between
+  // loading it and taking the hold.
+  std::uint64_t rp = announce_read_point();
+  version_base* v = head_at(rp);
+  v->hold();
+  withdraw_read_point();
+  push_thread_pin(index, v);
   return v;
 }
 
@@ -111,11 +109,11 @@ void ref_core::publish(version_base* v) {
   chain_length_.store(length, std::memory_order_relaxed);
 }
 
-std::uint32_t ref_core::assign_pin_slot() const noexcept {
-  std::uint32_t fresh = g_next_pin_slot.fetch_add(1, std::memory_order_relaxed) + 1;
+std::uint32_t ref_core::assign_pin_index() const noexcept {
+  std::uint32_t fresh = g_next_pin_index.fetch_add(1, std::memory_order_relaxed) + 1;
   std::uint32_t expected = 0;
-  if (pin_slot_.compare_exchange_strong(expected, fresh, std::memory_order_relaxed)) return fresh - 1;
-  return expected - 1;
+  if (pin_index_.compare_exchange_strong(expected, fresh, std::memory_order_relaxed)) return fresh;
+  return expected;
 }
 
 void ref_core::add_waiter() noexcept {

@@ -57,17 +57,33 @@ class alignas(64) ref_core {
     version_base* h = head_.load(std::memory_order_acquire);
     return h ? h : init_head();
   }
+  // Newest version, or null before the first use.
+  inline version_base* head_if_created() const noexcept { return head_.load(std::memory_order_acquire); }
 
   // Newest version with stamp <= rp. Waits for a commit in progress that may
   // publish such a version (see the lock protocol above).
   // REQUIRES: rp is announced by the calling thread (see clock.cppm), which
   // keeps the returned version alive.
-  version_base* version_at(std::uint64_t rp) const;
+  inline version_base* version_at(std::uint64_t rp) const {
+    if (may_publish_at_or_before(rp)) [[unlikely]] wait_for_commit_at_or_before(rp);
+    version_base* v = head();
+    // The chain always keeps the newest version at or before every announced
+    // read point, so this walk cannot run off the end.
+    while (v->stamp() > rp) v = v->older();
+    return v;
+  }
 
   // The newest version, for a caller that announced read point rp: like
   // version_at, waits for a commit in progress at or before rp first, so that
   // the version returned cannot be trimmed while rp stays announced.
-  version_base* head_at(std::uint64_t rp) const;
+  inline version_base* head_at(std::uint64_t rp) const {
+    if (may_publish_at_or_before(rp)) [[unlikely]] wait_for_commit_at_or_before(rp);
+    return head();
+  }
+
+  // The newest version, pinned in the calling thread's table of
+  // outside-transaction reads (see pins.cppm). Not inside a transaction.
+  version_base* pin_newest() const;
 
   // Stamp of the newest committed version. Safe without an announced read
   // point (it never touches a version).
@@ -104,12 +120,14 @@ class alignas(64) ref_core {
   // Versions currently in the chain (for tests and diagnostics).
   inline std::uint32_t chain_length() const noexcept { return chain_length_.load(std::memory_order_relaxed); }
 
-  // Index of this ref in every thread's table of outside-transaction pins,
-  // assigned on first use. Never reused.
-  inline std::uint32_t pin_slot() const noexcept {
-    std::uint32_t s = pin_slot_.load(std::memory_order_relaxed);
-    return s ? s - 1 : assign_pin_slot();
-  }
+  // Index of this ref in every thread's table of outside-transaction pins
+  // (pins.cppm): 0 until the first such read assigns one. Never reused.
+  inline std::uint32_t pin_index() const noexcept { return pin_index_.load(std::memory_order_relaxed); }
+
+  // Whether a validator or watches are installed (checked on the commit path
+  // before the virtual calls below).
+  inline bool has_validator() const noexcept { return has_validator_.load(std::memory_order_acquire); }
+  inline bool has_watches() const noexcept { return has_watches_.load(std::memory_order_acquire); }
 
   inline ref_stats stats() const noexcept {
     return {commits_.load(std::memory_order_relaxed), conflicts_.load(std::memory_order_relaxed),
@@ -132,17 +150,23 @@ class alignas(64) ref_core {
   virtual version_base* copy_version(const version_base& v) const = 0;
   // Throws validation_failed if the ref's validator rejects `v`.
   virtual void validate(const version_base& v) const = 0;
-  virtual bool has_watches() const noexcept = 0;
   virtual void notify_watches(const version_base& old_v, const version_base& new_v) const = 0;
 
  protected:
   // Releases every version the chain holds. Called by ~ref<T>.
   void destroy_chain() noexcept;
+  inline void set_has_validator(bool on) noexcept { has_validator_.store(on, std::memory_order_release); }
+  inline void set_has_watches(bool on) noexcept { has_watches_.store(on, std::memory_order_release); }
 
  private:
   version_base* init_head() const;
+  // True if a commit holds the lock with a stamp <= rp or none yet.
+  inline bool may_publish_at_or_before(std::uint64_t rp) const noexcept {
+    std::uint64_t word = lock_.load(std::memory_order_acquire);
+    return (word & 1) && (word >> 1) <= rp;
+  }
   void wait_for_commit_at_or_before(std::uint64_t rp) const;
-  std::uint32_t assign_pin_slot() const noexcept;
+  std::uint32_t assign_pin_index() const noexcept;
 
   mutable std::atomic<version_base*> head_{nullptr};
   std::atomic<std::uint64_t> latest_stamp_{0};
@@ -153,7 +177,9 @@ class alignas(64) ref_core {
   // Stamp of the version just above the chain's tail (guarded by the commit
   // lock); the chain can only be cut once every read point has passed it.
   std::uint64_t second_oldest_stamp_ = ~std::uint64_t{0};
-  mutable std::atomic<std::uint32_t> pin_slot_{0};
+  mutable std::atomic<std::uint32_t> pin_index_{0};
+  std::atomic<bool> has_validator_{false};
+  std::atomic<bool> has_watches_{false};
   std::atomic<std::uint64_t> commits_{0}, conflicts_{0}, retries_{0};
   std::atomic<std::string*> name_{nullptr};  // owned; std::string is not constinit-friendly
 };

@@ -56,19 +56,19 @@ std::uint64_t cheap_random() noexcept {
   return x;
 }
 
-constexpr std::size_t index_threshold = 16;
-
 std::atomic<std::uint32_t> g_thread_counter{0};
+thread_local constinit std::uint32_t t_tiebreak = 0;  // 0: not drawn yet
 std::uint32_t thread_tiebreak() noexcept {
-  thread_local std::uint32_t id = g_thread_counter.fetch_add(1, std::memory_order_relaxed);
-  return id;
+  if (t_tiebreak == 0) t_tiebreak = g_thread_counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  return t_tiebreak;
 }
 
 }  // namespace
 
 
-transaction& thread_root_transaction() {
-  thread_local transaction root;
+transaction& make_thread_root_transaction() {
+  thread_local transaction root;  // destroyed at thread exit
+  t_root_transaction = &root;
   return root;
 }
 
@@ -76,15 +76,13 @@ bool committing_thread_holds(const ref_core* r) noexcept {
   return t_commit_locks && std::binary_search(t_commit_locks->begin(), t_commit_locks->end(), r);
 }
 
-transaction& require_transaction(const char* what) {
-  if (!t_current_transaction) {
-    throw no_transaction(std::string(what) +
-                         " called outside a transaction: wrap it in instadump::dosync([&] { ... })");
-  }
-  return *t_current_transaction;
+void throw_no_transaction(const char* what) {
+  throw no_transaction(std::string(what) +
+                       " called outside a transaction: wrap it in instadump::dosync([&] { ... })");
 }
 
 transaction::~transaction() {
+  if (t_root_transaction == this) t_root_transaction = nullptr;
   release_writes();
   if (is_root()) release_retired();
 }
@@ -116,13 +114,11 @@ bool transaction::has_commutes(const ref_core& r) noexcept {
   return false;
 }
 
-const version_base& transaction::view(const ref_core& r) {
+const version_base& transaction::view_of_writes(const ref_core& r) {
   for (transaction* t = this; t; t = t->parent_) {
     if (write_entry* e = t->find_local(r); e && e->staged) return *e->staged;
   }
-  version_base* v = r.version_at(root_->read_point_);
-  root_->reads_.push_back({&r, v->stamp()});
-  return *v;
+  return read(r);
 }
 
 void transaction::index_entries() {
@@ -134,19 +130,11 @@ void transaction::index_entries() {
   }
 }
 
-write_entry& transaction::entry_for_write(const ref_core& r, bool check_conflicts) {
+write_entry& transaction::find_or_add_entry(const ref_core& r, bool check_conflicts) {
   if (write_entry* e = find_local(r)) return *e;
   bool inherited = false;
   for (transaction* t = parent_; t && !inherited; t = t->parent_) inherited = t->find_local(r) != nullptr;
-  if (check_conflicts && !inherited) {
-    // Fail early, as Clojure does: the commit would fail anyway.
-    if (r.latest_stamp() > root_->read_point_) conflict(r, false);
-    std::uint64_t claim = r.claim();
-    if (claim != 0 && claim < root_->ticket_ && claim != root_->yielded_to_) conflict(r, true);
-  }
-  writes_.push_back(write_entry{&r, nullptr, nullptr, false});
-  index_entries();
-  return writes_.back();
+  return new_entry(r, check_conflicts && !inherited);
 }
 
 void transaction::add_ensure(const ref_core& r) { ensures_.push_back(&r); }
@@ -197,17 +185,18 @@ void transaction::merge_child(transaction& child) {
 
 // --- Lifecycle ---------------------------------------------------------------
 
-void transaction::begin(const transaction_options& options) {
-  options_ = &options;
+void transaction::begin(const transaction_options* options) {
+  options_ = options;
   ticket_ = 0;  // taken from the first attempt's read point
   attempts_ = 0;
   yielded_to_ = 0;
-  last_conflict_.clear();
+  if (!last_conflict_.empty()) last_conflict_.clear();
 }
 
 void transaction::start_attempt() {
   ++attempts_;
   read_point_ = announce_read_point();
+  announced_ = true;
   // Age = the first read point, tie-broken by thread; smaller is older.
   if (ticket_ == 0) ticket_ = ((read_point_ + 1) << 16) | (thread_tiebreak() & 0xFFFF);
 }
@@ -232,7 +221,8 @@ void transaction::abandon_attempt() noexcept {
   after_commit_.clear();
   reads_.clear();
   locked_.clear();
-  withdraw_read_point();
+  if (announced_) withdraw_read_point();
+  announced_ = false;
 }
 
 void transaction::drop_claims() noexcept {
@@ -244,8 +234,9 @@ void transaction::end() noexcept {
   if (!writes_.empty() || !retired_.empty() || !reads_.empty() || !ensures_.empty() ||
       !after_commit_.empty()) {
     abandon_attempt();
-  } else {
+  } else if (announced_) {
     withdraw_read_point();
+    announced_ = false;
   }
   if (!claimed_.empty()) drop_claims();
   options_ = nullptr;
@@ -268,14 +259,14 @@ void transaction::wait_for_older_claims(const std::vector<const ref_core*>& refs
 }
 
 void transaction::commit() {
-  // The read point stays announced until end(), which dosync calls right
-  // after commit: withdrawing it here as well would be a second store.
   if (writes_.empty() && ensures_.empty()) {  // read-only: nothing to publish
     for (auto& a : after_commit_) finish_.push_back(std::move(a));
     after_commit_.clear();
     reads_.clear();
     return;
   }
+
+  if (writes_.size() == 1 && ensures_.empty()) return commit_one();
 
   locked_.clear();
   for (const write_entry& e : writes_) locked_.push_back(e.ref);
@@ -309,11 +300,19 @@ void transaction::commit() {
         e.staged = fresh;
       }
     }
-    for (const write_entry& e : writes_) e.ref->validate(*e.staged);
+    for (const write_entry& e : writes_) {
+      if (e.ref->has_validator()) e.ref->validate(*e.staged);
+    }
   } catch (...) {
     unlock_all();
     throw;
   }
+
+  // From here on the transaction reads nothing but the refs it has locked
+  // (which nobody else can trim), so its read point can go now: then the
+  // versions this commit replaces are not kept alive for its own sake.
+  withdraw_read_point();
+  announced_ = false;
 
   if (!writes_.empty()) {
     std::uint64_t stamp = clock_tick();
@@ -338,11 +337,67 @@ void transaction::commit() {
   if (wake) notify_retry_waiters();
 
   writes_.clear();
-  index_.clear();
+  if (!index_.empty()) index_.clear();
   ensures_.clear();
   reads_.clear();
-  for (auto& a : after_commit_) finish_.push_back(std::move(a));
-  after_commit_.clear();
+  if (!after_commit_.empty()) {
+    for (auto& a : after_commit_) finish_.push_back(std::move(a));
+    after_commit_.clear();
+  }
+}
+
+// commit() for the most common case, one written ref and no ensures: the
+// same steps without the sorting and the loops.
+void transaction::commit_one() {
+  write_entry& e = writes_.front();
+  auto* r = const_cast<ref_core*>(e.ref);
+  if (std::uint64_t claim = r->claim(); claim != 0 && claim < ticket_) [[unlikely]] {
+    wait_while_claimed_by_older(*r);
+  }
+  for (unsigned round = 0; !r->try_lock(); ++round) pause_for(round);
+  locked_.clear();
+  locked_.push_back(r);
+  t_commit_locks = &locked_;
+  try {
+    if (e.has_set && r->head()->stamp() > read_point_) conflict(*r, false);
+    if (e.commutes && !e.has_set) {
+      version_base* fresh = e.commutes->apply(*r->head());
+      if (e.staged) retire(e.staged);
+      e.staged = fresh;
+    }
+    if (r->has_validator()) r->validate(*e.staged);
+  } catch (...) {
+    r->unlock();
+    t_commit_locks = nullptr;
+    throw;
+  }
+  withdraw_read_point();  // see commit()
+  announced_ = false;
+
+  std::uint64_t stamp = clock_tick();
+  r->set_lock_stamp(stamp);
+  if (r->has_watches()) {
+    version_base* old_v = r->head();
+    old_v->hold();
+    e.staged->hold();
+    watches_.push_back({r, old_v, e.staged});
+  }
+  e.staged->set_stamp(stamp);
+  r->publish(e.staged);
+  e.staged = nullptr;
+  r->count_commit();
+  bool wake = r->has_waiters();
+  r->unlock();
+  t_commit_locks = nullptr;
+  if (wake) notify_retry_waiters();
+
+  writes_.clear();
+  if (!index_.empty()) index_.clear();
+  reads_.clear();
+  if (!after_commit_.empty()) {
+    for (auto& a : after_commit_) finish_.push_back(std::move(a));
+    after_commit_.clear();
+  }
 }
 
 void transaction::handle_conflict(const conflict_signal& c) {
@@ -350,8 +405,10 @@ void transaction::handle_conflict(const conflict_signal& c) {
   for (const write_entry& e : writes_) const_cast<ref_core*>(e.ref)->count_retry();
   abandon_attempt();
   last_conflict_ = c.ref->describe();
-  if (attempts_ >= options_->max_attempts) {
-    std::string who = options_->name.empty() ? "a transaction" : "transaction '" + options_->name + "'";
+  static const transaction_options defaults;
+  const transaction_options& options = options_ ? *options_ : defaults;
+  if (attempts_ >= options.max_attempts) {
+    std::string who = options.name.empty() ? "a transaction" : "transaction '" + options.name + "'";
     drop_claims();
     throw retry_limit_exceeded(
         who + " gave up after " + std::to_string(attempts_) +
@@ -404,8 +461,7 @@ void transaction::block_until_read_set_changes() {
   for (const read_record& r : reads) const_cast<ref_core*>(r.ref)->remove_waiter();
 }
 
-void transaction::run_finish_actions() {
-  if (watches_.empty() && finish_.empty()) return;
+void transaction::run_pending_finish_actions() {
   // Move everything out first: an action may start a new transaction on this
   // thread, which reuses this object.
   std::vector<pending_watch> watches = std::move(watches_);

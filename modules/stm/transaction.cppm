@@ -23,6 +23,7 @@ export module instadump:transaction;
 import :errors;
 import :version;
 import :ref_core;
+import :pins;
 
 namespace instadump::detail {
 
@@ -79,27 +80,46 @@ class transaction {
   // A root transaction (reused per thread; see begin()).
   transaction() = default;
   // A child (or_else branch) of `parent`.
-  explicit transaction(transaction& parent) : parent_(&parent), root_(parent.root_) {}
+  inline explicit transaction(transaction& parent) : parent_(&parent), root_(parent.root_) {}
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
   ~transaction();
 
-  bool is_root() const noexcept { return parent_ == nullptr; }
-  std::uint64_t read_point() const noexcept { return root_->read_point_; }
+  inline bool is_root() const noexcept { return parent_ == nullptr; }
+  inline std::uint64_t read_point() const noexcept { return root_->read_point_; }
 
   // The version the transaction sees for `r`: its own write, an enclosing
   // branch's write, or the snapshot at the read point (logged as a read).
-  const version_base& view(const ref_core& r);
+  inline const version_base& view(const ref_core& r) {
+    if (writes_.empty() && !parent_) [[likely]] return read(r);  // nothing of its own to see
+    return view_of_writes(r);
+  }
 
   // The entry for a write to `r` in this branch, created on first use.
   // Throws conflict_signal if `r` changed since the read point or an older
   // transaction has claimed it.
-  write_entry& entry_for_write(const ref_core& r, bool check_conflicts);
+  inline write_entry& entry_for_write(const ref_core& r, bool check_conflicts) {
+    // The common first write of a top-level transaction skips the searches.
+    if (writes_.empty() && !parent_) [[likely]] return new_entry(r, check_conflicts);
+    return find_or_add_entry(r, check_conflicts);
+  }
 
   // Nearest entry for `r` in this branch or its ancestors, or null.
   write_entry* find_entry(const ref_core& r) noexcept;
 
+  // True if an enclosing branch (not this one) has commuted `r`.
+  inline bool has_inherited_commutes(const ref_core& r) noexcept {
+    return parent_ && parent_->has_commutes(r);
+  }
   bool has_commutes(const ref_core& r) noexcept;
+
+  // view() of the ref of `e`, an entry of this branch: its staged value if
+  // it has one. Saves the lookups view() does.
+  inline const version_base& view_for_write(write_entry& e) {
+    if (e.staged) return *e.staged;
+    if (!parent_) return read(*e.ref);
+    return view(*e.ref);
+  }
 
   // Makes `v` the ref's new value without reading the old one: a blind
   // write, which never conflicts. Takes over one hold on `v`. Used to install
@@ -111,18 +131,19 @@ class transaction {
 
   // Keeps a replaced staged version alive until the root transaction ends,
   // so references handed out to the body stay valid.
-  void retire(version_base* v) { root_->retired_.push_back(v); }
+  inline void retire(version_base* v) { root_->retired_.push_back(v); }
 
   // Moves a finished branch's writes, ensures and actions into this one.
   void merge_child(transaction& child);
 
   // --- Root transaction lifecycle (used by dosync) ---
-  void begin(const transaction_options& options);
+  // `options` may be null: the defaults.
+  void begin(const transaction_options* options);
   // Starts (or restarts) an attempt at a fresh read point.
   void start_attempt();
   // Publishes the writes. Throws conflict_signal (restart) or
-  // validation_failed (give up). On return the writes are published; end()
-  // must follow (it withdraws the read point), then run_finish_actions().
+  // validation_failed (give up). On return the writes are published and the
+  // read point is withdrawn; end() must follow, then run_finish_actions().
   void commit();
   // Decides what to do after a conflict: backs off and returns to restart, or
   // throws retry_limit_exceeded.
@@ -135,11 +156,36 @@ class transaction {
   void end() noexcept;
   // Runs the watches and after-commit actions collected by commit();
   // rethrows the first exception one of them threw, after running all.
-  void run_finish_actions();
+  inline void run_finish_actions() {
+    if (!watches_.empty() || !finish_.empty()) [[unlikely]] run_pending_finish_actions();
+  }
 
  private:
   write_entry* find_local(const ref_core& r) noexcept;
+  write_entry& find_or_add_entry(const ref_core& r, bool check_conflicts);
+  // Appends an entry for `r` (not yet in this branch or its ancestors);
+  // fails early, as Clojure does, if the commit would fail anyway.
+  inline write_entry& new_entry(const ref_core& r, bool check_conflicts) {
+    if (check_conflicts) {
+      if (r.latest_stamp() > root_->read_point_) conflict(r, false);
+      std::uint64_t claim = r.claim();
+      if (claim != 0 && claim < root_->ticket_ && claim != root_->yielded_to_) [[unlikely]] conflict(r, true);
+    }
+    writes_.push_back(write_entry{&r, nullptr, nullptr, false});
+    if (writes_.size() >= index_threshold) index_entries();
+    return writes_.back();
+  }
+  static constexpr std::size_t index_threshold = 16;
+  void commit_one();
+  // Reads `r` at the read point and logs the read.
+  inline const version_base& read(const ref_core& r) {
+    version_base* v = r.version_at(root_->read_point_);
+    root_->reads_.push_back({&r, v->stamp()});
+    return *v;
+  }
   void index_entries();
+  void run_pending_finish_actions();
+  const version_base& view_of_writes(const ref_core& r);
   void release_writes() noexcept;
   void wait_for_older_claims(const std::vector<const ref_core*>& refs);
   void wait_while_claimed_by_older(const ref_core& r);
@@ -158,6 +204,7 @@ class transaction {
 
   // Root only.
   std::uint64_t read_point_ = 0;
+  bool announced_ = false;  // read_point_ is announced (see clock.cppm)
   std::uint64_t ticket_ = 0;
   std::uint64_t attempts_ = 0;
   std::uint64_t yielded_to_ = 0;  // claim this transaction already waited for
@@ -180,13 +227,25 @@ inline thread_local constinit transaction* t_current_transaction = nullptr;
 
 // The calling thread's innermost running transaction, or null.
 inline transaction* current_transaction() noexcept { return t_current_transaction; }
-inline void set_current_transaction(transaction* t) noexcept { t_current_transaction = t; }
+inline void set_current_transaction(transaction* t) noexcept {
+  t_current_transaction = t;
+  set_pins_in_transaction(t != nullptr);
+}
+inline thread_local constinit transaction* t_root_transaction = nullptr;
+transaction& make_thread_root_transaction();
 // The calling thread's reusable root transaction.
-transaction& thread_root_transaction();
+inline transaction& thread_root_transaction() {
+  return t_root_transaction ? *t_root_transaction : make_thread_root_transaction();
+}
 // True if the calling thread is committing and holds `r`'s commit lock.
 bool committing_thread_holds(const ref_core* r) noexcept;
 
+[[noreturn]] void throw_no_transaction(const char* what);
+
 // Returns the current transaction or throws no_transaction naming `what`.
-transaction& require_transaction(const char* what);
+inline transaction& require_transaction(const char* what) {
+  if (!t_current_transaction) [[unlikely]] throw_no_transaction(what);
+  return *t_current_transaction;
+}
 
 }  // namespace instadump::detail

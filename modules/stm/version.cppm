@@ -9,15 +9,17 @@
 // million-element value alive in O(1) while writers move on.
 module;
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 export module instadump:version;
+import :node_pool;
 
 namespace instadump::detail {
 
 class version_base {
  public:
-  explicit version_base(std::uint64_t stamp) noexcept : stamp_(stamp) {}
+  inline explicit version_base(std::uint64_t stamp) noexcept : stamp_(stamp) {}
   version_base(const version_base&) = delete;
   version_base& operator=(const version_base&) = delete;
   virtual ~version_base() = default;
@@ -60,6 +62,10 @@ class version final : public version_base {
   explicit version(std::uint64_t stamp, Args&&... args)
       : version_base(stamp), value(std::forward<Args>(args)...) {}
   T value;
+
+  // Nodes come from the calling thread's cache (node_pool.cppm).
+  static void* operator new(std::size_t size) { return allocate_node(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { free_node(p, size); }
 };
 
 }  // namespace instadump::detail
@@ -93,7 +99,7 @@ class pinned {
   inline const T& operator*() const noexcept { return v_->value; }
   inline const T* operator->() const noexcept { return &v_->value; }
   operator const T&() const noexcept { return v_->value; }
-  explicit operator bool() const noexcept { return v_ != nullptr; }
+  inline explicit operator bool() const noexcept { return v_ != nullptr; }
 
   // Commit stamp of the pinned version (0 for a ref's default value).
   inline std::uint64_t stamp() const noexcept { return v_->stamp(); }
