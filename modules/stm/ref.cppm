@@ -65,15 +65,16 @@ class ref final : private detail::ref_core {
   using watch_fn = std::function<void(const T& old_value, const T& new_value)>;
 
   // A ref holding T{}.
-  constexpr ref() requires std::default_initializable<T> : initial_() {}
+  constexpr ref() requires std::default_initializable<T> : ref_core(rescan_length), initial_() {}
   // A ref holding `initial` until a transaction changes it (or the snapshot
   // store loads a saved value). constexpr, so `constinit` globals work.
-  constexpr ref(const T& initial) : initial_(initial) {}
-  constexpr ref(T&& initial) : initial_(std::move(initial)) {}
+  constexpr ref(const T& initial) : ref_core(rescan_length), initial_(initial) {}
+  constexpr ref(T&& initial) : ref_core(rescan_length), initial_(std::move(initial)) {}
   // A ref holding T(args...).
   template <class... Args>
     requires std::constructible_from<T, Args...>
-  constexpr explicit ref(std::in_place_t, Args&&... args) : initial_(std::forward<Args>(args)...) {}
+  constexpr explicit ref(std::in_place_t, Args&&... args)
+      : ref_core(rescan_length), initial_(std::forward<Args>(args)...) {}
 
   ~ref() { destroy_chain(); }
 
@@ -249,6 +250,13 @@ class ref final : private detail::ref_core {
   }
 
  private:
+  // Old versions are cut once the chain is longer than this and no reader
+  // can see them. Finding out reads every thread's read point, which on a
+  // multi-core machine costs a cache miss per busy thread; for small values
+  // that own no memory it is cheaper to let a few versions pile up and cut
+  // them in one go. Values that may be large are cut as soon as possible.
+  static constexpr std::uint32_t rescan_length = std::is_trivially_copyable_v<T> && sizeof(T) <= 64 ? 8 : 2;
+
   static const T& value_of(const detail::version_base& v) noexcept {
     return static_cast<const detail::version<T>&>(v).value;
   }

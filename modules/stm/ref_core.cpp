@@ -16,8 +16,6 @@ namespace {
 // committers on different cores never write a shared cache line for it.
 thread_local std::uint64_t t_cached_min_rp = 0;
 
-// Chains longer than this trigger a scan of the announced read points.
-constexpr std::uint32_t rescan_length = 2;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -83,7 +81,7 @@ void ref_core::publish(version_base* v) {
   // that point reaches the second-oldest version, which is checked in O(1);
   // so a long reader that pins a long chain costs no walks, and the walk that
   // finally cuts is paid once.
-  if (length > rescan_length && t_cached_min_rp < second_oldest_stamp_) {
+  if (length > rescan_length_ && t_cached_min_rp < second_oldest_stamp_) {
     t_cached_min_rp = min_active_read_point();
   }
   if (length > 1 && t_cached_min_rp >= second_oldest_stamp_) {

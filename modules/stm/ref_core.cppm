@@ -34,7 +34,9 @@ class transaction;
 
 class alignas(64) ref_core {
  public:
-  constexpr ref_core() noexcept = default;
+  // `rescan_length`: the chain length from which a commit looks for versions
+  // no reader can see any more (see publish()).
+  constexpr explicit ref_core(std::uint32_t rescan_length) noexcept : rescan_length_(rescan_length) {}
   ref_core(const ref_core&) = delete;
   ref_core& operator=(const ref_core&) = delete;
   ~ref_core() { delete name_.load(std::memory_order_relaxed); }
@@ -177,6 +179,7 @@ class alignas(64) ref_core {
   // Stamp of the version just above the chain's tail (guarded by the commit
   // lock); the chain can only be cut once every read point has passed it.
   std::uint64_t second_oldest_stamp_ = ~std::uint64_t{0};
+  const std::uint32_t rescan_length_;
   mutable std::atomic<std::uint32_t> pin_index_{0};
   std::atomic<bool> has_validator_{false};
   std::atomic<bool> has_watches_{false};

@@ -37,6 +37,14 @@ TEST_CASE("memory stays flat over a million commits", "[stm][memory]") {
   CHECK(tracked::live == base);
 }
 
+TEST_CASE("chains of small values stay short over a million commits", "[stm][memory]") {
+  // Small trivially copyable values are cut in batches (see ref<T>::rescan_length).
+  instadump::ref<long> r{0};
+  for (long i = 0; i < 1'000'000; ++i) instadump::dosync([&] { r.alter([](long v) { return v + 1; }); });
+  CHECK(r.deref() == 1'000'000);
+  CHECK(r.chain_length() <= 9);
+}
+
 TEST_CASE("a long reader keeps its snapshot and versions are reclaimed after it ends", "[stm][memory]") {
   long base = tracked::live;
   {
