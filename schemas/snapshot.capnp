@@ -19,8 +19,10 @@ struct StoreMeta {
   createdUnixNanos @2 :Int64;   # when the store was created
 }
 
-# One snapshot: the list of values it consists of. Stored in the "snapshots"
-# database under the snapshot id (8-byte big-endian).
+# Format version 1 only: one snapshot, listing all of its values. Stored in
+# the "snapshots" database under the snapshot id (8-byte big-endian). Format 2
+# stores SnapshotRecord there instead; stores of format 1 are still read, and
+# converted on their first write (docs/FORMAT.md).
 struct Manifest {
   formatVersion @0 :UInt32;     # format version this manifest was written with
   snapshotId @1 :UInt64;        # equals its key; checked on read
@@ -28,8 +30,9 @@ struct Manifest {
   entries @3 :List(Entry);      # sorted by key, keys unique
 }
 
-# One value of a snapshot. The bytes live in the "blobs" database under
-# blobId; a blob may be shared by several snapshots (incremental saves).
+# Format version 1 only: one value of a Manifest. The bytes live in the
+# "blobs" database under blobId (one value per blob, framed); a blob may be
+# shared by several snapshots (incremental saves).
 struct Entry {
   key @0 :Text;                 # the value's name (any length; never an LMDB key)
   blobId @1 :UInt64;            # key of the bytes in the "blobs" database
@@ -37,4 +40,55 @@ struct Entry {
   checksum @3 :UInt64;          # XXH3-64 (seed 0) of the stored bytes
   schemaFingerprint @4 :UInt64; # identity of the value's schema (see "schemas")
   schemaVersion @5 :UInt32;     # version of that schema the bytes were written with
+}
+
+# --- Format version 2 -----------------------------------------------------------
+#
+# A snapshot is stored as the change from the snapshot before it, so a save
+# writes what changed, not the whole state: a SnapshotRecord under the
+# snapshot id in "snapshots", stored with Cap'n Proto's packed encoding, plus
+# (when any value is new) one blob in "blobs" holding all the new values side
+# by side. Every few snapshots a record is written "full" (listing every
+# value), so reading any snapshot replays a bounded number of records: the
+# newest full record at or before it, then each change after it in order.
+
+struct SnapshotRecord {
+  formatVersion @0 :UInt32;     # format version this record was written with (2)
+  snapshotId @1 :UInt64;        # equals its key; checked on read
+  createdUnixNanos @2 :Int64;   # when the snapshot was written
+  full @3 :Bool;                # entries lists every value of the snapshot; else only those
+                                # that differ from the previous snapshot (new, or stored elsewhere)
+  schemas @4 :List(SchemaId);   # the schema identities entries refer to (by index)
+  entries @5 :List(ValueEntry); # sorted by keyId, unique
+  removed @6 :List(UInt64);     # not full: key ids the previous snapshot had and this one has not
+  superseded @7 :List(ValueRef);# values of the previous snapshot this one no longer has (where
+                                # they are stored), so their space can be reclaimed once no kept
+                                # snapshot has them
+  valueCount @8 :UInt64;        # values in the whole snapshot
+  totalBytes @9 :UInt64;        # their summed sizeBytes
+}
+
+struct SchemaId {
+  fingerprint @0 :UInt64;       # identity of the schema description (key in "schemas")
+  version @1 :UInt32;           # the version of it the bytes were written with
+}
+
+# One value: whose it is, where its bytes are, and how to check them.
+struct ValueEntry {
+  keyId @0 :UInt64;             # key in the "keys" database (the value's name)
+  blobId @1 :UInt64;            # key of the blob in "blobs" holding the bytes
+  offset @2 :UInt64;            # where in the blob the bytes start (a multiple of 8)
+  sizeBytes @3 :UInt64;         # exact length of the bytes (a multiple of 8)
+  checksum @4 :UInt64;          # XXH3-64 (seed 0) of the bytes
+  schemaIndex @5 :UInt32;       # index into SnapshotRecord.schemas
+  framed @6 :Bool;              # the bytes are a message in the standard framing (segment
+                                # table first); else one segment, unframed (all values format 2
+                                # writes; format 1 values keep their framing)
+}
+
+# Where a value's bytes are stored.
+struct ValueRef {
+  blobId @0 :UInt64;
+  offset @1 :UInt64;
+  sizeBytes @2 :UInt64;
 }

@@ -35,6 +35,7 @@ module;
 #include "common/errors.h"
 #include "storage/manifest_codec.h"
 #include "storage/snapshot_store.h"
+#include "storage/value_message.h"
 module instadump;
 
 namespace instadump::detail {
@@ -42,10 +43,20 @@ namespace {
 
 // What the store holds for a ref, so that an unchanged ref is not rewritten.
 struct saved_value {
-  std::uint64_t stamp;  // version stamp of the value that was saved or loaded
-  std::uint64_t blob_id;
+  std::uint64_t stamp = 0;  // version stamp of the value that was saved or loaded
   schema_identity schema;
+  std::uint64_t blob_id = 0;  // where the store has it (see storage::kept_value)
+  std::uint64_t offset = 0;
   std::uint64_t size_bytes = 0;
+  std::uint64_t checksum = 0;
+  bool framed = false;
+
+  static saved_value of(std::uint64_t stamp, const entry_info& e) {
+    return {stamp, e.schema, e.blob_id, e.offset, e.size_bytes, e.checksum, e.framed};
+  }
+  storage::kept_value kept(const std::string& key) const {
+    return storage::kept_value{key, schema, blob_id, offset, size_bytes, checksum, framed};
+  }
 };
 
 // First segment size for encoding a value whose last encoding took
@@ -58,22 +69,29 @@ unsigned first_segment_words(std::uint64_t last_bytes) {
   return static_cast<unsigned>(std::min<std::uint64_t>(std::max<std::uint64_t>(words, 64), 1u << 28));
 }
 
-// Writes a message in Cap'n Proto's standard framing (segment table, then
-// segments) into `out`, which need not be aligned.
-void write_framed(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments, std::span<std::byte> out) {
-  std::byte* p = out.data();
-  auto put32 = [&](std::uint32_t v) {
-    std::memcpy(p, &v, 4);  // little-endian hosts only, as is Cap'n Proto's fast path
-    p += 4;
-  };
-  put32(static_cast<std::uint32_t>(segments.size() - 1));
-  for (const auto& s : segments) put32(static_cast<std::uint32_t>(s.size()));
-  if (segments.size() % 2 == 0) put32(0);  // pad the table to a whole word
-  for (const auto& s : segments) {
-    std::memcpy(p, s.begin(), s.size() * sizeof(capnp::word));
-    p += s.size() * sizeof(capnp::word);
+// Encodes `v` with `entry`'s codec as a message of one segment (what the
+// store keeps: no segment table, and loads take the reader's fast path).
+// The first segment is sized from the previous encoding; a value that
+// outgrew it is encoded again into a segment of the size it turned out to
+// need, so only values that grew pay twice.
+std::unique_ptr<capnp::MallocMessageBuilder> encode_one_segment(const state_entry& entry, const version_base& v,
+                                                                std::uint64_t last_bytes) {
+  auto message = std::make_unique<capnp::MallocMessageBuilder>(first_segment_words(last_bytes));
+  entry.encode(v, *message);
+  auto segments = message->getSegmentsForOutput();
+  if (segments.size() == 1) return message;
+  std::size_t words = 0;
+  for (const auto& s : segments) words += s.size();
+  message = std::make_unique<capnp::MallocMessageBuilder>(static_cast<unsigned>(std::min<std::size_t>(words, 1u << 29)),
+                                                          capnp::AllocationStrategy::FIXED_SIZE);
+  entry.encode(v, *message);
+  if (message->getSegmentsForOutput().size() != 1) {
+    throw save_failed("instadump: the value of ref '" + entry.key() + "' does not fit one message segment (" +
+                      std::to_string(words) + " words); it is too large to save");
   }
+  return message;
 }
+
 
 class session {
  public:
@@ -94,7 +112,8 @@ class session {
   std::optional<std::string> schema_text(std::uint64_t fingerprint);
   bool drop(std::string_view key);
   void shutdown(bool final_save);
-  void check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored);
+  void check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored,
+                     bool framed);
   bool open() {
     std::lock_guard<std::mutex> lock(op_mu_);
     return store_ != nullptr;
@@ -104,9 +123,7 @@ class session {
   struct decoded {
     state_entry* entry;
     version_base* value;  // one hold, ours
-    std::uint64_t blob_id;
-    schema_identity schema;
-    std::uint64_t size_bytes;
+    entry_info stored;    // where it came from
   };
 
   std::vector<state_entry*> registered() {
@@ -127,6 +144,9 @@ class session {
                                        bool require_all, std::vector<entry_info>* all_entries = nullptr);
   // Installs `values` in one transaction and remembers what they came from.
   void install(std::vector<decoded>& values, std::uint64_t id);
+  // Makes snapshot `id`, with `entries`, the base: what later saves carry
+  // unclaimed values from.
+  void set_base(std::uint64_t id, std::vector<entry_info>& entries);
   
   void load_late(state_entry* entry);
   void load_at_setup();
@@ -145,9 +165,10 @@ class session {
   // Keyed by registration: a ref registered again starts without history.
   std::unordered_map<const state_entry*, saved_value> saved_;
   std::set<std::string, std::less<>> dropped_;
-  // Entries of the snapshot the refs were last loaded from or saved to: where
-  // unclaimed values are carried forward from.
-  std::vector<entry_info> base_entries_;
+  // Values of the snapshot the refs were last loaded from or saved to that
+  // no registered ref claims (by key or previous key), minus dropped ones:
+  // carried into every save. Kept up to date as refs (un)register.
+  std::map<std::string, entry_info, std::less<>> unclaimed_;
   std::uint64_t base_id_ = 0;  // that snapshot's id; 0 for none
   // Schema fingerprints known to be stored in this directory.
   std::unordered_set<std::uint64_t> schemas_stored_;
@@ -172,14 +193,38 @@ void session::add(state_entry* entry) {
     }
     entries_.push_back(entry);
   }
+  {
+    std::lock_guard<std::mutex> op(op_mu_);  // its keys are claimed now
+    unclaimed_.erase(entry->key());
+    for (const std::string& k : entry->previous_keys()) {
+      if (auto it = unclaimed_.find(k); it != unclaimed_.end()) unclaimed_.erase(it);
+    }
+  }
   if (open()) load_late(entry);
 }
 
 void session::remove(state_entry* entry) noexcept {
   std::lock_guard<std::mutex> op(op_mu_);  // saved_ is keyed by entry address: forget it
-  saved_.erase(entry);
   std::lock_guard<std::mutex> lock(registry_mu_);
   std::erase(entries_, entry);
+  auto it = saved_.find(entry);
+  if (it == saved_.end()) return;
+  // Its stored value is an orphan now, carried like any unclaimed one --
+  // unless another registered state claims the key as a previous one.
+  bool claimed = false;
+  for (const state_entry* e : entries_) {
+    const auto& previous = e->previous_keys();
+    claimed = claimed || std::find(previous.begin(), previous.end(), entry->key()) != previous.end();
+  }
+  if (store_ && !claimed && !dropped_.count(entry->key())) {
+    try {
+      const saved_value& s = it->second;
+      unclaimed_[entry->key()] =
+          entry_info{entry->key(), s.schema, s.blob_id, s.size_bytes, s.checksum, s.offset, s.framed};
+    } catch (...) {  // out of memory: the orphan is not carried (it stays in the older snapshots)
+    }
+  }
+  saved_.erase(it);
 }
 
 void session::setup(const std::filesystem::path& dir, const setup_options& options) {
@@ -198,7 +243,7 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   options_ = options;
   saved_.clear();
   dropped_.clear();
-  base_entries_.clear();
+  unclaimed_.clear();
   base_id_ = 0;
   schemas_stored_.clear();
   try {
@@ -240,8 +285,7 @@ void session::load_at_setup() {
       std::vector<entry_info> entries;
       auto values = decode_snapshot(all[i], registered(), false, &entries);
       install(values, all[i]);
-      base_entries_ = std::move(entries);
-      base_id_ = all[i];
+      set_base(all[i], entries);
       return;
     } catch (const storage_error& e) {
       if (!options_.fall_back_to_older_snapshots || i + 1 == all.size()) throw;
@@ -288,8 +332,8 @@ std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const s
       if (!first && b->second.first <= it->second.rank) return;  // a better-ranked key holds it
       version_base* v;
       try {
-        capnp::FlatArrayMessageReader reader(words, storage::reader_options_for(words.size()));
-        v = e->decode(reader, info.schema);
+        storage::value_message message(words, info.framed, storage::reader_options_for(words.size()));
+        v = e->decode(message.reader(), info.schema);
       } catch (const std::exception& ex) {
         throw load_failed("instadump: cannot restore ref '" + info.key + "' from snapshot " + std::to_string(id) +
                           " in \"" + store_->directory().string() + "\": its value does not decode (" +
@@ -302,11 +346,11 @@ std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const s
       if (!first) {
         decoded& d = out[b->second.second];
         d.value->release();
-        d = {e, v, info.blob_id, info.schema, info.size_bytes};
+        d = {e, v, info};
         b->second.first = it->second.rank;
         return;
       }
-      out.push_back({e, v, info.blob_id, info.schema, info.size_bytes});
+      out.push_back({e, v, info});
     });
   } catch (...) {
     release_all();
@@ -345,9 +389,25 @@ void session::install(std::vector<decoded>& values, std::uint64_t id) {
     throw;
   }
   for (decoded& d : values) {
-    saved_[d.entry] = saved_value{d.value->stamp(), d.blob_id, d.schema, d.size_bytes};
+    saved_[d.entry] = saved_value::of(d.value->stamp(), d.stored);
     d.value->release();
   }
+}
+
+void session::set_base(std::uint64_t id, std::vector<entry_info>& entries) {
+  std::set<std::string_view> claimed;
+  for (state_entry* e : registered()) {
+    claimed.insert(e->key());
+    for (const std::string& k : e->previous_keys()) claimed.insert(k);
+  }
+  std::map<std::string, entry_info, std::less<>> unclaimed;
+  for (entry_info& info : entries) {
+    if (claimed.count(info.key) || dropped_.count(info.key)) continue;
+    std::string key = info.key;
+    unclaimed.emplace(std::move(key), std::move(info));
+  }
+  unclaimed_ = std::move(unclaimed);
+  base_id_ = id;
 }
 
 save_result session::save(const save_options& options) {
@@ -384,36 +444,30 @@ save_result session::save_locked(bool durable) {
   save_result result;
   std::vector<std::variant<storage::new_value, storage::kept_value>> values;
   std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> messages;
-  std::unordered_set<std::string_view> claimed;
-  claimed.reserve(entries.size());
+  values.reserve(entries.size() + unclaimed_.size());
+  std::vector<saved_value*> slots(entries.size(), nullptr);  // saved_ nodes never move
   for (std::size_t i = 0; i < entries.size(); ++i) {
     state_entry* e = entries[i];
-    claimed.insert(e->key());
     auto it = saved_.find(e);
+    if (it != saved_.end()) slots[i] = &it->second;
     if (it != saved_.end() && it->second.stamp == versions[i]->stamp() && it->second.schema == e->schema()) {
-      values.emplace_back(storage::kept_value{e->key(), e->schema(), it->second.blob_id});
+      values.emplace_back(it->second.kept(e->key()));
       continue;
     }
-    auto message = std::make_unique<capnp::MallocMessageBuilder>(
-        first_segment_words(it != saved_.end() ? it->second.size_bytes : 0));
-    e->encode(*versions[i], *message);
-    std::size_t bytes = capnp::computeSerializedSizeInWords(*message) * sizeof(capnp::word);
-    capnp::MallocMessageBuilder* m = message.get();
+    auto message = encode_one_segment(*e, *versions[i], it != saved_.end() ? it->second.size_bytes : 0);
+    kj::ArrayPtr<const capnp::word> segment = message->getSegmentsForOutput()[0];
+    const std::size_t bytes = segment.size() * sizeof(capnp::word);
     messages.push_back(std::move(message));
-    values.emplace_back(storage::new_value{
-        e->key(), e->schema(), bytes,
-        [m](std::span<std::byte> out) { write_framed(m->getSegmentsForOutput(), out); }});
+    values.emplace_back(storage::new_value{e->key(), e->schema(), bytes, [segment](std::span<std::byte> out) {
+                                             std::memcpy(out.data(), segment.begin(), out.size());
+                                           }});
     ++result.refs_written;
     result.bytes_written += bytes;
   }
-  // Carry forward what no registered ref claims. A value under a renamed
-  // state's previous key has moved to its new key.
-  for (state_entry* e : entries) {
-    for (const std::string& k : e->previous_keys()) claimed.insert(k);
-  }
-  for (const entry_info& info : base_entries_) {
-    if (claimed.count(info.key) || dropped_.count(info.key)) continue;
-    values.emplace_back(storage::kept_value{info.key, info.schema, info.blob_id});
+  // Carry forward what no registered ref claims. (A value under a renamed
+  // state's previous key has moved to its new key: it is not in unclaimed_.)
+  for (const auto& [key, info] : unclaimed_) {
+    values.emplace_back(saved_value::of(0, info).kept(key));
     ++result.unclaimed;
   }
 
@@ -438,16 +492,17 @@ save_result session::save_locked(bool durable) {
     for (const auto& r : schemas) schemas_stored_.erase(r.fingerprint);
     throw;
   }
-  base_entries_ = info.entries;
-  base_id_ = info.id;
+  base_id_ = info.id;  // unclaimed_ stays: the new snapshot carries exactly those
   commits_since_save_.fetch_sub(commits_covered, std::memory_order_relaxed);
 
-  std::unordered_map<std::string_view, const entry_info*> by_key;
-  by_key.reserve(info.entries.size());
-  for (const entry_info& ei : info.entries) by_key.emplace(ei.key, &ei);
+  // info.entries are in the order of `values`: the registered refs first.
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    const entry_info* ei = by_key.at(entries[i]->key());
-    saved_[entries[i]] = saved_value{versions[i]->stamp(), ei->blob_id, ei->schema, ei->size_bytes};
+    saved_value s = saved_value::of(versions[i]->stamp(), info.entries[i]);
+    if (slots[i]) {
+      *slots[i] = s;
+    } else {
+      saved_[entries[i]] = s;
+    }
   }
   result.snapshot_id = info.id;
   result.refs = entries.size();
@@ -470,11 +525,11 @@ void session::reload(std::optional<std::uint64_t> id) {
   std::vector<entry_info> entries;
   auto values = decode_snapshot(*id, registered(), true, &entries);
   install(values, *id);
-  base_entries_ = std::move(entries);
-  base_id_ = *id;
+  set_base(*id, entries);
 }
 
-void session::check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored) {
+void session::check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored,
+                            bool framed) {
   state_entry* entry = nullptr;
   for (state_entry* e : registered()) {
     const auto& previous = e->previous_keys();
@@ -490,8 +545,8 @@ void session::check_decodes(std::string_view key, std::span<const std::byte> byt
   };
   version_base* v = nullptr;
   try {
-    capnp::FlatArrayMessageReader reader(words.words(), storage::reader_options_for(words.words().size()));
-    v = entry->decode(reader, stored);
+    storage::value_message message(words.words(), framed, storage::reader_options_for(words.words().size()));
+    v = entry->decode(message.reader(), stored);
   } catch (const std::exception& ex) {
     throw fail(ex.what());
   } catch (const kj::Exception& ex) {
@@ -526,14 +581,7 @@ std::vector<std::string> session::unclaimed() {
   std::lock_guard<std::mutex> lock(op_mu_);
   store_or_throw("unclaimed_keys");
   std::vector<std::string> out;
-  std::set<std::string, std::less<>> claimed;
-  for (state_entry* e : registered()) {
-    claimed.insert(e->key());
-    for (const std::string& k : e->previous_keys()) claimed.insert(k);
-  }
-  for (const entry_info& info : base_entries_) {
-    if (!claimed.count(info.key) && !dropped_.count(info.key)) out.push_back(info.key);
-  }
+  for (const auto& [key, info] : unclaimed_) out.push_back(key);
   return out;
 }
 
@@ -547,10 +595,11 @@ std::optional<std::string> session::schema_text(std::uint64_t fingerprint) {
 bool session::drop(std::string_view key) {
   std::lock_guard<std::mutex> lock(op_mu_);
   store_or_throw("drop_unclaimed");
-  for (const entry_info& info : base_entries_) {
-    if (info.key == key) return dropped_.insert(std::string(key)).second;
-  }
-  return false;
+  auto it = unclaimed_.find(key);
+  if (it == unclaimed_.end()) return false;
+  dropped_.insert(it->first);
+  unclaimed_.erase(it);
+  return true;
 }
 
 void session::shutdown(bool final_save) {
@@ -559,7 +608,7 @@ void session::shutdown(bool final_save) {
   store_.reset();
   saved_.clear();
   dropped_.clear();
-  base_entries_.clear();
+  unclaimed_.clear();
   base_id_ = 0;
 }
 
@@ -687,8 +736,9 @@ std::optional<std::string> stored_schema(std::uint64_t fingerprint) {
   return detail::session::get().schema_text(fingerprint);
 }
 bool drop_unclaimed(std::string_view key) { return detail::session::get().drop(key); }
-void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, schema_identity stored) {
-  detail::session::get().check_decodes(key, bytes, stored);
+void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, schema_identity stored,
+                         bool framed) {
+  detail::session::get().check_decodes(key, bytes, stored, framed);
 }
 void shutdown() { detail::session::get().shutdown(true); }
 bool is_setup() noexcept {

@@ -140,10 +140,14 @@ std::optional<std::string> stored_schema(std::uint64_t fingerprint);
 // under one of its previous keys) written with schema `stored`, with this
 // program's codec -- migrations included -- and discards the result: what
 // setup() and reload_all() would do with it, without touching any ref or
-// the store. Needs no setup(). Throws load_failed naming the key and the
-// reason when the value does not decode, and error when no state is
-// registered under `key`. For tools that check stored data, and for fuzzing.
-void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, storage::schema_identity stored);
+// the store. `bytes` is a Cap'n Proto message in the standard framing
+// (capnp::messageToFlatArray) or, with framed = false, one unframed segment
+// (how the store keeps values it writes; see entry_info::framed). Needs no
+// setup(). Throws load_failed naming the key and the reason when the value
+// does not decode, and error when no state is registered under `key`. For
+// tools that check stored data, and for fuzzing.
+void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, storage::schema_identity stored,
+                         bool framed = true);
 
 // Whether setup() has been called (and shutdown() has not).
 bool is_setup() noexcept;

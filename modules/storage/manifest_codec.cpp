@@ -16,6 +16,8 @@ namespace instadump::storage {
 namespace {
 
 constexpr const char* kMagic = "instadump";
+// Manifests exist only in format 1 (format 2 stores SnapshotRecords).
+constexpr std::uint32_t kManifestFormat = 1;
 
 // Turns any decode failure into corrupt_data naming where the bytes came from.
 template <typename F>
@@ -95,7 +97,7 @@ store_meta decode_store_meta(std::span<const std::byte> bytes, const std::string
 kj::Array<capnp::word> encode_manifest(const snapshot_info& snapshot) {
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<schema::Manifest>();
-  root.setFormatVersion(format_version);
+  root.setFormatVersion(kManifestFormat);
   root.setSnapshotId(snapshot.id);
   root.setCreatedUnixNanos(snapshot.created_unix_nanos);
   auto entries = root.initEntries(static_cast<unsigned>(snapshot.entries.size()));
@@ -118,10 +120,9 @@ snapshot_info decode_manifest(std::span<const std::byte> bytes, const std::strin
     capnp::FlatArrayMessageReader reader(words.words(), reader_options_for(words.words().size()));
     auto root = reader.getRoot<schema::Manifest>();
     const std::uint32_t version = root.getFormatVersion();
-    if (version == 0 || version > format_version) {
+    if (version != kManifestFormat) {
       throw corrupt_data("instadump: " + where + ": the manifest has format version " + std::to_string(version) +
-                         ", this build reads versions 1 to " + std::to_string(format_version) +
-                         (version > format_version ? "; upgrade Instadump to read it" : "; the data is damaged"));
+                         ", but manifests exist only in format 1; the data is damaged");
     }
     snapshot_info info;
     info.id = root.getSnapshotId();
@@ -136,6 +137,7 @@ snapshot_info decode_manifest(std::span<const std::byte> bytes, const std::strin
       out.size_bytes = e.getSizeBytes();
       out.checksum = e.getChecksum();
       out.schema = schema_identity{e.getSchemaFingerprint(), e.getSchemaVersion()};
+      out.framed = true;  // format 1 stored whole framed messages, one per blob
       if (!info.entries.empty() && !(info.entries.back().key < out.key)) {
         throw corrupt_data("instadump: " + where + ": manifest entries are not sorted and unique (key \"" +
                            out.key + "\" after \"" + info.entries.back().key + "\"); the data is damaged");

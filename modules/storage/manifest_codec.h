@@ -1,6 +1,7 @@
-// Encoding and bounded decoding of the store's own records (StoreMeta and
-// Manifest in schemas/snapshot.capnp), and the reader limits used for every
-// decode of stored bytes.
+// Encoding and bounded decoding of the store's meta record (StoreMeta) and of
+// the format 1 snapshot manifests (Manifest, in schemas/snapshot.capnp), and
+// the reader limits used for every decode of stored bytes. Format 2 snapshot
+// records are in record_codec.h.
 //
 // Decoders treat their input as untrusted: they never crash on arbitrary
 // bytes (tools/fuzz/fuzz_snapshot_decode.cpp checks that) and report any
@@ -43,13 +44,14 @@ kj::Array<capnp::word> encode_store_meta(const store_meta& meta);
 // format version: the caller decides what a newer version means.
 store_meta decode_store_meta(std::span<const std::byte> bytes, const std::string& where);
 
-// Serializes a Manifest for `snapshot` with the current format_version.
+// Serializes a format 1 Manifest for `snapshot` (what stores of format 1
+// hold; this build writes them only as test fixtures).
 kj::Array<capnp::word> encode_manifest(const snapshot_info& snapshot);
 
-// Decodes a Manifest into a snapshot_info (total_bytes recomputed). Throws
+// Decodes a format 1 Manifest into a snapshot_info (total_bytes recomputed;
+// every entry at offset 0 and framed, as format 1 stored values). Throws
 // corrupt_data (naming `where`) when the bytes do not decode, the format
-// version is newer than this build's, or the entries are not sorted and
-// unique by key.
+// version is not 1, or the entries are not sorted and unique by key.
 snapshot_info decode_manifest(std::span<const std::byte> bytes, const std::string& where);
 
 // A word-aligned view of bytes that may not be aligned (LMDB guarantees only

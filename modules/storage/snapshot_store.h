@@ -1,21 +1,25 @@
 // The on-disk snapshot store: numbered snapshots of named values, kept in one
 // LMDB environment per directory.
 //
-// A snapshot is a manifest (key, blob id, size, checksum, schema identity of
-// every value) plus the value bytes ("blobs"). Values unchanged since an
-// earlier snapshot can be referenced instead of rewritten (kept_value), so a
-// blob may belong to several snapshots. write_snapshot() keeps the newest
-// `keep_generations` snapshots and drops blobs none of them references.
+// A snapshot maps value names to their bytes. Each snapshot is stored as the
+// change from the one before (format 2, docs/FORMAT.md): a small record of
+// the values that changed plus one blob holding their new bytes, so a save
+// costs what changed, not the whole state. Values unchanged since an earlier
+// snapshot are referenced instead of rewritten (kept_value). write_snapshot()
+// keeps the newest `keep_generations` snapshots and deletes bytes none of
+// them has any more.
 //
 // LMDB layout (docs/FORMAT.md has the full description and the evolution
 // rules): named databases
-//   "meta"      "store"        -> StoreMeta message (magic, format version)
-//               "next_blob_id" -> 8-byte big-endian counter
-//   "snapshots" 8-byte BE id   -> Manifest message
-//   "blobs"     8-byte BE id   -> value bytes (a Cap'n Proto message, unframed words)
+//   "meta"      "store"           -> StoreMeta message (magic, format version)
+//               "next_blob_id", "next_key_id", "oldest_snapshot" -> 8-byte big-endian
+//   "snapshots" 8-byte BE id      -> SnapshotRecord message (packed)
+//   "blobs"     8-byte BE id      -> the bytes of the values saved together
+//   "keys"      8-byte BE key id  -> a value name
 //   "schemas"   8-byte BE fingerprint -> schema bytes (opaque to the store)
 // Keys are short fixed-size ids, so LMDB's 511-byte key limit never applies
-// to value names, however long.
+// to value names, however long. Stores of format 1 (one full manifest per
+// snapshot) are read as they are and converted by their first write.
 //
 // Processes: one writer per directory (enforced with a flock on
 // <dir>/instadump.lock); any number of read-only opens next to it. Do not use
@@ -44,6 +48,8 @@
 
 #include "storage/manifest_codec.h"  // reader_options_for
 #include "storage/snapshot_types.h"
+
+struct MDB_txn;  // lmdb.h
 
 namespace instadump::storage {
 
@@ -80,9 +86,11 @@ class snapshot_store {
 
   // Writes a new snapshot made of `values` in one LMDB write transaction,
   // stores `schemas` (replacing records with the same fingerprint), then drops
-  // snapshots beyond keep_generations and the blobs no kept snapshot
-  // references, in the same transaction: either all of it happens or none.
-  // new_value bytes are written by their fill() straight into LMDB's pages.
+  // snapshots beyond keep_generations and the bytes no kept snapshot has, in
+  // the same transaction: either all of it happens or none. The new values'
+  // bytes are written by their fill() straight into LMDB's pages, side by
+  // side in one blob; values equal to the newest snapshot's (same key, same
+  // place, same schema) cost nothing.
   // When the map is full it is grown and the whole write redone (so fill() may
   // be called more than once; it must write the same bytes each time).
   //
@@ -91,22 +99,24 @@ class snapshot_store {
   // this process, but a crash of the machine may lose it (the store then
   // opens at the previous snapshot; it is never left damaged).
   //
-  // Returns the new snapshot's info (entries sorted by key, with the blob ids
-  // of new values).
+  // Returns the new snapshot's info, its entries in the order of `values`
+  // (with where the new values were stored).
   //
   // Throws save_failed, and nothing is changed, when: the store is read-only;
   // keys are empty or repeated; a new_value's size is not a multiple of 8 or
-  // it has no fill; a kept_value's blob is not referenced by any stored
-  // snapshot; fill() throws (its exception is nested); the disk is full or the
-  // map cannot grow. Throws save_failed and poisons the store when flushing to
+  // it has no fill; a kept_value names a place no kept snapshot has a value
+  // at; fill() throws (its exception is nested); the disk is full or the map
+  // cannot grow. Throws save_failed and poisons the store when flushing to
   // disk fails (I/O error): the kernel may have dropped the unwritten pages,
   // so no later write through this store can be trusted and every later call
   // throws save_failed until the store is reopened; the last snapshot that was
   // written durably is intact. Throws storage_error when called in a forked
   // child of the process that opened the store.
   //
-  // A stored manifest that does not decode is skipped rather than failing the
-  // save; it is pruned in turn, but its blobs are then not reclaimed.
+  // A stored record that does not decode does not fail the save: the new
+  // record is then written full (independent of the ones before), nothing is
+  // reclaimed while the damaged record is kept, and once it is pruned the
+  // next open deletes whatever bytes no kept snapshot has.
   //
   // Thread-safe: writes are serialized with each other and with reads.
   // REQUIRES: not called from inside a read_snapshot() visitor of this store.
@@ -114,23 +124,24 @@ class snapshot_store {
                                std::span<const schema_record> schemas = {});
 
   // Returns all stored snapshots, newest first. Throws corrupt_data when a
-  // manifest does not decode (snapshot_ids() does not). Thread-safe.
+  // record does not decode (snapshot_ids() does not). Thread-safe.
   std::vector<snapshot_info> list_snapshots() const;
 
   // Returns the ids of all stored snapshots, newest first, without decoding
-  // their manifests: recovery code can try read_snapshot() on each in turn
-  // even when some manifest is damaged. Thread-safe.
+  // their records: recovery code can try read_snapshot() on each in turn
+  // even when some record is damaged. Thread-safe.
   std::vector<std::uint64_t> snapshot_ids() const;
 
   // Returns the newest snapshot, or nullopt for an empty store. Throws
-  // corrupt_data when its manifest does not decode. Thread-safe.
+  // corrupt_data when a record it needs does not decode. Thread-safe.
   std::optional<snapshot_info> newest() const;
 
   // Reads snapshot `id` in one read transaction. First verifies every entry:
-  // the blob exists, has the recorded size and the recorded checksum; then
-  // calls visit(entry, words) for each entry in key order. `words` are the
-  // value's bytes, 8-byte aligned (copied only when LMDB's copy is not), valid
-  // only during the call; decode them with reader_options_for(words.size()).
+  // its bytes exist where the record says and have the recorded checksum;
+  // then calls visit(entry, words) for each entry in key order. `words` are
+  // the value's bytes, 8-byte aligned (copied only when LMDB's copy is not),
+  // valid only during the call; decode them with reader_options_for(
+  // words.size()), as one segment or, when entry.framed, as a framed message.
   //
   // Throws load_failed when no snapshot `id` exists, corrupt_data (naming the
   // key and the snapshot) when verification fails; nothing is visited then.
@@ -156,10 +167,16 @@ class snapshot_store {
 
  private:
   struct dbis;
+  struct writer_state;  // what the writer knows of the records on disk (snapshot_writer.cpp)
   snapshot_store(std::filesystem::path dir, const store_options& options);
 
   void check_process() const;
   void initialize();
+  // Opens the "keys" database in a read-only store whose writer created it
+  // after this store was opened. Takes the exclusive lock.
+  void open_keys_database() const;
+  // Reads what the writer needs to know from the records on disk (writer_).
+  void load_writer(MDB_txn* txn);
   snapshot_info write_once(const std::vector<std::variant<new_value, kept_value>>& values,
                            std::span<const schema_record> schemas);
   template <typename F>
@@ -171,6 +188,7 @@ class snapshot_store {
   std::unique_ptr<directory_lock> lock_;
   std::unique_ptr<lmdb::environment> env_;
   std::unique_ptr<dbis> dbi_;
+  std::unique_ptr<writer_state> writer_;  // loaded by the first write; guarded by mutex_ (exclusive)
   bool registered_ = false;  // in the process's table of open directories
   std::pair<dev_t, ino_t> dir_identity_{};
   int stale_readers_cleared_ = 0;

@@ -13,7 +13,7 @@ namespace instadump::storage {
 
 // The on-disk format version this build writes and the newest it can read.
 // Stored in StoreMeta and in every Manifest (see docs/FORMAT.md).
-inline constexpr std::uint32_t format_version = 1;
+inline constexpr std::uint32_t format_version = 2;
 
 // How snapshot_store::open() opens a directory.
 struct store_options {
@@ -47,24 +47,38 @@ struct new_value {
   // address is NOT guaranteed to be 8-byte aligned. May throw: the whole write
   // is then abandoned and write_snapshot() throws save_failed.
   std::function<void(std::span<std::byte>)> fill;
+  // Whether the bytes are a Cap'n Proto message in the standard framing
+  // (segment table first) rather than one unframed segment. Recorded, not
+  // interpreted, by the store (entry_info::framed).
+  bool framed = false;
 };
 
 // A value that is unchanged since a stored snapshot: the new snapshot refers to
-// the already stored blob instead of writing the bytes again (incremental
-// save). blob_id comes from an entry_info of a snapshot still in the store.
+// the bytes already stored instead of writing them again (incremental save).
+// blob_id and offset come from an entry_info of a snapshot still in the store
+// (a value of size 0 has blob 0). The remaining fields repeat that entry; the
+// store uses them only when its own records are damaged and it cannot look
+// the value up.
 struct kept_value {
   std::string key;
   schema_identity schema;
   std::uint64_t blob_id = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t size_bytes = 0;
+  std::uint64_t checksum = 0;
+  bool framed = false;
 };
 
 // One value of a stored snapshot.
 struct entry_info {
   std::string key;
   schema_identity schema;
-  std::uint64_t blob_id = 0;     // where the bytes are; shared by snapshots that kept the value
+  std::uint64_t blob_id = 0;     // the blob holding the bytes (0 for an empty value); shared by
+                                 // the values saved together and by snapshots that kept them
   std::uint64_t size_bytes = 0;  // exact length of the bytes
   std::uint64_t checksum = 0;    // XXH3-64 of the bytes (see checksum.h)
+  std::uint64_t offset = 0;      // where in the blob the bytes start
+  bool framed = false;           // see new_value::framed
 
   friend bool operator==(const entry_info&, const entry_info&) = default;
 };

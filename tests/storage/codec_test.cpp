@@ -29,8 +29,9 @@ TEST_CASE("manifests round-trip including long keys") {
   snapshot_info info;
   info.id = 42;
   info.created_unix_nanos = 1234567890123;
-  info.entries.push_back(entry_info{"a", {1, 2}, 10, 64, 99});
-  info.entries.push_back(entry_info{std::string(2000, 'k'), {3, 4}, 11, 8, 7});
+  // Format 1 values are whole framed messages, one per blob.
+  info.entries.push_back(entry_info{"a", {1, 2}, 10, 64, 99, 0, true});
+  info.entries.push_back(entry_info{std::string(2000, 'k'), {3, 4}, 11, 8, 7, 0, true});
   info.total_bytes = 72;
   auto bytes = encode_manifest(info);
   CHECK(decode_manifest(as_span(bytes), "test") == info);

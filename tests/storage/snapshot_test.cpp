@@ -3,6 +3,7 @@
 // checks, map growth, and reads running next to writes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -35,14 +36,20 @@ TEST_CASE("a snapshot round-trips bytes and sizes and checksums and schema ident
   values.push_back(value_of("alpha", pattern(100'000, 2), {12, 4}));  // overflow pages
   values.push_back(value_of("empty", {}, {13, 5}));
   values.push_back(value_of(std::string(3000, 'n'), pattern(8, 4)));  // longer than LMDB's key limit
-  const snapshot_info info = store->write_snapshot(std::move(values), true);
+  snapshot_info info = store->write_snapshot(std::move(values), true);
   CHECK(info.id == 1);
   REQUIRE(info.entries.size() == 4);
+  // write_snapshot reports the entries in the order of the values given...
+  CHECK(info.entries[0].key == "zeta");
+  CHECK(info.entries[1].key == "alpha");
+  CHECK(info.entries[1].schema == schema_identity{12, 4});
+  CHECK(info.entries[1].checksum == checksum_of(pattern(100'000, 2)));
+  CHECK(info.total_bytes == 64 + 100'000 + 0 + 8);
+  // ... reads in key order.
+  std::sort(info.entries.begin(), info.entries.end(),
+            [](const entry_info& a, const entry_info& b) { return a.key < b.key; });
   CHECK(info.entries[0].key == "alpha");
   CHECK(info.entries[3].key == "zeta");
-  CHECK(info.entries[0].schema == schema_identity{12, 4});
-  CHECK(info.entries[0].checksum == checksum_of(pattern(100'000, 2)));
-  CHECK(info.total_bytes == 64 + 100'000 + 0 + 8);
   CHECK(store->newest() == info);
 
   auto read = read_all(*store, 1);
@@ -85,7 +92,7 @@ TEST_CASE("snapshots are listed newest first and pruned to keep_generations") {
   REQUIRE(list.size() == 2);
   CHECK(list[0].id == 4);
   CHECK(list[1].id == 3);
-  CHECK(store->stats().blob_count == 4);  // two values in each of the two kept snapshots
+  CHECK(store->stats().blob_count == 2);  // the two values of each kept snapshot share a blob
   CHECK(store->stats().snapshot_count == 2);
   CHECK(read_all(*store, 3)["a"] == pattern(4096, 30));
   try {
@@ -111,7 +118,7 @@ TEST_CASE("kept values share blobs across snapshots and survive pruning of their
   CHECK(second.entries[0].blob_id == big_blob);
   CHECK(second.entries[0].size_bytes == 8192);
   CHECK(second.entries[0].checksum == first.entries[0].checksum);
-  // keep_generations = 1: snapshot 1 is gone, its "small" blob too, "big" stays.
+  // keep_generations = 1: snapshot 1 is gone; its blob stays for "big".
   CHECK(store->list_snapshots().size() == 1);
   CHECK(store->stats().blob_count == 2);
   auto read = read_all(*store, second.id);
@@ -119,7 +126,9 @@ TEST_CASE("kept values share blobs across snapshots and survive pruning of their
   CHECK(read["small"] == pattern(8, 99));
 
   values_t stale;
-  stale.push_back(kept_value{"small", {}, first.entries[1].blob_id});
+  // Snapshot 1's "small" shares big's blob, but no kept snapshot has it.
+  REQUIRE(first.entries[1].blob_id == big_blob);
+  stale.push_back(kept_value{"small", {}, first.entries[1].blob_id, first.entries[1].offset});
   CHECK_THROWS_AS(store->write_snapshot(std::move(stale), false), instadump::save_failed);
   CHECK(store->newest()->id == second.id);
 }

@@ -1,0 +1,149 @@
+// SnapshotRecord encoding and bounded decoding (see record_codec.h).
+#include "storage/record_codec.h"
+
+#include "instadump/capnp_compat.h"  // before any Cap'n Proto header
+
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/exception.h>
+#include <kj/io.h>
+
+#include <algorithm>
+#include <exception>
+#include <map>
+
+#include "common/errors.h"
+#include "schemas/snapshot.capnp.h"
+
+namespace instadump::storage {
+namespace {
+
+constexpr std::uint32_t kRecordFormat = 2;
+
+// A packed byte stands for at most 128 words (a run of 256 zero words takes
+// two bytes), so this bounds the unpacked size -- and the work and memory of
+// a decode -- linearly in the input, whatever the bytes claim.
+capnp::ReaderOptions packed_reader_options(std::size_t packed_bytes) {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = std::min<std::uint64_t>(packed_bytes, std::uint64_t{1} << 40) * 128 + 1024;
+  options.nestingLimit = 16;
+  return options;
+}
+
+[[noreturn]] void damaged(const std::string& where, const std::string& why) {
+  throw corrupt_data("instadump: " + where + ": the stored snapshot record " + why +
+                     "; the data is damaged: load an older snapshot");
+}
+
+void set_ref(schema::ValueRef::Builder out, const value_ref& r) {
+  out.setBlobId(r.blob_id);
+  out.setOffset(r.offset);
+  out.setSizeBytes(r.size);
+}
+
+}  // namespace
+
+std::vector<std::byte> encode_record(const snapshot_record& record) {
+  capnp::MallocMessageBuilder message(256 + 4 * static_cast<unsigned>(std::min<std::size_t>(
+                                                    record.entries.size() + record.superseded.size(), 1u << 24)));
+  auto root = message.initRoot<schema::SnapshotRecord>();
+  root.setFormatVersion(kRecordFormat);
+  root.setSnapshotId(record.id);
+  root.setCreatedUnixNanos(record.created_unix_nanos);
+  root.setFull(record.full);
+  root.setValueCount(record.value_count);
+  root.setTotalBytes(record.total_bytes);
+
+  // Schemas by first use, so that a record of one schema stores it once.
+  std::vector<schema_identity> schemas;
+  std::map<std::pair<std::uint64_t, std::uint32_t>, std::uint32_t> index;
+  std::vector<std::uint32_t> schema_of(record.entries.size());
+  for (std::size_t i = 0; i < record.entries.size(); ++i) {
+    const schema_identity& s = record.entries[i].schema;
+    auto [it, fresh] = index.try_emplace({s.fingerprint, s.version}, static_cast<std::uint32_t>(schemas.size()));
+    if (fresh) schemas.push_back(s);
+    schema_of[i] = it->second;
+  }
+  auto out_schemas = root.initSchemas(static_cast<unsigned>(schemas.size()));
+  for (unsigned i = 0; i < schemas.size(); ++i) {
+    out_schemas[i].setFingerprint(schemas[i].fingerprint);
+    out_schemas[i].setVersion(schemas[i].version);
+  }
+  auto entries = root.initEntries(static_cast<unsigned>(record.entries.size()));
+  for (unsigned i = 0; i < record.entries.size(); ++i) {
+    const stored_value& v = record.entries[i];
+    auto e = entries[i];
+    e.setKeyId(v.key_id);
+    e.setBlobId(v.ref.blob_id);
+    e.setOffset(v.ref.offset);
+    e.setSizeBytes(v.ref.size);
+    e.setChecksum(v.checksum);
+    e.setSchemaIndex(schema_of[i]);
+    e.setFramed(v.framed);
+  }
+  auto removed = root.initRemoved(static_cast<unsigned>(record.removed.size()));
+  for (unsigned i = 0; i < record.removed.size(); ++i) removed.set(i, record.removed[i]);
+  auto superseded = root.initSuperseded(static_cast<unsigned>(record.superseded.size()));
+  for (unsigned i = 0; i < record.superseded.size(); ++i) set_ref(superseded[i], record.superseded[i]);
+
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, message);
+  auto bytes = out.getArray();
+  return std::vector<std::byte>(reinterpret_cast<const std::byte*>(bytes.begin()),
+                                reinterpret_cast<const std::byte*>(bytes.end()));
+}
+
+snapshot_record decode_record(std::span<const std::byte> bytes, const std::string& where) {
+  try {
+    kj::ArrayInputStream in(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
+    capnp::PackedMessageReader reader(in, packed_reader_options(bytes.size()));
+    auto root = reader.getRoot<schema::SnapshotRecord>();
+    if (root.getFormatVersion() != kRecordFormat) {
+      damaged(where, "has format version " + std::to_string(root.getFormatVersion()) + " (expected 2)");
+    }
+    snapshot_record r;
+    r.id = root.getSnapshotId();
+    r.created_unix_nanos = root.getCreatedUnixNanos();
+    r.full = root.getFull();
+    r.value_count = root.getValueCount();
+    r.total_bytes = root.getTotalBytes();
+
+    std::vector<schema_identity> schemas;
+    for (auto s : root.getSchemas()) schemas.push_back(schema_identity{s.getFingerprint(), s.getVersion()});
+    auto entries = root.getEntries();
+    r.entries.reserve(entries.size());
+    for (auto e : entries) {
+      stored_value v;
+      v.key_id = e.getKeyId();
+      v.ref = value_ref{e.getBlobId(), e.getOffset(), e.getSizeBytes()};
+      v.checksum = e.getChecksum();
+      v.framed = e.getFramed();
+      const std::uint32_t si = e.getSchemaIndex();
+      if (si >= schemas.size()) damaged(where, "refers to schema " + std::to_string(si) + " of " + std::to_string(schemas.size()));
+      v.schema = schemas[si];
+      if (v.ref.offset % 8 != 0 || v.ref.size % 8 != 0) {
+        damaged(where, "places a value at offset " + std::to_string(v.ref.offset) + " with size " +
+                           std::to_string(v.ref.size) + " (both must be multiples of 8)");
+      }
+      if (!r.entries.empty() && r.entries.back().key_id >= v.key_id) damaged(where, "lists its values out of order");
+      r.entries.push_back(v);
+    }
+    for (std::uint64_t k : root.getRemoved()) {
+      if (!r.removed.empty() && r.removed.back() >= k) damaged(where, "lists removed keys out of order");
+      r.removed.push_back(k);
+    }
+    if (r.full && !r.removed.empty()) damaged(where, "is full but lists removed keys");
+    for (auto s : root.getSuperseded()) r.superseded.push_back(value_ref{s.getBlobId(), s.getOffset(), s.getSizeBytes()});
+    return r;
+  } catch (const corrupt_data&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const kj::Exception& e) {
+    damaged(where, "does not decode (" + std::string(e.getDescription().cStr()) + ")");
+  } catch (const std::exception& e) {
+    damaged(where, std::string("does not decode (") + e.what() + ")");
+  }
+}
+
+}  // namespace instadump::storage

@@ -1,0 +1,42 @@
+// What the writing snapshot_store knows about the records on disk, kept
+// between writes so that a save does not read the whole chain again.
+//
+// Internal to instadump_storage (snapshot_store.cpp and snapshot_writer.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/record_codec.h"
+#include "storage/record_io.h"
+#include "storage/snapshot_chain.h"
+#include "storage/snapshot_store.h"
+
+namespace instadump::storage {
+
+struct snapshot_store::dbis : store_dbis {};
+
+struct snapshot_store::writer_state {
+  chain_state chain;
+  // Every record on disk decoded and they form a chain. When not, the next
+  // records are written full and nothing is reclaimed until the damaged ones
+  // are pruned (the state is then loaded again, see snapshot_writer.cpp).
+  bool intact = true;
+  std::vector<std::uint64_t> damaged;  // ids of records that do not decode
+  // 1 while the store is still in format 1: the next write converts it,
+  // writing these records (the manifests as format 2 would have written
+  // them) and the key table along with the new snapshot.
+  std::uint32_t format = format_version;
+  std::vector<snapshot_record> converted;
+  std::unordered_map<std::uint64_t, std::string> converted_names;
+  std::unordered_map<std::string, std::uint64_t> key_ids;  // name -> key id
+  std::vector<std::string> names;                           // key id -> name ("" for unused ids)
+  std::uint64_t next_key_id = 1;
+  // Blobs on disk that no kept snapshot has values in (left by damaged
+  // records or an interrupted format conversion): deleted by the next write.
+  std::vector<std::uint64_t> sweep;
+};
+
+}  // namespace instadump::storage
