@@ -61,11 +61,8 @@ struct SnapshotRecord {
   schemas @4 :List(SchemaId);   # the schema identities entries refer to (by index)
   entries @5 :List(ValueEntry); # sorted by keyId, unique
   removed @6 :List(UInt64);     # not full: key ids the previous snapshot had and this one has not
-  superseded @7 :List(ValueRef);# values of the previous snapshot this one no longer has (where
-                                # they are stored), so their space can be reclaimed once no kept
-                                # snapshot has them
-  valueCount @8 :UInt64;        # values in the whole snapshot
-  totalBytes @9 :UInt64;        # their summed sizeBytes
+  valueCount @7 :UInt64;        # values in the whole snapshot
+  totalBytes @8 :UInt64;        # their summed sizeBytes
 }
 
 struct SchemaId {
@@ -84,11 +81,4 @@ struct ValueEntry {
   framed @6 :Bool;              # the bytes are a message in the standard framing (segment
                                 # table first); else one segment, unframed (all values format 2
                                 # writes; format 1 values keep their framing)
-}
-
-# Where a value's bytes are stored.
-struct ValueRef {
-  blobId @0 :UInt64;
-  offset @1 :UInt64;
-  sizeBytes @2 :UInt64;
 }

@@ -54,6 +54,23 @@ struct state_codec {
 
 namespace instadump::detail {
 
+// Where the value of a state was last saved or loaded from (the session's
+// bookkeeping, so that an unchanged value is neither encoded nor rewritten;
+// guarded by the session's lock). See storage::kept_value for the fields.
+struct saved_slot {
+  bool valid = false;
+  bool under_own_key = false;  // stored under the state's key (not a previous one)
+  bool framed = false;
+  bool schema_stored = false;  // its schema text is known to be in the store
+  std::uint64_t stamp = 0;     // version stamp of the value saved or loaded
+  schema_identity schema;
+  std::uint64_t blob_id = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t size_bytes = 0;
+  std::uint64_t checksum = 0;
+  std::uint64_t key_id = 0;
+};
+
 // A registered state, type-erased.
 class state_entry {
  public:
@@ -65,19 +82,26 @@ class state_entry {
   state_entry(const state_entry&) = delete;
   state_entry& operator=(const state_entry&) = delete;
 
-  const std::string& key() const noexcept { return key_; }
-  const schema_identity& schema() const noexcept { return schema_; }
+  inline const std::string& key() const noexcept { return key_; }
+  inline const schema_identity& schema() const noexcept { return schema_; }
   // Cap'n Proto schema text the codec writes (empty if not given).
-  std::string_view schema_source() const noexcept { return schema_source_; }
+  inline std::string_view schema_source() const noexcept { return schema_source_; }
   // Keys this state had before it was renamed, oldest first.
-  const std::vector<std::string>& previous_keys() const noexcept { return previous_keys_; }
+  inline const std::vector<std::string>& previous_keys() const noexcept { return previous_keys_; }
 
-  virtual const ref_core& core() const noexcept = 0;
+  // The ref (a plain pointer, so that save_all's scan of every state makes
+  // no virtual call).
+  inline const ref_core& core() const noexcept { return *core_; }
   virtual void encode(const version_base& v, capnp::MessageBuilder& message) const = 0;
   // A new version (one hold, stamp 0) holding the decoded value.
   virtual version_base* decode(capnp::MessageReader& message, const schema_identity& stored) const = 0;
   // Calls `listener` after every commit that changes the ref (empty: stop).
   virtual void set_commit_listener(std::function<void()> listener) = 0;
+
+  saved_slot saved;  // the session's, see saved_slot
+
+ protected:
+  const ref_core* core_ = nullptr;  // set by the typed subclass
 
  private:
   std::string key_;
@@ -91,9 +115,10 @@ class typed_state final : public state_entry {
  public:
   typed_state(ref<T>& r, std::string key, schema_identity schema, state_codec<T> codec,
               std::string_view schema_source, std::span<const std::string_view> previous_keys)
-      : state_entry(std::move(key), schema, schema_source, previous_keys), ref_(r), codec_(codec) {}
+      : state_entry(std::move(key), schema, schema_source, previous_keys), ref_(r), codec_(codec) {
+    core_ = &ref_.core();
+  }
 
-  const ref_core& core() const noexcept override { return ref_.core(); }
   void encode(const version_base& v, capnp::MessageBuilder& message) const override {
     codec_.encode(static_cast<const version<T>&>(v).value, message);
   }

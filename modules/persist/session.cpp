@@ -41,23 +41,21 @@ module instadump;
 namespace instadump::detail {
 namespace {
 
-// What the store holds for a ref, so that an unchanged ref is not rewritten.
-struct saved_value {
-  std::uint64_t stamp = 0;  // version stamp of the value that was saved or loaded
-  schema_identity schema;
-  std::uint64_t blob_id = 0;  // where the store has it (see storage::kept_value)
-  std::uint64_t offset = 0;
-  std::uint64_t size_bytes = 0;
-  std::uint64_t checksum = 0;
-  bool framed = false;
+// The slot for a value stored as `e`, of version `stamp`.
+saved_slot slot_of(std::uint64_t stamp, const entry_info& e, bool under_own_key) {
+  return saved_slot{true, under_own_key, e.framed, false, stamp, e.schema, e.blob_id, e.offset, e.size_bytes,
+                    e.checksum, e.key_id};
+}
 
-  static saved_value of(std::uint64_t stamp, const entry_info& e) {
-    return {stamp, e.schema, e.blob_id, e.offset, e.size_bytes, e.checksum, e.framed};
-  }
-  storage::kept_value kept(const std::string& key) const {
-    return storage::kept_value{key, schema, blob_id, offset, size_bytes, checksum, framed};
-  }
-};
+// A reference to the stored value of `s`, to store under `key`.
+storage::kept_value kept_of(const saved_slot& s, const std::string& key) {
+  return storage::kept_value{key, s.schema, s.blob_id, s.offset, s.size_bytes, s.checksum, s.framed,
+                             s.under_own_key ? s.key_id : 0};
+}
+
+entry_info info_of(const saved_slot& s, const std::string& key) {
+  return entry_info{key, s.schema, s.blob_id, s.size_bytes, s.checksum, s.offset, s.framed, s.key_id};
+}
 
 // First segment size for encoding a value whose last encoding took
 // `last_bytes`: big enough that a value of about the same size fits in one
@@ -91,6 +89,53 @@ std::unique_ptr<capnp::MallocMessageBuilder> encode_one_segment(const state_entr
   }
   return message;
 }
+
+// Encodes the values one save writes, each as one segment, into memory that
+// lives as long as the encoder (until the save is written). Small values --
+// the common case with many refs -- are built in one reused, zeroed scratch
+// segment and copied into shared chunks, so they cost no allocation each;
+// a value that does not fit the scratch gets a message of its own.
+class value_encoder {
+ public:
+  kj::ArrayPtr<const capnp::word> encode(const state_entry& entry, const version_base& v, std::uint64_t last_bytes) {
+    if (last_bytes <= kScratchWords * sizeof(capnp::word) / 2) {
+      if (scratch_.size() == 0) scratch_ = zeroed_words(kScratchWords);
+      // (The builder zeroes what it used of the scratch when it goes.)
+      capnp::MallocMessageBuilder message(scratch_.asPtr());
+      entry.encode(v, message);
+      auto segments = message.getSegmentsForOutput();
+      if (segments.size() == 1) return keep(segments[0]);
+    }
+    large_.push_back(encode_one_segment(entry, v, last_bytes));
+    return large_.back()->getSegmentsForOutput()[0];
+  }
+
+ private:
+  static constexpr std::size_t kScratchWords = 1024;
+  static constexpr std::size_t kChunkWords = 8192;
+
+  static kj::Array<capnp::word> zeroed_words(std::size_t n) {
+    auto a = kj::heapArray<capnp::word>(n);
+    std::memset(static_cast<void*>(a.begin()), 0, n * sizeof(capnp::word));
+    return a;
+  }
+
+  kj::ArrayPtr<const capnp::word> keep(kj::ArrayPtr<const capnp::word> words) {
+    if (chunks_.empty() || chunks_.back().size() - chunk_used_ < words.size()) {
+      chunks_.push_back(kj::heapArray<capnp::word>(std::max(kChunkWords, words.size())));
+      chunk_used_ = 0;
+    }
+    capnp::word* at = chunks_.back().begin() + chunk_used_;
+    std::memcpy(static_cast<void*>(at), words.begin(), words.size() * sizeof(capnp::word));
+    chunk_used_ += words.size();
+    return kj::arrayPtr(static_cast<const capnp::word*>(at), words.size());
+  }
+
+  kj::Array<capnp::word> scratch_;
+  std::vector<kj::Array<capnp::word>> chunks_;  // moving the vector leaves the words in place
+  std::size_t chunk_used_ = 0;
+  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> large_;
+};
 
 
 class session {
@@ -146,7 +191,7 @@ class session {
   void install(std::vector<decoded>& values, std::uint64_t id);
   // Makes snapshot `id`, with `entries`, the base: what later saves carry
   // unclaimed values from.
-  void set_base(std::uint64_t id, std::vector<entry_info>& entries);
+  void set_base(std::uint64_t id, bool newest, std::vector<entry_info>& entries);
   
   void load_late(state_entry* entry);
   void load_at_setup();
@@ -162,9 +207,14 @@ class session {
   // Guarded by op_mu_.
   std::unique_ptr<storage::snapshot_store> store_;
   setup_options options_;
-  // Keyed by registration: a ref registered again starts without history.
-  std::unordered_map<const state_entry*, saved_value> saved_;
+  // (Where each state's value is stored is in its entry: state_entry::saved.)
   std::set<std::string, std::less<>> dropped_;
+  // Keys of the base snapshot the next save leaves out: dropped unclaimed
+  // values, and values under a key a renamed state claims as a previous one.
+  std::set<std::string, std::less<>> pending_remove_;
+  // The base is the newest snapshot in the store: a save can then say only
+  // what changed (snapshot_store::write_snapshot(base, delta)).
+  bool base_is_newest_ = false;
   // Values of the snapshot the refs were last loaded from or saved to that
   // no registered ref claims (by key or previous key), minus dropped ones:
   // carried into every save. Kept up to date as refs (un)register.
@@ -197,7 +247,10 @@ void session::add(state_entry* entry) {
     std::lock_guard<std::mutex> op(op_mu_);  // its keys are claimed now
     unclaimed_.erase(entry->key());
     for (const std::string& k : entry->previous_keys()) {
-      if (auto it = unclaimed_.find(k); it != unclaimed_.end()) unclaimed_.erase(it);
+      if (auto it = unclaimed_.find(k); it != unclaimed_.end()) {
+        pending_remove_.insert(it->first);  // moves to the new key with the next save
+        unclaimed_.erase(it);
+      }
     }
   }
   if (open()) load_late(entry);
@@ -207,8 +260,8 @@ void session::remove(state_entry* entry) noexcept {
   std::lock_guard<std::mutex> op(op_mu_);  // saved_ is keyed by entry address: forget it
   std::lock_guard<std::mutex> lock(registry_mu_);
   std::erase(entries_, entry);
-  auto it = saved_.find(entry);
-  if (it == saved_.end()) return;
+  const saved_slot& s = entry->saved;
+  if (!s.valid || !s.under_own_key || !store_) return;
   // Its stored value is an orphan now, carried like any unclaimed one --
   // unless another registered state claims the key as a previous one.
   bool claimed = false;
@@ -216,15 +269,12 @@ void session::remove(state_entry* entry) noexcept {
     const auto& previous = e->previous_keys();
     claimed = claimed || std::find(previous.begin(), previous.end(), entry->key()) != previous.end();
   }
-  if (store_ && !claimed && !dropped_.count(entry->key())) {
+  if (!claimed && !dropped_.count(entry->key())) {
     try {
-      const saved_value& s = it->second;
-      unclaimed_[entry->key()] =
-          entry_info{entry->key(), s.schema, s.blob_id, s.size_bytes, s.checksum, s.offset, s.framed};
+      unclaimed_[entry->key()] = info_of(s, entry->key());
     } catch (...) {  // out of memory: the orphan is not carried (it stays in the older snapshots)
     }
   }
-  saved_.erase(it);
 }
 
 void session::setup(const std::filesystem::path& dir, const setup_options& options) {
@@ -241,10 +291,12 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   auto store = storage::snapshot_store::open(dir, so);
   store_ = std::move(store);
   options_ = options;
-  saved_.clear();
+  for (state_entry* e : registered()) e->saved = {};
   dropped_.clear();
+  pending_remove_.clear();
   unclaimed_.clear();
   base_id_ = 0;
+  base_is_newest_ = false;
   schemas_stored_.clear();
   try {
     load_at_setup();
@@ -285,7 +337,7 @@ void session::load_at_setup() {
       std::vector<entry_info> entries;
       auto values = decode_snapshot(all[i], registered(), false, &entries);
       install(values, all[i]);
-      set_base(all[i], entries);
+      set_base(all[i], i == 0, entries);
       return;
     } catch (const storage_error& e) {
       if (!options_.fall_back_to_older_snapshots || i + 1 == all.size()) throw;
@@ -389,25 +441,32 @@ void session::install(std::vector<decoded>& values, std::uint64_t id) {
     throw;
   }
   for (decoded& d : values) {
-    saved_[d.entry] = saved_value::of(d.value->stamp(), d.stored);
+    d.entry->saved = slot_of(d.value->stamp(), d.stored, d.stored.key == d.entry->key());
     d.value->release();
   }
 }
 
-void session::set_base(std::uint64_t id, std::vector<entry_info>& entries) {
-  std::set<std::string_view> claimed;
+void session::set_base(std::uint64_t id, bool newest, std::vector<entry_info>& entries) {
+  std::set<std::string_view> own, previous;
   for (state_entry* e : registered()) {
-    claimed.insert(e->key());
-    for (const std::string& k : e->previous_keys()) claimed.insert(k);
+    own.insert(e->key());
+    for (const std::string& k : e->previous_keys()) previous.insert(k);
   }
   std::map<std::string, entry_info, std::less<>> unclaimed;
+  std::set<std::string, std::less<>> remove;
   for (entry_info& info : entries) {
-    if (claimed.count(info.key) || dropped_.count(info.key)) continue;
+    if (own.count(info.key)) continue;
+    if (previous.count(info.key) || dropped_.count(info.key)) {
+      remove.insert(info.key);  // claimed by a renamed state (or dropped): not carried
+      continue;
+    }
     std::string key = info.key;
     unclaimed.emplace(std::move(key), std::move(info));
   }
   unclaimed_ = std::move(unclaimed);
+  pending_remove_ = std::move(remove);
   base_id_ = id;
+  base_is_newest_ = newest;
 }
 
 save_result session::save(const save_options& options) {
@@ -424,51 +483,73 @@ save_result session::save_locked(bool durable) {
   std::uint64_t commits_covered = commits_since_save_.load(std::memory_order_relaxed);
 
   // One read point for every ref: a read-only transaction never retries and
-  // never blocks writers. Hold the versions so they outlive it.
+  // never blocks writers. Hold the versions that changed since they were
+  // saved, so they outlive it; of the others only the stamp is needed.
+  // (The reads are not logged: this transaction never calls retry().)
   std::vector<version_base*> versions(entries.size(), nullptr);
-  dosync([&] {
-    transaction& tx = require_transaction("save_all");
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (versions[i]) versions[i]->release();
-      versions[i] = const_cast<version_base*>(&tx.view(entries[i]->core()));
-      versions[i]->hold();
-    }
-  });
+  std::vector<std::uint64_t> stamps(entries.size(), 0);
   struct release_guard {
     std::vector<version_base*>& v;
     ~release_guard() {
-      for (version_base* x : v) x->release();
+      for (version_base*& x : v) {
+        if (x) x->release();
+        x = nullptr;
+      }
     }
   } guard{versions};
+  dosync([&] {
+    const std::uint64_t rp = require_transaction("save_all").read_point();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (versions[i]) versions[i]->release();
+      versions[i] = nullptr;
+      const ref_core& r = entries[i]->core();
+      stamps[i] = r.stamp_at(rp);
+      const saved_slot& s = entries[i]->saved;
+      if (s.valid && s.stamp == stamps[i] && s.schema == entries[i]->schema()) continue;
+      versions[i] = r.version_at(rp);
+      versions[i]->hold();
+    }
+  });
 
   save_result result;
-  std::vector<std::variant<storage::new_value, storage::kept_value>> values;
-  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> messages;
-  values.reserve(entries.size() + unclaimed_.size());
-  std::vector<saved_value*> slots(entries.size(), nullptr);  // saved_ nodes never move
+  // Building on the newest snapshot, the store needs to hear only what
+  // changed; otherwise (nothing saved yet, or the base is an older snapshot
+  // reloaded) every value, unclaimed ones included.
+  const bool delta = base_is_newest_ && base_id_ != 0;
+  storage::snapshot_delta changes;
+  std::vector<std::size_t> put_entry;  // index in `entries` of each put value (unclaimed ones: none)
+  value_encoder encoder;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     state_entry* e = entries[i];
-    auto it = saved_.find(e);
-    if (it != saved_.end()) slots[i] = &it->second;
-    if (it != saved_.end() && it->second.stamp == versions[i]->stamp() && it->second.schema == e->schema()) {
-      values.emplace_back(it->second.kept(e->key()));
+    const saved_slot& s = e->saved;
+    if (!versions[i]) {  // unchanged since saved or loaded
+      if (!(delta && s.under_own_key)) {
+        changes.put.emplace_back(kept_of(s, e->key()));
+        put_entry.push_back(i);
+      }
       continue;
     }
-    auto message = encode_one_segment(*e, *versions[i], it != saved_.end() ? it->second.size_bytes : 0);
-    kj::ArrayPtr<const capnp::word> segment = message->getSegmentsForOutput()[0];
+    kj::ArrayPtr<const capnp::word> segment = encoder.encode(*e, *versions[i], s.valid ? s.size_bytes : 0);
     const std::size_t bytes = segment.size() * sizeof(capnp::word);
-    messages.push_back(std::move(message));
-    values.emplace_back(storage::new_value{e->key(), e->schema(), bytes, [segment](std::span<std::byte> out) {
-                                             std::memcpy(out.data(), segment.begin(), out.size());
-                                           }});
+    storage::new_value value{e->key(), e->schema(), bytes, [segment](std::span<std::byte> out) {
+                               std::memcpy(out.data(), segment.begin(), out.size());
+                             }};
+    value.key_id = s.valid && s.under_own_key ? s.key_id : 0;
+    changes.put.emplace_back(std::move(value));
+    put_entry.push_back(i);
     ++result.refs_written;
     result.bytes_written += bytes;
   }
-  // Carry forward what no registered ref claims. (A value under a renamed
-  // state's previous key has moved to its new key: it is not in unclaimed_.)
-  for (const auto& [key, info] : unclaimed_) {
-    values.emplace_back(saved_value::of(0, info).kept(key));
-    ++result.unclaimed;
+  // Unclaimed values stay as they are: in the base already when building on
+  // it, carried explicitly otherwise. (A value under a renamed state's
+  // previous key has moved to its new key: it is not in unclaimed_.)
+  result.unclaimed = unclaimed_.size();
+  if (delta) {
+    changes.remove.assign(pending_remove_.begin(), pending_remove_.end());
+  } else {
+    for (const auto& [key, info] : unclaimed_) {
+      changes.put.emplace_back(kept_of(slot_of(0, info, true), key));
+    }
   }
 
   // Store each schema once per directory, so that data stays readable
@@ -476,7 +557,7 @@ save_result session::save_locked(bool durable) {
   std::vector<storage::schema_record> schemas;
   for (state_entry* e : entries) {
     std::uint64_t fp = e->schema().fingerprint;
-    if (e->schema_source().empty() || schemas_stored_.count(fp)) continue;
+    if (e->schema_source().empty() || e->saved.schema_stored || schemas_stored_.count(fp)) continue;
     if (store_->get_schema(fp)) {
       schemas_stored_.insert(fp);
       continue;
@@ -487,22 +568,21 @@ save_result session::save_locked(bool durable) {
   }
   storage::snapshot_info info;
   try {
-    info = store_->write_snapshot(std::move(values), durable, schemas);
+    info = store_->write_snapshot(delta ? base_id_ : 0, std::move(changes), durable, schemas);
   } catch (...) {
     for (const auto& r : schemas) schemas_stored_.erase(r.fingerprint);
     throw;
   }
   base_id_ = info.id;  // unclaimed_ stays: the new snapshot carries exactly those
+  base_is_newest_ = true;
+  pending_remove_.clear();
   commits_since_save_.fetch_sub(commits_covered, std::memory_order_relaxed);
 
-  // info.entries are in the order of `values`: the registered refs first.
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    saved_value s = saved_value::of(versions[i]->stamp(), info.entries[i]);
-    if (slots[i]) {
-      *slots[i] = s;
-    } else {
-      saved_[entries[i]] = s;
-    }
+  // info.entries are those of the put values, in order.
+  for (std::size_t p = 0; p < put_entry.size(); ++p) {
+    const std::size_t i = put_entry[p];
+    entries[i]->saved = slot_of(stamps[i], info.entries[p], true);
+    entries[i]->saved.schema_stored = true;  // every schema with a text is stored by now
   }
   result.snapshot_id = info.id;
   result.refs = entries.size();
@@ -525,7 +605,8 @@ void session::reload(std::optional<std::uint64_t> id) {
   std::vector<entry_info> entries;
   auto values = decode_snapshot(*id, registered(), true, &entries);
   install(values, *id);
-  set_base(*id, entries);
+  const std::vector<std::uint64_t> ids = store.snapshot_ids();
+  set_base(*id, !ids.empty() && ids.front() == *id, entries);
 }
 
 void session::check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored,
@@ -598,6 +679,7 @@ bool session::drop(std::string_view key) {
   auto it = unclaimed_.find(key);
   if (it == unclaimed_.end()) return false;
   dropped_.insert(it->first);
+  pending_remove_.insert(it->first);
   unclaimed_.erase(it);
   return true;
 }
@@ -606,10 +688,12 @@ void session::shutdown(bool final_save) {
   stop_autosave(final_save);
   std::lock_guard<std::mutex> lock(op_mu_);
   store_.reset();
-  saved_.clear();
+  for (state_entry* e : registered()) e->saved = {};
   dropped_.clear();
+  pending_remove_.clear();
   unclaimed_.clear();
   base_id_ = 0;
+  base_is_newest_ = false;
 }
 
 // --- Autosave ------------------------------------------------------------------

@@ -75,6 +75,17 @@ class alignas(64) ref_core {
     return v;
   }
 
+  // version_at(rp)->stamp(), without touching a version in the common case
+  // that the newest one is at or before rp (then its stamp is latest_stamp,
+  // published after it). REQUIRES: rp is announced by the calling thread.
+  inline std::uint64_t stamp_at(std::uint64_t rp) const {
+    if (!may_publish_at_or_before(rp)) [[likely]] {
+      const std::uint64_t s = latest_stamp_.load(std::memory_order_acquire);
+      if (s <= rp) return s;
+    }
+    return version_at(rp)->stamp();
+  }
+
   // The newest version, for a caller that announced read point rp: like
   // version_at, waits for a commit in progress at or before rp first, so that
   // the version returned cannot be trimmed while rp stays announced.

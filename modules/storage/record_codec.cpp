@@ -35,17 +35,11 @@ capnp::ReaderOptions packed_reader_options(std::size_t packed_bytes) {
                      "; the data is damaged: load an older snapshot");
 }
 
-void set_ref(schema::ValueRef::Builder out, const value_ref& r) {
-  out.setBlobId(r.blob_id);
-  out.setOffset(r.offset);
-  out.setSizeBytes(r.size);
-}
-
 }  // namespace
 
 std::vector<std::byte> encode_record(const snapshot_record& record) {
   capnp::MallocMessageBuilder message(256 + 4 * static_cast<unsigned>(std::min<std::size_t>(
-                                                    record.entries.size() + record.superseded.size(), 1u << 24)));
+                                                    record.entries.size(), 1u << 24)));
   auto root = message.initRoot<schema::SnapshotRecord>();
   root.setFormatVersion(kRecordFormat);
   root.setSnapshotId(record.id);
@@ -83,8 +77,6 @@ std::vector<std::byte> encode_record(const snapshot_record& record) {
   }
   auto removed = root.initRemoved(static_cast<unsigned>(record.removed.size()));
   for (unsigned i = 0; i < record.removed.size(); ++i) removed.set(i, record.removed[i]);
-  auto superseded = root.initSuperseded(static_cast<unsigned>(record.superseded.size()));
-  for (unsigned i = 0; i < record.superseded.size(); ++i) set_ref(superseded[i], record.superseded[i]);
 
   kj::VectorOutputStream out;
   capnp::writePackedMessage(out, message);
@@ -133,7 +125,6 @@ snapshot_record decode_record(std::span<const std::byte> bytes, const std::strin
       r.removed.push_back(k);
     }
     if (r.full && !r.removed.empty()) damaged(where, "is full but lists removed keys");
-    for (auto s : root.getSuperseded()) r.superseded.push_back(value_ref{s.getBlobId(), s.getOffset(), s.getSizeBytes()});
     return r;
   } catch (const corrupt_data&) {
     throw;

@@ -49,7 +49,6 @@ struct snapshot_record {
   bool full = false;
   std::vector<stored_value> entries;  // sorted by key_id, unique
   std::vector<std::uint64_t> removed;  // sorted, unique; empty when full
-  std::vector<value_ref> superseded;
   std::uint64_t value_count = 0;
   std::uint64_t total_bytes = 0;
 };

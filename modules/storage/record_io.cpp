@@ -41,8 +41,6 @@ void convert_format1(MDB_txn* txn, const store_dbis& dbis, const std::filesystem
     ids.emplace(name, chain.next_key_id);
     chain.names.emplace(chain.next_key_id++, name);
   }
-  const snapshot_view* previous = nullptr;
-  std::uint64_t previous_id = 0;
   for (std::size_t i = 0; i < manifests.size(); ++i) {
     const auto& [id, m] = manifests[i];
     chain_link link;
@@ -50,7 +48,6 @@ void convert_format1(MDB_txn* txn, const store_dbis& dbis, const std::filesystem
     if (!m) {
       link.damage = damage[i];
       chain.links.push_back(std::move(link));
-      previous = nullptr;
       continue;
     }
     snapshot_record r;
@@ -68,11 +65,8 @@ void convert_format1(MDB_txn* txn, const store_dbis& dbis, const std::filesystem
     }
     r.value_count = r.entries.size();
     r.total_bytes = m->total_bytes;
-    if (previous && previous_id + 1 == id) r.superseded = diff_views(*previous, r.entries).superseded;
     link.record = std::move(r);
     chain.links.push_back(std::move(link));
-    previous = &chain.links.back().record->entries;
-    previous_id = id;
   }
   chain.oldest = chain.links.empty() ? 0 : chain.links.front().id;
 }
@@ -187,8 +181,8 @@ snapshot_info info_of(const stored_chain& chain, std::uint64_t id, const snapsho
       throw corrupt_data("instadump: " + snapshot_name(id, dir) + " has a value under key id " +
                          std::to_string(v.key_id) + ", which has no name in the key table; the store is damaged");
     }
-    info.entries.push_back(
-        entry_info{name->second, v.schema, v.ref.blob_id, v.ref.size, v.checksum, v.ref.offset, v.framed});
+    info.entries.push_back(entry_info{name->second, v.schema, v.ref.blob_id, v.ref.size, v.checksum, v.ref.offset,
+                                      v.framed, chain.format == 1 ? 0 : v.key_id});
     info.total_bytes += v.ref.size;
   }
   std::sort(info.entries.begin(), info.entries.end(),

@@ -11,16 +11,16 @@
 namespace instadump::storage {
 namespace {
 
-bool same_value(const stored_value& a, const stored_value& b) {
-  return a.ref == b.ref && a.schema == b.schema && a.checksum == b.checksum && a.framed == b.framed;
-}
-
 std::uint64_t first_kept(std::uint64_t oldest, std::uint64_t newest, unsigned keep) {
   const std::uint64_t by_count = newest >= keep ? newest - keep + 1 : 1;
   return std::max(std::max<std::uint64_t>(oldest, 1), by_count);
 }
 
 }  // namespace
+
+bool same_value(const stored_value& a, const stored_value& b) {
+  return a.ref == b.ref && a.schema == b.schema && a.checksum == b.checksum && a.framed == b.framed;
+}
 
 void apply_record(snapshot_view& view, const snapshot_record& r, const std::string& where) {
   if (r.full) {
@@ -82,37 +82,44 @@ view_change diff_views(const snapshot_view& prev, const snapshot_view& next) {
   return c;
 }
 
+view_change change_of(const view_map& current, const std::vector<stored_value>& put,
+                      const std::vector<std::uint64_t>& removed) {
+  view_change c;
+  for (const stored_value& v : put) {
+    auto it = current.find(v.key_id);
+    if (it != current.end() && same_value(it->second, v)) continue;
+    if (it != current.end() && it->second.ref.size != 0) c.superseded.push_back(it->second.ref);
+    c.changed.push_back(v);
+  }
+  for (std::uint64_t k : removed) {
+    auto it = current.find(k);
+    if (it == current.end()) continue;
+    c.removed.push_back(k);
+    if (it->second.ref.size != 0) c.superseded.push_back(it->second.ref);
+  }
+  return c;
+}
+
+snapshot_view as_view(const view_map& map) {
+  snapshot_view v;
+  v.reserve(map.size());
+  for (const auto& [k, value] : map) v.push_back(value);
+  return v;
+}
+
 // --- live_values ---------------------------------------------------------------
 
-void live_values::add(const stored_value& v) {
-  if (v.ref.size == 0) return;  // no bytes, nothing to reclaim
-  counted& c = values_[{v.ref.blob_id, v.ref.offset}];
-  if (c.intervals == 0) c.value = v;
-  ++c.intervals;
-  ++per_blob_[v.ref.blob_id];
+void live_values::add(const value_ref& r) {
+  if (r.size != 0) ++per_blob_[r.blob_id];  // values without bytes are in no blob
 }
 
 bool live_values::release(const value_ref& r) {
-  auto it = values_.find({r.blob_id, r.offset});
-  if (it == values_.end()) return false;
-  if (--it->second.intervals == 0) values_.erase(it);
-  auto b = per_blob_.find(r.blob_id);
-  if (b == per_blob_.end()) return false;
-  if (--b->second == 0) {
-    per_blob_.erase(b);
-    return true;
-  }
-  return false;
-}
-
-const stored_value* live_values::find(std::uint64_t blob_id, std::uint64_t offset) const {
-  auto it = values_.find({blob_id, offset});
-  return it == values_.end() ? nullptr : &it->second.value;
-}
-
-std::uint64_t live_values::intervals(std::uint64_t blob_id, std::uint64_t offset) const {
-  auto it = values_.find({blob_id, offset});
-  return it == values_.end() ? 0 : it->second.intervals;
+  if (r.size == 0) return false;
+  auto it = per_blob_.find(r.blob_id);
+  if (it == per_blob_.end()) return false;
+  if (--it->second != 0) return false;
+  per_blob_.erase(it);
+  return true;
 }
 
 std::uint64_t live_values::in_blob(std::uint64_t blob_id) const {
@@ -120,11 +127,18 @@ std::uint64_t live_values::in_blob(std::uint64_t blob_id) const {
   return it == per_blob_.end() ? 0 : it->second;
 }
 
+const stored_value* find_key(const snapshot_view& view, std::uint64_t key_id) {
+  auto it = std::lower_bound(view.begin(), view.end(), key_id,
+                             [](const stored_value& v, std::uint64_t k) { return v.key_id < k; });
+  return it != view.end() && it->key_id == key_id ? &*it : nullptr;
+}
+
 // --- chain_state -----------------------------------------------------------------
 
 chain_state rebuild_chain(const std::vector<snapshot_record>& records, std::uint64_t oldest) {
   chain_state s;
   if (records.empty()) return s;
+  snapshot_view current;
   if (!records.front().full) {
     throw corrupt_data("instadump: the oldest stored snapshot record (" + std::to_string(records.front().id) +
                        ") is not full, so no snapshot can be read; the records are damaged");
@@ -135,20 +149,22 @@ chain_state rebuild_chain(const std::vector<snapshot_record>& records, std::uint
       throw corrupt_data("instadump: snapshot record " + std::to_string(r.id) + " follows record " +
                          std::to_string(s.records.back().first) + "; the records are damaged");
     }
-    snapshot_view next = s.current;
+    snapshot_view next = current;
     apply_record(next, r, where);
     if (s.records.empty()) {
-      for (const stored_value& v : next) s.live.add(v);
+      for (const stored_value& v : next) s.live.add(v.ref);
     } else {
-      view_change c = diff_views(s.current, next);
-      for (const stored_value& v : c.changed) s.live.add(v);
+      // What the record superseded is what view r.id - 1 had and view r.id
+      // has not: the replay knows both.
+      view_change c = diff_views(current, next);
+      for (const stored_value& v : c.changed) s.live.add(v.ref);
       if (r.id <= oldest) {
-        for (const value_ref& ref : r.superseded) s.live.release(ref);
+        for (const value_ref& ref : c.superseded) s.live.release(ref);
       } else {
-        s.pending.emplace_back(r.id, r.superseded);
+        s.pending.emplace_back(r.id, std::move(c.superseded));
       }
     }
-    s.current = std::move(next);
+    current = std::move(next);
     s.records.emplace_back(r.id, r.full);
     if (r.full) {
       s.last_full = r.id;
@@ -159,6 +175,10 @@ chain_state rebuild_chain(const std::vector<snapshot_record>& records, std::uint
   }
   s.newest = records.back().id;
   s.oldest = std::clamp<std::uint64_t>(oldest, records.front().id, s.newest);
+  for (const stored_value& v : current) {
+    s.total_bytes += v.ref.size;
+    s.current.emplace_hint(s.current.end(), v.key_id, v);
+  }
   return s;
 }
 
@@ -175,33 +195,23 @@ chain_step plan_step(const chain_state& state, const view_change& change, bool f
 
   // Live values per blob after the step, counted the way apply_step will:
   // the new record's values start an interval each, then the superseded
-  // lists of records up to the new oldest end one each (places nothing
-  // counts any more are ignored, as live_values::release does).
-  struct place_hash {
-    std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& p) const noexcept {
-      return std::hash<std::uint64_t>()(p.first * 0x9E3779B97F4A7C15ull ^ p.second);
-    }
-  };
-  std::unordered_map<std::pair<std::uint64_t, std::uint64_t>, std::int64_t, place_hash> place_delta;
-  std::unordered_map<std::uint64_t, std::int64_t> blob_delta;
+  // lists of records up to the new oldest end one each.
+  std::unordered_map<std::uint64_t, std::int64_t> delta;
   for (const stored_value& v : change.changed) {
-    if (v.ref.size == 0) continue;
-    ++place_delta[{v.ref.blob_id, v.ref.offset}];
-    ++blob_delta[v.ref.blob_id];
+    if (v.ref.size != 0) ++delta[v.ref.blob_id];
   }
   auto end_intervals = [&](const std::vector<value_ref>& refs) {
     for (const value_ref& r : refs) {
-      std::int64_t& d = place_delta[{r.blob_id, r.offset}];
-      if (static_cast<std::int64_t>(state.live.intervals(r.blob_id, r.offset)) + d <= 0) continue;
-      --d;
-      --blob_delta[r.blob_id];
+      if (r.size == 0) continue;
+      std::int64_t& d = delta[r.blob_id];
+      if (static_cast<std::int64_t>(state.live.in_blob(r.blob_id)) + d > 0) --d;  // as release() does
     }
   };
   for (const auto& [id, refs] : state.pending) {
     if (id <= step.oldest) end_intervals(refs);
   }
   if (step.id <= step.oldest) end_intervals(change.superseded);
-  for (const auto& [blob, d] : blob_delta) {
+  for (const auto& [blob, d] : delta) {
     if (blob != 0 && d < 0 && static_cast<std::int64_t>(state.live.in_blob(blob)) + d <= 0) {
       step.drop_blobs.push_back(blob);
     }
@@ -220,9 +230,8 @@ chain_step plan_step(const chain_state& state, const view_change& change, bool f
   return step;
 }
 
-void apply_step(chain_state& state, const view_change& change, snapshot_view next, std::size_t record_entries,
-                const chain_step& step) {
-  for (const stored_value& v : change.changed) state.live.add(v);
+void apply_step(chain_state& state, const view_change& change, std::size_t record_entries, const chain_step& step) {
+  for (const stored_value& v : change.changed) state.live.add(v.ref);
   std::erase_if(state.pending, [&](const auto& p) {
     if (p.first > step.oldest) return false;
     for (const value_ref& r : p.second) state.live.release(r);
@@ -243,7 +252,20 @@ void apply_step(chain_state& state, const view_change& change, snapshot_view nex
   } else {
     state.entries_since_full += record_entries;
   }
-  state.current = std::move(next);
+  for (std::uint64_t k : change.removed) {
+    auto it = state.current.find(k);
+    if (it == state.current.end()) continue;
+    state.total_bytes -= it->second.ref.size;
+    state.current.erase(it);
+  }
+  for (const stored_value& v : change.changed) {
+    auto [it, fresh] = state.current.try_emplace(v.key_id, v);
+    if (!fresh) {
+      state.total_bytes -= it->second.ref.size;
+      it->second = v;
+    }
+    state.total_bytes += v.ref.size;
+  }
   state.newest = step.id;
   state.oldest = step.oldest;
 }

@@ -8,12 +8,14 @@
 // Terms. A snapshot's *view* is its values, by key id. Record N says how the
 // view of snapshot N differs from view N-1 (or, when full, lists view N).
 // A stored value is *live* while some kept snapshot (ids oldest..newest) has
-// it in its view; its bytes can be deleted once it is not. Record M lists
-// the values view M-1 had and view M has not ("superseded"): once the oldest
-// kept snapshot is M or newer, nothing kept has them any more.
+// it in its view; its bytes can be deleted once it is not. The values view
+// M-1 had and view M has not are "superseded" by M: once the oldest kept
+// snapshot is M or newer, nothing kept has them any more. (Records do not
+// list them: replaying the chain tells.)
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -24,6 +26,10 @@ namespace instadump::storage {
 
 // A snapshot's values, sorted by key id.
 using snapshot_view = std::vector<stored_value>;
+
+// The same as a map, for the writer's newest snapshot, which each save
+// changes in place (in O(log n) per changed value).
+using view_map = std::map<std::uint64_t, stored_value>;
 
 // Turns `view` (the view of snapshot r.id - 1, ignored when r.full) into the
 // view of snapshot r.id. Throws corrupt_data naming `where` when the record
@@ -41,38 +47,39 @@ struct view_change {
 };
 view_change diff_views(const snapshot_view& prev, const snapshot_view& next);
 
-// Counts, for every stored value, how many intervals of snapshots (from the
-// snapshot that introduced it to the one that superseded it) still reach a
-// kept snapshot, and per blob how many such values it holds.
+// What changed from `current` when `put` (sorted by key id, unique) are
+// stored and the keys `removed` (sorted, unique; none of them in `put`) are
+// dropped: values of `put` that `current` does not already have as they are,
+// the removed keys `current` has, and the places of the values replaced or
+// removed. O((|put| + |removed|) log |current|).
+view_change change_of(const view_map& current, const std::vector<stored_value>& put,
+                      const std::vector<std::uint64_t>& removed);
+
+// Whether two stored values are the same value in the same place.
+bool same_value(const stored_value& a, const stored_value& b);
+
+// Counts, per blob, the stored values in it that some kept snapshot still
+// has: each value counts once per interval of snapshots that has it (from
+// the snapshot that introduced it to the one that superseded it), until the
+// interval ends before the oldest kept snapshot. A blob whose count drops to
+// zero holds nothing anyone can read any more.
 class live_values {
  public:
-  // One more interval has value `v`.
-  void add(const stored_value& v);
-  // One interval of the value at `r` ended before the oldest kept snapshot.
-  // Returns true when its blob holds no live value any more. Unknown places
-  // are ignored (returns false).
+  // One more interval has the value at `r`.
+  void add(const value_ref& r);
+  // An interval of the value at `r` ended before the oldest kept snapshot.
+  // Returns true when its blob holds no live value any more.
   bool release(const value_ref& r);
-  // The live value stored at (blob_id, offset), or null.
-  const stored_value* find(std::uint64_t blob_id, std::uint64_t offset) const;
-  // Intervals that still have the value at (blob_id, offset); 0 if none.
-  std::uint64_t intervals(std::uint64_t blob_id, std::uint64_t offset) const;
   // Live values in blob `blob_id`.
   std::uint64_t in_blob(std::uint64_t blob_id) const;
-  std::size_t size() const { return values_.size(); }
+  std::size_t blobs() const { return per_blob_.size(); }
 
  private:
-  struct place_hash {
-    std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& p) const noexcept {
-      return std::hash<std::uint64_t>()(p.first * 0x9E3779B97F4A7C15ull ^ p.second);
-    }
-  };
-  struct counted {
-    stored_value value;
-    std::uint64_t intervals = 0;
-  };
-  std::unordered_map<std::pair<std::uint64_t, std::uint64_t>, counted, place_hash> values_;
   std::unordered_map<std::uint64_t, std::uint64_t> per_blob_;
 };
+
+// The value of key `key_id` in `view`, or null.
+const stored_value* find_key(const snapshot_view& view, std::uint64_t key_id);
 
 // What the writer knows about the records on disk.
 struct chain_state {
@@ -84,7 +91,8 @@ struct chain_state {
   // Ids of the records on disk (kept snapshots and the records before them a
   // replay of the oldest needs), oldest first, with their `full` flags.
   std::vector<std::pair<std::uint64_t, bool>> records;
-  snapshot_view current;         // the view of `newest`
+  view_map current;              // the view of `newest`
+  std::uint64_t total_bytes = 0; // of `current`
   live_values live;
   // Superseded lists of records oldest+1..newest (not yet reclaimed), by id.
   std::vector<std::pair<std::uint64_t, std::vector<value_ref>>> pending;
@@ -113,9 +121,12 @@ struct chain_step {
 };
 chain_step plan_step(const chain_state& state, const view_change& change, bool full, unsigned keep);
 
-// Applies a step that was written to disk: `next` is the new snapshot's view,
-// `record_entries` the number of entries its record holds.
-void apply_step(chain_state& state, const view_change& change, snapshot_view next, std::size_t record_entries,
-                const chain_step& step);
+// Applies a step that was written to disk: `change` as given to plan_step
+// becomes part of the current view; `record_entries` is the number of
+// entries the new record holds.
+void apply_step(chain_state& state, const view_change& change, std::size_t record_entries, const chain_step& step);
+
+// The current view as a sorted vector (for full records).
+snapshot_view as_view(const view_map& map);
 
 }  // namespace instadump::storage

@@ -384,6 +384,12 @@ store_stats snapshot_store::stats() const {
 
 snapshot_info snapshot_store::write_snapshot(std::vector<std::variant<new_value, kept_value>> values,
                                              bool durable, std::span<const schema_record> schemas) {
+  return write_snapshot(0, snapshot_delta{std::move(values), {}}, durable, schemas);
+}
+
+snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_delta delta, bool durable,
+                                             std::span<const schema_record> schemas) {
+  const auto& values = delta.put;
   check_process();
   if (options_.read_only) {
     throw save_failed("instadump: the store in " + dir_.string() +
@@ -413,7 +419,7 @@ snapshot_info snapshot_store::write_snapshot(std::vector<std::variant<new_value,
   for (;;) {
     snapshot_info info;
     try {
-      info = write_once(values, schemas);
+      info = write_once(base_id, delta, schemas);
     } catch (const lmdb_failure& e) {
       if (e.code() == MDB_MAP_FULL) {
         const std::size_t current = env_->map_size();

@@ -123,6 +123,16 @@ class snapshot_store {
   snapshot_info write_snapshot(std::vector<std::variant<new_value, kept_value>> values, bool durable,
                                std::span<const schema_record> schemas = {});
 
+  // Like write_snapshot(values), but the new snapshot is snapshot `base_id`
+  // (a kept one; 0: an empty snapshot) changed by `delta`. Building on the
+  // newest snapshot costs what `delta` names, however many values the
+  // snapshot holds; on an older one, what the whole snapshot holds. The
+  // returned entries are those of delta.put, in order. Throws save_failed
+  // also when `base_id` is not a kept snapshot or cannot be read, or a key
+  // is both put and removed.
+  snapshot_info write_snapshot(std::uint64_t base_id, snapshot_delta delta, bool durable,
+                               std::span<const schema_record> schemas = {});
+
   // Returns all stored snapshots, newest first. Throws corrupt_data when a
   // record does not decode (snapshot_ids() does not). Thread-safe.
   std::vector<snapshot_info> list_snapshots() const;
@@ -177,7 +187,9 @@ class snapshot_store {
   void open_keys_database() const;
   // Reads what the writer needs to know from the records on disk (writer_).
   void load_writer(MDB_txn* txn);
-  snapshot_info write_once(const std::vector<std::variant<new_value, kept_value>>& values,
+  const struct stored_value* find_kept(writer_state& w, MDB_txn* txn, std::uint64_t key_id,
+                                       const kept_value& kept);
+  snapshot_info write_once(std::uint64_t base_id, const snapshot_delta& delta,
                            std::span<const schema_record> schemas);
   template <typename F>
   auto with_read_txn(F&& f) const;

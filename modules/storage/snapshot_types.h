@@ -7,6 +7,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace instadump::storage {
@@ -51,6 +52,9 @@ struct new_value {
   // (segment table first) rather than one unframed segment. Recorded, not
   // interpreted, by the store (entry_info::framed).
   bool framed = false;
+  // entry_info::key_id of an earlier value under this key, if known (0: not
+  // known): spares the store looking the name up.
+  std::uint64_t key_id = 0;
 };
 
 // A value that is unchanged since a stored snapshot: the new snapshot refers to
@@ -67,6 +71,17 @@ struct kept_value {
   std::uint64_t size_bytes = 0;
   std::uint64_t checksum = 0;
   bool framed = false;
+  // entry_info::key_id of that entry, if known (0: not known): spares the
+  // store looking the name up.
+  std::uint64_t key_id = 0;
+};
+
+// How a new snapshot differs from the one it builds on: values to store
+// under their keys (new bytes, or bytes already stored), and keys to leave
+// out. Keys not named keep their values.
+struct snapshot_delta {
+  std::vector<std::variant<new_value, kept_value>> put;
+  std::vector<std::string> remove;
 };
 
 // One value of a stored snapshot.
@@ -79,6 +94,7 @@ struct entry_info {
   std::uint64_t checksum = 0;    // XXH3-64 of the bytes (see checksum.h)
   std::uint64_t offset = 0;      // where in the blob the bytes start
   bool framed = false;           // see new_value::framed
+  std::uint64_t key_id = 0;      // the store's id for `key` (0 for format 1 stores not yet converted)
 
   friend bool operator==(const entry_info&, const entry_info&) = default;
 };

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -51,6 +52,31 @@ void delete_id(MDB_txn* txn, MDB_dbi dbi, std::uint64_t id, const char* what) {
 }
 
 }  // namespace
+
+// The stored value a kept_value refers to: normally the newest snapshot's
+// value of the same key; otherwise (a value put back from an older
+// snapshot, or moved to another key) looked up among all kept snapshots'
+// values, which are read from disk once per write that needs them.
+const stored_value* snapshot_store::find_kept(writer_state& w, MDB_txn* txn, std::uint64_t key_id,
+                                              const kept_value& kept) {
+  if (auto cur = w.chain.current.find(key_id);
+      cur != w.chain.current.end() && cur->second.ref.blob_id == kept.blob_id &&
+      cur->second.ref.offset == kept.offset) {
+    return &cur->second;
+  }
+  if (!w.kept_places_loaded) {
+    w.kept_places.clear();
+    const stored_chain chain = read_chain(txn, *dbi_, dir_);
+    for (std::uint64_t id : chain.kept_ids()) {
+      for (const stored_value& v : view_of(chain, id, dir_)) {
+        if (v.ref.size != 0) w.kept_places.emplace(std::pair{v.ref.blob_id, v.ref.offset}, v);
+      }
+    }
+    w.kept_places_loaded = true;
+  }
+  auto it = w.kept_places.find({kept.blob_id, kept.offset});
+  return it == w.kept_places.end() ? nullptr : &it->second;
+}
 
 void snapshot_store::load_writer(MDB_txn* txn) {
   const store_dbis& dbis = *dbi_;
@@ -105,46 +131,51 @@ void snapshot_store::load_writer(MDB_txn* txn) {
   writer_ = std::move(w);
 }
 
-snapshot_info snapshot_store::write_once(const std::vector<std::variant<new_value, kept_value>>& values,
+snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_delta& delta,
                                          std::span<const schema_record> schemas) {
   lmdb::transaction txn(env_->get(), 0);
   MDB_txn* t = txn.get();
   if (!writer_) load_writer(t);
   writer_state& w = *writer_;
   const std::uint64_t id = w.chain.newest + 1;
-  const std::string name = snapshot_name(id, dir_);
+  const auto& put = delta.put;
 
   // Key ids; new names get the next ids (remembered only if the write commits).
   std::uint64_t next_key_id = w.next_key_id;
   std::vector<std::pair<std::uint64_t, const std::string*>> new_names;
   std::unordered_map<std::string_view, std::uint64_t> new_ids;
-  std::vector<std::uint64_t> key_ids(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const std::string& key = key_of(values[i]);
-    // A value kept in place usually still has the key it was stored under:
-    // then its id comes from the stored value, without hashing the name.
-    if (const auto* kept = std::get_if<kept_value>(&values[i]); kept && w.intact) {
-      if (const stored_value* live = w.chain.live.find(kept->blob_id, kept->offset);
-          live && live->key_id < w.names.size() && w.names[live->key_id] == key) {
-        key_ids[i] = live->key_id;
-        continue;
-      }
-    }
-    if (auto it = w.key_ids.find(key); it != w.key_ids.end()) {
-      key_ids[i] = it->second;
-    } else if (auto n = new_ids.find(key); n != new_ids.end()) {
-      key_ids[i] = n->second;  // a repeated new key: refused below
+  auto id_of = [&](const std::string& key, bool create) -> std::uint64_t {
+    if (auto it = w.key_ids.find(key); it != w.key_ids.end()) return it->second;
+    if (auto n = new_ids.find(key); n != new_ids.end()) return n->second;
+    if (!create) return 0;
+    const std::uint64_t fresh = next_key_id++;
+    new_ids.emplace(key, fresh);
+    new_names.emplace_back(fresh, &key);
+    return fresh;
+  };
+  std::vector<std::uint64_t> key_ids(put.size());
+  for (std::size_t i = 0; i < put.size(); ++i) {
+    const std::string& key = key_of(put[i]);
+    // Values usually bring their key id along: then only a string compare
+    // confirms it, no hashing of the name.
+    const std::uint64_t hint = std::visit([](const auto& v) { return v.key_id; }, put[i]);
+    if (hint != 0 && hint < w.names.size() && w.names[hint] == key) {
+      key_ids[i] = hint;
     } else {
-      key_ids[i] = next_key_id++;
-      new_ids.emplace(key, key_ids[i]);
-      new_names.emplace_back(key_ids[i], &key);
+      key_ids[i] = id_of(key, true);
     }
   }
+  std::vector<std::uint64_t> removed;
+  for (const std::string& key : delta.remove) {
+    if (std::uint64_t k = id_of(key, false)) removed.push_back(k);
+  }
+  std::sort(removed.begin(), removed.end());
+  removed.erase(std::unique(removed.begin(), removed.end()), removed.end());
 
   // The new values' bytes, side by side in one blob written by their fills.
   std::uint64_t next_blob = read_counter(t, dbi_->meta, kMetaNextBlobKey, 1);
   std::uint64_t pack_bytes = 0;
-  for (const auto& value : values) {
+  for (const auto& value : put) {
     if (const auto* v = std::get_if<new_value>(&value)) pack_bytes += v->size_bytes;
   }
   const std::uint64_t pack = pack_bytes != 0 ? next_blob++ : 0;
@@ -157,17 +188,16 @@ snapshot_info snapshot_store::write_once(const std::vector<std::variant<new_valu
     pack_space = static_cast<std::byte*>(data.mv_data);
   }
 
-  snapshot_view next;
-  next.reserve(values.size());
+  std::vector<stored_value> stored(put.size());
   snapshot_info info;
   info.id = id;
   info.created_unix_nanos = now_unix_nanos();
-  info.entries.reserve(values.size());
+  info.entries.reserve(put.size());
   std::uint64_t offset = 0;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    stored_value s;
+  for (std::size_t i = 0; i < put.size(); ++i) {
+    stored_value& s = stored[i];
     s.key_id = key_ids[i];
-    if (const auto* v = std::get_if<new_value>(&values[i])) {
+    if (const auto* v = std::get_if<new_value>(&put[i])) {
       std::span<std::byte> space(pack_space + offset, v->size_bytes);
       try {
         v->fill(space);
@@ -181,15 +211,16 @@ snapshot_info snapshot_store::write_once(const std::vector<std::variant<new_valu
       s.framed = v->framed;
       offset += v->size_bytes;
     } else {
-      const auto& kept = std::get<kept_value>(values[i]);
+      const auto& kept = std::get<kept_value>(put[i]);
       s.schema = kept.schema;
+      const stored_value* here = nullptr;
       if (kept.blob_id == 0) {  // an empty value: no bytes anywhere
         s.checksum = checksum_of({});
         s.framed = kept.framed;
-      } else if (const stored_value* live = w.intact ? w.chain.live.find(kept.blob_id, kept.offset) : nullptr) {
-        s.ref = live->ref;
-        s.checksum = live->checksum;
-        s.framed = live->framed;
+      } else if (w.intact && (here = find_kept(w, t, key_ids[i], kept))) {
+        s.ref = here->ref;
+        s.checksum = here->checksum;
+        s.framed = here->framed;
       } else if (!w.intact) {
         // The records cannot say; the bytes must at least be there.
         id_key key(kept.blob_id);
@@ -210,33 +241,88 @@ snapshot_info snapshot_store::write_once(const std::vector<std::variant<new_valu
                           dir_.string() + " has a value (pruned or never written); save the value's bytes instead");
       }
     }
-    info.entries.push_back(entry_info{key_of(values[i]), s.schema, s.ref.blob_id, s.ref.size, s.checksum,
-                                      s.ref.offset, s.framed});
-    info.total_bytes += s.ref.size;
-    next.push_back(s);
+    info.entries.push_back(entry_info{key_of(put[i]), s.schema, s.ref.blob_id, s.ref.size, s.checksum,
+                                      s.ref.offset, s.framed, s.key_id});
   }
-  std::sort(next.begin(), next.end(), [](const stored_value& a, const stored_value& b) { return a.key_id < b.key_id; });
-  for (std::size_t i = 1; i < next.size(); ++i) {
-    if (next[i].key_id == next[i - 1].key_id) {
-      const auto dup = std::find(key_ids.begin(), key_ids.end(), next[i].key_id) - key_ids.begin();
-      throw save_failed("instadump: the key \"" + key_of(values[dup]) +
-                        "\" appears twice in one snapshot; keys must be unique");
+  std::sort(stored.begin(), stored.end(), [](const stored_value& a, const stored_value& b) { return a.key_id < b.key_id; });
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    const bool repeated = i > 0 && stored[i].key_id == stored[i - 1].key_id;
+    if (repeated || std::binary_search(removed.begin(), removed.end(), stored[i].key_id)) {
+      const auto at = std::find(key_ids.begin(), key_ids.end(), stored[i].key_id) - key_ids.begin();
+      throw save_failed("instadump: the key \"" + key_of(put[at]) + "\" appears " +
+                        (repeated ? "twice in one snapshot" : "both as a value and as a key to remove") +
+                        "; keys must be unique");
     }
   }
 
-  // The record: what changed since the newest snapshot, or all of it.
-  static const snapshot_view nothing;
-  const view_change change = diff_views(w.intact ? w.chain.current : nothing, next);
-  const bool full = !w.intact || next_record_full(w.chain, change.changed.size(), next.size());
+  // What changed since the newest snapshot. Building on the newest (the
+  // usual case) touches only what `delta` names; building on an older or
+  // an empty base works out the whole new snapshot first.
+  view_change change;
+  std::uint64_t next_count = 0;
+  std::optional<snapshot_view> whole;  // the new snapshot, when it was worked out
+  if (w.intact && base_id == w.chain.newest && base_id != 0) {
+    change = change_of(w.chain.current, stored, removed);
+    next_count = w.chain.current.size() - change.removed.size();
+    for (const stored_value& v : change.changed) next_count += w.chain.current.count(v.key_id) ? 0 : 1;
+  } else {
+    snapshot_view next;
+    if (base_id != 0) {
+      const stored_chain chain = read_chain(t, *dbi_, dir_);
+      if (base_id < chain.oldest || base_id > chain.newest()) {
+        throw save_failed("instadump: cannot build a snapshot on " + snapshot_name(base_id, dir_) +
+                          ": it is not kept (the kept ones are " + std::to_string(chain.oldest) + " to " +
+                          std::to_string(chain.newest()) + ")");
+      }
+      try {
+        next = view_of(chain, base_id, dir_);
+      } catch (const storage_error& e) {
+        throw save_failed(std::string("instadump: cannot build a snapshot on a snapshot that cannot be read: ") +
+                          e.what());
+      }
+    }
+    view_map m;
+    for (const stored_value& v : next) m.emplace_hint(m.end(), v.key_id, v);
+    for (std::uint64_t k : removed) m.erase(k);
+    for (const stored_value& v : stored) m.insert_or_assign(v.key_id, v);
+    next = as_view(m);
+    static const snapshot_view nothing;
+    const snapshot_view current = w.intact ? as_view(w.chain.current) : nothing;
+    change = diff_views(current, next);
+    next_count = next.size();
+    whole = std::move(next);
+  }
+
+  // The record: what changed, or (every so often, or when the records on
+  // disk cannot be trusted) all of it.
+  const bool full = !w.intact || next_record_full(w.chain, change.changed.size(), next_count);
   snapshot_record record;
   record.id = id;
   record.created_unix_nanos = info.created_unix_nanos;
   record.full = full;
-  record.entries = full ? next : change.changed;
-  if (!full) record.removed = change.removed;
-  record.superseded = change.superseded;
-  record.value_count = next.size();
-  record.total_bytes = info.total_bytes;
+  if (full) {
+    if (whole) {
+      record.entries = *whole;
+    } else {
+      view_map m = w.chain.current;
+      for (std::uint64_t k : change.removed) m.erase(k);
+      for (const stored_value& v : change.changed) m.insert_or_assign(v.key_id, v);
+      record.entries = as_view(m);
+    }
+  } else {
+    record.entries = change.changed;
+    record.removed = change.removed;
+  }
+  record.value_count = next_count;
+  std::uint64_t total = w.intact ? w.chain.total_bytes : 0;
+  if (whole) {
+    total = 0;
+    for (const stored_value& v : *whole) total += v.ref.size;
+  } else {
+    for (const value_ref& r : change.superseded) total -= r.size;
+    for (const stored_value& v : change.changed) total += v.ref.size;
+  }
+  record.total_bytes = info.total_bytes = total;
 
   chain_step step = plan_step(w.chain, change, full, options_.keep_generations);
   if (!w.intact) step.drop_blobs.clear();
@@ -293,8 +379,14 @@ snapshot_info snapshot_store::write_once(const std::vector<std::variant<new_valu
     w.converted.clear();
     w.converted_names.clear();
     w.sweep.clear();
-    const std::size_t record_entries = record.entries.size();
-    apply_step(w.chain, change, std::move(next), record_entries, step);
+    w.kept_places_loaded = false;
+    w.kept_places.clear();
+    apply_step(w.chain, change, record.entries.size(), step);
+    if (!w.intact && whole) {  // what the records said before is unknown: take the new snapshot as it is
+      w.chain.current.clear();
+      for (const stored_value& v : *whole) w.chain.current.emplace_hint(w.chain.current.end(), v.key_id, v);
+      w.chain.total_bytes = total;
+    }
     if (!w.intact &&
         std::all_of(w.damaged.begin(), w.damaged.end(), [&](std::uint64_t d) {
           return std::binary_search(step.drop_records.begin(), step.drop_records.end(), d);

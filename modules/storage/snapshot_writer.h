@@ -37,6 +37,15 @@ struct snapshot_store::writer_state {
   // Blobs on disk that no kept snapshot has values in (left by damaged
   // records or an interrupted format conversion): deleted by the next write.
   std::vector<std::uint64_t> sweep;
+  // Every value some kept snapshot has, by place: loaded on demand (see
+  // snapshot_store::find_kept) and dropped after each write.
+  struct place_hash {
+    std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& p) const noexcept {
+      return std::hash<std::uint64_t>()(p.first * 0x9E3779B97F4A7C15ull ^ p.second);
+    }
+  };
+  bool kept_places_loaded = false;
+  std::unordered_map<std::pair<std::uint64_t, std::uint64_t>, stored_value, place_hash> kept_places;
 };
 
 }  // namespace instadump::storage
