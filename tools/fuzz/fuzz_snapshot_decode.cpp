@@ -1,5 +1,7 @@
-// libFuzzer target: arbitrary bytes as a stored manifest, a stored meta
-// record, and a stored value decoded with reader_options_for().
+// libFuzzer target: arbitrary bytes as a stored snapshot record (format 2,
+// packed; then replayed as the store replays records), a format 1 manifest,
+// a stored meta record, and a stored value -- framed or a single segment --
+// decoded with reader_options_for().
 //
 // The decoders must never crash, hang or allocate without bound on any
 // input, and may only report bad input as instadump::corrupt_data (any other
@@ -16,12 +18,27 @@
 
 #include "common/errors.h"
 #include "storage/manifest_codec.h"
+#include "storage/record_codec.h"
+#include "storage/snapshot_chain.h"
+#include "storage/value_message.h"
 
 using namespace instadump::storage;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
 
+  try {
+    const snapshot_record record = decode_record(bytes, "fuzz input");
+    // What the store does with a decoded record: replay it onto the view
+    // before it (here: nothing, and itself), rebuild a chain from it, and
+    // write it again.
+    snapshot_view view;
+    apply_record(view, record, "fuzz input");
+    apply_record(view, record, "fuzz input");
+    if (record.full) (void)rebuild_chain({record}, record.id);
+    (void)encode_record(record);
+  } catch (const instadump::corrupt_data&) {
+  }
   try {
     const snapshot_info info = decode_manifest(bytes, "fuzz input");
     // What the store does with a decoded manifest: re-encode it on the next save.
@@ -38,10 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // every pointer, as a generated loader would.
   const std::span<const std::byte> whole = bytes.first(size - size % sizeof(capnp::word));
   aligned_words words(whole);
-  try {
-    capnp::FlatArrayMessageReader reader(words.words(), reader_options_for(words.words().size()));
-    (void)reader.getRoot<capnp::AnyPointer>().targetSize();
-  } catch (const kj::Exception&) {
+  for (bool framed : {true, false}) {
+    try {
+      value_message message(words.words(), framed, reader_options_for(words.words().size()));
+      (void)message.reader().getRoot<capnp::AnyPointer>().targetSize();
+    } catch (const kj::Exception&) {
+    }
   }
   return 0;
 }

@@ -1,12 +1,14 @@
 // Writes the seed corpus of fuzz_snapshot_decode into a directory: valid
-// manifests (empty, one entry, several entries with long keys), a meta record,
-// and a truncated manifest. Usage: make_fuzz_seeds <dir>
+// snapshot records (full, a change with removed keys, empty), format 1
+// manifests (empty, one entry, several entries with long keys), a meta
+// record, and truncated ones. Usage: make_fuzz_seeds <dir>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "storage/manifest_codec.h"
+#include "storage/record_codec.h"
 
 using namespace instadump::storage;
 
@@ -48,5 +50,35 @@ int main(int argc, char** argv) {
   write(dir / "manifest-truncated", many_bytes.asBytes().slice(0, many_bytes.asBytes().size() / 2));
 
   write(dir / "store-meta", encode_store_meta(store_meta{format_version, 42}).asBytes());
+
+  auto write_record = [&](const char* name, const snapshot_record& r) {
+    const std::vector<std::byte> bytes = encode_record(r);
+    write(dir / name, kj::arrayPtr(reinterpret_cast<const capnp::byte*>(bytes.data()), bytes.size()));
+    return bytes;
+  };
+  snapshot_record full;
+  full.id = 7;
+  full.full = true;
+  full.created_unix_nanos = 1'700'000'000'000'000'000;
+  for (std::uint64_t k = 1; k <= 6; ++k) {
+    full.entries.push_back(stored_value{k, value_ref{3, (k - 1) * 64, 64}, k * 0x9E3779B97F4A7C15ull,
+                                        {0x5000 + k % 2, 1}, k == 6});
+  }
+  full.value_count = 6;
+  full.total_bytes = 6 * 64;
+  const auto full_bytes = write_record("record-full", full);
+  write(dir / "record-truncated",
+        kj::arrayPtr(reinterpret_cast<const capnp::byte*>(full_bytes.data()), full_bytes.size() / 2));
+  snapshot_record change;
+  change.id = 8;
+  change.entries.push_back(stored_value{2, value_ref{4, 0, 16}, 99, {0x5000, 2}, false});
+  change.entries.push_back(stored_value{9, value_ref{}, 0, {0x5001, 1}, false});
+  change.removed = {3, 5};
+  change.value_count = 5;
+  write_record("record-change", change);
+  snapshot_record empty_record;
+  empty_record.id = 1;
+  empty_record.full = true;
+  write_record("record-empty", empty_record);
   return 0;
 }
