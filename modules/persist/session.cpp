@@ -90,6 +90,41 @@ std::unique_ptr<capnp::MallocMessageBuilder> encode_one_segment(const state_entr
   return message;
 }
 
+// A message builder whose one segment is space the store reserved (zeroed by
+// the caller), so that a large value is encoded straight into the store's
+// pages. When the value does not fit, it still builds (in more segments,
+// from the heap) and says how many words one segment would need.
+class room_builder final : public capnp::MessageBuilder {
+ public:
+  explicit room_builder(kj::ArrayPtr<capnp::word> room) : room_(room) {}
+  kj::ArrayPtr<capnp::word> allocateSegment(unsigned minimum_size) override {
+    if (!gave_room_ && minimum_size <= room_.size()) {
+      gave_room_ = true;
+      return room_;
+    }
+    overflow_.push_back(kj::heapArray<capnp::word>(std::max<std::size_t>(minimum_size, room_.size() / 4 + 1024)));
+    std::memset(static_cast<void*>(overflow_.back().begin()), 0, overflow_.back().size() * sizeof(capnp::word));
+    return overflow_.back();
+  }
+  bool fits() { return overflow_.empty(); }
+
+ private:
+  kj::ArrayPtr<capnp::word> room_;
+  bool gave_room_ = false;
+  std::vector<kj::Array<capnp::word>> overflow_;
+};
+
+// Bytes of one segment for a value whose last encoding took `last_bytes`,
+// when it is encoded in place: a little more, so that a value that grew a
+// bit still fits.
+std::size_t room_for(std::uint64_t last_bytes) {
+  return (last_bytes + last_bytes / 16 + 4096 + 7) / 8 * 8;
+}
+
+// Values this large whose size is known from the last save are encoded
+// straight into the store's pages (no message buffer, no copy).
+constexpr std::uint64_t kInPlaceBytes = 64 * 1024;
+
 // Encodes the values one save writes, each as one segment, into memory that
 // lives as long as the encoder (until the save is written). Small values --
 // the common case with many refs -- are built in one reused, zeroed scratch
@@ -529,16 +564,35 @@ save_result session::save_locked(bool durable) {
       }
       continue;
     }
-    kj::ArrayPtr<const capnp::word> segment = encoder.encode(*e, *versions[i], s.valid ? s.size_bytes : 0);
-    const std::size_t bytes = segment.size() * sizeof(capnp::word);
-    storage::new_value value{e->key(), e->schema(), bytes, [segment](std::span<std::byte> out) {
-                               std::memcpy(out.data(), segment.begin(), out.size());
-                             }};
+    storage::new_value value;
+    value.key = e->key();
+    value.schema = e->schema();
     value.key_id = s.valid && s.under_own_key ? s.key_id : 0;
+    std::size_t bytes = 0;
+    if (s.valid && s.size_bytes >= kInPlaceBytes) {
+      // Straight into the store's pages, sized from the last save.
+      value.size_bytes = room_for(s.size_bytes);
+      value.fill_in_place = [e, v = versions[i]](std::span<std::byte> room) -> std::size_t {
+        std::memset(room.data(), 0, room.size());
+        room_builder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(room.data()), room.size() / 8));
+        e->encode(*v, message);
+        std::size_t words = 0;
+        for (const auto& seg : message.getSegmentsForOutput()) words += seg.size();
+        if (message.fits()) return words * sizeof(capnp::word);
+        // Not fitting: one segment would need at most what all of them took.
+        return std::max(words * sizeof(capnp::word), room.size() + 8);
+      };
+      bytes = s.size_bytes;  // an estimate until the store reports the size
+    } else {
+      kj::ArrayPtr<const capnp::word> segment = encoder.encode(*e, *versions[i], s.valid ? s.size_bytes : 0);
+      bytes = segment.size() * sizeof(capnp::word);
+      value.size_bytes = bytes;
+      value.fill = [segment](std::span<std::byte> out) { std::memcpy(out.data(), segment.begin(), out.size()); };
+    }
     changes.put.emplace_back(std::move(value));
     put_entry.push_back(i);
     ++result.refs_written;
-    result.bytes_written += bytes;
+    (void)bytes;
   }
   // Unclaimed values stay as they are: in the base already when building on
   // it, carried explicitly otherwise. (A value under a renamed state's
@@ -581,6 +635,7 @@ save_result session::save_locked(bool durable) {
   // info.entries are those of the put values, in order.
   for (std::size_t p = 0; p < put_entry.size(); ++p) {
     const std::size_t i = put_entry[p];
+    if (versions[i]) result.bytes_written += info.entries[p].size_bytes;  // written anew
     entries[i]->saved = slot_of(stamps[i], info.entries[p], true);
     entries[i]->saved.schema_stored = true;  // every schema with a text is stored by now
   }

@@ -405,7 +405,7 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
         throw save_failed("instadump: value \"" + key + "\" is " + std::to_string(v->size_bytes) +
                           " bytes long; the size must be a multiple of 8 (whole Cap'n Proto words)");
       }
-      if (!v->fill) throw save_failed("instadump: value \"" + key + "\" has no fill function");
+      if (!v->fill && !v->fill_in_place) throw save_failed("instadump: value \"" + key + "\" has no fill function");
       new_bytes += v->size_bytes;
     }
   }
@@ -416,10 +416,20 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
                       " failed, so its writes can no longer be trusted; close and reopen the store "
                       "(the last durable snapshot is intact) and check the disk");
   }
-  for (;;) {
+  std::vector<std::size_t> rooms;  // grown for values filled in place that needed more
+  for (int room_retries = 0;;) {
     snapshot_info info;
     try {
-      info = write_once(base_id, delta, schemas);
+      info = write_once(base_id, delta, rooms, schemas);
+    } catch (const room_needed& r) {
+      if (++room_retries > 8) {
+        throw save_failed("instadump: value \"" + std::get<new_value>(values[r.index]).key + "\" kept asking for more "
+                          "room (" + std::to_string(r.bytes) + " bytes); nothing was written");
+      }
+      rooms.resize(values.size(), 0);
+      rooms[r.index] = r.bytes;
+      new_bytes += r.bytes;
+      continue;
     } catch (const lmdb_failure& e) {
       if (e.code() == MDB_MAP_FULL) {
         const std::size_t current = env_->map_size();

@@ -187,9 +187,12 @@ class snapshot_store {
   void open_keys_database() const;
   // Reads what the writer needs to know from the records on disk (writer_).
   void load_writer(MDB_txn* txn);
+  std::size_t fill_in_place(const new_value& v, std::span<std::byte> space, std::size_t index);
   const struct stored_value* find_kept(writer_state& w, MDB_txn* txn, std::uint64_t key_id,
                                        const kept_value& kept);
-  snapshot_info write_once(std::uint64_t base_id, const snapshot_delta& delta,
+  // `rooms[i]`: the room to reserve for delta.put[i] when it is filled in
+  // place (0: its size_bytes); throws room_needed when one needs more.
+  snapshot_info write_once(std::uint64_t base_id, const snapshot_delta& delta, const std::vector<std::size_t>& rooms,
                            std::span<const schema_record> schemas);
   template <typename F>
   auto with_read_txn(F&& f) const;

@@ -48,6 +48,14 @@ struct new_value {
   // address is NOT guaranteed to be 8-byte aligned. May throw: the whole write
   // is then abandoned and write_snapshot() throws save_failed.
   std::function<void(std::span<std::byte>)> fill;
+  // Instead of `fill`, for values whose exact size is not known up front
+  // (a large value, encoded straight into the store's pages without a copy):
+  // size_bytes is the room to reserve; fill_in_place gets that room, 8-byte
+  // aligned, and returns how many of its bytes the value took (a multiple of
+  // 8, at most the room; the rest is left unused), or -- having written
+  // nothing the store keeps -- more than the room: the room it needs, which
+  // the store then reserves before calling it again.
+  std::function<std::size_t(std::span<std::byte>)> fill_in_place;
   // Whether the bytes are a Cap'n Proto message in the standard framing
   // (segment table first) rather than one unframed segment. Recorded, not
   // interpreted, by the store (entry_info::framed).

@@ -4,6 +4,7 @@
 // snapshot has values in -- all in one LMDB write transaction.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -78,6 +79,28 @@ const stored_value* snapshot_store::find_kept(writer_state& w, MDB_txn* txn, std
   return it == w.kept_places.end() ? nullptr : &it->second;
 }
 
+// Calls v.fill_in_place on `space` (through an aligned copy when LMDB's
+// space is not 8-byte aligned); returns the bytes it used, or throws
+// room_needed.
+std::size_t snapshot_store::fill_in_place(const new_value& v, std::span<std::byte> space, std::size_t index) {
+  std::size_t used;
+  if (reinterpret_cast<std::uintptr_t>(space.data()) % alignof(std::uint64_t) == 0) {
+    used = v.fill_in_place(space);
+  } else {
+    std::vector<std::uint64_t> aligned(space.size() / sizeof(std::uint64_t));
+    std::span<std::byte> tmp(reinterpret_cast<std::byte*>(aligned.data()), space.size());
+    used = v.fill_in_place(tmp);
+    if (used <= space.size()) std::memcpy(space.data(), tmp.data(), used);
+  }
+  if (used > space.size()) throw room_needed{index, (used + 7) / 8 * 8};
+  std::memset(space.data() + used, 0, space.size() - used);  // no stale bytes on disk
+  if (used % 8 != 0) {
+    throw save_failed("instadump: value \"" + v.key + "\" was written with " + std::to_string(used) +
+                      " bytes, not a multiple of 8 (whole Cap'n Proto words); nothing was written");
+  }
+  return used;
+}
+
 void snapshot_store::load_writer(MDB_txn* txn) {
   const store_dbis& dbis = *dbi_;
   auto w = std::make_unique<writer_state>();
@@ -132,6 +155,7 @@ void snapshot_store::load_writer(MDB_txn* txn) {
 }
 
 snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_delta& delta,
+                                         const std::vector<std::size_t>& rooms,
                                          std::span<const schema_record> schemas) {
   lmdb::transaction txn(env_->get(), 0);
   MDB_txn* t = txn.get();
@@ -175,8 +199,11 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
   // The new values' bytes, side by side in one blob written by their fills.
   std::uint64_t next_blob = read_counter(t, dbi_->meta, kMetaNextBlobKey, 1);
   std::uint64_t pack_bytes = 0;
-  for (const auto& value : put) {
-    if (const auto* v = std::get_if<new_value>(&value)) pack_bytes += v->size_bytes;
+  auto room_of = [&](std::size_t i, const new_value& v) -> std::uint64_t {
+    return v.fill_in_place && i < rooms.size() && rooms[i] != 0 ? rooms[i] : v.size_bytes;
+  };
+  for (std::size_t i = 0; i < put.size(); ++i) {
+    if (const auto* v = std::get_if<new_value>(&put[i])) pack_bytes += room_of(i, *v);
   }
   const std::uint64_t pack = pack_bytes != 0 ? next_blob++ : 0;
   std::byte* pack_space = nullptr;
@@ -198,18 +225,25 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     stored_value& s = stored[i];
     s.key_id = key_ids[i];
     if (const auto* v = std::get_if<new_value>(&put[i])) {
-      std::span<std::byte> space(pack_space + offset, v->size_bytes);
+      const std::uint64_t room = room_of(i, *v);
+      std::span<std::byte> space(pack_space + offset, room);
       try {
-        v->fill(space);
+        if (v->fill_in_place) {
+          space = space.first(fill_in_place(*v, space, i));
+        } else {
+          v->fill(space);
+        }
+      } catch (const room_needed&) {
+        throw;
       } catch (...) {
         std::throw_with_nested(save_failed("instadump: filling value \"" + v->key + "\" for a snapshot in " +
                                            dir_.string() + " threw; nothing was written"));
       }
-      s.ref = v->size_bytes == 0 ? value_ref{} : value_ref{pack, offset, v->size_bytes};
+      s.ref = space.empty() ? value_ref{} : value_ref{pack, offset, space.size()};
       s.checksum = checksum_of(space);
       s.schema = v->schema;
       s.framed = v->framed;
-      offset += v->size_bytes;
+      offset += room;
     } else {
       const auto& kept = std::get<kept_value>(put[i]);
       s.schema = kept.schema;

@@ -18,6 +18,13 @@ namespace instadump::storage {
 
 struct snapshot_store::dbis : store_dbis {};
 
+// Thrown by write_once (nothing written) when a value filled in place needs
+// more room; write_snapshot makes the room and writes again.
+struct room_needed {
+  std::size_t index;  // in delta.put
+  std::size_t bytes;
+};
+
 struct snapshot_store::writer_state {
   chain_state chain;
   // Every record on disk decoded and they form a chain. When not, the next
