@@ -135,11 +135,12 @@ TEST_CASE("incremental: only changed refs are encoded and written", "[persist]")
 
 TEST_CASE("values of every size survive, growing and shrinking between saves", "[persist]") {
   // Small values are encoded in a shared scratch segment, large ones in
-  // messages of their own, and a value that outgrows its last size is
-  // encoded again: each path must store exactly the value.
+  // messages of their own or (when their last size was large) straight into
+  // the store's pages -- asking for more room when they outgrew it: each path
+  // must store exactly the value.
   fresh_state f;
   instadump::setup(f.dir.db());
-  for (std::size_t size : {0u, 10u, 5'000u, 9'000u, 200'000u, 7u, 70'000u, 3u}) {
+  for (std::size_t size : {0u, 10u, 5'000u, 9'000u, 200'000u, 7u, 70'000u, 500'000u, 3u}) {
     CAPTURE(size);
     const std::string value(size, static_cast<char>('a' + size % 26));
     instadump::dosync([&] { shop::name.set(value); });
