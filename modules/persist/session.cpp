@@ -116,9 +116,10 @@ class room_builder final : public capnp::MessageBuilder {
 
 // Bytes of one segment for a value whose last encoding took `last_bytes`,
 // when it is encoded in place: a little more, so that a value that grew a
-// bit still fits.
+// bit still fits (one that grew more is encoded again into the room it
+// asks for). Not much more: the slack is on disk until the blob goes.
 std::size_t room_for(std::uint64_t last_bytes) {
-  return (last_bytes + last_bytes / 16 + 4096 + 7) / 8 * 8;
+  return (last_bytes + last_bytes / 32 + 4096 + 7) / 8 * 8;
 }
 
 // Values this large whose size is known from the last save are encoded
