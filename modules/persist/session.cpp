@@ -80,6 +80,7 @@ std::unique_ptr<capnp::MallocMessageBuilder> encode_one_segment(const state_entr
   if (segments.size() == 1) return message;
   std::size_t words = 0;
   for (const auto& s : segments) words += s.size();
+  message.reset();  // before the second encoding: the two need not coexist
   message = std::make_unique<capnp::MallocMessageBuilder>(static_cast<unsigned>(std::min<std::size_t>(words, 1u << 29)),
                                                           capnp::AllocationStrategy::FIXED_SIZE);
   entry.encode(v, *message);
@@ -137,10 +138,16 @@ class value_encoder {
     if (last_bytes <= kScratchWords * sizeof(capnp::word) / 2) {
       if (scratch_.size() == 0) scratch_ = zeroed_words(kScratchWords);
       // (The builder zeroes what it used of the scratch when it goes.)
-      capnp::MallocMessageBuilder message(scratch_.asPtr());
-      entry.encode(v, message);
-      auto segments = message.getSegmentsForOutput();
-      if (segments.size() == 1) return keep(segments[0]);
+      std::size_t words = 0;
+      {
+        capnp::MallocMessageBuilder message(scratch_.asPtr());
+        entry.encode(v, message);
+        auto segments = message.getSegmentsForOutput();
+        if (segments.size() == 1) return keep(segments[0]);
+        for (const auto& seg : segments) words += seg.size();
+      }
+      // It spilled: now its size is known (at most what all segments took).
+      last_bytes = words * sizeof(capnp::word);
     }
     large_.push_back(encode_one_segment(entry, v, last_bytes));
     return large_.back()->getSegmentsForOutput()[0];
