@@ -490,7 +490,7 @@ void session::install(std::vector<decoded>& values, std::uint64_t id) {
 }
 
 void session::set_base(std::uint64_t id, bool newest, std::vector<entry_info>& entries) {
-  std::set<std::string_view> own, previous;
+  std::unordered_set<std::string_view> own, previous;
   for (state_entry* e : registered()) {
     own.insert(e->key());
     for (const std::string& k : e->previous_keys()) previous.insert(k);

@@ -168,25 +168,30 @@ snapshot_view view_of(const stored_chain& chain, std::uint64_t id, const std::fi
 }
 
 snapshot_info info_of(const stored_chain& chain, std::uint64_t id, const snapshot_view& view,
-                      const std::filesystem::path& dir) {
+                      const std::filesystem::path& dir, bool by_name) {
   snapshot_info info;
   info.id = id;
   for (const chain_link& l : chain.links) {
     if (l.id == id && l.record) info.created_unix_nanos = l.record->created_unix_nanos;
   }
-  info.entries.reserve(view.size());
+  // In name order: sort (name, value) pointers, then build the entries once.
+  std::vector<std::pair<const std::string*, const stored_value*>> order;
+  order.reserve(view.size());
   for (const stored_value& v : view) {
     auto name = chain.names.find(v.key_id);
     if (name == chain.names.end()) {
       throw corrupt_data("instadump: " + snapshot_name(id, dir) + " has a value under key id " +
                          std::to_string(v.key_id) + ", which has no name in the key table; the store is damaged");
     }
-    info.entries.push_back(entry_info{name->second, v.schema, v.ref.blob_id, v.ref.size, v.checksum, v.ref.offset,
-                                      v.framed, chain.format == 1 ? 0 : v.key_id});
-    info.total_bytes += v.ref.size;
+    order.emplace_back(&name->second, &v);
   }
-  std::sort(info.entries.begin(), info.entries.end(),
-            [](const entry_info& a, const entry_info& b) { return a.key < b.key; });
+  if (by_name) std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  info.entries.reserve(view.size());
+  for (const auto& [name, v] : order) {
+    info.entries.push_back(entry_info{*name, v->schema, v->ref.blob_id, v->ref.size, v->checksum, v->ref.offset,
+                                      v->framed, chain.format == 1 ? 0 : v->key_id});
+    info.total_bytes += v->ref.size;
+  }
   return info;
 }
 

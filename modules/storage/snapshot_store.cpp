@@ -297,7 +297,7 @@ void snapshot_store::read_snapshot(
   with_read_txn([&](MDB_txn* txn) {
     const std::string name = snapshot_name(id, dir_);
     const stored_chain chain = read_chain(txn, *dbi_, dir_);
-    const snapshot_info info = info_of(chain, id, view_of(chain, id, dir_), dir_);
+    const snapshot_info info = info_of(chain, id, view_of(chain, id, dir_), dir_, false);
     // Verify everything before visiting anything, so a damaged snapshot is
     // rejected as a whole.
     std::unordered_map<std::uint64_t, std::span<const std::byte>> blobs;

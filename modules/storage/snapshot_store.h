@@ -148,7 +148,8 @@ class snapshot_store {
 
   // Reads snapshot `id` in one read transaction. First verifies every entry:
   // its bytes exist where the record says and have the recorded checksum;
-  // then calls visit(entry, words) for each entry in key order. `words` are
+  // then calls visit(entry, words) for each entry (in no particular order:
+  // sorting the names would cost more than the rest). `words` are
   // the value's bytes, 8-byte aligned (copied only when LMDB's copy is not),
   // valid only during the call; decode them with reader_options_for(
   // words.size()), as one segment or, when entry.framed, as a framed message.
