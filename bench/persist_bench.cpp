@@ -301,22 +301,26 @@ void BM_load_products(benchmark::State& state) {
   for (auto _ : state) instadump::reload_all();
 }
 
+// The vector built from the fields of `source`, as a decoder must at least do.
+std::vector<bench::product> build_products(const std::vector<bench::product>& source) {
+  std::vector<bench::product> v;
+  v.reserve(source.size());
+  for (const auto& p : source) {
+    bench::product q;
+    q.id = p.id;
+    q.name.assign(p.name.data(), p.name.size());
+    q.price = p.price;
+    q.tags.reserve(p.tags.size());
+    for (const auto& t : p.tags) q.tags.emplace_back(t.data(), t.size());
+    v.push_back(std::move(q));
+  }
+  return v;
+}
+
 void BM_build_products_in_memory(benchmark::State& state) {
-  // The same vector built from its fields, as a decoder must at least do.
-  auto n = static_cast<std::size_t>(state.range(0));
-  auto source = bench::make_products(n);
+  auto source = bench::make_products(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    std::vector<bench::product> v;
-    v.reserve(n);
-    for (const auto& p : source) {
-      bench::product q;
-      q.id = p.id;
-      q.name.assign(p.name.data(), p.name.size());
-      q.price = p.price;
-      q.tags.reserve(p.tags.size());
-      for (const auto& t : p.tags) q.tags.emplace_back(t.data(), t.size());
-      v.push_back(std::move(q));
-    }
+    auto v = build_products(source);
     benchmark::DoNotOptimize(v.data());
   }
 }
@@ -325,21 +329,10 @@ void BM_build_products_old_alive(benchmark::State& state) {
   // The same, but the vector built last time stays alive while the next one
   // is built, as a load must (the ref keeps its old value until the new one
   // is installed): the new value then lands in fresh memory.
-  auto n = static_cast<std::size_t>(state.range(0));
-  auto source = bench::make_products(n);
+  auto source = bench::make_products(static_cast<std::size_t>(state.range(0)));
   std::vector<bench::product> previous;
   for (auto _ : state) {
-    std::vector<bench::product> v;
-    v.reserve(n);
-    for (const auto& p : source) {
-      bench::product q;
-      q.id = p.id;
-      q.name.assign(p.name.data(), p.name.size());
-      q.price = p.price;
-      q.tags.reserve(p.tags.size());
-      for (const auto& t : p.tags) q.tags.emplace_back(t.data(), t.size());
-      v.push_back(std::move(q));
-    }
+    auto v = build_products(source);
     benchmark::DoNotOptimize(v.data());
     previous = std::move(v);
   }

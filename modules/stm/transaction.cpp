@@ -317,19 +317,7 @@ void transaction::commit() {
   if (!writes_.empty()) {
     std::uint64_t stamp = clock_tick();
     for (const ref_core* r : locked_) const_cast<ref_core*>(r)->set_lock_stamp(stamp);
-    for (write_entry& e : writes_) {
-      auto* r = const_cast<ref_core*>(e.ref);
-      if (r->has_watches()) {
-        version_base* old_v = r->head();
-        old_v->hold();
-        e.staged->hold();
-        watches_.push_back({r, old_v, e.staged});
-      }
-      e.staged->set_stamp(stamp);
-      r->publish(e.staged);
-      e.staged = nullptr;
-      r->count_commit();
-    }
+    for (write_entry& e : writes_) publish_write(e, stamp);
   }
   bool wake = false;
   for (const ref_core* r : locked_) wake = wake || r->has_waiters();
@@ -344,6 +332,22 @@ void transaction::commit() {
     for (auto& a : after_commit_) finish_.push_back(std::move(a));
     after_commit_.clear();
   }
+}
+
+// Publishes the staged version of `e` with `stamp` (the caller holds the
+// ref's commit lock), keeping the old version for its watches.
+void transaction::publish_write(write_entry& e, std::uint64_t stamp) {
+  auto* r = const_cast<ref_core*>(e.ref);
+  if (r->has_watches()) {
+    version_base* old_v = r->head();
+    old_v->hold();
+    e.staged->hold();
+    watches_.push_back({r, old_v, e.staged});
+  }
+  e.staged->set_stamp(stamp);
+  r->publish(e.staged);
+  e.staged = nullptr;
+  r->count_commit();
 }
 
 // commit() for the most common case, one written ref and no ensures: the
@@ -376,16 +380,7 @@ void transaction::commit_one() {
 
   std::uint64_t stamp = clock_tick();
   r->set_lock_stamp(stamp);
-  if (r->has_watches()) {
-    version_base* old_v = r->head();
-    old_v->hold();
-    e.staged->hold();
-    watches_.push_back({r, old_v, e.staged});
-  }
-  e.staged->set_stamp(stamp);
-  r->publish(e.staged);
-  e.staged = nullptr;
-  r->count_commit();
+  publish_write(e, stamp);
   bool wake = r->has_waiters();
   r->unlock();
   t_commit_locks = nullptr;

@@ -177,6 +177,7 @@ class transaction {
   }
   static constexpr std::size_t index_threshold = 16;
   void commit_one();
+  void publish_write(write_entry& e, std::uint64_t stamp);
   // Reads `r` at the read point and logs the read.
   inline const version_base& read(const ref_core& r) {
     version_base* v = r.version_at(root_->read_point_);

@@ -17,23 +17,13 @@
 using namespace instadump::storage;
 using storage_test::pattern;
 using storage_test::read_all;
+using storage_test::referenced_blobs;
 using storage_test::scratch_dir;
 using storage_test::value_of;
 
 namespace {
 
 using model_t = std::map<std::string, std::vector<std::byte>>;
-
-// The blobs the kept snapshots have values in.
-std::set<std::uint64_t> referenced_blobs(const snapshot_store& store) {
-  std::set<std::uint64_t> blobs;
-  for (const snapshot_info& s : store.list_snapshots()) {
-    for (const entry_info& e : s.entries) {
-      if (e.size_bytes != 0) blobs.insert(e.blob_id);
-    }
-  }
-  return blobs;
-}
 
 void check_store(const snapshot_store& store, const std::map<std::uint64_t, model_t>& models, unsigned keep) {
   const auto ids = store.snapshot_ids();

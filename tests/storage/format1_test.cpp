@@ -163,12 +163,7 @@ TEST_CASE("the first write converts a format 1 store, keeping every snapshot rea
   CHECK(read_all(*store, 3) == old.values_of(3));
   CHECK(read_all(*store, 2) == old.values_of(2));
   // Snapshot 1 is pruned: its "a" (blob 1) is gone, "b" (blob 2) stays.
-  std::set<std::uint64_t> blobs;
-  for (const snapshot_info& s : store->list_snapshots()) {
-    for (const entry_info& e : s.entries) {
-      if (e.size_bytes) blobs.insert(e.blob_id);
-    }
-  }
+  const std::set<std::uint64_t> blobs = storage_test::referenced_blobs(*store);
   CHECK(blobs.count(1) == 0);
   CHECK(blobs.count(2) == 1);
   CHECK(store->stats().blob_count == blobs.size());
@@ -200,11 +195,6 @@ TEST_CASE("a damaged format 1 manifest does not stop the conversion and is prune
   store.reset();
   store = snapshot_store::open(tmp.path(), options);
   store->write_snapshot(5, {{value_of("a", pattern(64, 72))}, {}}, true);
-  std::set<std::uint64_t> blobs;
-  for (const snapshot_info& s : store->list_snapshots()) {
-    for (const entry_info& e : s.entries) {
-      if (e.size_bytes) blobs.insert(e.blob_id);
-    }
-  }
+  const std::set<std::uint64_t> blobs = storage_test::referenced_blobs(*store);
   CHECK(store->stats().blob_count == blobs.size());
 }

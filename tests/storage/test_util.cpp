@@ -58,6 +58,16 @@ std::map<std::string, std::vector<std::byte>> read_all(const instadump::storage:
   return out;
 }
 
+std::set<std::uint64_t> referenced_blobs(const instadump::storage::snapshot_store& store) {
+  std::set<std::uint64_t> blobs;
+  for (const instadump::storage::snapshot_info& s : store.list_snapshots()) {
+    for (const instadump::storage::entry_info& e : s.entries) {
+      if (e.size_bytes != 0) blobs.insert(e.blob_id);
+    }
+  }
+  return blobs;
+}
+
 int run_in_child(const std::function<bool()>& body) {
   std::fflush(nullptr);
   const pid_t pid = ::fork();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -42,6 +43,9 @@ values_t one_value(const char* key, std::size_t size, std::uint64_t seed);
 // Every value of snapshot `id`, by key.
 std::map<std::string, std::vector<std::byte>> read_all(const instadump::storage::snapshot_store& store,
                                                        std::uint64_t id);
+
+// The blobs the kept snapshots of `store` have values in.
+std::set<std::uint64_t> referenced_blobs(const instadump::storage::snapshot_store& store);
 
 // Runs `body` in a forked child; returns its exit code (the child exits 0
 // when body returns true, 1 when false, 2 on an exception, 128+signal when
