@@ -61,7 +61,6 @@ struct saved_slot {
   bool valid = false;
   bool under_own_key = false;  // stored under the state's key (not a previous one)
   bool framed = false;
-  bool schema_stored = false;  // its schema text is known to be in the store
   std::uint64_t stamp = 0;     // version stamp of the value saved or loaded
   schema_identity schema;
   std::uint64_t blob_id = 0;

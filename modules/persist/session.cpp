@@ -43,8 +43,13 @@ namespace {
 
 // The slot for a value stored as `e`, of version `stamp`.
 saved_slot slot_of(std::uint64_t stamp, const entry_info& e, bool under_own_key) {
-  return saved_slot{true, under_own_key, e.framed, false, stamp, e.schema, e.blob_id, e.offset, e.size_bytes,
+  return saved_slot{true, under_own_key, e.framed, stamp, e.schema, e.blob_id, e.offset, e.size_bytes,
                     e.checksum, e.key_id};
+}
+
+// A reference to the stored value `e`, to store under its own key.
+storage::kept_value kept_of(const entry_info& e) {
+  return storage::kept_value{e.key, e.schema, e.blob_id, e.offset, e.size_bytes, e.checksum, e.framed, e.key_id};
 }
 
 // A reference to the stored value of `s`, to store under `key`.
@@ -609,17 +614,18 @@ save_result session::save_locked(bool durable) {
   if (delta) {
     changes.remove.assign(pending_remove_.begin(), pending_remove_.end());
   } else {
-    for (const auto& [key, info] : unclaimed_) {
-      changes.put.emplace_back(kept_of(slot_of(0, info, true), key));
-    }
+    for (const auto& [key, info] : unclaimed_) changes.put.emplace_back(kept_of(info));
   }
 
   // Store each schema once per directory, so that data stays readable
   // without the program.
+  // (Only for values written now: an unchanged one had its schema stored
+  // when it was written.)
   std::vector<storage::schema_record> schemas;
-  for (state_entry* e : entries) {
+  for (std::size_t i : put_entry) {
+    const state_entry* e = entries[i];
     std::uint64_t fp = e->schema().fingerprint;
-    if (e->schema_source().empty() || e->saved.schema_stored || schemas_stored_.count(fp)) continue;
+    if (e->schema_source().empty() || schemas_stored_.count(fp)) continue;
     if (store_->get_schema(fp)) {
       schemas_stored_.insert(fp);
       continue;
@@ -645,7 +651,6 @@ save_result session::save_locked(bool durable) {
     const std::size_t i = put_entry[p];
     if (versions[i]) result.bytes_written += info.entries[p].size_bytes;  // written anew
     entries[i]->saved = slot_of(stamps[i], info.entries[p], true);
-    entries[i]->saved.schema_stored = true;  // every schema with a text is stored by now
   }
   result.snapshot_id = info.id;
   result.refs = entries.size();

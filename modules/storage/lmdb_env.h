@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <span>
@@ -95,6 +96,9 @@ class id_key {
  private:
   std::array<unsigned char, 8> bytes_;
 };
+
+// A key made of the bytes of `s` (for the "meta" database's names).
+inline MDB_val text_key(const char* s) noexcept { return MDB_val{std::strlen(s), const_cast<char*>(s)}; }
 
 // Decodes an 8-byte big-endian key. Throws lmdb_failure(MDB_CORRUPTED) when
 // the key is not 8 bytes long.

@@ -2,6 +2,7 @@
 #include "storage/record_io.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <set>
 
@@ -13,8 +14,7 @@ namespace instadump::storage {
 namespace {
 
 using lmdb::check;
-
-MDB_val text_key(const char* s) { return MDB_val{std::strlen(s), const_cast<char*>(s)}; }
+using lmdb::text_key;
 
 // Format 1 kept every stored manifest as a snapshot; each becomes a full
 // record, so every snapshot stays readable on its own (as it was).
@@ -72,6 +72,12 @@ void convert_format1(MDB_txn* txn, const store_dbis& dbis, const std::filesystem
 }
 
 }  // namespace
+
+std::int64_t now_unix_nanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string snapshot_name(std::uint64_t id, const std::filesystem::path& dir) {
   return "snapshot " + std::to_string(id) + " in " + dir.string();

@@ -74,6 +74,9 @@ snapshot_view view_of(const stored_chain& chain, std::uint64_t id, const std::fi
 snapshot_info info_of(const stored_chain& chain, std::uint64_t id, const snapshot_view& view,
                       const std::filesystem::path& dir, bool by_name = true);
 
+// Wall-clock time for the records' createdUnixNanos.
+std::int64_t now_unix_nanos();
+
 // "snapshot N in DIR", as errors name snapshots.
 std::string snapshot_name(std::uint64_t id, const std::filesystem::path& dir);
 

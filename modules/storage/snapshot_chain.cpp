@@ -127,12 +127,6 @@ std::uint64_t live_values::in_blob(std::uint64_t blob_id) const {
   return it == per_blob_.end() ? 0 : it->second;
 }
 
-const stored_value* find_key(const snapshot_view& view, std::uint64_t key_id) {
-  auto it = std::lower_bound(view.begin(), view.end(), key_id,
-                             [](const stored_value& v, std::uint64_t k) { return v.key_id < k; });
-  return it != view.end() && it->key_id == key_id ? &*it : nullptr;
-}
-
 // --- chain_state -----------------------------------------------------------------
 
 chain_state rebuild_chain(const std::vector<snapshot_record>& records, std::uint64_t oldest) {
@@ -167,7 +161,6 @@ chain_state rebuild_chain(const std::vector<snapshot_record>& records, std::uint
     current = std::move(next);
     s.records.emplace_back(r.id, r.full);
     if (r.full) {
-      s.last_full = r.id;
       s.entries_since_full = 0;
     } else {
       s.entries_since_full += r.entries.size();
@@ -247,7 +240,6 @@ void apply_step(chain_state& state, const view_change& change, std::size_t recor
     return std::binary_search(step.drop_records.begin(), step.drop_records.end(), r.first);
   });
   if (step.full) {
-    state.last_full = step.id;
     state.entries_since_full = 0;
   } else {
     state.entries_since_full += record_entries;

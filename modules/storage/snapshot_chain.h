@@ -72,21 +72,17 @@ class live_values {
   bool release(const value_ref& r);
   // Live values in blob `blob_id`.
   std::uint64_t in_blob(std::uint64_t blob_id) const;
-  std::size_t blobs() const { return per_blob_.size(); }
 
  private:
   std::unordered_map<std::uint64_t, std::uint64_t> per_blob_;
 };
 
-// The value of key `key_id` in `view`, or null.
-const stored_value* find_key(const snapshot_view& view, std::uint64_t key_id);
-
 // What the writer knows about the records on disk.
 struct chain_state {
   std::uint64_t oldest = 0;      // oldest kept snapshot; 0 when there is none
   std::uint64_t newest = 0;      // newest snapshot; 0 when there is none
-  std::uint64_t last_full = 0;   // newest full record (<= newest)
-  // Entries in the records after last_full: what a read replays beyond it.
+  // Entries in the records after the newest full one: what a read of the
+  // newest snapshot replays beyond it.
   std::uint64_t entries_since_full = 0;
   // Ids of the records on disk (kept snapshots and the records before them a
   // replay of the oldest needs), oldest first, with their `full` flags.

@@ -12,11 +12,9 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "common/errors.h"
 #include "storage/checksum.h"
@@ -32,20 +30,13 @@ namespace {
 
 using lmdb::check;
 using lmdb::id_key;
+using lmdb::text_key;
 using lmdb::lmdb_failure;
 
 std::atomic<int> g_fail_next_sync{0};
 
 // Map growth stops here (1 TiB): a write that needs more is refused.
 constexpr std::size_t kMaxMapSize = std::size_t{1} << 40;
-
-std::int64_t now_unix_nanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-MDB_val text_key(const char* s) { return MDB_val{std::strlen(s), const_cast<char*>(s)}; }
 
 bool is_io_error(int code) { return code == EIO || code == MDB_PANIC; }
 

@@ -24,14 +24,7 @@ namespace {
 
 using lmdb::check;
 using lmdb::id_key;
-
-std::int64_t now_unix_nanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-MDB_val text_key(const char* s) { return MDB_val{std::strlen(s), const_cast<char*>(s)}; }
+using lmdb::text_key;
 
 const std::string& key_of(const std::variant<new_value, kept_value>& value) {
   return std::visit([](const auto& v) -> const std::string& { return v.key; }, value);
@@ -114,7 +107,6 @@ void snapshot_store::load_writer(MDB_txn* txn) {
       w->names[id] = name;
     }
   }
-  if (chain.format == 1) w->converted_names = chain.names;
 
   std::vector<snapshot_record> records;
   for (const chain_link& link : chain.links) {
@@ -367,7 +359,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
   // replaced by the records converted from them, its names get key ids.
   if (w.format == 1) {
     for (const snapshot_record& r : w.converted) put_record(t, dbi_->snapshots, r);
-    for (const auto& [key_id, key] : w.converted_names) {
+    for (const auto& [key, key_id] : w.key_ids) {  // format 1 has no other names
       id_key k(key_id);
       MDB_val kv = k.val();
       MDB_val v{key.size(), const_cast<char*>(key.data())};
@@ -411,7 +403,6 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     w.next_key_id = next_key_id;
     w.format = format_version;
     w.converted.clear();
-    w.converted_names.clear();
     w.sweep.clear();
     w.kept_places_loaded = false;
     w.kept_places.clear();

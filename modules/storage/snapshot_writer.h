@@ -34,10 +34,9 @@ struct snapshot_store::writer_state {
   std::vector<std::uint64_t> damaged;  // ids of records that do not decode
   // 1 while the store is still in format 1: the next write converts it,
   // writing these records (the manifests as format 2 would have written
-  // them) and the key table along with the new snapshot.
+  // them) and the key table (key_ids) along with the new snapshot.
   std::uint32_t format = format_version;
   std::vector<snapshot_record> converted;
-  std::unordered_map<std::uint64_t, std::string> converted_names;
   std::unordered_map<std::string, std::uint64_t> key_ids;  // name -> key id
   std::vector<std::string> names;                           // key id -> name ("" for unused ids)
   std::uint64_t next_key_id = 1;
