@@ -599,8 +599,18 @@ save_result session::save_locked(bool durable) {
     } else {
       kj::ArrayPtr<const capnp::word> segment = encoder.encode(*e, *versions[i], s.valid ? s.size_bytes : 0);
       bytes = segment.size() * sizeof(capnp::word);
-      value.size_bytes = bytes;
-      value.fill = [segment](std::span<std::byte> out) { std::memcpy(out.data(), segment.begin(), out.size()); };
+      if (bytes >= kInPlaceBytes) {
+        // Reserve the room later saves (encoding in place) will ask for, so
+        // that the pages this blob frees fit the blob of a later save.
+        value.size_bytes = room_for(bytes);
+        value.fill_in_place = [segment, bytes](std::span<std::byte> room) {
+          std::memcpy(room.data(), segment.begin(), bytes);
+          return bytes;
+        };
+      } else {
+        value.size_bytes = bytes;
+        value.fill = [segment](std::span<std::byte> out) { std::memcpy(out.data(), segment.begin(), out.size()); };
+      }
     }
     changes.put.emplace_back(std::move(value));
     put_entry.push_back(i);

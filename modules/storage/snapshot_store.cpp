@@ -373,6 +373,31 @@ store_stats snapshot_store::stats() const {
   });
 }
 
+// LMDB hands out a page freed by transaction T only from transaction T + 2 on
+// (until T + 1 has committed, a crash could fall back to the snapshot before
+// T, which still uses the page). With one commit per save, the blob a save
+// frees could hold only the save after next, so the file kept one blob more
+// than K + 1 around (plus fragments). A second, empty commit right after a
+// save that freed much makes those pages usable by the next save. It
+// rewrites a counter with its own value (LMDB skips commits that change
+// nothing) and syncs only its few data pages, like every commit here.
+// Failing changes nothing stored: the only cost is the space.
+void snapshot_store::settle_freed_pages(std::uint64_t freed_bytes) noexcept {
+  constexpr std::uint64_t kSettleBytes = std::uint64_t{1} << 20;  // below this, reuse two saves later is fine
+  if (freed_bytes < kSettleBytes) return;
+  try {
+    lmdb::transaction txn(env_->get(), 0);
+    const std::uint64_t oldest = read_counter(txn.get(), dbi_->meta, kMetaOldestKey, 0);
+    write_counter(txn.get(), dbi_->meta, kMetaOldestKey, oldest);
+    txn.commit();
+  } catch (const lmdb_failure& e) {
+    // Not flushed: as after any failed flush, nothing written from now on
+    // can be trusted (see write_snapshot); the next write says so.
+    if (is_io_error(e.code())) poisoned_ = true;
+  } catch (...) {
+  }
+}
+
 snapshot_info snapshot_store::write_snapshot(std::vector<std::variant<new_value, kept_value>> values,
                                              bool durable, std::span<const schema_record> schemas) {
   return write_snapshot(0, snapshot_delta{std::move(values), {}}, durable, schemas);
@@ -410,8 +435,9 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
   std::vector<std::size_t> rooms;  // grown for values filled in place that needed more
   for (int room_retries = 0;;) {
     snapshot_info info;
+    std::uint64_t freed_bytes = 0;
     try {
-      info = write_once(base_id, delta, rooms, schemas);
+      info = write_once(base_id, delta, rooms, schemas, freed_bytes);
     } catch (const room_needed& r) {
       if (++room_retries > 8) {
         throw save_failed("instadump: value \"" + std::get<new_value>(values[r.index]).key + "\" kept asking for more "
@@ -454,6 +480,7 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
                           "close and reopen it (the last durable snapshot is intact) and check the disk");
       }
     }
+    settle_freed_pages(freed_bytes);
     return info;
   }
 }

@@ -3,7 +3,7 @@
 //
 // A snapshot maps value names to their bytes. Each snapshot is stored as the
 // change from the one before (format 2, docs/FORMAT.md): a small record of
-// the values that changed plus one blob holding their new bytes, so a save
+// the values that changed plus blobs holding their new bytes, so a save
 // costs what changed, not the whole state. Values unchanged since an earlier
 // snapshot are referenced instead of rewritten (kept_value). write_snapshot()
 // keeps the newest `keep_generations` snapshots and deletes bytes none of
@@ -88,8 +88,8 @@ class snapshot_store {
   // stores `schemas` (replacing records with the same fingerprint), then drops
   // snapshots beyond keep_generations and the bytes no kept snapshot has, in
   // the same transaction: either all of it happens or none. The new values'
-  // bytes are written by their fill() straight into LMDB's pages, side by
-  // side in one blob; values equal to the newest snapshot's (same key, same
+  // bytes are written by their fill() straight into LMDB's pages (small ones
+  // side by side in one blob, large ones in blobs of their own); values equal to the newest snapshot's (same key, same
   // place, same schema) cost nothing.
   // When the map is full it is grown and the whole write redone (so fill() may
   // be called more than once; it must write the same bytes each time).
@@ -193,8 +193,12 @@ class snapshot_store {
                                        const kept_value& kept);
   // `rooms[i]`: the room to reserve for delta.put[i] when it is filled in
   // place (0: its size_bytes); throws room_needed when one needs more.
+  // Sets `freed_bytes` to the size of the blobs it deleted.
   snapshot_info write_once(std::uint64_t base_id, const snapshot_delta& delta, const std::vector<std::size_t>& rooms,
-                           std::span<const schema_record> schemas);
+                           std::span<const schema_record> schemas, std::uint64_t& freed_bytes);
+  // After a write that freed `freed_bytes`: commits once more, so that the
+  // next write may reuse those pages (see snapshot_store.cpp).
+  void settle_freed_pages(std::uint64_t freed_bytes) noexcept;
   template <typename F>
   auto with_read_txn(F&& f) const;
 

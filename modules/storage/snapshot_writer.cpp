@@ -22,6 +22,9 @@
 namespace instadump::storage {
 namespace {
 
+// New values at least this large get a blob of their own (see write_once).
+constexpr std::uint64_t kOwnBlobBytes = 16 * 1024;
+
 using lmdb::check;
 using lmdb::id_key;
 using lmdb::text_key;
@@ -43,6 +46,17 @@ void delete_id(MDB_txn* txn, MDB_dbi dbi, std::uint64_t id, const char* what) {
   MDB_val k = key.val();
   const int rc = mdb_del(txn, dbi, &k, nullptr);
   if (rc != MDB_NOTFOUND) check(rc, what);
+}
+
+// Deletes blob `id` (if present); returns its size.
+std::uint64_t delete_blob(MDB_txn* txn, MDB_dbi dbi, std::uint64_t id) {
+  id_key key(id);
+  MDB_val k = key.val(), v;
+  const int rc = mdb_get(txn, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return 0;
+  check(rc, "mdb_get (blob to delete)");
+  check(mdb_del(txn, dbi, &k, nullptr), "mdb_del (blob)");
+  return v.mv_size;
 }
 
 }  // namespace
@@ -148,7 +162,7 @@ void snapshot_store::load_writer(MDB_txn* txn) {
 
 snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_delta& delta,
                                          const std::vector<std::size_t>& rooms,
-                                         std::span<const schema_record> schemas) {
+                                         std::span<const schema_record> schemas, std::uint64_t& freed_bytes) {
   lmdb::transaction txn(env_->get(), 0);
   MDB_txn* t = txn.get();
   if (!writer_) load_writer(t);
@@ -188,56 +202,76 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
   std::sort(removed.begin(), removed.end());
   removed.erase(std::unique(removed.begin(), removed.end()), removed.end());
 
-  // The new values' bytes, side by side in one blob written by their fills.
+  // The new values' bytes. Small ones side by side in one blob; a large one
+  // in a blob of its own, so that a small value that stays in later
+  // snapshots never keeps a large dead one's pages from being reused. Each
+  // blob is filled right after LMDB reserves it: a later put may move it.
   std::uint64_t next_blob = read_counter(t, dbi_->meta, kMetaNextBlobKey, 1);
-  std::uint64_t pack_bytes = 0;
   auto room_of = [&](std::size_t i, const new_value& v) -> std::uint64_t {
     return v.fill_in_place && i < rooms.size() && rooms[i] != 0 ? rooms[i] : v.size_bytes;
   };
-  for (std::size_t i = 0; i < put.size(); ++i) {
-    if (const auto* v = std::get_if<new_value>(&put[i])) pack_bytes += room_of(i, *v);
-  }
-  const std::uint64_t pack = pack_bytes != 0 ? next_blob++ : 0;
-  std::byte* pack_space = nullptr;
-  if (pack != 0) {
-    id_key key(pack);
+  auto reserve_blob = [&](std::uint64_t blob, std::uint64_t bytes) {
+    id_key key(blob);
     MDB_val k = key.val();
-    MDB_val data{pack_bytes, nullptr};
+    MDB_val data{bytes, nullptr};
     check(mdb_put(t, dbi_->blobs, &k, &data, MDB_RESERVE | MDB_NOOVERWRITE), "mdb_put (blob)");
-    pack_space = static_cast<std::byte*>(data.mv_data);
+    return static_cast<std::byte*>(data.mv_data);
+  };
+  std::vector<stored_value> stored(put.size());
+  // Fills put[i] into `space` (its room); returns the bytes it holds.
+  auto fill_value = [&](std::size_t i, const new_value& v, std::span<std::byte> space, std::uint64_t blob,
+                        std::uint64_t offset) {
+    try {
+      if (v.fill_in_place) {
+        space = space.first(fill_in_place(v, space, i));
+      } else {
+        v.fill(space);
+      }
+    } catch (const room_needed&) {
+      throw;
+    } catch (...) {
+      std::throw_with_nested(save_failed("instadump: filling value \"" + v.key + "\" for a snapshot in " +
+                                         dir_.string() + " threw; nothing was written"));
+    }
+    stored_value& s = stored[i];
+    s.ref = space.empty() ? value_ref{} : value_ref{blob, offset, space.size()};
+    s.checksum = checksum_of(space);
+    s.schema = v.schema;
+    s.framed = v.framed;
+  };
+  std::uint64_t pack_bytes = 0;
+  for (std::size_t i = 0; i < put.size(); ++i) {
+    const auto* v = std::get_if<new_value>(&put[i]);
+    if (!v) continue;
+    const std::uint64_t room = room_of(i, *v);
+    if (room < kOwnBlobBytes) {
+      pack_bytes += room;
+    } else {
+      const std::uint64_t blob = next_blob++;
+      fill_value(i, *v, std::span(reserve_blob(blob, room), room), blob, 0);
+    }
+  }
+  // (Empty values are filled too: they have no bytes, but a checksum.)
+  const std::uint64_t pack = pack_bytes != 0 ? next_blob++ : 0;
+  std::byte* pack_space = pack != 0 ? reserve_blob(pack, pack_bytes) : nullptr;
+  std::uint64_t offset = 0;
+  for (std::size_t i = 0; i < put.size(); ++i) {
+    const auto* v = std::get_if<new_value>(&put[i]);
+    if (!v || room_of(i, *v) >= kOwnBlobBytes) continue;
+    const std::uint64_t room = room_of(i, *v);
+    fill_value(i, *v, std::span(pack_space + offset, room), pack, offset);
+    offset += room;
   }
 
-  std::vector<stored_value> stored(put.size());
   snapshot_info info;
   info.id = id;
   info.created_unix_nanos = now_unix_nanos();
   info.entries.reserve(put.size());
-  std::uint64_t offset = 0;
   for (std::size_t i = 0; i < put.size(); ++i) {
     stored_value& s = stored[i];
     s.key_id = key_ids[i];
-    if (const auto* v = std::get_if<new_value>(&put[i])) {
-      const std::uint64_t room = room_of(i, *v);
-      std::span<std::byte> space(pack_space + offset, room);
-      try {
-        if (v->fill_in_place) {
-          space = space.first(fill_in_place(*v, space, i));
-        } else {
-          v->fill(space);
-        }
-      } catch (const room_needed&) {
-        throw;
-      } catch (...) {
-        std::throw_with_nested(save_failed("instadump: filling value \"" + v->key + "\" for a snapshot in " +
-                                           dir_.string() + " threw; nothing was written"));
-      }
-      s.ref = space.empty() ? value_ref{} : value_ref{pack, offset, space.size()};
-      s.checksum = checksum_of(space);
-      s.schema = v->schema;
-      s.framed = v->framed;
-      offset += room;
-    } else {
-      const auto& kept = std::get<kept_value>(put[i]);
+    if (const auto* kept_ptr = std::get_if<kept_value>(&put[i])) {  // (new values were filled above)
+      const kept_value& kept = *kept_ptr;
       s.schema = kept.schema;
       const stored_value* here = nullptr;
       if (kept.blob_id == 0) {  // an empty value: no bytes anywhere
@@ -384,11 +418,13 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     check(mdb_put(t, dbi_->schemas, &k, &v, 0), "mdb_put (schema)");
   }
   for (std::uint64_t r : step.drop_records) delete_id(t, dbi_->snapshots, r, "mdb_del (snapshot record)");
-  for (std::uint64_t b : drop_blobs) delete_id(t, dbi_->blobs, b, "mdb_del (blob)");
+  std::uint64_t freed = 0;
+  for (std::uint64_t b : drop_blobs) freed += delete_blob(t, dbi_->blobs, b);
   write_counter(t, dbi_->meta, kMetaNextBlobKey, next_blob);
   write_counter(t, dbi_->meta, kMetaNextKeyIdKey, next_key_id);
   write_counter(t, dbi_->meta, kMetaOldestKey, step.oldest);
   txn.commit();
+  freed_bytes = freed;
 
   // Written: now the in-memory state follows. Should that fail (memory), the
   // next write loads it from disk again.
