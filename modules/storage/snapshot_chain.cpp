@@ -82,29 +82,70 @@ view_change diff_views(const snapshot_view& prev, const snapshot_view& next) {
   return c;
 }
 
-view_change change_of(const view_map& current, const std::vector<stored_value>& put,
+view_change change_of(const view_index& current, const std::vector<stored_value>& put,
                       const std::vector<std::uint64_t>& removed) {
   view_change c;
   for (const stored_value& v : put) {
-    auto it = current.find(v.key_id);
-    if (it != current.end() && same_value(it->second, v)) continue;
-    if (it != current.end() && it->second.ref.size != 0) c.superseded.push_back(it->second.ref);
+    const stored_value* old = current.find(v.key_id);
+    if (old && same_value(*old, v)) continue;
+    if (old && old->ref.size != 0) c.superseded.push_back(old->ref);
     c.changed.push_back(v);
   }
   for (std::uint64_t k : removed) {
-    auto it = current.find(k);
-    if (it == current.end()) continue;
+    const stored_value* old = current.find(k);
+    if (!old) continue;
     c.removed.push_back(k);
-    if (it->second.ref.size != 0) c.superseded.push_back(it->second.ref);
+    if (old->ref.size != 0) c.superseded.push_back(old->ref);
   }
   return c;
 }
 
-snapshot_view as_view(const view_map& map) {
-  snapshot_view v;
-  v.reserve(map.size());
-  for (const auto& [k, value] : map) v.push_back(value);
-  return v;
+// --- view_index ----------------------------------------------------------------
+
+namespace {
+bool key_less(const stored_value& v, std::uint64_t key_id) { return v.key_id < key_id; }
+}  // namespace
+
+const stored_value* view_index::find(std::uint64_t key_id) const {
+  auto it = std::lower_bound(values_.begin(), values_.end(), key_id, key_less);
+  return it != values_.end() && it->key_id == key_id ? &*it : nullptr;
+}
+
+snapshot_view view_index::with(const std::vector<stored_value>& changed,
+                               const std::vector<std::uint64_t>& removed) const {
+  snapshot_view out;
+  out.reserve(values_.size() + changed.size());
+  auto c = changed.begin();
+  auto r = removed.begin();
+  for (const stored_value& v : values_) {
+    for (; c != changed.end() && c->key_id < v.key_id; ++c) out.push_back(*c);
+    while (r != removed.end() && *r < v.key_id) ++r;
+    if (c != changed.end() && c->key_id == v.key_id) {
+      out.push_back(*c++);
+    } else if (r == removed.end() || *r != v.key_id) {
+      out.push_back(v);
+    }
+  }
+  out.insert(out.end(), c, changed.end());
+  return out;
+}
+
+void view_index::apply(const std::vector<stored_value>& changed, const std::vector<std::uint64_t>& removed) {
+  if (removed.empty()) {
+    // Only replacing values of keys the view has: in place.
+    std::vector<stored_value*> at;
+    at.reserve(changed.size());
+    for (const stored_value& v : changed) {
+      auto it = std::lower_bound(values_.begin(), values_.end(), v.key_id, key_less);
+      if (it == values_.end() || it->key_id != v.key_id) break;
+      at.push_back(&*it);
+    }
+    if (at.size() == changed.size()) {
+      for (std::size_t i = 0; i < at.size(); ++i) *at[i] = changed[i];
+      return;
+    }
+  }
+  values_ = with(changed, removed);
 }
 
 // --- live_values ---------------------------------------------------------------
@@ -168,10 +209,8 @@ chain_state rebuild_chain(const std::vector<snapshot_record>& records, std::uint
   }
   s.newest = records.back().id;
   s.oldest = std::clamp<std::uint64_t>(oldest, records.front().id, s.newest);
-  for (const stored_value& v : current) {
-    s.total_bytes += v.ref.size;
-    s.current.emplace_hint(s.current.end(), v.key_id, v);
-  }
+  for (const stored_value& v : current) s.total_bytes += v.ref.size;
+  s.current.assign(std::move(current));
   return s;
 }
 
@@ -245,19 +284,13 @@ void apply_step(chain_state& state, const view_change& change, std::size_t recor
     state.entries_since_full += record_entries;
   }
   for (std::uint64_t k : change.removed) {
-    auto it = state.current.find(k);
-    if (it == state.current.end()) continue;
-    state.total_bytes -= it->second.ref.size;
-    state.current.erase(it);
+    if (const stored_value* old = state.current.find(k)) state.total_bytes -= old->ref.size;
   }
   for (const stored_value& v : change.changed) {
-    auto [it, fresh] = state.current.try_emplace(v.key_id, v);
-    if (!fresh) {
-      state.total_bytes -= it->second.ref.size;
-      it->second = v;
-    }
+    if (const stored_value* old = state.current.find(v.key_id)) state.total_bytes -= old->ref.size;
     state.total_bytes += v.ref.size;
   }
+  state.current.apply(change.changed, change.removed);
   state.newest = step.id;
   state.oldest = step.oldest;
 }

@@ -15,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -27,9 +26,27 @@ namespace instadump::storage {
 // A snapshot's values, sorted by key id.
 using snapshot_view = std::vector<stored_value>;
 
-// The same as a map, for the writer's newest snapshot, which each save
-// changes in place (in O(log n) per changed value).
-using view_map = std::map<std::uint64_t, stored_value>;
+// The writer's view of the newest snapshot: one sorted vector, searched by
+// binary search. Most saves replace values of keys the view has, which is
+// done in place (O(log n) per changed value); a change that adds or removes
+// keys is merged in (O(n), once per save).
+class view_index {
+ public:
+  // The value of `key_id`, or nullptr.
+  const stored_value* find(std::uint64_t key_id) const;
+  std::size_t size() const { return values_.size(); }
+  const snapshot_view& values() const { return values_; }
+  // REQUIRES: `sorted` is sorted by key id, unique.
+  void assign(snapshot_view sorted) { values_ = std::move(sorted); }
+  // The view with `changed` stored (replacing values of the same keys) and
+  // the keys `removed` dropped. REQUIRES: both sorted by key id, unique.
+  snapshot_view with(const std::vector<stored_value>& changed, const std::vector<std::uint64_t>& removed) const;
+  // Makes this view what with() returns.
+  void apply(const std::vector<stored_value>& changed, const std::vector<std::uint64_t>& removed);
+
+ private:
+  snapshot_view values_;
+};
 
 // Turns `view` (the view of snapshot r.id - 1, ignored when r.full) into the
 // view of snapshot r.id. Throws corrupt_data naming `where` when the record
@@ -52,7 +69,7 @@ view_change diff_views(const snapshot_view& prev, const snapshot_view& next);
 // dropped: values of `put` that `current` does not already have as they are,
 // the removed keys `current` has, and the places of the values replaced or
 // removed. O((|put| + |removed|) log |current|).
-view_change change_of(const view_map& current, const std::vector<stored_value>& put,
+view_change change_of(const view_index& current, const std::vector<stored_value>& put,
                       const std::vector<std::uint64_t>& removed);
 
 // Whether two stored values are the same value in the same place.
@@ -87,7 +104,7 @@ struct chain_state {
   // Ids of the records on disk (kept snapshots and the records before them a
   // replay of the oldest needs), oldest first, with their `full` flags.
   std::vector<std::pair<std::uint64_t, bool>> records;
-  view_map current;              // the view of `newest`
+  view_index current;            // the view of `newest`
   std::uint64_t total_bytes = 0; // of `current`
   live_values live;
   // Superseded lists of records oldest+1..newest (not yet reclaimed), by id.
@@ -121,8 +138,5 @@ chain_step plan_step(const chain_state& state, const view_change& change, bool f
 // becomes part of the current view; `record_entries` is the number of
 // entries the new record holds.
 void apply_step(chain_state& state, const view_change& change, std::size_t record_entries, const chain_step& step);
-
-// The current view as a sorted vector (for full records).
-snapshot_view as_view(const view_map& map);
 
 }  // namespace instadump::storage

@@ -67,10 +67,9 @@ std::uint64_t delete_blob(MDB_txn* txn, MDB_dbi dbi, std::uint64_t id) {
 // values, which are read from disk once per write that needs them.
 const stored_value* snapshot_store::find_kept(writer_state& w, MDB_txn* txn, std::uint64_t key_id,
                                               const kept_value& kept) {
-  if (auto cur = w.chain.current.find(key_id);
-      cur != w.chain.current.end() && cur->second.ref.blob_id == kept.blob_id &&
-      cur->second.ref.offset == kept.offset) {
-    return &cur->second;
+  if (const stored_value* cur = w.chain.current.find(key_id);
+      cur && cur->ref.blob_id == kept.blob_id && cur->ref.offset == kept.offset) {
+    return cur;
   }
   if (!w.kept_places_loaded) {
     w.kept_places.clear();
@@ -324,7 +323,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
   if (w.intact && base_id == w.chain.newest && base_id != 0) {
     change = change_of(w.chain.current, stored, removed);
     next_count = w.chain.current.size() - change.removed.size();
-    for (const stored_value& v : change.changed) next_count += w.chain.current.count(v.key_id) ? 0 : 1;
+    for (const stored_value& v : change.changed) next_count += w.chain.current.find(v.key_id) ? 0 : 1;
   } else {
     snapshot_view next;
     if (base_id != 0) {
@@ -341,14 +340,11 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
                           e.what());
       }
     }
-    view_map m;
-    for (const stored_value& v : next) m.emplace_hint(m.end(), v.key_id, v);
-    for (std::uint64_t k : removed) m.erase(k);
-    for (const stored_value& v : stored) m.insert_or_assign(v.key_id, v);
-    next = as_view(m);
+    view_index base;
+    base.assign(std::move(next));
+    next = base.with(stored, removed);
     static const snapshot_view nothing;
-    const snapshot_view current = w.intact ? as_view(w.chain.current) : nothing;
-    change = diff_views(current, next);
+    change = diff_views(w.intact ? w.chain.current.values() : nothing, next);
     next_count = next.size();
     whole = std::move(next);
   }
@@ -364,10 +360,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     if (whole) {
       record.entries = *whole;
     } else {
-      view_map m = w.chain.current;
-      for (std::uint64_t k : change.removed) m.erase(k);
-      for (const stored_value& v : change.changed) m.insert_or_assign(v.key_id, v);
-      record.entries = as_view(m);
+      record.entries = w.chain.current.with(change.changed, change.removed);
     }
   } else {
     record.entries = change.changed;
@@ -444,8 +437,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     w.kept_places.clear();
     apply_step(w.chain, change, record.entries.size(), step);
     if (!w.intact && whole) {  // what the records said before is unknown: take the new snapshot as it is
-      w.chain.current.clear();
-      for (const stored_value& v : *whole) w.chain.current.emplace_hint(w.chain.current.end(), v.key_id, v);
+      w.chain.current.assign(*whole);
       w.chain.total_bytes = total;
     }
     if (!w.intact &&

@@ -81,7 +81,8 @@ TEST_CASE("random saves on newest, older and empty bases read back exactly, and 
         if (!touched.insert(key).second) continue;
         const int what = static_cast<int>(pick(10));
         if (what < 5 || base_entries.empty()) {  // new bytes
-          auto bytes = pattern(8 * pick(600), seed++);
+          // Some values large enough for a blob of their own (16 KiB on).
+          auto bytes = pattern(8 * (pick(8) == 0 ? 2048 + pick(2048) : pick(600)), seed++);
           next[key] = bytes;
           delta.put.push_back(value_of(key, bytes));
         } else if (what < 7) {  // keep some base value (maybe another key's) under this key
