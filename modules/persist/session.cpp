@@ -566,6 +566,8 @@ save_result session::save_locked(bool durable) {
   const bool delta = base_is_newest_ && base_id_ != 0;
   storage::snapshot_delta changes;
   std::vector<std::size_t> put_entry;  // index in `entries` of each put value (unclaimed ones: none)
+  changes.put.reserve(entries.size() + (delta ? 0 : unclaimed_.size()));
+  put_entry.reserve(entries.size());
   value_encoder encoder;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     state_entry* e = entries[i];

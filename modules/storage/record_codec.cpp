@@ -38,8 +38,9 @@ capnp::ReaderOptions packed_reader_options(std::size_t packed_bytes) {
 }  // namespace
 
 std::vector<std::byte> encode_record(const snapshot_record& record) {
-  capnp::MallocMessageBuilder message(256 + 4 * static_cast<unsigned>(std::min<std::size_t>(
-                                                    record.entries.size(), 1u << 24)));
+  // One segment: a ValueEntry takes 6 words, a removed id one.
+  capnp::MallocMessageBuilder message(static_cast<unsigned>(
+      256 + std::min<std::size_t>(6 * record.entries.size() + record.removed.size(), 1u << 28)));
   auto root = message.initRoot<schema::SnapshotRecord>();
   root.setFormatVersion(kRecordFormat);
   root.setSnapshotId(record.id);
