@@ -8,6 +8,7 @@ module;
 #include "instadump/capnp_compat.h"
 #include <capnp/message.h>
 #include <capnp/serialize.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -120,6 +121,44 @@ class room_builder final : public capnp::MessageBuilder {
   std::vector<kj::Array<capnp::word>> overflow_;
 };
 
+// A message builder for measuring a value: its first segment is a reused
+// scratch, further ones are mapped from the kernel (zeroed, as Cap'n Proto
+// needs) and given back when the builder goes. So the memory a measured
+// large value took is returned, not kept by malloc: a first save needs about
+// one copy of the value at a time, not the measured one plus the store's.
+// Segments grow with the message (no more than about log n of them), and
+// the unused end of the last one is never touched, so never resident.
+class measuring_builder final : public capnp::MessageBuilder {
+ public:
+  explicit measuring_builder(kj::ArrayPtr<capnp::word> scratch) : scratch_(scratch), next_words_(scratch.size()) {}
+  ~measuring_builder() override {
+    for (const auto& [at, bytes] : mapped_) ::munmap(at, bytes);
+    // (The scratch is reused: zero what was written of it.)
+    if (gave_scratch_) {
+      auto segments = getSegmentsForOutput();
+      if (segments.size() > 0) std::memset(scratch_.begin(), 0, segments[0].size() * sizeof(capnp::word));
+    }
+  }
+  kj::ArrayPtr<capnp::word> allocateSegment(unsigned minimum_size) override {
+    if (!gave_scratch_ && minimum_size <= scratch_.size()) {
+      gave_scratch_ = true;
+      return scratch_;
+    }
+    const std::size_t words = std::max<std::size_t>(minimum_size, next_words_);
+    void* p = ::mmap(nullptr, words * sizeof(capnp::word), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    mapped_.emplace_back(p, words * sizeof(capnp::word));
+    next_words_ = std::min<std::size_t>(next_words_ + words, std::size_t{1} << 28);
+    return kj::arrayPtr(static_cast<capnp::word*>(p), words);
+  }
+
+ private:
+  kj::ArrayPtr<capnp::word> scratch_;
+  bool gave_scratch_ = false;
+  std::size_t next_words_;
+  std::vector<std::pair<void*, std::size_t>> mapped_;  // munmap'ed in the destructor
+};
+
 // Bytes of one segment for a value whose last encoding took `last_bytes`,
 // when it is encoded in place: a little more, so that a value that grew a
 // bit still fits (one that grew more is encoded again into the room it
@@ -139,23 +178,33 @@ constexpr std::uint64_t kInPlaceBytes = 64 * 1024;
 // a value that does not fit the scratch gets a message of its own.
 class value_encoder {
  public:
-  kj::ArrayPtr<const capnp::word> encode(const state_entry& entry, const version_base& v, std::uint64_t last_bytes) {
+  // The value's one segment; or, for a value that turned out to be at least
+  // kInPlaceBytes large, none and an upper bound of its size: such a value
+  // is best encoded straight into the store's pages (no heap copy of it).
+  struct encoded {
+    kj::ArrayPtr<const capnp::word> segment;
+    std::size_t large_bytes = 0;
+  };
+
+  encoded encode(const state_entry& entry, const version_base& v, std::uint64_t last_bytes) {
     if (last_bytes <= kScratchWords * sizeof(capnp::word) / 2) {
       if (scratch_.size() == 0) scratch_ = zeroed_words(kScratchWords);
       // (The builder zeroes what it used of the scratch when it goes.)
       std::size_t words = 0;
       {
-        capnp::MallocMessageBuilder message(scratch_.asPtr());
+        measuring_builder message(scratch_.asPtr());
         entry.encode(v, message);
         auto segments = message.getSegmentsForOutput();
-        if (segments.size() == 1) return keep(segments[0]);
-        for (const auto& seg : segments) words += seg.size();
+        if (segments.size() == 1) return {keep(segments[0])};
+        // It spilled: its size in one segment is the root pointer plus
+        // everything it reaches (without the far pointers between segments).
+        words = 1 + message.getRoot<capnp::AnyPointer>().asReader().targetSize().wordCount;
       }
-      // It spilled: now its size is known (at most what all segments took).
       last_bytes = words * sizeof(capnp::word);
+      if (last_bytes >= kInPlaceBytes) return {{}, last_bytes};
     }
     large_.push_back(encode_one_segment(entry, v, last_bytes));
-    return large_.back()->getSegmentsForOutput()[0];
+    return {large_.back()->getSegmentsForOutput()[0]};
   }
 
  private:
@@ -583,10 +632,22 @@ save_result session::save_locked(bool durable) {
     value.key = e->key();
     value.schema = e->schema();
     value.key_id = s.valid && s.under_own_key ? s.key_id : 0;
-    std::size_t bytes = 0;
-    if (s.valid && s.size_bytes >= kInPlaceBytes) {
-      // Straight into the store's pages, sized from the last save.
-      value.size_bytes = room_for(s.size_bytes);
+    // Large values go straight into the store's pages, in room sized from
+    // their last encoding (the last save's, or a measuring one now); small
+    // ones are copied there from the encoder.
+    std::size_t large_bytes = s.valid && s.size_bytes >= kInPlaceBytes ? s.size_bytes : 0;
+    if (large_bytes == 0) {
+      const auto encoded = encoder.encode(*e, *versions[i], s.valid ? s.size_bytes : 0);
+      large_bytes = encoded.large_bytes;
+      if (large_bytes == 0) {
+        value.size_bytes = encoded.segment.size() * sizeof(capnp::word);
+        value.fill = [segment = encoded.segment](std::span<std::byte> out) {
+          std::memcpy(out.data(), segment.begin(), out.size());
+        };
+      }
+    }
+    if (large_bytes != 0) {
+      value.size_bytes = room_for(large_bytes);
       value.fill_in_place = [e, v = versions[i]](std::span<std::byte> room) -> std::size_t {
         std::memset(room.data(), 0, room.size());
         room_builder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(room.data()), room.size() / 8));
@@ -597,27 +658,10 @@ save_result session::save_locked(bool durable) {
         // Not fitting: one segment would need at most what all of them took.
         return std::max(words * sizeof(capnp::word), room.size() + 8);
       };
-      bytes = s.size_bytes;  // an estimate until the store reports the size
-    } else {
-      kj::ArrayPtr<const capnp::word> segment = encoder.encode(*e, *versions[i], s.valid ? s.size_bytes : 0);
-      bytes = segment.size() * sizeof(capnp::word);
-      if (bytes >= kInPlaceBytes) {
-        // Reserve the room later saves (encoding in place) will ask for, so
-        // that the pages this blob frees fit the blob of a later save.
-        value.size_bytes = room_for(bytes);
-        value.fill_in_place = [segment, bytes](std::span<std::byte> room) {
-          std::memcpy(room.data(), segment.begin(), bytes);
-          return bytes;
-        };
-      } else {
-        value.size_bytes = bytes;
-        value.fill = [segment](std::span<std::byte> out) { std::memcpy(out.data(), segment.begin(), out.size()); };
-      }
     }
     changes.put.emplace_back(std::move(value));
     put_entry.push_back(i);
     ++result.refs_written;
-    (void)bytes;
   }
   // Unclaimed values stay as they are: in the base already when building on
   // it, carried explicitly otherwise. (A value under a renamed state's

@@ -218,8 +218,11 @@ class ref final : private detail::ref_core {
   }
 
   // --- ref_core hooks (used by transactions) ---
+  // Runs once per ref (see ref_core::init_head): the default moves into the
+  // first version rather than being kept twice. (A move that may throw is a
+  // copy, so a failure leaves the default as it was.)
   detail::version_base* make_initial_version() const override {
-    return new detail::version<T>(0, initial_);
+    return new detail::version<T>(0, std::move_if_noexcept(initial_));
   }
   detail::version_base* copy_version(const detail::version_base& v) const override {
     return new detail::version<T>(0, value_of(v));
@@ -281,7 +284,7 @@ class ref final : private detail::ref_core {
                                     " in the same transaction: the commute would be lost");
   }
 
-  T initial_;
+  mutable T initial_;  // the default until the first version is made from it
   mutable std::mutex mu_;  // guards validator_ and watches_
   std::shared_ptr<const validator_fn> validator_;
   std::shared_ptr<const std::vector<std::pair<std::string, watch_fn>>> watches_;

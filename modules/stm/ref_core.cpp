@@ -1,5 +1,6 @@
 // Implementation of the type-independent ref machinery (ref_core.cppm).
 module;
+#include <mutex>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -35,15 +36,19 @@ std::string ref_core::describe() const {
   return buf;
 }
 
+// First use of a ref: one thread makes the first version (moving the
+// default in, so a large default is not kept twice), others wait for it.
+// Once per ref, so one lock serves all refs; recursive, and the only lock
+// held while T's constructor runs, so a T whose copy reads another fresh ref
+// cannot deadlock.
 version_base* ref_core::init_head() const {
+  static std::recursive_mutex first_use;
+  std::lock_guard<std::recursive_mutex> lock(first_use);
+  if (version_base* h = head_.load(std::memory_order_acquire)) return h;
   version_base* fresh = make_initial_version();
-  version_base* expected = nullptr;
-  if (head_.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) {
-    chain_length_.store(1, std::memory_order_relaxed);
-    return fresh;
-  }
-  fresh->release();  // another thread won the race
-  return expected;
+  chain_length_.store(1, std::memory_order_relaxed);
+  head_.store(fresh, std::memory_order_release);
+  return fresh;
 }
 
 void ref_core::wait_for_commit_at_or_before(std::uint64_t rp) const {

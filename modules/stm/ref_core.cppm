@@ -159,6 +159,8 @@ class alignas(64) ref_core {
   inline void count_retry() noexcept { retries_.fetch_add(1, std::memory_order_relaxed); }
 
   // Typed operations, implemented by ref<T>.
+  // The first version, from the ref's default. Called once per ref, by
+  // init_head (it may move the default out).
   virtual version_base* make_initial_version() const = 0;
   virtual version_base* copy_version(const version_base& v) const = 0;
   // Throws validation_failed if the ref's validator rejects `v`.

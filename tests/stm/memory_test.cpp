@@ -5,6 +5,7 @@
 #include <atomic>
 #include <latch>
 #include <thread>
+#include <vector>
 
 import instadump;
 
@@ -22,7 +23,40 @@ struct tracked {
   ~tracked() { --live; }
 };
 
+// Counts copies; moves are free (noexcept, so the ref may use them).
+struct copy_counted {
+  static inline std::atomic<long> copies{0};
+  std::vector<int> data;
+  copy_counted() = default;
+  explicit copy_counted(std::size_t n) : data(n, 7) {}
+  copy_counted(const copy_counted& o) : data(o.data) { ++copies; }
+  copy_counted(copy_counted&&) noexcept = default;
+  copy_counted& operator=(const copy_counted&) = default;
+};
+
 }  // namespace
+
+TEST_CASE("a ref's default moves into its first version instead of being kept twice", "[stm][memory]") {
+  instadump::ref<copy_counted> r{copy_counted(100'000)};
+  copy_counted::copies = 0;
+  // Many threads use the ref for the first time at once: one makes the
+  // first version, every one sees the default.
+  std::latch start(8);
+  std::atomic<int> right{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      if (r.deref().data.size() == 100'000 && r.deref().data[99'999] == 7) ++right;
+      instadump::release_thread_pins();
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(right == 8);
+  CHECK(copy_counted::copies == 0);
+  instadump::dosync([&] { CHECK(r.deref().data.size() == 100'000); });
+  CHECK(copy_counted::copies == 0);
+}
 
 TEST_CASE("memory stays flat over a million commits", "[stm][memory]") {
   long base = tracked::live;
