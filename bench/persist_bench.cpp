@@ -186,29 +186,23 @@ struct lmdb_db {
 
 // --- (a) 1,000 small refs -------------------------------------------------------
 
-void BM_save_1000_small_refs(benchmark::State& state) {
+void save_1000_small_refs(benchmark::State& state, const char* dir, bool durable) {
   small_refs s(1000);
-  instadump_session session("save-small");
+  instadump_session session(dir);
   for (auto _ : state) {
     state.PauseTiming();
     s.change_all();
     state.ResumeTiming();
-    instadump::save_all();
+    instadump::save_all({.durable = durable});
   }
 }
+void BM_save_1000_small_refs(benchmark::State& state) { save_1000_small_refs(state, "save-small", true); }
 BENCHMARK(BM_save_1000_small_refs)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // The same save without waiting for stable storage: what the save costs
-// besides the fsyncs.
+// besides the final fsync of the meta page.
 void BM_save_1000_small_refs_not_durable(benchmark::State& state) {
-  small_refs s(1000);
-  instadump_session session("save-small-nd");
-  for (auto _ : state) {
-    state.PauseTiming();
-    s.change_all();
-    state.ResumeTiming();
-    instadump::save_all({.durable = false});
-  }
+  save_1000_small_refs(state, "save-small-nd", false);
 }
 BENCHMARK(BM_save_1000_small_refs_not_durable)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
