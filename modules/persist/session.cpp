@@ -140,7 +140,11 @@ class measuring_builder final : public capnp::MessageBuilder {
     }
   }
   kj::ArrayPtr<capnp::word> allocateSegment(unsigned minimum_size) override {
-    if (!gave_scratch_ && minimum_size <= scratch_.size()) {
+    // The scratch can only be the first segment (the destructor zeroes it
+    // as much as segment 0 used).
+    const bool first = !allocated_any_;
+    allocated_any_ = true;
+    if (first && minimum_size <= scratch_.size()) {
       gave_scratch_ = true;
       return scratch_;
     }
@@ -154,6 +158,7 @@ class measuring_builder final : public capnp::MessageBuilder {
 
  private:
   kj::ArrayPtr<capnp::word> scratch_;
+  bool allocated_any_ = false;
   bool gave_scratch_ = false;
   std::size_t next_words_;
   std::vector<std::pair<void*, std::size_t>> mapped_;  // munmap'ed in the destructor
