@@ -40,10 +40,12 @@ std::string ref_core::describe() const {
 // default in, so a large default is not kept twice), others wait for it.
 // Once per ref, so one lock serves all refs; recursive, and the only lock
 // held while T's constructor runs, so a T whose copy reads another fresh ref
-// cannot deadlock.
+// cannot deadlock. Never destroyed: the final save at exit may be the first
+// use of a ref, after function-local statics constructed later than the exit
+// handler's registration are gone.
 version_base* ref_core::init_head() const {
-  static std::recursive_mutex first_use;
-  std::lock_guard<std::recursive_mutex> lock(first_use);
+  static std::recursive_mutex* const first_use = new std::recursive_mutex;
+  std::lock_guard<std::recursive_mutex> lock(*first_use);
   if (version_base* h = head_.load(std::memory_order_acquire)) return h;
   version_base* fresh = make_initial_version();
   chain_length_.store(1, std::memory_order_relaxed);

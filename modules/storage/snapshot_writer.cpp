@@ -217,7 +217,8 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     return static_cast<std::byte*>(data.mv_data);
   };
   std::vector<stored_value> stored(put.size());
-  // Fills put[i] into `space` (its room); returns the bytes it holds.
+  // Fills put[i] into `space` (its room, at `offset` of `blob`) and notes
+  // where it is stored.
   auto fill_value = [&](std::size_t i, const new_value& v, std::span<std::byte> space, std::uint64_t blob,
                         std::uint64_t offset) {
     try {
