@@ -184,8 +184,8 @@ constexpr std::uint64_t kInPlaceBytes = 64 * 1024;
 class value_encoder {
  public:
   // The value's one segment; or, for a value that turned out to be at least
-  // kInPlaceBytes large, none and an upper bound of its size: such a value
-  // is best encoded straight into the store's pages (no heap copy of it).
+  // kInPlaceBytes large, none and its size in one segment: such a value is
+  // best encoded straight into the store's pages (no heap copy of it).
   struct encoded {
     kj::ArrayPtr<const capnp::word> segment;
     std::size_t large_bytes = 0;
