@@ -520,6 +520,6 @@ int main(int argc, char** argv) {
   int rc = instadump_bench::run_with_ratios(argc, argv, pairs);
   if (!std::getenv("INSTADUMP_BENCH_SKIP_EXTRA")) report_extra_measurements();
   std::error_code ec;
-  if (!std::getenv("INSTADUMP_BENCH_KEEP")) fs::remove_all(bench_root(), ec);
+  fs::remove_all(bench_root(), ec);
   return rc;
 }

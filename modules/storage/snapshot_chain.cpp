@@ -131,19 +131,17 @@ snapshot_view view_index::with(const std::vector<stored_value>& changed,
 }
 
 void view_index::apply(const std::vector<stored_value>& changed, const std::vector<std::uint64_t>& removed) {
+  // Replacing values of keys the view has is done in place. At the first
+  // key it lacks (or with keys to remove) the rest is merged; values already
+  // replaced are replaced by the same ones again.
   if (removed.empty()) {
-    // Only replacing values of keys the view has: in place.
-    std::vector<stored_value*> at;
-    at.reserve(changed.size());
-    for (const stored_value& v : changed) {
-      auto it = std::lower_bound(values_.begin(), values_.end(), v.key_id, key_less);
-      if (it == values_.end() || it->key_id != v.key_id) break;
-      at.push_back(&*it);
+    auto v = changed.begin();
+    for (; v != changed.end(); ++v) {
+      auto it = std::lower_bound(values_.begin(), values_.end(), v->key_id, key_less);
+      if (it == values_.end() || it->key_id != v->key_id) break;
+      *it = *v;
     }
-    if (at.size() == changed.size()) {
-      for (std::size_t i = 0; i < at.size(); ++i) *at[i] = changed[i];
-      return;
-    }
+    if (v == changed.end()) return;
   }
   values_ = with(changed, removed);
 }

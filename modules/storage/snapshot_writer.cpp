@@ -257,8 +257,8 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
   std::uint64_t offset = 0;
   for (std::size_t i = 0; i < put.size(); ++i) {
     const auto* v = std::get_if<new_value>(&put[i]);
-    if (!v || room_of(i, *v) >= kOwnBlobBytes) continue;
-    const std::uint64_t room = room_of(i, *v);
+    const std::uint64_t room = v ? room_of(i, *v) : kOwnBlobBytes;
+    if (room >= kOwnBlobBytes) continue;  // a kept value, or filled above
     fill_value(i, *v, std::span(pack_space + offset, room), pack, offset);
     offset += room;
   }
