@@ -73,6 +73,7 @@ view_change diff_views(const snapshot_view& prev, const snapshot_view& next) {
       ++p;
     } else {
       c.changed.push_back(n);
+      ++c.added;
     }
   }
   for (; p != prev.end(); ++p) {
@@ -85,17 +86,21 @@ view_change diff_views(const snapshot_view& prev, const snapshot_view& next) {
 view_change change_of(const view_index& current, const std::vector<stored_value>& put,
                       const std::vector<std::uint64_t>& removed) {
   view_change c;
+  auto at = current.begin();
   for (const stored_value& v : put) {
-    const stored_value* old = current.find(v.key_id);
-    if (old && same_value(*old, v)) continue;
-    if (old && old->ref.size != 0) c.superseded.push_back(old->ref);
+    at = current.seek(at, v.key_id);
+    const bool had = at != current.end() && at->key_id == v.key_id;
+    if (had && same_value(*at, v)) continue;
+    if (had && at->ref.size != 0) c.superseded.push_back(at->ref);
+    if (!had) ++c.added;
     c.changed.push_back(v);
   }
+  at = current.begin();
   for (std::uint64_t k : removed) {
-    const stored_value* old = current.find(k);
-    if (!old) continue;
+    at = current.seek(at, k);
+    if (at == current.end() || at->key_id != k) continue;
     c.removed.push_back(k);
-    if (old->ref.size != 0) c.superseded.push_back(old->ref);
+    if (at->ref.size != 0) c.superseded.push_back(at->ref);
   }
   return c;
 }
@@ -109,6 +114,20 @@ bool key_less(const stored_value& v, std::uint64_t key_id) { return v.key_id < k
 const stored_value* view_index::find(std::uint64_t key_id) const {
   auto it = std::lower_bound(values_.begin(), values_.end(), key_id, key_less);
   return it != values_.end() && it->key_id == key_id ? &*it : nullptr;
+}
+
+view_index::const_iterator view_index::seek(const_iterator from, std::uint64_t key_id) const {
+  if (from == values_.end() || from->key_id >= key_id) return from;
+  // from[below] is less than key_id; probe 1, 3, 7, ... past it until a
+  // value is not, then search the last gap.
+  const std::size_t n = static_cast<std::size_t>(values_.end() - from);
+  std::size_t below = 0;
+  std::size_t step = 1;
+  while (below + step < n && from[below + step].key_id < key_id) {
+    below += step;
+    step *= 2;
+  }
+  return std::lower_bound(from + below + 1, from + std::min(below + step, n), key_id, key_less);
 }
 
 snapshot_view view_index::with(const std::vector<stored_value>& changed,
@@ -136,10 +155,10 @@ void view_index::apply(const std::vector<stored_value>& changed, const std::vect
   // replaced are replaced by the same ones again.
   if (removed.empty()) {
     auto v = changed.begin();
-    for (; v != changed.end(); ++v) {
-      auto it = std::lower_bound(values_.begin(), values_.end(), v->key_id, key_less);
-      if (it == values_.end() || it->key_id != v->key_id) break;
-      *it = *v;
+    for (const_iterator at = begin(); v != changed.end(); ++v) {
+      at = seek(at, v->key_id);
+      if (at == end() || at->key_id != v->key_id) break;
+      values_[static_cast<std::size_t>(at - begin())] = *v;
     }
     if (v == changed.end()) return;
   }
@@ -281,13 +300,10 @@ void apply_step(chain_state& state, const view_change& change, std::size_t recor
   } else {
     state.entries_since_full += record_entries;
   }
-  for (std::uint64_t k : change.removed) {
-    if (const stored_value* old = state.current.find(k)) state.total_bytes -= old->ref.size;
-  }
-  for (const stored_value& v : change.changed) {
-    if (const stored_value* old = state.current.find(v.key_id)) state.total_bytes -= old->ref.size;
-    state.total_bytes += v.ref.size;
-  }
+  // The values replaced or removed are exactly the superseded ones (those
+  // with bytes; the others count 0).
+  for (const value_ref& r : change.superseded) state.total_bytes -= r.size;
+  for (const stored_value& v : change.changed) state.total_bytes += v.ref.size;
   state.current.apply(change.changed, change.removed);
   state.newest = step.id;
   state.oldest = step.oldest;

@@ -323,8 +323,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
   std::optional<snapshot_view> whole;  // the new snapshot, when it was worked out
   if (w.intact && base_id == w.chain.newest && base_id != 0) {
     change = change_of(w.chain.current, stored, removed);
-    next_count = w.chain.current.size() - change.removed.size();
-    for (const stored_value& v : change.changed) next_count += w.chain.current.find(v.key_id) ? 0 : 1;
+    next_count = w.chain.current.size() - change.removed.size() + change.added;
   } else {
     snapshot_view next;
     if (base_id != 0) {

@@ -6,12 +6,16 @@
 // kept snapshots have values in (nothing leaks, nothing live is deleted).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
+#include <ranges>
 #include <random>
 #include <set>
 #include <string>
 
 #include "common/errors.h"
+#include "storage/snapshot_chain.h"
 #include "test_util.h"
 
 using namespace instadump::storage;
@@ -99,6 +103,9 @@ TEST_CASE("random saves on newest, older and empty bases read back exactly, and 
       }
       const snapshot_info info = store->write_snapshot(base, std::move(delta), pick(4) == 0);
       REQUIRE(info.id == (models.empty() ? 1 : models.rbegin()->first + 1));
+      std::uint64_t bytes = 0;
+      for (const auto& [key, value] : next) bytes += value.size();
+      CHECK(info.total_bytes == bytes);
       models[info.id] = next;
       while (models.size() > keep) models.erase(models.begin());
       check_store(*store, models, keep);
@@ -147,4 +154,84 @@ TEST_CASE("a save on the newest snapshot writes only what changed") {
   CHECK(read.size() == 500);
   CHECK(read["k7"] == pattern(64, 9999));
   CHECK(read["k8"] == pattern(64, 8));
+}
+
+TEST_CASE("the writer's view finds, diffs and updates like a plain search would") {
+  std::mt19937_64 rng(99);
+  for (int round = 0; round < 300; ++round) {
+    CAPTURE(round);
+    // A view of random size with gaps between its key ids, and a change that
+    // keeps, replaces, adds and removes keys at random.
+    std::map<std::uint64_t, stored_value> model;
+    const std::size_t n = rng() % 70;
+    for (std::uint64_t k = 1; model.size() < n; k += 1 + rng() % 4) {
+      stored_value v;
+      v.key_id = k;
+      v.ref = value_ref{1, k * 8, rng() % 3 == 0 ? 0 : 8 + rng() % 100};
+      v.checksum = rng();
+      model[k] = v;
+    }
+    view_index view;
+    view.assign(snapshot_view(std::views::values(model).begin(), std::views::values(model).end()));
+
+    std::vector<stored_value> put;
+    std::vector<std::uint64_t> removed;
+    for (std::uint64_t k = 1; k < 4 * n + 8; ++k) {
+      const int roll = static_cast<int>(rng() % 8);
+      if (roll == 0 || (roll == 1 && model.count(k))) {  // new bytes
+        stored_value v;
+        v.key_id = k;
+        v.ref = value_ref{2, k * 8, rng() % 100};
+        v.checksum = rng();
+        put.push_back(v);
+      } else if (roll == 2 && model.count(k)) {  // the same value again
+        put.push_back(model[k]);
+      } else if (roll == 3) {  // removed (maybe a key the view lacks)
+        removed.push_back(k);
+      }
+    }
+
+    // seek agrees with lower_bound from every starting point.
+    for (std::uint64_t k = 0; k < 4 * n + 8; k += 1 + rng() % 3) {
+      auto from = view.begin() + static_cast<std::ptrdiff_t>(rng() % (view.size() + 1));
+      while (from != view.begin() && std::prev(from)->key_id >= k) --from;
+      auto expect = std::lower_bound(view.begin(), view.end(), k,
+                                     [](const stored_value& v, std::uint64_t key) { return v.key_id < key; });
+      CHECK(view.seek(from, k) == expect);
+    }
+
+    // change_of against the obvious computation.
+    const view_change c = change_of(view, put, removed);
+    std::vector<stored_value> changed;
+    std::vector<std::uint64_t> gone;
+    std::multiset<std::uint64_t> superseded;  // by offset (unique per value here)
+    std::size_t added = 0;
+    for (const stored_value& v : put) {
+      auto it = model.find(v.key_id);
+      if (it != model.end() && same_value(it->second, v)) continue;
+      if (it != model.end() && it->second.ref.size != 0) superseded.insert(it->second.ref.offset);
+      if (it == model.end()) ++added;
+      changed.push_back(v);
+    }
+    for (std::uint64_t k : removed) {
+      auto it = model.find(k);
+      if (it == model.end()) continue;
+      gone.push_back(k);
+      if (it->second.ref.size != 0) superseded.insert(it->second.ref.offset);
+    }
+    CHECK(c.changed == changed);
+    CHECK(c.removed == gone);
+    CHECK(c.added == added);
+    std::multiset<std::uint64_t> got;
+    for (const value_ref& r : c.superseded) got.insert(r.offset);
+    CHECK(got == superseded);
+
+    // apply (and with) give the view with the change made.
+    for (std::uint64_t k : gone) model.erase(k);
+    for (const stored_value& v : changed) model[v.key_id] = v;
+    const snapshot_view expect(std::views::values(model).begin(), std::views::values(model).end());
+    CHECK(view.with(c.changed, c.removed) == expect);
+    view.apply(c.changed, c.removed);
+    CHECK(view.values() == expect);
+  }
 }
