@@ -45,8 +45,8 @@ struct write_entry {
 };
 
 struct read_record {
-  const ref_core* ref;
-  std::uint64_t stamp;
+  const ref_core* ref = nullptr;
+  std::uint64_t stamp = 0;
 };
 
 // Thrown through the user's transaction body to restart it; never escapes
@@ -171,8 +171,12 @@ class transaction {
       std::uint64_t claim = r.claim();
       if (claim != 0 && claim < root_->ticket_ && claim != root_->yielded_to_) [[unlikely]] conflict(r, true);
     }
-    writes_.push_back(write_entry{&r, nullptr, nullptr, false});
-    if (writes_.size() >= index_threshold) index_entries();
+    // Built in place, field by field: a temporary copied in would be read
+    // back as wider words than it was written with, which stalls store
+    // forwarding on the hottest path of a transaction.
+    write_entry& e = writes_.emplace_back();
+    e.ref = &r;
+    if (writes_.size() >= index_threshold) [[unlikely]] index_entries();
     return writes_.back();
   }
   static constexpr std::size_t index_threshold = 16;
@@ -181,7 +185,9 @@ class transaction {
   // Reads `r` at the read point and logs the read.
   inline const version_base& read(const ref_core& r) {
     version_base* v = r.version_at(root_->read_point_);
-    root_->reads_.push_back({&r, v->stamp()});
+    read_record& log = root_->reads_.emplace_back();  // in place, as in new_entry
+    log.ref = &r;
+    log.stamp = v->stamp();
     return *v;
   }
   void index_entries();
