@@ -286,14 +286,16 @@ class session {
   }
   save_result save_locked(bool durable);
   // Decodes the values of `entries` found in snapshot `id`; missing keys are
-  // an error when `require_all`.
+  // an error when `require_all`. `not_own` (if given) receives the
+  // snapshot's values that no ref in `entries` claims under its own key:
+  // unclaimed ones and those under a renamed state's previous key.
   std::vector<decoded> decode_snapshot(std::uint64_t id, const std::vector<state_entry*>& entries,
-                                       bool require_all, std::vector<entry_info>* all_entries = nullptr);
+                                       bool require_all, std::vector<entry_info>* not_own = nullptr);
   // Installs `values` in one transaction and remembers what they came from.
   void install(std::vector<decoded>& values, std::uint64_t id);
-  // Makes snapshot `id`, with `entries`, the base: what later saves carry
-  // unclaimed values from.
-  void set_base(std::uint64_t id, bool newest, std::vector<entry_info>& entries);
+  // Makes snapshot `id` the base: what later saves carry unclaimed values
+  // from. `not_own`: as decode_snapshot gave it.
+  void set_base(std::uint64_t id, bool newest, std::vector<entry_info>& not_own);
   
   void load_late(state_entry* entry);
   void load_at_setup();
@@ -454,7 +456,7 @@ void session::load_at_setup() {
 }
 
 std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const std::vector<state_entry*>& entries,
-                                                       bool require_all, std::vector<entry_info>* all_entries) {
+                                                       bool require_all, std::vector<entry_info>* not_own) {
   // A renamed state also claims the values stored under its previous keys;
   // its own key wins, then the newest previous key.
   struct claim {
@@ -478,8 +480,8 @@ std::vector<session::decoded> session::decode_snapshot(std::uint64_t id, const s
   };
   try {
     store_->read_snapshot(id, [&](const entry_info& info, kj::ArrayPtr<const capnp::word> words) {
-      if (all_entries) all_entries->push_back(info);
       auto it = by_key.find(info.key);
+      if (not_own && (it == by_key.end() || it->second.rank != 0)) not_own->push_back(info);
       if (it == by_key.end()) return;  // unclaimed: carried forward by the next save
       state_entry* e = it->second.entry;
       auto [b, first] = best.try_emplace(e, it->second.rank, out.size());
@@ -548,15 +550,17 @@ void session::install(std::vector<decoded>& values, std::uint64_t id) {
   }
 }
 
-void session::set_base(std::uint64_t id, bool newest, std::vector<entry_info>& entries) {
+void session::set_base(std::uint64_t id, bool newest, std::vector<entry_info>& not_own) {
   std::unordered_set<std::string_view> own, previous;
-  for (state_entry* e : registered()) {
-    own.insert(e->key());
-    for (const std::string& k : e->previous_keys()) previous.insert(k);
+  if (!not_own.empty()) {  // (the usual case: every value has its ref)
+    for (state_entry* e : registered()) {
+      own.insert(e->key());  // (one registered since decoding claims its value now)
+      for (const std::string& k : e->previous_keys()) previous.insert(k);
+    }
   }
   std::map<std::string, entry_info, std::less<>> unclaimed;
   std::set<std::string, std::less<>> remove;
-  for (entry_info& info : entries) {
+  for (entry_info& info : not_own) {
     if (own.count(info.key)) continue;
     if (previous.count(info.key) || dropped_.count(info.key)) {
       remove.insert(info.key);  // claimed by a renamed state (or dropped): not carried
@@ -723,18 +727,19 @@ save_result session::save_locked(bool durable) {
 void session::reload(std::optional<std::uint64_t> id) {
   std::lock_guard<std::mutex> lock(op_mu_);
   storage::snapshot_store& store = store_or_throw("reload_all");
+  // (The ids alone: listing the newest snapshot's values would read the
+  // records once more than decoding it does.)
+  const std::vector<std::uint64_t> ids = store.snapshot_ids();
   if (!id) {
-    auto newest = store.newest();
-    if (!newest) {
+    if (ids.empty()) {
       throw load_failed("instadump::reload_all: \"" + store.directory().string() +
                         "\" holds no snapshot yet: call save_all() first");
     }
-    id = newest->id;
+    id = ids.front();
   }
   std::vector<entry_info> entries;
   auto values = decode_snapshot(*id, registered(), true, &entries);
   install(values, *id);
-  const std::vector<std::uint64_t> ids = store.snapshot_ids();
   set_base(*id, !ids.empty() && ids.front() == *id, entries);
 }
 

@@ -295,7 +295,8 @@ void snapshot_store::read_snapshot(
     std::vector<std::span<const std::byte>> bytes_of_entry;
     bytes_of_entry.reserve(info.entries.size());
     for (const entry_info& e : info.entries) {
-      const std::string what = "value \"" + e.key + "\" of " + name;
+      // (Built only for an error: once per value, it would cost as much as checking it.)
+      auto what = [&] { return "value \"" + e.key + "\" of " + name; };
       std::span<const std::byte> bytes;
       if (e.size_bytes != 0) {
         auto [it, fresh] = blobs.try_emplace(e.blob_id);
@@ -305,7 +306,7 @@ void snapshot_store::read_snapshot(
           const int brc = mdb_get(txn, dbi_->blobs, &bk, &bv);
           if (brc == MDB_NOTFOUND) {
             blobs.erase(it);
-            throw corrupt_data("instadump: the bytes of " + what + " (blob " + std::to_string(e.blob_id) +
+            throw corrupt_data("instadump: the bytes of " + what() + " (blob " + std::to_string(e.blob_id) +
                                ") are missing; the snapshot is damaged: load an older snapshot");
           }
           check(brc, "mdb_get (blob)");
@@ -313,7 +314,7 @@ void snapshot_store::read_snapshot(
         }
         const std::span<const std::byte> blob = it->second;
         if (e.offset > blob.size() || blob.size() - e.offset < e.size_bytes) {
-          throw corrupt_data("instadump: " + what + " takes " + std::to_string(e.size_bytes) + " bytes at offset " +
+          throw corrupt_data("instadump: " + what() + " takes " + std::to_string(e.size_bytes) + " bytes at offset " +
                              std::to_string(e.offset) + " of blob " + std::to_string(e.blob_id) + ", which is " +
                              std::to_string(blob.size()) +
                              " bytes long; the snapshot is damaged or truncated: load an older snapshot");
@@ -322,7 +323,7 @@ void snapshot_store::read_snapshot(
       }
       const std::uint64_t sum = checksum_of(bytes);
       if (sum != e.checksum) {
-        throw corrupt_data("instadump: checksum mismatch for " + what + " (stored " + std::to_string(e.checksum) +
+        throw corrupt_data("instadump: checksum mismatch for " + what() + " (stored " + std::to_string(e.checksum) +
                            ", computed " + std::to_string(sum) +
                            "); the snapshot is damaged: load an older snapshot");
       }
