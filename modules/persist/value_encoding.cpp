@@ -128,7 +128,6 @@ class measuring_builder final : public capnp::MessageBuilder {
 
 }  // namespace
 
-
 std::size_t room_for(std::uint64_t last_bytes) {
   return (last_bytes + last_bytes / 32 + 4096 + 7) / 8 * 8;
 }
@@ -143,9 +142,6 @@ std::size_t encode_in_place(encode_fn encode, std::span<std::byte> room) {
   // Not fitting: one segment would need at most what all of them took.
   return std::max(words * sizeof(capnp::word), room.size() + 8);
 }
-
-value_encoder::value_encoder() = default;
-value_encoder::~value_encoder() = default;
 
 value_encoder::encoded value_encoder::encode(encode_fn encode, std::uint64_t last_bytes, std::string_view name) {
   if (last_bytes <= kScratchWords * sizeof(capnp::word) / 2) {

@@ -50,8 +50,7 @@ std::size_t encode_in_place(encode_fn encode, std::span<std::byte> room);
 // encoder (until the save is written).
 class value_encoder {
  public:
-  value_encoder();
-  ~value_encoder();
+  value_encoder() = default;
   value_encoder(const value_encoder&) = delete;
   value_encoder& operator=(const value_encoder&) = delete;
 
