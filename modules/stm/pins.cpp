@@ -39,7 +39,7 @@ void grow_table(std::uint32_t index) {
   if (t.size) delete[] t.pairs;
   t.pairs = pairs;
   t.size = size;
-  t.mask = size - 1;  // only ever grown outside a transaction
+  t.slot_mask = slot_mask_of(size);  // only ever grown outside a transaction
 }
 
 }  // namespace

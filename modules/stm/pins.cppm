@@ -9,7 +9,8 @@
 // more, calls release_thread_pins(), or exits.
 //
 // The fast path has no bound check and no null check: the table's size is a
-// power of two and the index is masked, and empty entries hold a marker that
+// power of two and the ref's slot (its index, pre-scaled to a byte offset so
+// that the fast path needs no shift) is masked, and empty entries hold a marker that
 // no version pointer (nor null) equals. A masked index that lands on another
 // ref's entry cannot match either: that entry holds a version this thread
 // keeps alive, which is never at the same address as a live version of
@@ -34,28 +35,42 @@ struct pin_pair {
   const void* previous = no_pin;  // likewise
 };
 
+// A ref's slot in the table is its pin index << pin_slot_shift: the byte
+// offset of its pin_pair.
+inline constexpr unsigned pin_slot_shift = 4;
+static_assert(sizeof(pin_pair) == 1u << pin_slot_shift);
+// The most pin indices the 32-bit slots can address.
+inline constexpr std::uint32_t max_pin_index = (std::uint32_t{1} << (32 - pin_slot_shift)) - 1;
+
 inline constinit pin_pair empty_pin_table[1] = {};
 
-// Indexed by ref_core::pin_index() & mask; entry 0 is never used, so a ref
-// without an index always misses.
+// Indexed by ref_core::pin_index(); the fast path adds ref_core::pin_slot()
+// & slot_mask to `pairs`. Entry 0 is never used, so a ref without an index
+// always misses.
 struct pin_table {
   pin_pair* pairs = empty_pin_table;
-  std::uint32_t size = 0;  // 0 (pairs is empty_pin_table) or a power of two
-  std::uint32_t mask = 0;  // size - 1 outside a transaction, 0 inside one
+  std::uint32_t size = 0;       // 0 (pairs is empty_pin_table) or a power of two
+  std::uint32_t slot_mask = 0;  // (size - 1) << pin_slot_shift outside a transaction, 0 inside one
 };
 
 inline thread_local constinit pin_table t_pins{};
 
 // True if the calling thread runs no transaction and already pins `v` (which
-// may be null) as the newest version of the ref with pin index `index`.
-[[gnu::always_inline]] inline bool thread_pins_newest(std::uint32_t index, const version_base* v) noexcept {
+// may be null) as the newest version of the ref with pin slot `slot`.
+[[gnu::always_inline]] inline bool thread_pins_newest(std::uint32_t slot, const version_base* v) noexcept {
   const pin_table& t = t_pins;
-  return t.pairs[index & t.mask].newest == v;
+  const char* entry = reinterpret_cast<const char*>(t.pairs) + (slot & t.slot_mask);
+  return reinterpret_cast<const pin_pair*>(entry)->newest == v;
+}
+
+// The slot mask of a table of `size` entries outside a transaction.
+inline std::uint32_t slot_mask_of(std::uint32_t size) noexcept {
+  return size == 0 ? 0 : (size - 1) << pin_slot_shift;
 }
 
 // Called when the thread enters (true) or leaves (false) a transaction.
 inline void set_pins_in_transaction(bool in_transaction) noexcept {
-  t_pins.mask = in_transaction || t_pins.size == 0 ? 0 : t_pins.size - 1;
+  t_pins.slot_mask = in_transaction ? 0 : slot_mask_of(t_pins.size);
 }
 
 // Makes room for `index` in the calling thread's table (may throw

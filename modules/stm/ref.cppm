@@ -109,7 +109,7 @@ class ref final : private detail::ref_core {
     // Fast path: no transaction, and this thread already pins the newest
     // version (see pins.cppm).
     detail::version_base* newest = head_if_created();
-    if (detail::thread_pins_newest(pin_index(), newest)) [[likely]] return value_of(*newest);
+    if (detail::thread_pins_newest(pin_slot(), newest)) [[likely]] return value_of(*newest);
     return deref_slow();
   }
 

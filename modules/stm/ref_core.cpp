@@ -4,6 +4,7 @@ module;
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 module instadump;
@@ -115,10 +116,17 @@ void ref_core::publish(version_base* v) {
 }
 
 std::uint32_t ref_core::assign_pin_index() const noexcept {
-  std::uint32_t fresh = g_next_pin_index.fetch_add(1, std::memory_order_relaxed) + 1;
+  const std::uint32_t fresh = g_next_pin_index.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (fresh > max_pin_index) {
+    // Each thread that reads such a ref outside a transaction would need a
+    // table of 4 GiB; sharing an index would drop another ref's pins early.
+    std::fprintf(stderr, "instadump: more than %u refs were read outside a transaction; aborting\n",
+                 static_cast<unsigned>(max_pin_index));
+    std::abort();
+  }
   std::uint32_t expected = 0;
-  if (pin_index_.compare_exchange_strong(expected, fresh, std::memory_order_relaxed)) return fresh;
-  return expected;
+  if (pin_slot_.compare_exchange_strong(expected, fresh << pin_slot_shift, std::memory_order_relaxed)) return fresh;
+  return expected >> pin_slot_shift;
 }
 
 void ref_core::add_waiter() noexcept {

@@ -16,6 +16,7 @@ module;
 #include <string_view>
 export module instadump:ref_core;
 import :version;
+import :pins;
 
 export namespace instadump {
 
@@ -135,7 +136,9 @@ class alignas(64) ref_core {
 
   // Index of this ref in every thread's table of outside-transaction pins
   // (pins.cppm): 0 until the first such read assigns one. Never reused.
-  inline std::uint32_t pin_index() const noexcept { return pin_index_.load(std::memory_order_relaxed); }
+  // pin_slot() is the same index as a byte offset into the table.
+  inline std::uint32_t pin_index() const noexcept { return pin_slot() >> pin_slot_shift; }
+  inline std::uint32_t pin_slot() const noexcept { return pin_slot_.load(std::memory_order_relaxed); }
 
   // Whether a validator or watches are installed (checked on the commit path
   // before the virtual calls below).
@@ -193,7 +196,7 @@ class alignas(64) ref_core {
   // lock); the chain can only be cut once every read point has passed it.
   std::uint64_t second_oldest_stamp_ = ~std::uint64_t{0};
   const std::uint32_t rescan_length_;
-  mutable std::atomic<std::uint32_t> pin_index_{0};
+  mutable std::atomic<std::uint32_t> pin_slot_{0};  // pin index << pin_slot_shift
   std::atomic<bool> has_validator_{false};
   std::atomic<bool> has_watches_{false};
   std::atomic<std::uint64_t> commits_{0}, conflicts_{0}, retries_{0};
