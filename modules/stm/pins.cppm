@@ -10,10 +10,10 @@
 //
 // The fast path has no bound check and no null check: the table's size is a
 // power of two and the ref's slot (its index, pre-scaled to a byte offset so
-// that the fast path needs no shift) is masked, and empty entries hold a marker that
-// no version pointer (nor null) equals. A masked index that lands on another
-// ref's entry cannot match either: that entry holds a version this thread
-// keeps alive, which is never at the same address as a live version of
+// that the fast path needs no shift) is masked, and empty entries hold a
+// marker that no version pointer (nor null) equals. A masked slot that lands
+// on another ref's entry cannot match either: that entry holds a version this
+// thread keeps alive, which is never at the same address as a live version of
 // another ref. Inside a transaction the mask is 0, so every read lands on
 // entry 0 (never used) and takes the slow path, which reads through the
 // transaction. The table is a plain thread_local with constant
