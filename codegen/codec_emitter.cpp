@@ -3,9 +3,13 @@
 // Every type that needs code gets one encode and one decode function; the
 // per-slot code (a struct field or a list element) is spelled inline, so the
 // generated code moves values straight between the C++ objects and the
-// message with no intermediate copies. Decoders treat the message as
-// untrusted: every tag, enumerant, size and key is checked, and failures
-// throw with the member path.
+// message with no intermediate copies. Encoders fill Cap'n Proto's
+// builders; decoders read the message through instadump/wire_reader.h at
+// the field offsets Cap'n Proto's compiler gives the schema (layout.h), not
+// through libcapnp's out-of-line accessors. Decoders treat the message as
+// untrusted: the wire reader checks every pointer and size, the decoders
+// every tag, enumerant, length and key, and failures throw with the member
+// path.
 #include "codec_emitter.h"
 
 #include <algorithm>
@@ -16,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "layout.h"
 #include "naming.h"
 
 namespace instadump_codegen {
@@ -33,6 +38,15 @@ slot field_slot(const std::string& object, const std::string& schema_name) {
   return slot{object, capnp_title(schema_name), {}};
 }
 slot element_slot(const std::string& list, const std::string& index) { return slot{list, {}, index}; }
+
+// Where a decoder reads a value: a field of a wire::struct_reader, at the
+// offset Cap'n Proto gave it, or an element of a wire::list_reader.
+struct read_slot {
+  std::string object;                  // reader expression
+  const field_layout* field = nullptr; // null for a list element
+  std::string index;                   // list index expression for list elements
+};
+read_slot element_read(const std::string& list, const std::string& index) { return read_slot{list, nullptr, index}; }
 
 std::string quote(const std::string& s) {
   std::string out = "\"";
@@ -116,10 +130,11 @@ class writer {
         collect_member(live_field(fields), fields);
       }
     }
-    out += "#include <capnp/message.h>\n#include <kj/exception.h>\n\n#include <cstddef>\n#include <cstdint>\n"
+    out += "#include <capnp/message.h>\n\n#include <cstddef>\n#include <cstdint>\n"
            "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <string_view>\n"
            "#include <utility>\n\n"
-           "#include \"instadump/codec_support.h\"\n#include \"" + capnp_header + "\"\n" +
+           "#include \"instadump/codec_support.h\"\n#include \"instadump/wire_reader.h\"\n#include \"" +
+           capnp_header + "\"\n" +
            (history_header.empty() ? std::string() : "#include \"" + history_header + "\"\n") + "\n";
     out += "namespace {\nnamespace instadump_generated {\n\n" + preamble();
     out += private_access();
@@ -273,21 +288,81 @@ struct member_access {
     }
   }
 
-  // Expression reading a value of type `key` from `s`; `where` is a C string expression.
-  std::string load(const std::string& key, const slot& s, const std::string& where) const {
+  // The layout of field `field` of struct `struct_name` (schema names).
+  const field_layout& layout(const std::string& struct_name, const std::string& field) const {
+    auto s = schema_.layouts.find(struct_name);
+    if (s == schema_.layouts.end()) throw std::logic_error("no layout for struct " + struct_name);
+    auto f = s->second.fields.find(field);
+    if (f == s->second.fields.end()) throw std::logic_error("no layout for field " + struct_name + "." + field);
+    return f->second;
+  }
+  read_slot field_read(const std::string& object, const std::string& struct_name, const std::string& field) const {
+    return read_slot{object, &layout(struct_name, field), {}};
+  }
+  // The union discriminant of struct `key`'s reader `r`: its number, and as
+  // the Which enum Cap'n Proto generates.
+  std::string discriminant(const std::string& key) const {
     const type_node& t = m_.types.at(key);
-    std::string get = !s.field.empty() ? s.object + ".get" + s.field + "()" : s.object + "[" + s.index + "]";
+    auto s = schema_.layouts.find(t.schema_name);
+    if (s == schema_.layouts.end()) throw std::logic_error("no layout for struct " + t.schema_name);
+    return "r.data<::std::uint16_t>(" + std::to_string(s->second.discriminant_offset) + ")";
+  }
+  std::string which(const std::string& key) const {
+    return "static_cast<" + capnp_cpp(key) + "::Which>(" + discriminant(key) + ")";
+  }
+
+  // The wire element size of a list whose elements are of type `key`.
+  std::string element_size(const std::string& key) const {
+    const type_node& t = m_.types.at(key);
+    std::string e = "::instadump::wire::element::";
     switch (t.kind) {
-      case type_kind::boolean:
+      case type_kind::boolean: return e + "bit";
       case type_kind::integer:
-      case type_kind::floating: return "static_cast<" + t.cpp + ">(" + get + ")";
-      case type_kind::text: return "to_string(" + get + ")";
-      case type_kind::data: return "to_bytes<" + t.cpp + ">(" + get + ")";
-      case type_kind::monostate: return t.cpp + "{}";
-      case type_kind::duration: return t.cpp + "(" + get + ")";
-      case type_kind::time_point: return t.cpp + "(" + t.cpp + "::duration(" + get + "))";
-      default: return fn("decode_", key) + "(" + get + ", " + where + ", dv)";
+      case type_kind::floating:
+        return e + (t.bits == 8 ? "byte" : t.bits == 16 ? "two" : t.bits == 32 ? "four" : "eight");
+      case type_kind::enumeration: return e + "two";
+      case type_kind::duration:
+      case type_kind::time_point: return element_size(t.element);
+      case type_kind::monostate: return e + "void_";
+      case type_kind::text:
+      case type_kind::data:
+      case type_kind::sequence:
+      case type_kind::array:
+      case type_kind::map: return e + "pointer";
+      default: return e + "composite";
     }
+  }
+
+  // Expression reading a value of type `key` from `s`; `where` is a C string expression.
+  std::string load(const std::string& key, const read_slot& s, const std::string& where) const {
+    const type_node& t = m_.types.at(key);
+    const bool field = s.field != nullptr;
+    const std::string at = field ? std::to_string(s.field->offset) : s.index;
+    auto scalar = [&](const std::string& type) {
+      return s.object + (field ? ".data<" : ".get<") + type + ">(" + at + ")";
+    };
+    switch (t.kind) {
+      case type_kind::boolean: return s.object + ".bit(" + at + ")";
+      case type_kind::integer:
+      case type_kind::floating: return "static_cast<" + t.cpp + ">(" + scalar(capnp_cpp(key)) + ")";
+      case type_kind::enumeration:
+        return fn("decode_", key) + "(static_cast<" + capnp_cpp(key) + ">(" + scalar("::std::uint16_t") + "), " +
+               where + ", dv)";
+      case type_kind::text: return "::std::string(" + s.object + ".text(" + at + "))";
+      case type_kind::data: return "to_bytes<" + t.cpp + ">(" + s.object + ".blob(" + at + "))";
+      case type_kind::monostate: return t.cpp + "{}";
+      case type_kind::duration: return t.cpp + "(" + scalar(capnp_cpp(key)) + ")";
+      case type_kind::time_point: return t.cpp + "(" + t.cpp + "::duration(" + scalar(capnp_cpp(key)) + "))";
+      default: break;
+    }
+    std::string reader;
+    if (is_list_backed(t.kind)) {
+      std::string size = t.kind == type_kind::map ? "::instadump::wire::element::composite" : element_size(t.element);
+      reader = s.object + (field ? ".list(" : ".list_at(") + at + ", " + size + ")";
+    } else {
+      reader = s.object + (field ? ".child(" : ".struct_at(") + at + ")";
+    }
+    return fn("decode_", key) + "(" + reader + ", " + where + ", dv)";
   }
 
   std::string declarations(const std::string& key) const {
@@ -296,8 +371,8 @@ struct member_access {
       return capnp_cpp(key) + " " + fn("encode_", key) + "(" + t.cpp + " v);\n" + t.cpp + " " + fn("decode_", key) +
              "(" + capnp_cpp(key) + " v, const char* where, unsigned dv);\n";
     }
-    std::string b = is_list_backed(t.kind) ? capnp_cpp(key) + "::Builder" : capnp_cpp(key) + "::Builder";
-    std::string r = capnp_cpp(key) + "::Reader";
+    std::string b = capnp_cpp(key) + "::Builder";
+    std::string r = wire_reader(t);
     return "void " + fn("encode_", key) + "(const " + t.cpp + "& v, " + b + " b);\n" + t.cpp + " " +
            fn("decode_", key) + "(" + r + " r, const char* where, unsigned dv);\n";
   }
@@ -323,9 +398,13 @@ struct member_access {
   std::string encode_head(const std::string& key, const type_node& t) const {
     return "void " + fn("encode_", key) + "(const " + t.cpp + "& v, " + capnp_cpp(key) + "::Builder b) {\n";
   }
+  // The wire reader a decoder of a struct- or list-backed type takes.
+  static std::string wire_reader(const type_node& t) {
+    return is_list_backed(t.kind) ? "::instadump::wire::list_reader" : "::instadump::wire::struct_reader";
+  }
   std::string decode_head(const std::string& key, const type_node& t) const {
-    return t.cpp + " " + fn("decode_", key) + "(" + capnp_cpp(key) +
-           "::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {\n";
+    return t.cpp + " " + fn("decode_", key) + "(" + wire_reader(t) +
+           " r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {\n";
   }
 
   // Enumerators map one to one onto enumerants; anything else is an error both ways.
@@ -372,24 +451,25 @@ struct member_access {
     for (auto& mem : t.members) {
       if (mem.obsolete) continue;
       s += "  " + member_of(key, mem, "v") + " = " +
-           read_member(t.members, t.members, mem, quote(t.display + "::" + mem.cpp_name)) + ";\n";
+           read_member(t.schema_name, t.members, t.members, mem, quote(t.display + "::" + mem.cpp_name)) + ";\n";
     }
     if (!any) s += "  (void)r;\n";
     return s + "  return v;\n}\n";
   }
 
   // Expression reading `mem` of a layout (the members of a record or state
-  // root in some history version, obsolete ones included) from reader `r`,
-  // whose fields are `fields` (the current schema: every ordinal ever used).
-  // A member widened since the data was written is read from its old field.
-  std::string read_member(const std::vector<member>& fields, const std::vector<member>& layout, const member& mem,
-                          const std::string& where) const {
+  // root in some history version, obsolete ones included) from reader `r`
+  // of struct `struct_name`, whose fields are `fields` (the current schema:
+  // every ordinal ever used). A member widened since the data was written is
+  // read from its old field.
+  std::string read_member(const std::string& struct_name, const std::vector<member>& fields,
+                          const std::vector<member>& layout, const member& mem, const std::string& where) const {
     const member* f = by_ordinal(fields, static_cast<int>(mem.ordinal));
-    std::string x = load(mem.type, field_slot("r", f ? f->schema_name : mem.schema_name), where);
+    std::string x = load(mem.type, field_read("r", struct_name, f ? f->schema_name : mem.schema_name), where);
     if (mem.replaces < 0 || !mem.widened) return x;
     const member* old = by_ordinal(layout, mem.replaces);
     if (!old) return x;
-    std::string y = widen(mem.type, read_member(fields, layout, *old, where));
+    std::string y = widen(mem.type, read_member(struct_name, fields, layout, *old, where));
     return "(dv < " + std::to_string(mem.since) + " ? " + y + " : " + x + ")";
   }
 
@@ -406,8 +486,8 @@ struct member_access {
   // The decoder of record `key` into its value type of history version `e`.
   std::string mirror_head(const std::string& key, unsigned e) const {
     const type_node& t = m_.types.at(key);
-    return mirror_name(t, e) + " " + fn("decode_v" + std::to_string(e) + "_", key) + "(" + capnp_cpp(key) +
-           "::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv)";
+    return mirror_name(t, e) + " " + fn("decode_v" + std::to_string(e) + "_", key) +
+           "(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv)";
   }
   std::string mirror_declaration(const std::string& key, unsigned e) const { return mirror_head(key, e) + ";\n"; }
 
@@ -430,7 +510,7 @@ struct member_access {
     for (auto& mem : old.members) {
       if (mem.obsolete) continue;
       s += "  v." + mem.cpp_name + " = " +
-           read_member(t.members, old.members, mem, quote(t.display + "::" + mem.cpp_name)) + ";\n";
+           read_member(t.schema_name, t.members, old.members, mem, quote(t.display + "::" + mem.cpp_name)) + ";\n";
     }
     return s + "  return v;\n}\n";
   }
@@ -442,7 +522,8 @@ struct member_access {
     }
     s += "}\n" + decode_head(key, t) + "  " + t.cpp + " v{};\n";
     for (auto& mem : t.members) {
-      s += "  std::get<" + mem.cpp_name + ">(v) = " + load(mem.type, field_slot("r", mem.schema_name), "where") + ";\n";
+      s += "  std::get<" + mem.cpp_name + ">(v) = " +
+           load(mem.type, field_read("r", t.schema_name, mem.schema_name), "where") + ";\n";
     }
     return s + "  return v;\n}\n";
   }
@@ -450,10 +531,11 @@ struct member_access {
   std::string optional_functions(const std::string& key, const type_node& t) const {
     std::string s = encode_head(key, t) + "  if (!v.has_value()) {\n    b.setNone();\n    return;\n  }\n  " +
                     store(t.element, "(*v)", field_slot("b", "value")) + "\n}\n";
-    s += decode_head(key, t) + "  switch (r.which()) {\n    case " + capnp_cpp(key) + "::NONE: return " + t.cpp + "();\n" +
+    s += decode_head(key, t) + "  switch (" + which(key) + ") {\n    case " + capnp_cpp(key) + "::NONE: return " +
+         t.cpp + "();\n" +
          "    case " + capnp_cpp(key) + "::VALUE: return " + t.cpp + "(std::in_place, " +
-         load(t.element, field_slot("r", "value"), "where") + ");\n  }\n" +
-         "  fail(where, \"unknown std::optional tag \" + std::to_string(static_cast<unsigned>(r.which())));\n}\n";
+         load(t.element, field_read("r", t.schema_name, "value"), "where") + ");\n  }\n" +
+         "  fail(where, \"unknown std::optional tag \" + std::to_string(" + discriminant(key) + "));\n}\n";
     return s;
   }
 
@@ -467,13 +549,15 @@ struct member_access {
            "\n      return;\n";
     }
     s += "  }\n  throw std::invalid_argument(\"instadump: cannot save a valueless std::variant\");\n}\n";
-    s += decode_head(key, t) + "  switch (r.which()) {\n";
+    s += decode_head(key, t) + "  switch (" + which(key) + ") {\n";
     for (auto& mem : t.members) {
       s += "    case " + capnp_cpp(key) + "::" + capnp_upper(mem.schema_name) + ":\n      return " + t.cpp +
-           "(std::in_place_index<" + mem.cpp_name + ">, " + load(mem.type, field_slot("r", mem.schema_name), "where") +
+           "(std::in_place_index<" + mem.cpp_name + ">, " +
+           load(mem.type, field_read("r", t.schema_name, mem.schema_name), "where") +
            ");\n";
     }
-    s += "  }\n  fail(where, \"unknown std::variant alternative \" + std::to_string(static_cast<unsigned>(r.which())));\n}\n";
+    s += "  }\n  fail(where, \"unknown std::variant alternative \" + std::to_string(" + discriminant(key) +
+         "));\n}\n";
     return s;
   }
 
@@ -482,7 +566,7 @@ struct member_access {
     std::string s = encode_head(key, t) + "  ::capnp::uint i = 0;\n  for (const auto& e : v) {\n    " +
                     store(t.element, "e", element_slot("b", "i")) + "\n    ++i;\n  }\n}\n";
     s += decode_head(key, t);
-    std::string x = load(t.element, element_slot("r", "i"), "where");
+    std::string x = load(t.element, element_read("r", "i"), "where");
     if (t.kind == type_kind::array) {
       std::string n = std::to_string(t.array_size);
       return s + "  if (r.size() != " + n + ") fail(where, \"expected a std::array of " + n +
@@ -508,9 +592,9 @@ struct member_access {
                     store(t.value, "value", field_slot("e", "value")) + "\n    ++i;\n  }\n}\n";
     s += decode_head(key, t) + "  " + t.cpp + " v;\n";
     if (t.container == "unordered_map") s += "  v.reserve(r.size());\n";
-    s += "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n    auto e = r[i];\n    auto key = " +
-         load(t.key, field_slot("e", "key"), "where") + ";\n    if (!v.try_emplace(std::move(key), " +
-         load(t.value, field_slot("e", "value"), "where") + ").second) {\n      fail(where, \"duplicate key in a " +
+    s += "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n    auto e = r.struct_at(i);\n    auto key = " +
+         load(t.key, field_read("e", t.schema_name, "key"), "where") + ";\n    if (!v.try_emplace(std::move(key), " +
+         load(t.value, field_read("e", t.schema_name, "value"), "where") + ").second) {\n      fail(where, \"duplicate key in a " +
          t.container + " at index \" + std::to_string(i));\n    }\n  }\n  return v;\n}\n";
     return s;
   }
@@ -542,14 +626,14 @@ struct member_access {
       for (unsigned p : s.migrations) {
         if (p < c) previous = p;
       }
-      out += state_mirror_name(s.key, e) + " decode_state_v" + std::to_string(e) + "_" + id + "(" + root_type +
-             "::Reader r, unsigned dv) {\n";
+      out += state_mirror_name(s.key, e) + " decode_state_v" + std::to_string(e) + "_" + id +
+             "(::instadump::wire::struct_reader r, unsigned dv) {\n";
       if (previous != 0) {
         out += "  if (dv < " + std::to_string(previous) + ") return ::instadump::schema::migrate(decode_state_v" +
                std::to_string(previous - 1) + "_" + id + "(r, dv));\n";
       }
-      out += "  return " + state_mirror_name(s.key, e) + "{" + read_member(fields, layout, live_field(layout), "\"\"") +
-             "};\n}\n";
+      out += "  return " + state_mirror_name(s.key, e) + "{" +
+             read_member(s.root_name, fields, layout, live_field(layout), "\"\"") + "};\n}\n";
     }
     std::string migrated;
     if (!s.migrations.empty()) {
@@ -561,14 +645,14 @@ struct member_access {
            "(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {\n" +
            "  // History version of the data, from the state's schema version (refuses newer ones).\n" +
            "  const unsigned dv = history_version_of(stored, " + history + ", " + quote(s.key) + ");\n  try {\n" +
-           "    auto r = message.getRoot<" + root_type + ">();\n" + migrated + "    return " +
-           read_member(fields, fields, *live, "\"\"") + ";\n" +
+           "    ::instadump::wire::message_reader wire(message);\n    auto r = wire.root();\n" + migrated +
+           "    return " + read_member(s.root_name, fields, fields, *live, "\"\"") + ";\n" +
            "  } catch (const decode_error& e) {\n" +
            "    throw std::runtime_error(std::string(" + quote(s.key) + ") + (*e.where ? std::string(\" \u2192 \") + "
            "e.where : std::string()) + \": \" + e.what());\n" +
-           "  } catch (const ::kj::Exception& e) {\n" +
-           "    throw std::runtime_error(std::string(" + quote(s.key) + ") + \": malformed data: \" + "
-           "e.getDescription().cStr());\n  }\n}\n";
+           "  } catch (const ::instadump::wire::malformed_data& e) {\n" +
+           "    throw std::runtime_error(std::string(" + quote(s.key) + ") + \": malformed data: \" + e.what());\n"
+           "  }\n}\n";
     out += "constexpr char schema_of_" + id + "[] = R\"instadump(" + schema_.state_schemas.at(s.key) + ")instadump\";\n";
     std::string previous = "{}";
     if (!s.previous_keys.empty()) {

@@ -275,6 +275,13 @@ int main(int argc, const char** argv) {
     if (int rc = check_migrations(m, results); rc != exit_ok) return rc;
   }
   schema_output schema = emit_schema(m, target_name);
+  try {
+    schema.layouts = layout_of(schema.text);
+  } catch (const std::exception& e) {
+    // The emitter's own text: a bug here, not in the user's code.
+    llvm::errs() << "instadump-codegen: internal error: " << e.what() << "\n";
+    return exit_usage_error;
+  }
 
   std::string header = capnp_header.empty() ? std::string(llvm::sys::path::filename(schema_out.getValue())) + ".h"
                                             : capnp_header.getValue();

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "layout.h"
 #include "model.h"
 
 namespace instadump_codegen {
@@ -19,6 +20,9 @@ struct schema_output {
   // hashes, with a file id), stored with the snapshots so that stored data
   // can be read without the program.
   std::map<std::string, std::string> state_schemas;
+  // By struct name: where Cap'n Proto puts each field (layout_of(text)),
+  // which the generated decoders read at. Filled by the caller of emit_schema.
+  std::map<std::string, struct_layout> layouts;
 };
 
 // The Cap'n Proto namespace for a target: "instadump_schema::<target>".

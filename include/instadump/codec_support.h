@@ -7,7 +7,6 @@
 
 #include "instadump/capnp_compat.h"  // before any Cap'n Proto header
 
-#include <capnp/blob.h>
 #include <capnp/common.h>
 
 #include <cstddef>
@@ -15,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -39,12 +39,11 @@ inline ::capnp::uint list_size(std::size_t n, const char* type) {
   return static_cast<::capnp::uint>(n);
 }
 
-inline std::string to_string(::capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
+// A Data field read from the message, as the C++ byte vector type `Bytes`.
 template <class Bytes>
-Bytes to_bytes(::capnp::Data::Reader d) {
+Bytes to_bytes(std::span<const std::byte> d) {
   Bytes out(d.size());
-  if (d.size() != 0) std::memcpy(out.data(), d.begin(), d.size());
+  if (d.size() != 0) std::memcpy(out.data(), d.data(), d.size());
   return out;
 }
 

@@ -2,7 +2,6 @@
 // The Cap'n Proto codecs and state registrations of the [[instadump::state]] variables defined there.
 // Included at the end of that file's translation unit by the generated wrapper.
 #include <capnp/message.h>
-#include <kj/exception.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +13,7 @@
 #include <utility>
 
 #include "instadump/codec_support.h"
+#include "instadump/wire_reader.h"
 #include "counter.capnp.h"
 
 namespace {
@@ -40,12 +40,13 @@ void encode_state_counter__name(const ::std::string& v, ::capnp::MessageBuilder&
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "counter::name");
   try {
-    auto r = message.getRoot<::instadump_schema::counter::CounterNameState>();
-    return to_string(r.getValue());
+    ::instadump::wire::message_reader wire(message);
+    auto r = wire.root();
+    return ::std::string(r.text(0));
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("counter::name") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
-  } catch (const ::kj::Exception& e) {
-    throw std::runtime_error(std::string("counter::name") + ": malformed data: " + e.getDescription().cStr());
+  } catch (const ::instadump::wire::malformed_data& e) {
+    throw std::runtime_error(std::string("counter::name") + ": malformed data: " + e.what());
   }
 }
 constexpr char schema_of_counter__name[] = R"instadump(# The schema of state counter::name, fingerprint 0x1e2adb85a34a5baf, version 1 (written by instadump-codegen).
@@ -69,12 +70,13 @@ int decode_state_counter__visits(::capnp::MessageReader& message, const ::instad
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "counter::visits");
   try {
-    auto r = message.getRoot<::instadump_schema::counter::CounterVisitsState>();
-    return static_cast<int>(r.getValue());
+    ::instadump::wire::message_reader wire(message);
+    auto r = wire.root();
+    return static_cast<int>(r.data<::std::int32_t>(0));
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("counter::visits") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
-  } catch (const ::kj::Exception& e) {
-    throw std::runtime_error(std::string("counter::visits") + ": malformed data: " + e.getDescription().cStr());
+  } catch (const ::instadump::wire::malformed_data& e) {
+    throw std::runtime_error(std::string("counter::visits") + ": malformed data: " + e.what());
   }
 }
 constexpr char schema_of_counter__visits[] = R"instadump(# The schema of state counter::visits, fingerprint 0xccaa191af6ee596d, version 1 (written by instadump-codegen).

@@ -2,7 +2,6 @@
 // The Cap'n Proto codecs and state registrations of the [[instadump::state]] variables defined there.
 // Included at the end of that file's translation unit by the generated wrapper.
 #include <capnp/message.h>
-#include <kj/exception.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +13,7 @@
 #include <utility>
 
 #include "instadump/codec_support.h"
+#include "instadump/wire_reader.h"
 #include "kinds.capnp.h"
 
 namespace {
@@ -31,53 +31,53 @@ struct member_access {
 
 // Forward declarations (types may be recursive).
 void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::kinds::KindsBoxDouble::Builder b);
-::kinds::box<double> decode_KindsBoxDouble_0(::instadump_schema::kinds::KindsBoxDouble::Reader r, const char* where, unsigned dv);
+::kinds::box<double> decode_KindsBoxDouble_0(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_list_1(const ::std::vector<::kinds::box<double>>& v, ::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Builder b);
-::std::vector<::kinds::box<double>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, const char* where, unsigned dv);
+::std::vector<::kinds::box<double>> decode_list_1(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_list_2(const ::std::deque<short>& v, ::capnp::List<::std::int16_t>::Builder b);
-::std::deque<short> decode_list_2(::capnp::List<::std::int16_t>::Reader r, const char* where, unsigned dv);
+::std::deque<short> decode_list_2(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_list_3(const ::std::array<::std::string, 2>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::array<::std::string, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
+::std::array<::std::string, 2> decode_list_3(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_list_4(const ::std::set<int>& v, ::capnp::List<::std::int32_t>::Builder b);
-::std::set<int> decode_list_4(::capnp::List<::std::int32_t>::Reader r, const char* where, unsigned dv);
+::std::set<int> decode_list_4(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_list_5(const ::std::unordered_set<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::unordered_set<::std::string> decode_list_5(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
+::std::unordered_set<::std::string> decode_list_5(::instadump::wire::list_reader r, const char* where, unsigned dv);
 ::instadump_schema::kinds::KindsColor encode_KindsColor_6(::kinds::color v);
 ::kinds::color decode_KindsColor_6(::instadump_schema::kinds::KindsColor v, const char* where, unsigned dv);
 void encode_list_7(const ::std::vector<::kinds::color>& v, ::capnp::List<::instadump_schema::kinds::KindsColor>::Builder b);
-::std::vector<::kinds::color> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, const char* where, unsigned dv);
+::std::vector<::kinds::color> decode_list_7(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::string, ::std::vector<::kinds::color>>& v, ::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Builder b);
-::std::unordered_map<::std::string, ::std::vector<::kinds::color>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, const char* where, unsigned dv);
+::std::unordered_map<::std::string, ::std::vector<::kinds::color>> decode_MapTextListKindsColorEntry_8(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_OptionalBool_9(const ::std::optional<bool>& v, ::instadump_schema::kinds::OptionalBool::Builder b);
-::std::optional<bool> decode_OptionalBool_9(::instadump_schema::kinds::OptionalBool::Reader r, const char* where, unsigned dv);
+::std::optional<bool> decode_OptionalBool_9(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_OptionalOptionalBool_10(const ::std::optional<::std::optional<bool>>& v, ::instadump_schema::kinds::OptionalOptionalBool::Builder b);
-::std::optional<::std::optional<bool>> decode_OptionalOptionalBool_10(::instadump_schema::kinds::OptionalOptionalBool::Reader r, const char* where, unsigned dv);
+::std::optional<::std::optional<bool>> decode_OptionalOptionalBool_10(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_PairInt32Text_11(const ::std::pair<int, ::std::string>& v, ::instadump_schema::kinds::PairInt32Text::Builder b);
-::std::pair<int, ::std::string> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, const char* where, unsigned dv);
+::std::pair<int, ::std::string> decode_PairInt32Text_11(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_TupleBoolFloat64KindsColor_12(const ::std::tuple<bool, double, ::kinds::color>& v, ::instadump_schema::kinds::TupleBoolFloat64KindsColor::Builder b);
-::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump_schema::kinds::TupleBoolFloat64KindsColor::Reader r, const char* where, unsigned dv);
+::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_KindsBoxInt_13(const ::kinds::box<int>& v, ::instadump_schema::kinds::KindsBoxInt::Builder b);
-::kinds::box<int> decode_KindsBoxInt_13(::instadump_schema::kinds::KindsBoxInt::Reader r, const char* where, unsigned dv);
+::kinds::box<int> decode_KindsBoxInt_13(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>& v, ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Builder b);
-::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, const char* where, unsigned dv);
+::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b);
-::std::vector<::kinds::tree> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, const char* where, unsigned dv);
+::std::vector<::kinds::tree> decode_list_15(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::KindsTree::Builder b);
-::kinds::tree decode_KindsTree_16(::instadump_schema::kinds::KindsTree::Reader r, const char* where, unsigned dv);
+::kinds::tree decode_KindsTree_16(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_list_17(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::vector<::std::string> decode_list_17(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
+::std::vector<::std::string> decode_list_17(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_list_18(const ::std::vector<::std::vector<::std::string>>& v, ::capnp::List<::capnp::List<::capnp::Text>>::Builder b);
-::std::vector<::std::vector<::std::string>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, const char* where, unsigned dv);
+::std::vector<::std::vector<::std::string>> decode_list_18(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsAll::Builder b);
-::kinds::all decode_KindsAll_19(::instadump_schema::kinds::KindsAll::Reader r, const char* where, unsigned dv);
+::kinds::all decode_KindsAll_19(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 
 // ::kinds::box<double>
 void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::kinds::KindsBoxDouble::Builder b) {
   b.setInside(v.inside);
 }
-::kinds::box<double> decode_KindsBoxDouble_0(::instadump_schema::kinds::KindsBoxDouble::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::kinds::box<double> decode_KindsBoxDouble_0(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::box<double> v{};
-  v.inside = static_cast<double>(r.getInside());
+  v.inside = static_cast<double>(r.data<double>(0));
   return v;
 }
 
@@ -89,11 +89,11 @@ void encode_list_1(const ::std::vector<::kinds::box<double>>& v, ::capnp::List<:
     ++i;
   }
 }
-::std::vector<::kinds::box<double>> decode_list_1(::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::vector<::kinds::box<double>> decode_list_1(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::kinds::box<double>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_KindsBoxDouble_0(r[i], where, dv));
+    v.push_back(decode_KindsBoxDouble_0(r.struct_at(i), where, dv));
   }
   return v;
 }
@@ -106,10 +106,10 @@ void encode_list_2(const ::std::deque<short>& v, ::capnp::List<::std::int16_t>::
     ++i;
   }
 }
-::std::deque<short> decode_list_2(::capnp::List<::std::int16_t>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::deque<short> decode_list_2(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::deque<short> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(static_cast<short>(r[i]));
+    v.push_back(static_cast<short>(r.get<::std::int16_t>(i)));
   }
   return v;
 }
@@ -122,10 +122,10 @@ void encode_list_3(const ::std::array<::std::string, 2>& v, ::capnp::List<::capn
     ++i;
   }
 }
-::std::array<::std::string, 2> decode_list_3(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::array<::std::string, 2> decode_list_3(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   if (r.size() != 2) fail(where, "expected a std::array of 2 elements, found " + std::to_string(r.size()));
   ::std::array<::std::string, 2> v{};
-  for (::capnp::uint i = 0; i < r.size(); ++i) v[i] = to_string(r[i]);
+  for (::capnp::uint i = 0; i < r.size(); ++i) v[i] = ::std::string(r.text(i));
   return v;
 }
 
@@ -137,10 +137,10 @@ void encode_list_4(const ::std::set<int>& v, ::capnp::List<::std::int32_t>::Buil
     ++i;
   }
 }
-::std::set<int> decode_list_4(::capnp::List<::std::int32_t>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::set<int> decode_list_4(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::set<int> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    if (!v.insert(static_cast<int>(r[i])).second) fail(where, "duplicate element in a set at index " + std::to_string(i));
+    if (!v.insert(static_cast<int>(r.get<::std::int32_t>(i))).second) fail(where, "duplicate element in a set at index " + std::to_string(i));
   }
   return v;
 }
@@ -153,11 +153,11 @@ void encode_list_5(const ::std::unordered_set<::std::string>& v, ::capnp::List<:
     ++i;
   }
 }
-::std::unordered_set<::std::string> decode_list_5(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::unordered_set<::std::string> decode_list_5(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::unordered_set<::std::string> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    if (!v.insert(to_string(r[i])).second) fail(where, "duplicate element in a unordered_set at index " + std::to_string(i));
+    if (!v.insert(::std::string(r.text(i))).second) fail(where, "duplicate element in a unordered_set at index " + std::to_string(i));
   }
   return v;
 }
@@ -188,11 +188,11 @@ void encode_list_7(const ::std::vector<::kinds::color>& v, ::capnp::List<::insta
     ++i;
   }
 }
-::std::vector<::kinds::color> decode_list_7(::capnp::List<::instadump_schema::kinds::KindsColor>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::vector<::kinds::color> decode_list_7(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::kinds::color> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_KindsColor_6(r[i], where, dv));
+    v.push_back(decode_KindsColor_6(static_cast<::instadump_schema::kinds::KindsColor>(r.get<::std::uint16_t>(i)), where, dv));
   }
   return v;
 }
@@ -207,13 +207,13 @@ void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::strin
     ++i;
   }
 }
-::std::unordered_map<::std::string, ::std::vector<::kinds::color>> decode_MapTextListKindsColorEntry_8(::capnp::List<::instadump_schema::kinds::MapTextListKindsColorEntry>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::unordered_map<::std::string, ::std::vector<::kinds::color>> decode_MapTextListKindsColorEntry_8(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::unordered_map<::std::string, ::std::vector<::kinds::color>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    auto e = r[i];
-    auto key = to_string(e.getKey());
-    if (!v.try_emplace(std::move(key), decode_list_7(e.getValue(), where, dv)).second) {
+    auto e = r.struct_at(i);
+    auto key = ::std::string(e.text(0));
+    if (!v.try_emplace(std::move(key), decode_list_7(e.list(1, ::instadump::wire::element::two), where, dv)).second) {
       fail(where, "duplicate key in a unordered_map at index " + std::to_string(i));
     }
   }
@@ -228,12 +228,12 @@ void encode_OptionalBool_9(const ::std::optional<bool>& v, ::instadump_schema::k
   }
   b.setValue((*v));
 }
-::std::optional<bool> decode_OptionalBool_9(::instadump_schema::kinds::OptionalBool::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  switch (r.which()) {
+::std::optional<bool> decode_OptionalBool_9(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  switch (static_cast<::instadump_schema::kinds::OptionalBool::Which>(r.data<::std::uint16_t>(0))) {
     case ::instadump_schema::kinds::OptionalBool::NONE: return ::std::optional<bool>();
-    case ::instadump_schema::kinds::OptionalBool::VALUE: return ::std::optional<bool>(std::in_place, static_cast<bool>(r.getValue()));
+    case ::instadump_schema::kinds::OptionalBool::VALUE: return ::std::optional<bool>(std::in_place, r.bit(16));
   }
-  fail(where, "unknown std::optional tag " + std::to_string(static_cast<unsigned>(r.which())));
+  fail(where, "unknown std::optional tag " + std::to_string(r.data<::std::uint16_t>(0)));
 }
 
 // ::std::optional<::std::optional<bool>>
@@ -244,12 +244,12 @@ void encode_OptionalOptionalBool_10(const ::std::optional<::std::optional<bool>>
   }
   encode_OptionalBool_9((*v), b.initValue());
 }
-::std::optional<::std::optional<bool>> decode_OptionalOptionalBool_10(::instadump_schema::kinds::OptionalOptionalBool::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  switch (r.which()) {
+::std::optional<::std::optional<bool>> decode_OptionalOptionalBool_10(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  switch (static_cast<::instadump_schema::kinds::OptionalOptionalBool::Which>(r.data<::std::uint16_t>(0))) {
     case ::instadump_schema::kinds::OptionalOptionalBool::NONE: return ::std::optional<::std::optional<bool>>();
-    case ::instadump_schema::kinds::OptionalOptionalBool::VALUE: return ::std::optional<::std::optional<bool>>(std::in_place, decode_OptionalBool_9(r.getValue(), where, dv));
+    case ::instadump_schema::kinds::OptionalOptionalBool::VALUE: return ::std::optional<::std::optional<bool>>(std::in_place, decode_OptionalBool_9(r.child(0), where, dv));
   }
-  fail(where, "unknown std::optional tag " + std::to_string(static_cast<unsigned>(r.which())));
+  fail(where, "unknown std::optional tag " + std::to_string(r.data<::std::uint16_t>(0)));
 }
 
 // ::std::pair<int, ::std::string>
@@ -257,10 +257,10 @@ void encode_PairInt32Text_11(const ::std::pair<int, ::std::string>& v, ::instadu
   b.setFirst(std::get<0>(v));
   b.setSecond(::capnp::Text::Reader(std::get<1>(v).data(), std::get<1>(v).size()));
 }
-::std::pair<int, ::std::string> decode_PairInt32Text_11(::instadump_schema::kinds::PairInt32Text::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::pair<int, ::std::string> decode_PairInt32Text_11(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::pair<int, ::std::string> v{};
-  std::get<0>(v) = static_cast<int>(r.getFirst());
-  std::get<1>(v) = to_string(r.getSecond());
+  std::get<0>(v) = static_cast<int>(r.data<::std::int32_t>(0));
+  std::get<1>(v) = ::std::string(r.text(0));
   return v;
 }
 
@@ -270,11 +270,11 @@ void encode_TupleBoolFloat64KindsColor_12(const ::std::tuple<bool, double, ::kin
   b.setElement1(std::get<1>(v));
   b.setElement2(encode_KindsColor_6(std::get<2>(v)));
 }
-::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump_schema::kinds::TupleBoolFloat64KindsColor::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::tuple<bool, double, ::kinds::color> v{};
-  std::get<0>(v) = static_cast<bool>(r.getElement0());
-  std::get<1>(v) = static_cast<double>(r.getElement1());
-  std::get<2>(v) = decode_KindsColor_6(r.getElement2(), where, dv);
+  std::get<0>(v) = r.bit(0);
+  std::get<1>(v) = static_cast<double>(r.data<double>(1));
+  std::get<2>(v) = decode_KindsColor_6(static_cast<::instadump_schema::kinds::KindsColor>(r.data<::std::uint16_t>(1)), where, dv);
   return v;
 }
 
@@ -282,9 +282,9 @@ void encode_TupleBoolFloat64KindsColor_12(const ::std::tuple<bool, double, ::kin
 void encode_KindsBoxInt_13(const ::kinds::box<int>& v, ::instadump_schema::kinds::KindsBoxInt::Builder b) {
   b.setInside(v.inside);
 }
-::kinds::box<int> decode_KindsBoxInt_13(::instadump_schema::kinds::KindsBoxInt::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::kinds::box<int> decode_KindsBoxInt_13(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::box<int> v{};
-  v.inside = static_cast<int>(r.getInside());
+  v.inside = static_cast<int>(r.data<::std::int32_t>(0));
   return v;
 }
 
@@ -306,18 +306,18 @@ void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::
   }
   throw std::invalid_argument("instadump: cannot save a valueless std::variant");
 }
-::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  switch (r.which()) {
+::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  switch (static_cast<::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Which>(r.data<::std::uint16_t>(0))) {
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::MONOSTATE:
       return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<0>, ::std::monostate{});
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::INT32:
-      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<1>, static_cast<int>(r.getInt32()));
+      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<1>, static_cast<int>(r.data<::std::int32_t>(1)));
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::TEXT:
-      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<2>, to_string(r.getText()));
+      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<2>, ::std::string(r.text(0)));
     case ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::KINDS_BOX_INT:
-      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<3>, decode_KindsBoxInt_13(r.getKindsBoxInt(), where, dv));
+      return ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>(std::in_place_index<3>, decode_KindsBoxInt_13(r.child(0), where, dv));
   }
-  fail(where, "unknown std::variant alternative " + std::to_string(static_cast<unsigned>(r.which())));
+  fail(where, "unknown std::variant alternative " + std::to_string(r.data<::std::uint16_t>(0)));
 }
 
 // ::std::vector<::kinds::tree>
@@ -328,11 +328,11 @@ void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::insta
     ++i;
   }
 }
-::std::vector<::kinds::tree> decode_list_15(::capnp::List<::instadump_schema::kinds::KindsTree>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::vector<::kinds::tree> decode_list_15(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::kinds::tree> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_KindsTree_16(r[i], where, dv));
+    v.push_back(decode_KindsTree_16(r.struct_at(i), where, dv));
   }
   return v;
 }
@@ -342,10 +342,10 @@ void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::Kind
   b.setLabel(::capnp::Text::Reader(v.label.data(), v.label.size()));
   encode_list_15(v.children, b.initChildren(list_size(v.children.size(), "std::vector")));
 }
-::kinds::tree decode_KindsTree_16(::instadump_schema::kinds::KindsTree::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::kinds::tree decode_KindsTree_16(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::tree v{};
-  v.label = to_string(r.getLabel());
-  v.children = decode_list_15(r.getChildren(), "tree::children", dv);
+  v.label = ::std::string(r.text(0));
+  v.children = decode_list_15(r.list(1, ::instadump::wire::element::composite), "tree::children", dv);
   return v;
 }
 
@@ -357,11 +357,11 @@ void encode_list_17(const ::std::vector<::std::string>& v, ::capnp::List<::capnp
     ++i;
   }
 }
-::std::vector<::std::string> decode_list_17(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::vector<::std::string> decode_list_17(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::std::string> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(to_string(r[i]));
+    v.push_back(::std::string(r.text(i)));
   }
   return v;
 }
@@ -374,11 +374,11 @@ void encode_list_18(const ::std::vector<::std::vector<::std::string>>& v, ::capn
     ++i;
   }
 }
-::std::vector<::std::vector<::std::string>> decode_list_18(::capnp::List<::capnp::List<::capnp::Text>>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::vector<::std::vector<::std::string>> decode_list_18(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::std::vector<::std::string>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_list_17(r[i], where, dv));
+    v.push_back(decode_list_17(r.list_at(i, ::instadump::wire::element::pointer), where, dv));
   }
   return v;
 }
@@ -409,31 +409,31 @@ void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsA
   encode_KindsTree_16(v.root, b.initRoot());
   encode_list_18(v.grid, b.initGrid(list_size(v.grid.size(), "std::vector")));
 }
-::kinds::all decode_KindsAll_19(::instadump_schema::kinds::KindsAll::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::kinds::all decode_KindsAll_19(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::all v{};
-  v.flag = static_cast<bool>(r.getFlag());
-  v.i8 = static_cast<signed char>(r.getI8());
-  v.u16 = static_cast<unsigned short>(r.getU16());
-  v.u32 = static_cast<unsigned int>(r.getU32());
-  v.u64 = static_cast<unsigned long>(r.getU64());
-  v.f = static_cast<float>(r.getF());
-  v.d = static_cast<double>(r.getD());
-  v.dq = decode_list_2(r.getDq(), "all::dq", dv);
-  v.arr = decode_list_3(r.getArr(), "all::arr", dv);
-  v.s = decode_list_4(r.getS(), "all::s", dv);
-  v.us = decode_list_5(r.getUs(), "all::us", dv);
-  v.um = decode_MapTextListKindsColorEntry_8(r.getUm(), "all::um", dv);
-  v.oo = decode_OptionalOptionalBool_10(r.getOo(), "all::oo", dv);
-  v.p = decode_PairInt32Text_11(r.getP(), "all::p", dv);
-  v.t = decode_TupleBoolFloat64KindsColor_12(r.getT(), "all::t", dv);
-  v.v = decode_VariantMonostateInt32TextKindsBoxInt_14(r.getV(), "all::v", dv);
-  v.bytes = to_bytes<::std::vector<::std::byte>>(r.getBytes());
-  v.octets = to_bytes<::std::vector<unsigned char>>(r.getOctets());
-  v.ms = ::std::chrono::duration<long, ::std::ratio<1, 1000>>(r.getMs());
-  v.secs = ::std::chrono::duration<double>(r.getSecs());
-  v.at = ::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>(::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>::duration(r.getAt()));
-  v.root = decode_KindsTree_16(r.getRoot(), "all::root", dv);
-  v.grid = decode_list_18(r.getGrid(), "all::grid", dv);
+  v.flag = r.bit(0);
+  v.i8 = static_cast<signed char>(r.data<::std::int8_t>(1));
+  v.u16 = static_cast<unsigned short>(r.data<::std::uint16_t>(1));
+  v.u32 = static_cast<unsigned int>(r.data<::std::uint32_t>(1));
+  v.u64 = static_cast<unsigned long>(r.data<::std::uint64_t>(1));
+  v.f = static_cast<float>(r.data<float>(4));
+  v.d = static_cast<double>(r.data<double>(3));
+  v.dq = decode_list_2(r.list(0, ::instadump::wire::element::two), "all::dq", dv);
+  v.arr = decode_list_3(r.list(1, ::instadump::wire::element::pointer), "all::arr", dv);
+  v.s = decode_list_4(r.list(2, ::instadump::wire::element::four), "all::s", dv);
+  v.us = decode_list_5(r.list(3, ::instadump::wire::element::pointer), "all::us", dv);
+  v.um = decode_MapTextListKindsColorEntry_8(r.list(4, ::instadump::wire::element::composite), "all::um", dv);
+  v.oo = decode_OptionalOptionalBool_10(r.child(5), "all::oo", dv);
+  v.p = decode_PairInt32Text_11(r.child(6), "all::p", dv);
+  v.t = decode_TupleBoolFloat64KindsColor_12(r.child(7), "all::t", dv);
+  v.v = decode_VariantMonostateInt32TextKindsBoxInt_14(r.child(8), "all::v", dv);
+  v.bytes = to_bytes<::std::vector<::std::byte>>(r.blob(9));
+  v.octets = to_bytes<::std::vector<unsigned char>>(r.blob(10));
+  v.ms = ::std::chrono::duration<long, ::std::ratio<1, 1000>>(r.data<::std::int64_t>(4));
+  v.secs = ::std::chrono::duration<double>(r.data<double>(5));
+  v.at = ::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>(::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>::duration(r.data<::std::int64_t>(6)));
+  v.root = decode_KindsTree_16(r.child(11), "all::root", dv);
+  v.grid = decode_list_18(r.list(12, ::instadump::wire::element::pointer), "all::grid", dv);
   return v;
 }
 
@@ -446,12 +446,13 @@ void encode_state_kinds__boxes(const ::std::vector<::kinds::box<double>>& v, ::c
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "kinds::boxes");
   try {
-    auto r = message.getRoot<::instadump_schema::kinds::KindsBoxesState>();
-    return decode_list_1(r.getValue(), "", dv);
+    ::instadump::wire::message_reader wire(message);
+    auto r = wire.root();
+    return decode_list_1(r.list(0, ::instadump::wire::element::composite), "", dv);
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("kinds::boxes") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
-  } catch (const ::kj::Exception& e) {
-    throw std::runtime_error(std::string("kinds::boxes") + ": malformed data: " + e.getDescription().cStr());
+  } catch (const ::instadump::wire::malformed_data& e) {
+    throw std::runtime_error(std::string("kinds::boxes") + ": malformed data: " + e.what());
   }
 }
 constexpr char schema_of_kinds__boxes[] = R"instadump(# The schema of state kinds::boxes, fingerprint 0x2bc612e6fd7e62aa, version 1 (written by instadump-codegen).
@@ -478,12 +479,13 @@ void encode_state_kinds__everything(const ::kinds::all& v, ::capnp::MessageBuild
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "kinds::everything");
   try {
-    auto r = message.getRoot<::instadump_schema::kinds::KindsEverythingState>();
-    return decode_KindsAll_19(r.getValue(), "", dv);
+    ::instadump::wire::message_reader wire(message);
+    auto r = wire.root();
+    return decode_KindsAll_19(r.child(0), "", dv);
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("kinds::everything") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
-  } catch (const ::kj::Exception& e) {
-    throw std::runtime_error(std::string("kinds::everything") + ": malformed data: " + e.getDescription().cStr());
+  } catch (const ::instadump::wire::malformed_data& e) {
+    throw std::runtime_error(std::string("kinds::everything") + ": malformed data: " + e.what());
   }
 }
 constexpr char schema_of_kinds__everything[] = R"instadump(# The schema of state kinds::everything, fingerprint 0x200427a1a3e2d51f, version 1 (written by instadump-codegen).

@@ -2,7 +2,6 @@
 // The Cap'n Proto codecs and state registrations of the [[instadump::state]] variables defined there.
 // Included at the end of that file's translation unit by the generated wrapper.
 #include <capnp/message.h>
-#include <kj/exception.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +13,7 @@
 #include <utility>
 
 #include "instadump/codec_support.h"
+#include "instadump/wire_reader.h"
 #include "shop.capnp.h"
 
 namespace {
@@ -33,13 +33,13 @@ struct member_access {
 ::instadump_schema::shop::Mode encode_Mode_0(::Mode v);
 ::Mode decode_Mode_0(::instadump_schema::shop::Mode v, const char* where, unsigned dv);
 void encode_OptionalFloat64_1(const ::std::optional<double>& v, ::instadump_schema::shop::OptionalFloat64::Builder b);
-::std::optional<double> decode_OptionalFloat64_1(::instadump_schema::shop::OptionalFloat64::Reader r, const char* where, unsigned dv);
+::std::optional<double> decode_OptionalFloat64_1(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_list_2(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b);
-::std::vector<::std::string> decode_list_2(::capnp::List<::capnp::Text>::Reader r, const char* where, unsigned dv);
+::std::vector<::std::string> decode_list_2(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b);
-::Item decode_Item_3(::instadump_schema::shop::Item::Reader r, const char* where, unsigned dv);
+::Item decode_Item_3(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_MapTextItemEntry_4(const ::std::map<::std::string, ::Item>& v, ::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Builder b);
-::std::map<::std::string, ::Item> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, const char* where, unsigned dv);
+::std::map<::std::string, ::Item> decode_MapTextItemEntry_4(::instadump::wire::list_reader r, const char* where, unsigned dv);
 
 // ::Mode
 ::instadump_schema::shop::Mode encode_Mode_0(::Mode v) {
@@ -65,12 +65,12 @@ void encode_OptionalFloat64_1(const ::std::optional<double>& v, ::instadump_sche
   }
   b.setValue((*v));
 }
-::std::optional<double> decode_OptionalFloat64_1(::instadump_schema::shop::OptionalFloat64::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
-  switch (r.which()) {
+::std::optional<double> decode_OptionalFloat64_1(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  switch (static_cast<::instadump_schema::shop::OptionalFloat64::Which>(r.data<::std::uint16_t>(0))) {
     case ::instadump_schema::shop::OptionalFloat64::NONE: return ::std::optional<double>();
-    case ::instadump_schema::shop::OptionalFloat64::VALUE: return ::std::optional<double>(std::in_place, static_cast<double>(r.getValue()));
+    case ::instadump_schema::shop::OptionalFloat64::VALUE: return ::std::optional<double>(std::in_place, static_cast<double>(r.data<double>(1)));
   }
-  fail(where, "unknown std::optional tag " + std::to_string(static_cast<unsigned>(r.which())));
+  fail(where, "unknown std::optional tag " + std::to_string(r.data<::std::uint16_t>(0)));
 }
 
 // ::std::vector<::std::string>
@@ -81,11 +81,11 @@ void encode_list_2(const ::std::vector<::std::string>& v, ::capnp::List<::capnp:
     ++i;
   }
 }
-::std::vector<::std::string> decode_list_2(::capnp::List<::capnp::Text>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::vector<::std::string> decode_list_2(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::std::string> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(to_string(r[i]));
+    v.push_back(::std::string(r.text(i)));
   }
   return v;
 }
@@ -97,12 +97,12 @@ void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b) {
   encode_OptionalFloat64_1(v.price, b.initPrice());
   encode_list_2(v.tags, b.initTags(list_size(v.tags.size(), "std::vector")));
 }
-::Item decode_Item_3(::instadump_schema::shop::Item::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::Item decode_Item_3(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::Item v{};
-  v.name = to_string(r.getName());
-  v.qty = static_cast<long>(r.getQty());
-  v.price = decode_OptionalFloat64_1(r.getPrice(), "Item::price", dv);
-  v.tags = decode_list_2(r.getTags(), "Item::tags", dv);
+  v.name = ::std::string(r.text(0));
+  v.qty = static_cast<long>(r.data<::std::int64_t>(0));
+  v.price = decode_OptionalFloat64_1(r.child(1), "Item::price", dv);
+  v.tags = decode_list_2(r.list(2, ::instadump::wire::element::pointer), "Item::tags", dv);
   return v;
 }
 
@@ -116,12 +116,12 @@ void encode_MapTextItemEntry_4(const ::std::map<::std::string, ::Item>& v, ::cap
     ++i;
   }
 }
-::std::map<::std::string, ::Item> decode_MapTextItemEntry_4(::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::std::map<::std::string, ::Item> decode_MapTextItemEntry_4(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::map<::std::string, ::Item> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    auto e = r[i];
-    auto key = to_string(e.getKey());
-    if (!v.try_emplace(std::move(key), decode_Item_3(e.getValue(), where, dv)).second) {
+    auto e = r.struct_at(i);
+    auto key = ::std::string(e.text(0));
+    if (!v.try_emplace(std::move(key), decode_Item_3(e.child(1), where, dv)).second) {
       fail(where, "duplicate key in a map at index " + std::to_string(i));
     }
   }
@@ -137,12 +137,13 @@ void encode_state_shop__mode(const ::Mode& v, ::capnp::MessageBuilder& message) 
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "shop::mode");
   try {
-    auto r = message.getRoot<::instadump_schema::shop::ShopModeState>();
-    return decode_Mode_0(r.getValue(), "", dv);
+    ::instadump::wire::message_reader wire(message);
+    auto r = wire.root();
+    return decode_Mode_0(static_cast<::instadump_schema::shop::Mode>(r.data<::std::uint16_t>(0)), "", dv);
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("shop::mode") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
-  } catch (const ::kj::Exception& e) {
-    throw std::runtime_error(std::string("shop::mode") + ": malformed data: " + e.getDescription().cStr());
+  } catch (const ::instadump::wire::malformed_data& e) {
+    throw std::runtime_error(std::string("shop::mode") + ": malformed data: " + e.what());
   }
 }
 constexpr char schema_of_shop__mode[] = R"instadump(# The schema of state shop::mode, fingerprint 0x3186aa314cc8bad5, version 1 (written by instadump-codegen).
@@ -170,12 +171,13 @@ void encode_state_shop__stock(const ::std::map<::std::string, ::Item>& v, ::capn
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "shop::stock");
   try {
-    auto r = message.getRoot<::instadump_schema::shop::ShopStockState>();
-    return decode_MapTextItemEntry_4(r.getValue(), "", dv);
+    ::instadump::wire::message_reader wire(message);
+    auto r = wire.root();
+    return decode_MapTextItemEntry_4(r.list(0, ::instadump::wire::element::composite), "", dv);
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("shop::stock") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
-  } catch (const ::kj::Exception& e) {
-    throw std::runtime_error(std::string("shop::stock") + ": malformed data: " + e.getDescription().cStr());
+  } catch (const ::instadump::wire::malformed_data& e) {
+    throw std::runtime_error(std::string("shop::stock") + ": malformed data: " + e.what());
   }
 }
 constexpr char schema_of_shop__stock[] = R"instadump(# The schema of state shop::stock, fingerprint 0x0caf2953064ea26f, version 1 (written by instadump-codegen).
@@ -215,12 +217,13 @@ int decode_state_shop__visits(::capnp::MessageReader& message, const ::instadump
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "shop::visits");
   try {
-    auto r = message.getRoot<::instadump_schema::shop::ShopVisitsState>();
-    return static_cast<int>(r.getValue());
+    ::instadump::wire::message_reader wire(message);
+    auto r = wire.root();
+    return static_cast<int>(r.data<::std::int32_t>(0));
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("shop::visits") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
-  } catch (const ::kj::Exception& e) {
-    throw std::runtime_error(std::string("shop::visits") + ": malformed data: " + e.getDescription().cStr());
+  } catch (const ::instadump::wire::malformed_data& e) {
+    throw std::runtime_error(std::string("shop::visits") + ": malformed data: " + e.what());
   }
 }
 constexpr char schema_of_shop__visits[] = R"instadump(# The schema of state shop::visits, fingerprint 0xbaada46d249247cd, version 1 (written by instadump-codegen).
