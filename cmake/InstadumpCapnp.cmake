@@ -4,7 +4,9 @@
 # sources to <target>, with the include directory to reach "<name>.capnp.h".
 # Generated sources get the C++20 compatibility header (capnp 0.9.2) and are
 # not scanned for C++20 modules.
-find_package(CapnProto CONFIG REQUIRED)
+if(NOT TARGET CapnProto::capnp)  # (its config cannot be loaded twice into one scope)
+  find_package(CapnProto CONFIG REQUIRED)
+endif()
 
 function(instadump_capnp_generate target)
   cmake_parse_arguments(ARG "" "" "IMPORT_DIRS" ${ARGN})
