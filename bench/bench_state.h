@@ -7,8 +7,6 @@
 #include "instadump/capnp_compat.h"
 #include <capnp/message.h>
 
-#include "product.h"
-
 #include "bench_state.capnp.h"
 
 import instadump;

@@ -45,10 +45,7 @@ std::map<std::string, struct_layout> layout_of(const std::string& schema_text) {
           throw std::runtime_error("struct " + std::string(nested.getUnqualifiedName().cStr()) +
                                    " has a group, which the generated decoders do not read");
         }
-        field_layout& fl = l.fields[f.getProto().getName().cStr()];
-        fl.pointer = f.getType().isText() || f.getType().isData() || f.getType().isList() ||
-                     f.getType().isStruct() || f.getType().isAnyPointer() || f.getType().isInterface();
-        fl.offset = f.getProto().getSlot().getOffset();
+        l.fields[f.getProto().getName().cStr()].offset = f.getProto().getSlot().getOffset();
       }
     }
   } catch (const kj::Exception& e) {

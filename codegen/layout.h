@@ -11,8 +11,9 @@
 namespace instadump_codegen {
 
 struct field_layout {
-  bool pointer = false;     // a pointer field: `offset` is its index in the pointer section
-  std::uint32_t offset = 0; // a data field: its offset in units of its own size (bits for Bool)
+  // A data field's offset in units of its own size (bits for Bool); a
+  // pointer field's index in the pointer section.
+  std::uint32_t offset = 0;
 };
 
 struct struct_layout {

@@ -203,7 +203,6 @@ class struct_reader {
   list_reader list(std::uint16_t index, element kind) const;
 
  private:
-  friend class message_reader;
   friend class list_reader;
   friend struct_reader read_struct(message_reader&, const detail::segment&, std::size_t, int);
 
@@ -355,12 +354,7 @@ inline std::string_view read_text(message_reader& m, const segment& s, std::size
 
 inline struct_reader message_reader::root() {
   if (first_.size == 0) fail("the message is empty");
-  if (detail::load_word(first_.begin) == 0) {
-    struct_reader r;
-    r.message_ = this;
-    r.seg_ = &first_;
-    return r;
-  }
+  if (detail::load_word(first_.begin) == 0) return {};  // no sections: every field reads its default
   return read_struct(*this, first_, 0, nesting_limit_);
 }
 
@@ -376,12 +370,7 @@ inline std::span<const std::byte> struct_reader::blob(std::uint16_t index) const
 }
 inline struct_reader struct_reader::child(std::uint16_t index) const {
   std::size_t at;
-  if (!pointer_at(index, at)) {
-    struct_reader r;
-    r.message_ = message_;
-    r.seg_ = seg_;
-    return r;
-  }
+  if (!pointer_at(index, at)) return {};  // no sections: every field reads its default
   return read_struct(*message_, *seg_, at, depth_);
 }
 inline list_reader struct_reader::list(std::uint16_t index, element kind) const {
