@@ -48,7 +48,15 @@ struct malformed_data : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-[[noreturn]] inline void fail(const std::string& what) { throw malformed_data(what); }
+// Every failure path is out of line and marked cold, so that the accessors
+// below stay small enough to inline into the generated loops: a decoder of
+// a million structs pays for the checks, not for building error messages.
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail(const std::string& what) { throw malformed_data(what); }
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail(const char* what) { throw malformed_data(what); }
+
+// On the paths a decoder takes for every value: always inlined (the
+// compiler's heuristics otherwise keep some out of line in large decoders).
+#define INSTADUMP_WIRE_HOT [[gnu::always_inline]] inline
 
 using word = std::uint64_t;
 
@@ -57,7 +65,7 @@ enum class element : std::uint8_t { void_ = 0, bit = 1, byte = 2, two = 3, four 
 
 namespace detail {
 
-inline word load_word(const word* at) {
+INSTADUMP_WIRE_HOT word load_word(const word* at) {
   word w;
   std::memcpy(&w, at, sizeof w);
   return w;
@@ -71,7 +79,7 @@ struct segment {
 };
 
 // The signed 30-bit offset (in words) of a struct or list pointer.
-inline std::int64_t pointer_offset(word w) { return static_cast<std::int32_t>(static_cast<std::uint32_t>(w)) >> 2; }
+INSTADUMP_WIRE_HOT std::int64_t pointer_offset(word w) { return static_cast<std::int32_t>(static_cast<std::uint32_t>(w)) >> 2; }
 
 }  // namespace detail
 
@@ -110,9 +118,9 @@ class message_reader {
   }
 
   // Charges `words` of traversal; throws once the budget is spent.
-  void charge(std::uint64_t words) {
+  [[gnu::always_inline]] void charge(std::uint64_t words) {
     budget_ -= static_cast<std::int64_t>(std::min<std::uint64_t>(words, std::uint64_t{1} << 62));
-    if (budget_ < 0) fail("the message reads more words than its traversal limit allows (pointers to shared data?)");
+    if (budget_ < 0) [[unlikely]] fail("the message reads more words than its traversal limit allows (pointers to shared data?)");
   }
 
   int nesting_limit() const { return nesting_limit_; }
@@ -136,20 +144,19 @@ struct target {
   std::size_t at = 0;  // word index of the target in seg
 };
 
-inline std::size_t checked_index(const segment& s, std::int64_t index, const char* what) {
-  if (index < 0 || static_cast<std::uint64_t>(index) > s.size) {
-    fail(std::string("a ") + what + " pointer points outside its segment");
-  }
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail_outside(const char* what) {
+  fail(std::string("a ") + what + " pointer points outside its segment");
+}
+
+INSTADUMP_WIRE_HOT std::size_t checked_index(const segment& s, std::int64_t index, const char* what) {
+  // One unsigned comparison also rejects negative indexes.
+  if (static_cast<std::uint64_t>(index) > s.size) [[unlikely]] fail_outside(what);
   return static_cast<std::size_t>(index);
 }
 
-// Follows the non-null pointer word at index `p` of segment `s`.
-inline target follow(message_reader& m, const segment& s, std::size_t p) {
-  const word w = load_word(s.begin + p);
-  if ((w & 3) != 2) {
-    return {w, &s, checked_index(s, static_cast<std::int64_t>(p) + 1 + pointer_offset(w), "struct or list")};
-  }
-  // A far pointer: its landing pad is in another segment.
+// Follows the far pointer `w` (to a landing pad in another segment). Out
+// of line: messages written by this library have one segment.
+[[gnu::noinline]] inline target follow_far(message_reader& m, word w) {
   const segment& pad_seg = m.segment(static_cast<std::uint32_t>(w >> 32));
   const std::size_t pad = static_cast<std::size_t>((w >> 3) & 0x1fffffff);
   const bool double_far = (w >> 2) & 1;
@@ -166,6 +173,13 @@ inline target follow(message_reader& m, const segment& s, std::size_t p) {
   const std::size_t at = static_cast<std::size_t>((pw >> 3) & 0x1fffffff);
   if (at > content.size) fail("a double-far pointer points outside its segment");
   return {load_word(pad_seg.begin + pad + 1), &content, at};
+}
+
+// Follows the non-null pointer word at index `p` of segment `s`.
+INSTADUMP_WIRE_HOT target follow(message_reader& m, const segment& s, std::size_t p) {
+  const word w = load_word(s.begin + p);
+  if ((w & 3) == 2) [[unlikely]] return follow_far(m, w);
+  return {w, &s, checked_index(s, static_cast<std::int64_t>(p) + 1 + pointer_offset(w), "struct or list")};
 }
 
 }  // namespace detail
@@ -252,8 +266,11 @@ class list_reader {
   friend class struct_reader;
   friend list_reader read_list(message_reader&, const detail::segment&, std::size_t, int, element);
 
-  void check(std::uint32_t i) const {
-    if (i >= count_) fail("list index " + std::to_string(i) + " out of range (" + std::to_string(count_) + ")");
+  [[gnu::always_inline]] void check(std::uint32_t i) const {
+    if (i >= count_) [[unlikely]] fail_index(i, count_);
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] static void fail_index(std::uint32_t i, std::uint32_t count) {
+    fail("list index " + std::to_string(i) + " out of range (" + std::to_string(count) + ")");
   }
 
   message_reader* message_ = nullptr;
@@ -266,7 +283,7 @@ class list_reader {
 };
 
 // The struct the non-null pointer at word `p` of `s` leads to.
-inline struct_reader read_struct(message_reader& m, const detail::segment& s, std::size_t p, int depth) {
+INSTADUMP_WIRE_HOT struct_reader read_struct(message_reader& m, const detail::segment& s, std::size_t p, int depth) {
   if (depth <= 0) fail("the message nests structs and lists deeper than the nesting limit");
   const detail::target t = detail::follow(m, s, p);
   if ((t.tag & 3) != 0) fail("a struct field holds a pointer that is not a struct pointer");
@@ -286,18 +303,22 @@ inline struct_reader read_struct(message_reader& m, const detail::segment& s, st
   return r;
 }
 
+namespace detail {
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail_element_size(element found, element expected) {
+  fail("a list's element size is " + std::to_string(static_cast<int>(found)) + " where the schema has " +
+       std::to_string(static_cast<int>(expected)));
+}
+}  // namespace detail
+
 // The list the non-null pointer at word `p` of `s` leads to, whose
 // elements must be of size `kind`.
-inline list_reader read_list(message_reader& m, const detail::segment& s, std::size_t p, int depth, element kind) {
+INSTADUMP_WIRE_HOT list_reader read_list(message_reader& m, const detail::segment& s, std::size_t p, int depth, element kind) {
   if (depth <= 0) fail("the message nests structs and lists deeper than the nesting limit");
   const detail::target t = detail::follow(m, s, p);
   if ((t.tag & 3) != 1) fail("a list field holds a pointer that is not a list pointer");
   const auto size = static_cast<element>((t.tag >> 32) & 7);
   const std::uint32_t n = static_cast<std::uint32_t>(t.tag >> 35);
-  if (size != kind) {
-    fail("a list's element size is " + std::to_string(static_cast<int>(size)) + " where the schema has " +
-         std::to_string(static_cast<int>(kind)));
-  }
+  if (size != kind) [[unlikely]] detail::fail_element_size(size, kind);
   list_reader r;
   r.message_ = &m;
   r.seg_ = t.seg;
@@ -332,7 +353,7 @@ inline list_reader read_list(message_reader& m, const detail::segment& s, std::s
 namespace detail {
 
 // A Text or Data blob: a list of bytes at pointer word `p` (non-null).
-inline std::span<const std::byte> read_bytes(message_reader& m, const segment& s, std::size_t p) {
+INSTADUMP_WIRE_HOT std::span<const std::byte> read_bytes(message_reader& m, const segment& s, std::size_t p) {
   const target t = follow(m, s, p);
   if ((t.tag & 3) != 1 || ((t.tag >> 32) & 7) != static_cast<word>(element::byte)) {
     fail("a Text or Data field holds a pointer that is not a list of bytes");
@@ -344,7 +365,7 @@ inline std::span<const std::byte> read_bytes(message_reader& m, const segment& s
   return {reinterpret_cast<const std::byte*>(t.seg->begin + t.at), n};
 }
 
-inline std::string_view read_text(message_reader& m, const segment& s, std::size_t p) {
+INSTADUMP_WIRE_HOT std::string_view read_text(message_reader& m, const segment& s, std::size_t p) {
   const auto bytes = read_bytes(m, s, p);
   if (bytes.empty() || bytes.back() != std::byte{0}) fail("a Text value is not NUL-terminated");
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size() - 1};
@@ -358,38 +379,38 @@ inline struct_reader message_reader::root() {
   return read_struct(*this, first_, 0, nesting_limit_);
 }
 
-inline std::string_view struct_reader::text(std::uint16_t index) const {
+INSTADUMP_WIRE_HOT std::string_view struct_reader::text(std::uint16_t index) const {
   std::size_t at;
   if (!pointer_at(index, at)) return {};
   return detail::read_text(*message_, *seg_, at);
 }
-inline std::span<const std::byte> struct_reader::blob(std::uint16_t index) const {
+INSTADUMP_WIRE_HOT std::span<const std::byte> struct_reader::blob(std::uint16_t index) const {
   std::size_t at;
   if (!pointer_at(index, at)) return {};
   return detail::read_bytes(*message_, *seg_, at);
 }
-inline struct_reader struct_reader::child(std::uint16_t index) const {
+INSTADUMP_WIRE_HOT struct_reader struct_reader::child(std::uint16_t index) const {
   std::size_t at;
   if (!pointer_at(index, at)) return {};  // no sections: every field reads its default
   return read_struct(*message_, *seg_, at, depth_);
 }
-inline list_reader struct_reader::list(std::uint16_t index, element kind) const {
+INSTADUMP_WIRE_HOT list_reader struct_reader::list(std::uint16_t index, element kind) const {
   std::size_t at;
   if (!pointer_at(index, at)) return {};
   return read_list(*message_, *seg_, at, depth_, kind);
 }
 
-inline std::string_view list_reader::text(std::uint32_t i) const {
+INSTADUMP_WIRE_HOT std::string_view list_reader::text(std::uint32_t i) const {
   check(i);
   if (detail::load_word(seg_->begin + at_ + i) == 0) return {};
   return detail::read_text(*message_, *seg_, at_ + i);
 }
-inline std::span<const std::byte> list_reader::blob(std::uint32_t i) const {
+INSTADUMP_WIRE_HOT std::span<const std::byte> list_reader::blob(std::uint32_t i) const {
   check(i);
   if (detail::load_word(seg_->begin + at_ + i) == 0) return {};
   return detail::read_bytes(*message_, *seg_, at_ + i);
 }
-inline struct_reader list_reader::struct_at(std::uint32_t i) const {
+INSTADUMP_WIRE_HOT struct_reader list_reader::struct_at(std::uint32_t i) const {
   check(i);
   const std::size_t step = std::size_t{struct_data_words_} + struct_pointers_;
   struct_reader r;
@@ -402,10 +423,12 @@ inline struct_reader list_reader::struct_at(std::uint32_t i) const {
   r.depth_ = depth_;
   return r;
 }
-inline list_reader list_reader::list_at(std::uint32_t i, element kind) const {
+INSTADUMP_WIRE_HOT list_reader list_reader::list_at(std::uint32_t i, element kind) const {
   check(i);
   if (detail::load_word(seg_->begin + at_ + i) == 0) return {};
   return read_list(*message_, *seg_, at_ + i, depth_, kind);
 }
+
+#undef INSTADUMP_WIRE_HOT
 
 }  // namespace instadump::wire
