@@ -333,8 +333,10 @@ struct member_access {
     }
   }
 
-  // Expression reading a value of type `key` from `s`; `where` is a C string expression.
-  std::string load(const std::string& key, const read_slot& s, const std::string& where) const {
+  // Expression reading a value of type `key` from `s`; `where` is a C string
+  // expression. With `as_view`, text reads as a std::string_view into the
+  // message, for assigning to a std::string without a temporary.
+  std::string load(const std::string& key, const read_slot& s, const std::string& where, bool as_view = false) const {
     const type_node& t = m_.types.at(key);
     const bool field = s.field != nullptr;
     const std::string at = field ? std::to_string(s.field->offset) : s.index;
@@ -348,7 +350,8 @@ struct member_access {
       case type_kind::enumeration:
         return fn("decode_", key) + "(static_cast<" + capnp_cpp(key) + ">(" + scalar("::std::uint16_t") + "), " +
                where + ", dv)";
-      case type_kind::text: return "::std::string(" + s.object + ".text(" + at + "))";
+      case type_kind::text:
+        return as_view ? s.object + ".text(" + at + ")" : "::std::string(" + s.object + ".text(" + at + "))";
       case type_kind::data: return "to_bytes<" + t.cpp + ">(" + s.object + ".blob(" + at + "))";
       case type_kind::monostate: return t.cpp + "{}";
       case type_kind::duration: return t.cpp + "(" + scalar(capnp_cpp(key)) + ")";
@@ -451,7 +454,7 @@ struct member_access {
     for (auto& mem : t.members) {
       if (mem.obsolete) continue;
       s += "  " + member_of(key, mem, "v") + " = " +
-           read_member(t.schema_name, t.members, t.members, mem, quote(t.display + "::" + mem.cpp_name)) + ";\n";
+           read_member(t.schema_name, t.members, t.members, mem, quote(t.display + "::" + mem.cpp_name), true) + ";\n";
     }
     if (!any) s += "  (void)r;\n";
     return s + "  return v;\n}\n";
@@ -461,12 +464,15 @@ struct member_access {
   // root in some history version, obsolete ones included) from reader `r`
   // of struct `struct_name`, whose fields are `fields` (the current schema:
   // every ordinal ever used). A member widened since the data was written is
-  // read from its old field.
+  // read from its old field. `as_view` as for load(), when the result is
+  // assigned to the member.
   std::string read_member(const std::string& struct_name, const std::vector<member>& fields,
-                          const std::vector<member>& layout, const member& mem, const std::string& where) const {
+                          const std::vector<member>& layout, const member& mem, const std::string& where,
+                          bool as_view = false) const {
     const member* f = by_ordinal(fields, static_cast<int>(mem.ordinal));
-    std::string x = load(mem.type, field_read("r", struct_name, f ? f->schema_name : mem.schema_name), where);
-    if (mem.replaces < 0 || !mem.widened) return x;
+    const read_slot slot = field_read("r", struct_name, f ? f->schema_name : mem.schema_name);
+    if (mem.replaces < 0 || !mem.widened) return load(mem.type, slot, where, as_view);
+    std::string x = load(mem.type, slot, where);
     const member* old = by_ordinal(layout, mem.replaces);
     if (!old) return x;
     std::string y = widen(mem.type, read_member(struct_name, fields, layout, *old, where));
@@ -510,7 +516,7 @@ struct member_access {
     for (auto& mem : old.members) {
       if (mem.obsolete) continue;
       s += "  v." + mem.cpp_name + " = " +
-           read_member(t.schema_name, t.members, old.members, mem, quote(t.display + "::" + mem.cpp_name)) + ";\n";
+           read_member(t.schema_name, t.members, old.members, mem, quote(t.display + "::" + mem.cpp_name), true) + ";\n";
     }
     return s + "  return v;\n}\n";
   }
@@ -577,7 +583,8 @@ struct member_access {
     if (t.container == "vector" || t.container == "unordered_set") s += "  v.reserve(r.size());\n";
     s += "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n";
     if (t.container == "vector" || t.container == "deque") {
-      s += "    v.push_back(" + x + ");\n";
+      // Text is constructed in place from its view into the message.
+      s += "    v.emplace_back(" + load(t.element, element_read("r", "i"), "where", true) + ");\n";
     } else {
       s += "    if (!v.insert(" + x + ").second) fail(where, \"duplicate element in a " + t.container +
            " at index \" + std::to_string(i));\n";

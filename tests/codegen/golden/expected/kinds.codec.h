@@ -93,7 +93,7 @@ void encode_list_1(const ::std::vector<::kinds::box<double>>& v, ::capnp::List<:
   ::std::vector<::kinds::box<double>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_KindsBoxDouble_0(r.struct_at(i), where, dv));
+    v.emplace_back(decode_KindsBoxDouble_0(r.struct_at(i), where, dv));
   }
   return v;
 }
@@ -109,7 +109,7 @@ void encode_list_2(const ::std::deque<short>& v, ::capnp::List<::std::int16_t>::
 ::std::deque<short> decode_list_2(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::deque<short> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(static_cast<short>(r.get<::std::int16_t>(i)));
+    v.emplace_back(static_cast<short>(r.get<::std::int16_t>(i)));
   }
   return v;
 }
@@ -192,7 +192,7 @@ void encode_list_7(const ::std::vector<::kinds::color>& v, ::capnp::List<::insta
   ::std::vector<::kinds::color> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_KindsColor_6(static_cast<::instadump_schema::kinds::KindsColor>(r.get<::std::uint16_t>(i)), where, dv));
+    v.emplace_back(decode_KindsColor_6(static_cast<::instadump_schema::kinds::KindsColor>(r.get<::std::uint16_t>(i)), where, dv));
   }
   return v;
 }
@@ -332,7 +332,7 @@ void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::insta
   ::std::vector<::kinds::tree> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_KindsTree_16(r.struct_at(i), where, dv));
+    v.emplace_back(decode_KindsTree_16(r.struct_at(i), where, dv));
   }
   return v;
 }
@@ -344,7 +344,7 @@ void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::Kind
 }
 ::kinds::tree decode_KindsTree_16(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::tree v{};
-  v.label = ::std::string(r.text(0));
+  v.label = r.text(0);
   v.children = decode_list_15(r.list(1, ::instadump::wire::element::composite), "tree::children", dv);
   return v;
 }
@@ -361,7 +361,7 @@ void encode_list_17(const ::std::vector<::std::string>& v, ::capnp::List<::capnp
   ::std::vector<::std::string> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(::std::string(r.text(i)));
+    v.emplace_back(r.text(i));
   }
   return v;
 }
@@ -378,7 +378,7 @@ void encode_list_18(const ::std::vector<::std::vector<::std::string>>& v, ::capn
   ::std::vector<::std::vector<::std::string>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(decode_list_17(r.list_at(i, ::instadump::wire::element::pointer), where, dv));
+    v.emplace_back(decode_list_17(r.list_at(i, ::instadump::wire::element::pointer), where, dv));
   }
   return v;
 }

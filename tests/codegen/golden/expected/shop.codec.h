@@ -85,7 +85,7 @@ void encode_list_2(const ::std::vector<::std::string>& v, ::capnp::List<::capnp:
   ::std::vector<::std::string> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.push_back(::std::string(r.text(i)));
+    v.emplace_back(r.text(i));
   }
   return v;
 }
@@ -99,7 +99,7 @@ void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b) {
 }
 ::Item decode_Item_3(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::Item v{};
-  v.name = ::std::string(r.text(0));
+  v.name = r.text(0);
   v.qty = static_cast<long>(r.data<::std::int64_t>(0));
   v.price = decode_OptionalFloat64_1(r.child(1), "Item::price", dv);
   v.tags = decode_list_2(r.list(2, ::instadump::wire::element::pointer), "Item::tags", dv);
