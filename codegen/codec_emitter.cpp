@@ -376,8 +376,12 @@ struct member_access {
     }
     std::string b = capnp_cpp(key) + "::Builder";
     std::string r = wire_reader(t);
-    return "void " + fn("encode_", key) + "(const " + t.cpp + "& v, " + b + " b);\n" + t.cpp + " " +
-           fn("decode_", key) + "(" + r + " r, const char* where, unsigned dv);\n";
+    std::string d = "void " + fn("encode_", key) + "(const " + t.cpp + "& v, " + b + " b);\n" + t.cpp + " " +
+                    fn("decode_", key) + "(" + r + " r, const char* where, unsigned dv);\n";
+    if (t.kind == type_kind::record) {
+      d += "void " + fn("decode_into_", key) + "(" + r + " r, " + t.cpp + "& v, const char* where, unsigned dv);\n";
+    }
+    return d;
   }
 
   // Both functions of one type, preceded by a comment naming the C++ type.
@@ -444,20 +448,24 @@ struct member_access {
       s += "  " + store(mem.type, member_of(key, mem, "v"), field_slot("b", mem.schema_name)) + "\n";
     }
     if (!any) s += "  (void)v;\n  (void)b;\n";
-    s += "}\n" + decode_head(key, t);
+    // decode_into reads into a value-initialized object the caller owns, so
+    // that a list of records builds each element in place (no move).
+    s += "}\n" + decode_head(key, t) + "  " + t.cpp + " v{};\n  " + fn("decode_into_", key) +
+         "(r, v, where, dv);\n  return v;\n}\n";
+    s += "void " + fn("decode_into_", key) + "(" + wire_reader(t) + " r, " + t.cpp +
+         "& v, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {\n";
     if (!t.migrations.empty()) {
       unsigned last = t.migrations.back();
-      s += "  if (dv < " + std::to_string(last) + ") {\n    return ::instadump::schema::migrate(" +
-           fn("decode_v" + std::to_string(last - 1) + "_", key) + "(r, where, dv));\n  }\n";
+      s += "  if (dv < " + std::to_string(last) + ") {\n    v = ::instadump::schema::migrate(" +
+           fn("decode_v" + std::to_string(last - 1) + "_", key) + "(r, where, dv));\n    return;\n  }\n";
     }
-    s += "  " + t.cpp + " v{};\n";
     for (auto& mem : t.members) {
       if (mem.obsolete) continue;
       s += "  " + member_of(key, mem, "v") + " = " +
            read_member(t.schema_name, t.members, t.members, mem, quote(t.display + "::" + mem.cpp_name), true) + ";\n";
     }
-    if (!any) s += "  (void)r;\n";
-    return s + "  return v;\n}\n";
+    if (!any) s += "  (void)r;\n  (void)v;\n";
+    return s + "}\n";
   }
 
   // Expression reading `mem` of a layout (the members of a record or state
@@ -582,7 +590,9 @@ struct member_access {
     s += "  " + t.cpp + " v;\n";
     if (t.container == "vector" || t.container == "unordered_set") s += "  v.reserve(r.size());\n";
     s += "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n";
-    if (t.container == "vector" || t.container == "deque") {
+    if ((t.container == "vector" || t.container == "deque") && m_.types.at(t.element).kind == type_kind::record) {
+      s += "    " + fn("decode_into_", t.element) + "(r.struct_at(i), v.emplace_back(), where, dv);\n";
+    } else if (t.container == "vector" || t.container == "deque") {
       // Text is constructed in place from its view into the message.
       s += "    v.emplace_back(" + load(t.element, element_read("r", "i"), "where", true) + ");\n";
     } else {

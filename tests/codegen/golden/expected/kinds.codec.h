@@ -32,6 +32,7 @@ struct member_access {
 // Forward declarations (types may be recursive).
 void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::kinds::KindsBoxDouble::Builder b);
 ::kinds::box<double> decode_KindsBoxDouble_0(::instadump::wire::struct_reader r, const char* where, unsigned dv);
+void decode_into_KindsBoxDouble_0(::instadump::wire::struct_reader r, ::kinds::box<double>& v, const char* where, unsigned dv);
 void encode_list_1(const ::std::vector<::kinds::box<double>>& v, ::capnp::List<::instadump_schema::kinds::KindsBoxDouble>::Builder b);
 ::std::vector<::kinds::box<double>> decode_list_1(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_list_2(const ::std::deque<short>& v, ::capnp::List<::std::int16_t>::Builder b);
@@ -58,18 +59,21 @@ void encode_TupleBoolFloat64KindsColor_12(const ::std::tuple<bool, double, ::kin
 ::std::tuple<bool, double, ::kinds::color> decode_TupleBoolFloat64KindsColor_12(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_KindsBoxInt_13(const ::kinds::box<int>& v, ::instadump_schema::kinds::KindsBoxInt::Builder b);
 ::kinds::box<int> decode_KindsBoxInt_13(::instadump::wire::struct_reader r, const char* where, unsigned dv);
+void decode_into_KindsBoxInt_13(::instadump::wire::struct_reader r, ::kinds::box<int>& v, const char* where, unsigned dv);
 void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>& v, ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Builder b);
 ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b);
 ::std::vector<::kinds::tree> decode_list_15(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::KindsTree::Builder b);
 ::kinds::tree decode_KindsTree_16(::instadump::wire::struct_reader r, const char* where, unsigned dv);
+void decode_into_KindsTree_16(::instadump::wire::struct_reader r, ::kinds::tree& v, const char* where, unsigned dv);
 void encode_list_17(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b);
 ::std::vector<::std::string> decode_list_17(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_list_18(const ::std::vector<::std::vector<::std::string>>& v, ::capnp::List<::capnp::List<::capnp::Text>>::Builder b);
 ::std::vector<::std::vector<::std::string>> decode_list_18(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsAll::Builder b);
 ::kinds::all decode_KindsAll_19(::instadump::wire::struct_reader r, const char* where, unsigned dv);
+void decode_into_KindsAll_19(::instadump::wire::struct_reader r, ::kinds::all& v, const char* where, unsigned dv);
 
 // ::kinds::box<double>
 void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::kinds::KindsBoxDouble::Builder b) {
@@ -77,8 +81,11 @@ void encode_KindsBoxDouble_0(const ::kinds::box<double>& v, ::instadump_schema::
 }
 ::kinds::box<double> decode_KindsBoxDouble_0(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::box<double> v{};
-  v.inside = static_cast<double>(r.data<double>(0));
+  decode_into_KindsBoxDouble_0(r, v, where, dv);
   return v;
+}
+void decode_into_KindsBoxDouble_0(::instadump::wire::struct_reader r, ::kinds::box<double>& v, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  v.inside = static_cast<double>(r.data<double>(0));
 }
 
 // ::std::vector<::kinds::box<double>>
@@ -93,7 +100,7 @@ void encode_list_1(const ::std::vector<::kinds::box<double>>& v, ::capnp::List<:
   ::std::vector<::kinds::box<double>> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.emplace_back(decode_KindsBoxDouble_0(r.struct_at(i), where, dv));
+    decode_into_KindsBoxDouble_0(r.struct_at(i), v.emplace_back(), where, dv);
   }
   return v;
 }
@@ -284,8 +291,11 @@ void encode_KindsBoxInt_13(const ::kinds::box<int>& v, ::instadump_schema::kinds
 }
 ::kinds::box<int> decode_KindsBoxInt_13(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::box<int> v{};
-  v.inside = static_cast<int>(r.data<::std::int32_t>(0));
+  decode_into_KindsBoxInt_13(r, v, where, dv);
   return v;
+}
+void decode_into_KindsBoxInt_13(::instadump::wire::struct_reader r, ::kinds::box<int>& v, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  v.inside = static_cast<int>(r.data<::std::int32_t>(0));
 }
 
 // ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>
@@ -332,7 +342,7 @@ void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::insta
   ::std::vector<::kinds::tree> v;
   v.reserve(r.size());
   for (::capnp::uint i = 0; i < r.size(); ++i) {
-    v.emplace_back(decode_KindsTree_16(r.struct_at(i), where, dv));
+    decode_into_KindsTree_16(r.struct_at(i), v.emplace_back(), where, dv);
   }
   return v;
 }
@@ -344,9 +354,12 @@ void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::Kind
 }
 ::kinds::tree decode_KindsTree_16(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::tree v{};
+  decode_into_KindsTree_16(r, v, where, dv);
+  return v;
+}
+void decode_into_KindsTree_16(::instadump::wire::struct_reader r, ::kinds::tree& v, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   v.label = r.text(0);
   v.children = decode_list_15(r.list(1, ::instadump::wire::element::composite), "tree::children", dv);
-  return v;
 }
 
 // ::std::vector<::std::string>
@@ -411,6 +424,10 @@ void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsA
 }
 ::kinds::all decode_KindsAll_19(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::all v{};
+  decode_into_KindsAll_19(r, v, where, dv);
+  return v;
+}
+void decode_into_KindsAll_19(::instadump::wire::struct_reader r, ::kinds::all& v, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   v.flag = r.bit(0);
   v.i8 = static_cast<signed char>(r.data<::std::int8_t>(1));
   v.u16 = static_cast<unsigned short>(r.data<::std::uint16_t>(1));
@@ -434,7 +451,6 @@ void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsA
   v.at = ::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>(::std::chrono::time_point<::std::chrono::_V2::system_clock, ::std::chrono::duration<long, ::std::ratio<1, 1000000000>>>::duration(r.data<::std::int64_t>(6)));
   v.root = decode_KindsTree_16(r.child(11), "all::root", dv);
   v.grid = decode_list_18(r.list(12, ::instadump::wire::element::pointer), "all::grid", dv);
-  return v;
 }
 
 // The state kinds::boxes (@INPUTS@/kinds.cpp:44:63).

@@ -38,6 +38,7 @@ void encode_list_2(const ::std::vector<::std::string>& v, ::capnp::List<::capnp:
 ::std::vector<::std::string> decode_list_2(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b);
 ::Item decode_Item_3(::instadump::wire::struct_reader r, const char* where, unsigned dv);
+void decode_into_Item_3(::instadump::wire::struct_reader r, ::Item& v, const char* where, unsigned dv);
 void encode_MapTextItemEntry_4(const ::std::map<::std::string, ::Item>& v, ::capnp::List<::instadump_schema::shop::MapTextItemEntry>::Builder b);
 ::std::map<::std::string, ::Item> decode_MapTextItemEntry_4(::instadump::wire::list_reader r, const char* where, unsigned dv);
 
@@ -99,11 +100,14 @@ void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b) {
 }
 ::Item decode_Item_3(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::Item v{};
+  decode_into_Item_3(r, v, where, dv);
+  return v;
+}
+void decode_into_Item_3(::instadump::wire::struct_reader r, ::Item& v, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   v.name = r.text(0);
   v.qty = static_cast<long>(r.data<::std::int64_t>(0));
   v.price = decode_OptionalFloat64_1(r.child(1), "Item::price", dv);
   v.tags = decode_list_2(r.list(2, ::instadump::wire::element::pointer), "Item::tags", dv);
-  return v;
 }
 
 // ::std::map<::std::string, ::Item>
