@@ -5,6 +5,7 @@
 
 #include <capnp/message.h>
 #include <capnp/serialize-packed.h>
+#include <capnp/serialize.h>
 #include <kj/exception.h>
 #include <kj/io.h>
 
@@ -29,6 +30,19 @@ capnp::ReaderOptions packed_reader_options(std::size_t packed_bytes) {
   options.nestingLimit = 16;
   return options;
 }
+
+// A kj output stream appending to a std::vector of bytes.
+class byte_vector_output final : public kj::OutputStream {
+ public:
+  explicit byte_vector_output(std::vector<std::byte>& bytes) : bytes_(bytes) {}
+  void write(const void* buffer, size_t size) override {
+    const auto* p = static_cast<const std::byte*>(buffer);
+    bytes_.insert(bytes_.end(), p, p + size);
+  }
+
+ private:
+  std::vector<std::byte>& bytes_;
+};
 
 [[noreturn]] void damaged(const std::string& where, const std::string& why) {
   throw corrupt_data("instadump: " + where + ": the stored snapshot record " + why +
@@ -79,11 +93,14 @@ std::vector<std::byte> encode_record(const snapshot_record& record) {
   auto removed = root.initRemoved(static_cast<unsigned>(record.removed.size()));
   for (unsigned i = 0; i < record.removed.size(); ++i) removed.set(i, record.removed[i]);
 
-  kj::VectorOutputStream out;
+  // Packed straight into the vector returned, sized for the worst case of
+  // packing (a tag byte per word, plus the segment table): no regrowth and
+  // no copy of a record of thousands of entries.
+  std::vector<std::byte> bytes;
+  bytes.reserve(capnp::computeSerializedSizeInWords(message) * (sizeof(capnp::word) + 2) + 16);
+  byte_vector_output out(bytes);
   capnp::writePackedMessage(out, message);
-  auto bytes = out.getArray();
-  return std::vector<std::byte>(reinterpret_cast<const std::byte*>(bytes.begin()),
-                                reinterpret_cast<const std::byte*>(bytes.end()));
+  return bytes;
 }
 
 snapshot_record decode_record(std::span<const std::byte> bytes, const std::string& where) {
