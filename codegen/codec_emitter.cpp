@@ -462,7 +462,8 @@ struct member_access {
     for (auto& mem : t.members) {
       if (mem.obsolete) continue;
       s += "  " + member_of(key, mem, "v") + " = " +
-           read_member(t.schema_name, t.members, t.members, mem, quote(t.display + "::" + mem.cpp_name), true) + ";\n";
+           read_member(t.schema_name, t.members, t.members, mem,
+                       quote(t.display + "::" + mem.cpp_name), true) + ";\n";
     }
     if (!any) s += "  (void)r;\n  (void)v;\n";
     return s + "}\n";
@@ -524,7 +525,8 @@ struct member_access {
     for (auto& mem : old.members) {
       if (mem.obsolete) continue;
       s += "  v." + mem.cpp_name + " = " +
-           read_member(t.schema_name, t.members, old.members, mem, quote(t.display + "::" + mem.cpp_name), true) + ";\n";
+           read_member(t.schema_name, t.members, old.members, mem,
+                       quote(t.display + "::" + mem.cpp_name), true) + ";\n";
     }
     return s + "  return v;\n}\n";
   }

@@ -79,7 +79,9 @@ struct segment {
 };
 
 // The signed 30-bit offset (in words) of a struct or list pointer.
-INSTADUMP_WIRE_HOT std::int64_t pointer_offset(word w) { return static_cast<std::int32_t>(static_cast<std::uint32_t>(w)) >> 2; }
+INSTADUMP_WIRE_HOT std::int64_t pointer_offset(word w) {
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(w)) >> 2;
+}
 
 }  // namespace detail
 
@@ -120,7 +122,9 @@ class message_reader {
   // Charges `words` of traversal; throws once the budget is spent.
   [[gnu::always_inline]] void charge(std::uint64_t words) {
     budget_ -= static_cast<std::int64_t>(std::min<std::uint64_t>(words, std::uint64_t{1} << 62));
-    if (budget_ < 0) [[unlikely]] fail("the message reads more words than its traversal limit allows (pointers to shared data?)");
+    if (budget_ < 0) [[unlikely]] {
+      fail("the message reads more words than its traversal limit allows (pointers to shared data?)");
+    }
   }
 
   int nesting_limit() const { return nesting_limit_; }
@@ -312,7 +316,8 @@ namespace detail {
 
 // The list the non-null pointer at word `p` of `s` leads to, whose
 // elements must be of size `kind`.
-INSTADUMP_WIRE_HOT list_reader read_list(message_reader& m, const detail::segment& s, std::size_t p, int depth, element kind) {
+INSTADUMP_WIRE_HOT list_reader read_list(message_reader& m, const detail::segment& s, std::size_t p, int depth,
+                                         element kind) {
   if (depth <= 0) fail("the message nests structs and lists deeper than the nesting limit");
   const detail::target t = detail::follow(m, s, p);
   if ((t.tag & 3) != 1) fail("a list field holds a pointer that is not a list pointer");
