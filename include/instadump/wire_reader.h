@@ -148,8 +148,16 @@ struct target {
   std::size_t at = 0;  // word index of the target in seg
 };
 
+// The failures whose messages carry details (see fail()).
 [[noreturn, gnu::cold, gnu::noinline]] inline void fail_outside(const char* what) {
   fail(std::string("a ") + what + " pointer points outside its segment");
+}
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail_element_size(element found, element expected) {
+  fail("a list's element size is " + std::to_string(static_cast<int>(found)) + " where the schema has " +
+       std::to_string(static_cast<int>(expected)));
+}
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail_index(std::uint32_t i, std::uint32_t count) {
+  fail("list index " + std::to_string(i) + " out of range (" + std::to_string(count) + ")");
 }
 
 INSTADUMP_WIRE_HOT std::size_t checked_index(const segment& s, std::int64_t index, const char* what) {
@@ -271,10 +279,7 @@ class list_reader {
   friend list_reader read_list(message_reader&, const detail::segment&, std::size_t, int, element);
 
   [[gnu::always_inline]] void check(std::uint32_t i) const {
-    if (i >= count_) [[unlikely]] fail_index(i, count_);
-  }
-  [[noreturn, gnu::cold, gnu::noinline]] static void fail_index(std::uint32_t i, std::uint32_t count) {
-    fail("list index " + std::to_string(i) + " out of range (" + std::to_string(count) + ")");
+    if (i >= count_) [[unlikely]] detail::fail_index(i, count_);
   }
 
   message_reader* message_ = nullptr;
@@ -306,13 +311,6 @@ INSTADUMP_WIRE_HOT struct_reader read_struct(message_reader& m, const detail::se
   r.depth_ = depth - 1;
   return r;
 }
-
-namespace detail {
-[[noreturn, gnu::cold, gnu::noinline]] inline void fail_element_size(element found, element expected) {
-  fail("a list's element size is " + std::to_string(static_cast<int>(found)) + " where the schema has " +
-       std::to_string(static_cast<int>(expected)));
-}
-}  // namespace detail
 
 // The list the non-null pointer at word `p` of `s` leads to, whose
 // elements must be of size `kind`.

@@ -93,9 +93,9 @@ std::vector<std::byte> encode_record(const snapshot_record& record) {
   auto removed = root.initRemoved(static_cast<unsigned>(record.removed.size()));
   for (unsigned i = 0; i < record.removed.size(); ++i) removed.set(i, record.removed[i]);
 
-  // Packed straight into the vector returned, sized for the worst case of
-  // packing (a tag byte per word, plus the segment table): no regrowth and
-  // no copy of a record of thousands of entries.
+  // Packed straight into the vector returned, sized for packing's worst
+  // case (a word never takes more than 10 bytes: its 8, a tag and a run
+  // count): no regrowth and no copy of a record of thousands of entries.
   std::vector<std::byte> bytes;
   bytes.reserve(capnp::computeSerializedSizeInWords(message) * (sizeof(capnp::word) + 2) + 16);
   byte_vector_output out(bytes);
