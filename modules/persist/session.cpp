@@ -427,7 +427,7 @@ save_result session::save_locked(bool durable) {
     }
   } guard{versions};
   dosync([&] {
-    const std::uint64_t rp = require_transaction("save_all").read_point();
+    const std::uint64_t rp = require_transaction("save_all").current_read_point();
     for (std::size_t i = 0; i < entries.size(); ++i) {
       if (versions[i]) versions[i]->release();
       versions[i] = nullptr;

@@ -21,8 +21,20 @@ struct alignas(64) padded_clock {
 padded_clock g_clock_line;
 std::atomic<std::uint64_t>& g_clock = g_clock_line.value;
 
+// A slot's word: the floor shifted left by one, and the low bit set while
+// the owner runs a transaction (only an idle slot may be changed by others).
+// A free slot holds free_word (active, floor above every stamp); an idle
+// slot whose floor a committer lifted holds lifted_word (idle, no floor).
+// Scanners skip both, so an owner leaving either re-checks the clock.
+inline constexpr std::uint64_t free_word = ~std::uint64_t{0};
+inline constexpr std::uint64_t lifted_word = ~std::uint64_t{1};
+inline constexpr std::uint64_t active_word(std::uint64_t rp) noexcept { return (rp << 1) | 1; }
+inline constexpr std::uint64_t idle_word(std::uint64_t floor) noexcept { return floor << 1; }
+inline constexpr std::uint64_t floor_of(std::uint64_t word) noexcept { return word >> 1; }
+inline constexpr bool is_idle(std::uint64_t word) noexcept { return (word & 1) == 0; }
+
 struct alignas(64) slot {
-  std::atomic<std::uint64_t> read_point{no_read_point};
+  std::atomic<std::uint64_t> word{free_word};
   std::atomic<bool> in_use{false};
 };
 
@@ -72,16 +84,22 @@ slot* claim_slot() {
 // common path checks no initialization guard; the owner that gives the slot
 // back at thread exit is created with it.
 thread_local constinit slot* t_slot = nullptr;
+// The newest stamp this thread has seen: its next read point.
+thread_local constinit std::uint64_t t_known = 0;
+// The idle word this thread last stored; another value in the slot means a
+// committer lifted the floor. Starts as a word no idle slot holds.
+thread_local constinit std::uint64_t t_idle_word = 1;
 
 struct slot_owner {
   slot* s = claim_slot();
   ~slot_owner() {
     t_slot = nullptr;
-    s->read_point.store(no_read_point, std::memory_order_release);
+    s->word.store(free_word, std::memory_order_release);
     s->in_use.store(false, std::memory_order_release);
   }
 };
 
+// The slot starts free (skipped by scanners) until its first announcement.
 [[gnu::noinline]] slot& first_slot() {
   thread_local slot_owner owner;
   t_slot = owner.s;
@@ -90,36 +108,82 @@ struct slot_owner {
 
 inline slot& my_slot() { return t_slot ? *t_slot : first_slot(); }
 
+// Announces a clock value, from a slot that scanners may have skipped (free,
+// or lifted). "Store, then re-check the clock", sequentially consistent on
+// both sides: a scanner either sees the announcement or read a clock value
+// no newer than it. The exchange takes the slot from whatever idle or free
+// word it holds; once active, only the owner writes it.
+std::uint64_t announce_clock_value(slot& s) noexcept {
+  std::uint64_t expected = t_idle_word;
+  std::uint64_t rp = g_clock.load(std::memory_order_seq_cst);
+  while (!s.word.compare_exchange_weak(expected, active_word(rp), std::memory_order_seq_cst)) {
+  }
+  for (;;) {
+    std::uint64_t again = g_clock.load(std::memory_order_seq_cst);
+    if (again == rp) break;
+    rp = again;
+    s.word.store(active_word(rp), std::memory_order_seq_cst);
+  }
+  t_known = rp;
+  return rp;
+}
+
 }  // namespace
 
 std::uint64_t clock_now() noexcept { return g_clock.load(std::memory_order_acquire); }
 
 std::uint64_t clock_tick() noexcept {
-  return g_clock.fetch_add(1, std::memory_order_acq_rel) + 1;
+  std::uint64_t stamp = g_clock.fetch_add(1, std::memory_order_acq_rel) + 1;
+  t_known = stamp;
+  return stamp;
 }
 
 std::uint64_t announce_read_point() noexcept {
   slot& s = my_slot();
-  std::uint64_t rp = g_clock.load(std::memory_order_seq_cst);
-  for (;;) {
-    s.read_point.store(rp, std::memory_order_seq_cst);
-    std::uint64_t again = g_clock.load(std::memory_order_seq_cst);
-    if (again == rp) return rp;
-    rp = again;
+  std::uint64_t expected = t_idle_word;
+  // The floor only rises (t_known >= the idle floor), so a scanner that reads
+  // either word gets a bound of this read point. The exchange fails if a
+  // committer lifted the floor, or on the thread's first announcement.
+  if (s.word.compare_exchange_strong(expected, active_word(t_known), std::memory_order_seq_cst)) [[likely]] {
+    return t_known;
   }
+  return announce_clock_value(s);
+}
+
+std::uint64_t announce_current_read_point() noexcept { return announce_clock_value(my_slot()); }
+
+void advance_read_point(std::uint64_t rp) noexcept {
+  // Active words are never raised by others: a plain store suffices.
+  t_slot->word.store(active_word(rp), std::memory_order_release);
+  if (rp > t_known) t_known = rp;
 }
 
 void withdraw_read_point() noexcept {
-  my_slot().read_point.store(no_read_point, std::memory_order_release);
+  t_idle_word = idle_word(t_known);
+  my_slot().word.store(t_idle_word, std::memory_order_release);
 }
 
-std::uint64_t min_active_read_point() noexcept {
-  std::uint64_t lowest = g_clock.load(std::memory_order_seq_cst);
+std::uint64_t min_active_read_point(std::uint64_t wanted) noexcept {
+  const std::uint64_t clock = g_clock.load(std::memory_order_seq_cst);
+  std::uint64_t lowest = clock;
+  const slot* mine = t_slot;
   for (block* b = g_blocks.load(std::memory_order_acquire); b; b = b->next) {
     int used = b->used.load(std::memory_order_seq_cst);
     for (int i = 0; i < used; ++i) {
-      std::uint64_t rp = b->slots[i].read_point.load(std::memory_order_seq_cst);
-      if (rp < lowest) lowest = rp;
+      slot& s = b->slots[i];
+      // The caller's own read point is withdrawn and its next one will be at
+      // least t_known.
+      std::uint64_t floor = t_known;
+      if (&s != mine) {
+        std::uint64_t w = s.word.load(std::memory_order_seq_cst);
+        // An idle thread holding the trim back loses its floor: it reads
+        // the clock when it starts its next transaction.
+        while (is_idle(w) && floor_of(w) < wanted) {
+          if (s.word.compare_exchange_weak(w, lifted_word, std::memory_order_seq_cst)) w = lifted_word;
+        }
+        floor = floor_of(w);
+      }
+      if (floor < lowest) lowest = floor;
     }
   }
   return lowest;

@@ -90,7 +90,7 @@ void ref_core::publish(version_base* v) {
   // so a long reader that pins a long chain costs no walks, and the walk that
   // finally cuts is paid once.
   if (length > rescan_length_ && t_cached_min_rp < second_oldest_stamp_) {
-    t_cached_min_rp = min_active_read_point();
+    t_cached_min_rp = min_active_read_point(second_oldest_stamp_);
   }
   if (length > 1 && t_cached_min_rp >= second_oldest_stamp_) {
     std::uint64_t min_rp = t_cached_min_rp;

@@ -195,10 +195,104 @@ void transaction::begin(const transaction_options* options) {
 
 void transaction::start_attempt() {
   ++attempts_;
-  read_point_ = announce_read_point();
+  // A first attempt starts at the newest stamp this thread has seen, without
+  // reading the clock (see clock.cppm); a restart starts at the clock, so
+  // that it does not meet the same newer versions again.
+  if (attempts_ == 1) {
+    read_point_ = announce_read_point();
+    provisional_ = true;
+  } else {
+    read_point_ = announce_current_read_point();
+    provisional_ = false;
+  }
   announced_ = true;
   // Age = the first read point, tie-broken by thread; smaller is older.
   if (ticket_ == 0) ticket_ = ((read_point_ + 1) << 16) | (thread_tiebreak() & 0xFFFF);
+}
+
+// --- Moving a provisional read point forward ---------------------------------
+//
+// A provisional read point L may be older than the clock was when the
+// attempt started. A ref whose newest version is newer than L may have been
+// committed before the start, so the transaction must see it: it moves to a
+// newer point at which everything it has read, written or ensured is
+// unchanged. Reading at a point above the announced one is safe (the
+// announcement is a floor; see clock.cppm), and the new point is announced
+// after it has been checked.
+
+bool transaction::touched_anything() const noexcept {
+  if (!root_->reads_.empty()) return true;
+  for (const transaction* t = this; t; t = t->parent_) {
+    if (!t->writes_.empty() || !t->ensures_.empty()) return true;
+  }
+  return false;
+}
+
+void transaction::settle_for_read(const ref_core& r) {
+  // Reading first, the transaction may go on to read many refs, and catching
+  // up later could then fail and restart it: take the clock now instead,
+  // which is what a read point taken at the start would have been.
+  if (!touched_anything()) return move_to(clock_now(), true);
+  if (r.latest_stamp() > root_->read_point_) catch_up(r);
+}
+
+bool transaction::was_read(const ref_core& r) const noexcept {
+  for (const read_record& rec : root_->reads_) {
+    if (rec.ref == &r) return true;
+  }
+  return false;
+}
+
+const ref_core* transaction::changed_at(std::uint64_t rp) const {
+  const std::uint64_t old_rp = root_->read_point_;
+  for (const read_record& rec : root_->reads_) {
+    if (rec.ref->stamp_at(rp) != rec.stamp) return rec.ref;
+  }
+  for (const transaction* t = this; t; t = t->parent_) {
+    for (const write_entry& e : t->writes_) {
+      if (e.has_set && e.ref->stamp_at(rp) > old_rp) return e.ref;
+    }
+    for (const ref_core* r : t->ensures_) {
+      if (r->stamp_at(rp) > old_rp) return r;
+    }
+  }
+  return nullptr;
+}
+
+void transaction::move_to(std::uint64_t rp, bool current) {
+  root_->read_point_ = rp;
+  root_->provisional_ = !current;
+  advance_read_point(rp);
+}
+
+void transaction::move_forward(const ref_core& r) {
+  // The clock covers every commit before the start: the point stops being
+  // provisional. Failing that, `r`'s newest stamp covers what was asked for.
+  const std::uint64_t clock = clock_now();
+  if (!changed_at(clock)) return move_to(clock, true);
+  const std::uint64_t newest = r.latest_stamp();
+  const ref_core* changed = changed_at(newest);
+  if (!changed) return move_to(newest, false);
+  conflict(*changed, false);
+}
+
+void transaction::catch_up(const ref_core& r) {
+  // Newer versions of a ref already read were committed after that read,
+  // so after the start: the snapshot stands.
+  if (was_read(r)) return;
+  move_forward(r);
+}
+
+void transaction::catch_up_or_conflict(const ref_core& r) {
+  if (!root_->provisional_ || was_read(r)) conflict(r, false);
+  move_forward(r);
+  if (r.latest_stamp() > root_->read_point_) conflict(r, false);
+}
+
+void transaction::advance_to_clock() {
+  const std::uint64_t clock = clock_now();
+  if (const ref_core* changed = changed_at(clock)) conflict(*changed, false);
+  move_to(clock, true);
 }
 
 void transaction::release_writes() noexcept {

@@ -86,7 +86,13 @@ class transaction {
   ~transaction();
 
   inline bool is_root() const noexcept { return parent_ == nullptr; }
-  inline std::uint64_t read_point() const noexcept { return root_->read_point_; }
+  // The read point, first moved up to the clock if it may be older (see
+  // clock.cppm), for a caller that reads refs with version_at / stamp_at
+  // itself. Throws conflict_signal if that invalidates what was read.
+  inline std::uint64_t current_read_point() {
+    if (root_->provisional_) [[unlikely]] advance_to_clock();
+    return root_->read_point_;
+  }
 
   // The version the transaction sees for `r`: its own write, an enclosing
   // branch's write, or the snapshot at the read point (logged as a read).
@@ -167,7 +173,7 @@ class transaction {
   // fails early, as Clojure does, if the commit would fail anyway.
   inline write_entry& new_entry(const ref_core& r, bool check_conflicts) {
     if (check_conflicts) {
-      if (r.latest_stamp() > root_->read_point_) conflict(r, false);
+      if (r.latest_stamp() > root_->read_point_) catch_up_or_conflict(r);
       std::uint64_t claim = r.claim();
       if (claim != 0 && claim < root_->ticket_ && claim != root_->yielded_to_) [[unlikely]] conflict(r, true);
     }
@@ -184,12 +190,35 @@ class transaction {
   void publish_write(write_entry& e, std::uint64_t stamp);
   // Reads `r` at the read point and logs the read.
   inline const version_base& read(const ref_core& r) {
+    if (root_->provisional_) [[unlikely]] settle_for_read(r);
     version_base* v = r.version_at(root_->read_point_);
     read_record& log = root_->reads_.emplace_back();  // in place, as in new_entry
     log.ref = &r;
     log.stamp = v->stamp();
     return *v;
   }
+  // Before a read at a provisional read point: a transaction that starts by
+  // reading moves to the clock (so it never has to restart for being
+  // behind); one that started with a write catches up if `r` is newer.
+  void settle_for_read(const ref_core& r);
+  bool touched_anything() const noexcept;
+  // Moves a provisional read point forward so that it sees `r`'s newest
+  // version, unless `r` was read already; throws conflict_signal if what was
+  // read or written since the start differs at every newer point tried.
+  void catch_up(const ref_core& r);
+  // For a write to `r`, which has changed since the read point: catches up
+  // if the read point is provisional and `r` was not read yet, and fails the
+  // attempt otherwise.
+  void catch_up_or_conflict(const ref_core& r);
+  // Moves the read point to the clock (throws conflict_signal if what was
+  // read or written since the start differs there).
+  void advance_to_clock();
+  void move_forward(const ref_core& r);
+  void move_to(std::uint64_t rp, bool current);
+  bool was_read(const ref_core& r) const noexcept;
+  // The first ref read, written or ensured so far whose version at `rp`
+  // differs from the one the attempt has used, or null.
+  const ref_core* changed_at(std::uint64_t rp) const;
   void index_entries();
   void run_pending_finish_actions();
   const version_base& view_of_writes(const ref_core& r);
@@ -212,6 +241,12 @@ class transaction {
   // Root only.
   std::uint64_t read_point_ = 0;
   bool announced_ = false;  // read_point_ is announced (see clock.cppm)
+  // read_point_ may be older than the clock was when the attempt started: a
+  // ref with a newer version is a reason to move forward, not the snapshot.
+  // A transaction that writes before it reads keeps such a point, so that a
+  // commit to a ref no other thread touches never reads the clock's cache
+  // line; see settle_for_read.
+  bool provisional_ = false;
   std::uint64_t ticket_ = 0;
   std::uint64_t attempts_ = 0;
   std::uint64_t yielded_to_ = 0;  // claim this transaction already waited for

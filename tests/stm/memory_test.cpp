@@ -108,6 +108,30 @@ TEST_CASE("a long reader keeps its snapshot and versions are reclaimed after it 
   CHECK(tracked::live == base);
 }
 
+TEST_CASE("a thread that sleeps between transactions keeps no versions alive", "[stm][memory]") {
+  long base = tracked::live;
+  {
+    instadump::ref<tracked> r{tracked(0)};
+    instadump::ref<long> other{0};
+    std::latch committed(1), wake(1);
+    std::thread sleeper([&] {
+      instadump::dosync([&] { other.set(1); });  // leaves a floor in its slot
+      committed.count_down();
+      wake.wait();
+      instadump::dosync([&] { other.set(2); });
+    });
+    committed.wait();
+    for (long i = 0; i < 100'000; ++i) instadump::dosync([&] { r.set(tracked(i)); });
+    CHECK(r.chain_length() <= 4);
+    CHECK(tracked::live - base <= 6);
+    wake.count_down();
+    sleeper.join();
+    CHECK(other.deref() == 2);
+  }
+  instadump::release_thread_pins();
+  CHECK(tracked::live == base);
+}
+
 TEST_CASE("pinned handles outlive later commits and free on release", "[stm][memory]") {
   long base = tracked::live;
   instadump::ref<tracked> r{tracked(1)};
