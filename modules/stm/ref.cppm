@@ -176,8 +176,11 @@ class ref final : private detail::ref_core {
   // in-transaction value. Throws no_transaction outside a transaction.
   const T& ensure() {
     detail::transaction& tx = detail::require_transaction("ref::ensure()");
+    // Read first: a transaction that starts with ensure() is a reader as far
+    // as its read point is concerned (see transaction::settle_for_read).
+    const T& value = value_of(tx.view(*this));
     tx.add_ensure(*this);
-    return value_of(tx.view(*this));
+    return value;
   }
 
   // Installs a validator: every commit that would give the ref a value for

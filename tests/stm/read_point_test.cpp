@@ -85,3 +85,22 @@ TEST_CASE("a transaction that reads first never restarts for having started behi
   CHECK(seen_y == 100);
   CHECK(attempts == 1);
 }
+
+TEST_CASE("a transaction that starts with ensure does not restart for having started behind", "[stm][concurrency]") {
+  instadump::ref<long> mine{0}, guarded{0};
+  instadump::dosync([&] { mine.set(1); });
+  std::thread other([&] {
+    for (long i = 1; i <= 100; ++i) instadump::dosync([&] { guarded.set(i); });
+  });
+  other.join();
+  int attempts = 0;
+  long seen = instadump::dosync([&] {
+    ++attempts;
+    long g = guarded.ensure();
+    mine.set(g);
+    return g;
+  });
+  CHECK(seen == 100);
+  CHECK(mine.deref() == 100);
+  CHECK(attempts == 1);
+}
