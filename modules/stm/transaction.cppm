@@ -189,8 +189,13 @@ class transaction {
   void commit_one();
   void publish_write(write_entry& e, std::uint64_t stamp);
   // Reads `r` at the read point and logs the read.
-  inline const version_base& read(const ref_core& r) {
-    if (root_->provisional_) [[unlikely]] settle_for_read(r);
+  [[gnu::always_inline]] inline const version_base& read(const ref_core& r) {
+    // Inline, the common case of a provisional point: a transaction that
+    // wrote first reading a ref nobody changed since (see settle_for_read).
+    if (root_->provisional_ && (r.latest_stamp() > root_->read_point_ ||
+                                (writes_.empty() && root_->reads_.empty()))) [[unlikely]] {
+      settle_for_read(r);
+    }
     version_base* v = r.version_at(root_->read_point_);
     read_record& log = root_->reads_.emplace_back();  // in place, as in new_entry
     log.ref = &r;
