@@ -13,7 +13,7 @@ namespace instadump::detail {
 namespace {
 
 // This thread's lower bound of all read points, refreshed only when a chain
-// grows: a stale value is still safe (read points only move forward), it just
+// grows: a stale value is still safe (slot floors only rise), it just
 // keeps a few more versions alive until the next refresh. Per thread, so that
 // committers on different cores never write a shared cache line for it.
 thread_local std::uint64_t t_cached_min_rp = 0;

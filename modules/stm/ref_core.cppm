@@ -65,8 +65,10 @@ class alignas(64) ref_core {
 
   // Newest version with stamp <= rp. Waits for a commit in progress that may
   // publish such a version (see the lock protocol above).
-  // REQUIRES: rp is announced by the calling thread (see clock.cppm), which
-  // keeps the returned version alive.
+  // REQUIRES: the calling thread has announced a read point at or below rp
+  // (see clock.cppm), which keeps the returned version alive, and rp is a
+  // clock value or a stamp it has seen published (so a commit that has not
+  // locked yet will take a later stamp).
   inline version_base* version_at(std::uint64_t rp) const {
     if (may_publish_at_or_before(rp)) [[unlikely]] wait_for_commit_at_or_before(rp);
     version_base* v = head();
@@ -78,7 +80,7 @@ class alignas(64) ref_core {
 
   // version_at(rp)->stamp(), without touching a version in the common case
   // that the newest one is at or before rp (then its stamp is latest_stamp,
-  // published after it). REQUIRES: rp is announced by the calling thread.
+  // published after it). REQUIRES: as version_at.
   inline std::uint64_t stamp_at(std::uint64_t rp) const {
     if (!may_publish_at_or_before(rp)) [[likely]] {
       const std::uint64_t s = latest_stamp_.load(std::memory_order_acquire);
