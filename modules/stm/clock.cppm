@@ -20,10 +20,11 @@
 // before it started.
 //
 // A thread between transactions marks its slot idle. A committer whose trim
-// is held back by an idle thread's old floor raises that floor to the clock;
-// the owner notices (its next announcement fails to find its own idle word)
-// and announces a fresh clock value instead. So a thread that sleeps keeps
-// no versions alive.
+// is held back by an idle thread's old floor lifts it (the slot then holds no
+// floor, like a free one); the owner notices (its next announcement fails to
+// find its own idle word) and announces a clock value instead, re-checking
+// the clock as a fresh slot does. So a thread that sleeps keeps no versions
+// alive.
 module;
 #include <atomic>
 #include <cstdint>
@@ -59,8 +60,8 @@ void withdraw_read_point() noexcept;
 
 // A lower bound of every read point that is announced now or will be later:
 // versions older than the newest one at or before it are invisible to all.
-// Idle threads whose floor is below `wanted` have it raised to the clock.
-// Called by a thread that has withdrawn its own read point.
+// Idle threads whose floor is below `wanted` have it lifted. Called by a
+// thread that has withdrawn its own read point.
 std::uint64_t min_active_read_point(std::uint64_t wanted) noexcept;
 
 }  // namespace instadump::detail
