@@ -232,7 +232,7 @@ void transaction::settle_for_read(const ref_core& r) {
   // Reading first, the transaction may go on to read many refs, and catching
   // up later could then fail and restart it: take the clock now instead,
   // which is what a read point taken at the start would have been.
-  if (!touched_anything()) return move_to(clock_now(), true);
+  if (!touched_anything()) return advance_to_clock();  // nothing to check: cannot conflict
   if (r.latest_stamp() > root_->read_point_) catch_up(r);
 }
 

@@ -6,18 +6,29 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <utility>
 
 import instadump;
 
+namespace {
+
+// Leaves this thread's newest stamp behind: this thread commits to `mine`,
+// then another thread runs `commits` to the end.
+void fall_behind(instadump::ref<long>& mine, const std::function<void()>& commits) {
+  instadump::dosync([&] { mine.set(1); });
+  std::thread other(commits);
+  other.join();
+}
+
+}  // namespace
+
 TEST_CASE("a transaction that writes first sees commits that finished before it began", "[stm][concurrency]") {
   instadump::ref<long> mine{0}, theirs{0};
-  instadump::dosync([&] { mine.set(1); });  // this thread's newest stamp is now old
-  std::thread other([&] {
+  fall_behind(mine, [&] {
     for (long i = 1; i <= 1000; ++i) instadump::dosync([&] { theirs.set(i); });
   });
-  other.join();
 
   int attempts = 0;
   long seen = instadump::dosync([&] {
@@ -68,14 +79,12 @@ TEST_CASE("a transaction that writes first reads one consistent snapshot", "[stm
 
 TEST_CASE("a transaction that reads first never restarts for having started behind", "[stm][concurrency]") {
   instadump::ref<long> mine{0}, x{0}, y{0};
-  instadump::dosync([&] { mine.set(1); });
-  std::thread other([&] {
+  fall_behind(mine, [&] {
     for (long i = 1; i <= 100; ++i) instadump::dosync([&] {
       x.set(i);
       y.set(i);
     });
   });
-  other.join();
   int attempts = 0;
   auto [seen_x, seen_y] = instadump::dosync([&] {
     ++attempts;
@@ -88,11 +97,9 @@ TEST_CASE("a transaction that reads first never restarts for having started behi
 
 TEST_CASE("a transaction that starts with ensure does not restart for having started behind", "[stm][concurrency]") {
   instadump::ref<long> mine{0}, guarded{0};
-  instadump::dosync([&] { mine.set(1); });
-  std::thread other([&] {
+  fall_behind(mine, [&] {
     for (long i = 1; i <= 100; ++i) instadump::dosync([&] { guarded.set(i); });
   });
-  other.join();
   int attempts = 0;
   long seen = instadump::dosync([&] {
     ++attempts;
