@@ -82,3 +82,49 @@ struct ValueEntry {
                                 # table first); else one segment, unframed (all values format 2
                                 # writes; format 1 values keep their framing)
 }
+
+# --- Format version 3: the journal -----------------------------------------------
+#
+# A small save is first appended to <dir>/journal.log (one write and one
+# fdatasync of a preallocated file) and written into data.mdb afterwards, in
+# the background, by the same code a direct save runs. Each journal frame
+# (docs/FORMAT.md, "The journal") holds one JournalEntry: everything needed
+# to write that snapshot into data.mdb exactly as the save planned it.
+# A store whose StoreMeta.formatVersion is 3 may have entries in its journal
+# that data.mdb does not have yet.
+
+struct JournalEntry {
+  formatVersion @0 :UInt32;          # format version this entry was written with (3)
+  storeCreatedUnixNanos @1 :Int64;   # StoreMeta.createdUnixNanos of the store it belongs to
+  snapshotId @2 :UInt64;             # the snapshot this entry writes; equals the frame's id
+  baseId @3 :UInt64;                 # the snapshot it changes: snapshotId - 1 (0: none)
+  baseCreatedUnixNanos @4 :Int64;    # createdUnixNanos of that snapshot (0 when baseId is 0)
+  createdUnixNanos @5 :Int64;        # when this snapshot was written
+  newKeys @6 :List(KeyName);         # names that get key ids with this snapshot, in id order
+  values @7 :List(JournalValue);     # the new values, in the order the save gave them
+  removed @8 :List(UInt64);          # key ids this snapshot leaves out
+  blobId @9 :UInt64;                 # the blob the new values go to (0: they have no bytes)
+  blob @10 :Data;                    # that blob's bytes; values point into it
+  schemas @11 :List(SchemaText);     # schema descriptions to store ("schemas" database)
+}
+
+struct KeyName {
+  keyId @0 :UInt64;
+  name @1 :Data;                     # the value's name, as the "keys" database stores it
+}
+
+# One new value: its name, where its bytes are in JournalEntry.blob, and how
+# to check them (the same fields as ValueEntry).
+struct JournalValue {
+  keyId @0 :UInt64;
+  offset @1 :UInt64;                 # a multiple of 8
+  sizeBytes @2 :UInt64;              # a multiple of 8
+  checksum @3 :UInt64;               # XXH3-64 (seed 0) of the bytes
+  schema @4 :SchemaId;
+  framed @5 :Bool;
+}
+
+struct SchemaText {
+  fingerprint @0 :UInt64;
+  bytes @1 :Data;
+}

@@ -56,8 +56,8 @@ int environment::clear_stale_readers() {
   return dead;
 }
 
-transaction::transaction(MDB_env* env, unsigned flags) {
-  check(mdb_txn_begin(env, nullptr, flags, &txn_), "mdb_txn_begin");
+transaction::transaction(MDB_env* env, unsigned flags, MDB_txn* parent) {
+  check(mdb_txn_begin(env, parent, flags, &txn_), "mdb_txn_begin");
 }
 
 transaction::~transaction() { abort(); }

@@ -71,9 +71,11 @@ class environment {
 // A transaction, aborted on destruction unless committed. Not copyable.
 class transaction {
  public:
-  // Begins a transaction (MDB_RDONLY in flags for a read transaction).
-  // Throws lmdb_failure (MDB_MAP_RESIZED when another process grew the map).
-  transaction(MDB_env* env, unsigned flags);
+  // Begins a transaction (MDB_RDONLY in flags for a read transaction), a
+  // child of `parent` when it is not null (its commit then only merges it
+  // into the parent). Throws lmdb_failure (MDB_MAP_RESIZED when another
+  // process grew the map).
+  transaction(MDB_env* env, unsigned flags, MDB_txn* parent = nullptr);
   ~transaction();
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;

@@ -21,6 +21,7 @@
 #include "storage/file_lock.h"
 #include "storage/lmdb_env.h"
 #include "storage/record_io.h"
+#include "storage/snapshot_journal.h"
 #include "storage/snapshot_writer.h"
 #include "storage/store_directory.h"
 #include "storage/test_hooks.h"
@@ -56,6 +57,10 @@ namespace testing {
 void fail_next_sync(int errno_code) { g_fail_next_sync.store(errno_code); }
 }  // namespace testing
 
+namespace detail {
+int take_injected_sync_failure() noexcept { return g_fail_next_sync.exchange(0); }
+}  // namespace detail
+
 snapshot_store::snapshot_store(std::filesystem::path dir, const store_options& options)
     : dir_(std::move(dir)), options_(options), pid_(::getpid()), dbi_(std::make_unique<dbis>()) {}
 
@@ -64,7 +69,16 @@ snapshot_store::~snapshot_store() {
   // leave the environment alone there.
   if (::getpid() != pid_) {
     if (env_) env_->abandon();
+    (void)journal_.release();  // its applier thread is the parent's: do not join it
     return;
+  }
+  if (journal_) {
+    stop_applier();
+    try {
+      apply_journaled();  // what does not make it stays journaled for the next open
+    } catch (...) {
+    }
+    journal_.reset();
   }
   env_.reset();
   if (registered_) unregister_open_directory(dir_identity_);
@@ -112,6 +126,7 @@ std::unique_ptr<snapshot_store> snapshot_store::open(const std::filesystem::path
   try {
     store->stale_readers_cleared_ = store->env_->clear_stale_readers();
     store->initialize();
+    if (!options.read_only && options.journal) store->open_journal();
   } catch (const lmdb_failure& e) {
     if (e.code() == MDB_INCOMPATIBLE) {
       throw open_failed("instadump: " + dir.string() +
@@ -222,6 +237,7 @@ void snapshot_store::check_process() const {
 template <typename F>
 auto snapshot_store::with_read_txn(F&& f) const {
   check_process();
+  catch_up();
   // A writer in another process may have converted a format 1 store since
   // this read-only store was opened; its key table is needed now.
   if (dbi_->keys == 0) open_keys_database();
@@ -412,8 +428,7 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
     throw save_failed("instadump: the store in " + dir_.string() +
                       " was opened read-only; open it with read_only = false to write snapshots");
   }
-  // (Keys appearing twice are found by write_once, once names are ids.)
-  std::size_t new_bytes = 0;
+  // (Keys appearing twice are found once names are ids.)
   for (const auto& value : values) {
     const std::string& key = std::visit([](const auto& v) -> const std::string& { return v.key; }, value);
     if (key.empty()) throw save_failed("instadump: a value to save has an empty key; every value needs a name");
@@ -423,16 +438,47 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
                           " bytes long; the size must be a multiple of 8 (whole Cap'n Proto words)");
       }
       if (!v->fill && !v->fill_in_place) throw save_failed("instadump: value \"" + key + "\" has no fill function");
-      new_bytes += v->size_bytes;
     }
   }
 
-  std::unique_lock lock(mutex_);
+  std::lock_guard write(write_mu_);
   if (poisoned_) {
     throw save_failed("instadump: an earlier flush of the store in " + dir_.string() +
                       " failed, so its writes can no longer be trusted; close and reopen the store "
                       "(the last durable snapshot is intact) and check the disk");
   }
+  if (journal_) {
+    if (std::optional<snapshot_info> info = write_journaled(base_id, delta, durable, schemas)) return std::move(*info);
+    // Written directly, on top of the journaled snapshots: they go first.
+    apply_journaled();
+  }
+  snapshot_info info = write_direct(base_id, delta, durable, schemas);
+  if (journal_) journal_->planned = false;  // the next journaled save plans from data.mdb again
+  return info;
+}
+
+void snapshot_store::sync_or_poison(const std::string& what) {
+  const int injected = detail::take_injected_sync_failure();
+  const int rc = injected != 0 ? injected : mdb_env_sync(env_->get(), 1);
+  if (rc != 0) {
+    // fsyncgate: after a failed fsync Linux may have dropped the dirty
+    // pages and report success next time, so nothing this process
+    // writes from now on can be trusted to reach the disk.
+    poisoned_ = true;
+    throw save_failed("instadump: flushing " + what + " to disk failed (" + mdb_strerror(rc) +
+                      "); it may not be durable and the store refuses further writes: close and reopen it (the "
+                      "last durable snapshot is intact) and check the disk");
+  }
+}
+
+snapshot_info snapshot_store::write_direct(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
+                                           std::span<const schema_record> schemas) {
+  const auto& values = delta.put;
+  std::size_t new_bytes = 0;
+  for (const auto& value : values) {
+    if (const auto* v = std::get_if<new_value>(&value)) new_bytes += v->size_bytes;
+  }
+  std::unique_lock lock(mutex_);
   std::vector<std::size_t> rooms;  // grown for values filled in place that needed more
   for (int room_retries = 0;;) {
     snapshot_info info;
@@ -468,19 +514,7 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
                         (poisoned_ ? "the store must be reopened; the last durable snapshot is intact"
                                    : "nothing was written; earlier snapshots are intact"));
     }
-    if (durable) {
-      const int injected = g_fail_next_sync.exchange(0);
-      const int rc = injected != 0 ? injected : mdb_env_sync(env_->get(), 1);
-      if (rc != 0) {
-        // fsyncgate: after a failed fsync Linux may have dropped the dirty
-        // pages and report success next time, so nothing this process
-        // writes from now on can be trusted to reach the disk.
-        poisoned_ = true;
-        throw save_failed("instadump: flushing " + snapshot_name(info.id, dir_) + " to disk failed (" +
-                          mdb_strerror(rc) + "); it may not be durable and the store refuses further writes: "
-                          "close and reopen it (the last durable snapshot is intact) and check the disk");
-      }
-    }
+    if (durable) sync_or_poison(snapshot_name(info.id, dir_));
     settle_freed_pages(freed_bytes);
     return info;
   }

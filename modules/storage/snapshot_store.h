@@ -21,6 +21,16 @@
 // to value names, however long. Stores of format 1 (one full manifest per
 // snapshot) are read as they are and converted by their first write.
 //
+// The journal (format 3, store_options::journal): a small snapshot is first
+// appended to <dir>/journal.log with one flush, and write_snapshot returns;
+// a background thread then writes it into data.mdb (several at once, with
+// one durable LMDB commit) and the journal starts over once all are in.
+// Reads of this store first bring data.mdb up to date, so they always see
+// every snapshot written. A read-only open sees data.mdb only: the snapshots
+// the writer journaled in the last few milliseconds, or that a crashed
+// writer left in its journal, appear to it once a writer has put them into
+// data.mdb (a writable open does that first).
+//
 // Processes: one writer per directory (enforced with a flock on
 // <dir>/instadump.lock); any number of read-only opens next to it. Do not use
 // a store on a network filesystem (LMDB's locking needs a local one), and do
@@ -35,6 +45,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -57,6 +68,7 @@ namespace lmdb {
 class environment;
 }
 class directory_lock;
+struct journal_entry;
 
 class snapshot_store {
  public:
@@ -66,6 +78,12 @@ class snapshot_store {
   // missing, takes the single-writer lock and, for an empty directory, writes
   // a fresh store (files mode 0600). Read-only: the store must already exist;
   // no lock is taken and nothing is written.
+  //
+  // A writable open first writes into data.mdb the snapshots a crashed
+  // writer left in the journal (throwing open_failed, with nothing changed,
+  // when they cannot be written, or when the journal does not belong to
+  // data.mdb: data.mdb replaced by another copy, or the journal written by a
+  // newer build).
   //
   // Throws locked_by_other_process when another process has `dir` open for
   // writing, and open_failed when this process already has `dir` open (LMDB
@@ -78,8 +96,10 @@ class snapshot_store {
   // (see stats().stale_readers_cleared). Thread-safe.
   static std::unique_ptr<snapshot_store> open(const std::filesystem::path& dir, const store_options& options);
 
-  // Closes the environment and releases the writer lock. Must not run while
-  // another thread uses the store.
+  // Writes journaled snapshots into data.mdb (when that fails they stay in
+  // the journal, and the next writable open writes them), closes the
+  // environment and releases the writer lock. Must not run while another
+  // thread uses the store.
   ~snapshot_store();
   snapshot_store(const snapshot_store&) = delete;
   snapshot_store& operator=(const snapshot_store&) = delete;
@@ -94,10 +114,16 @@ class snapshot_store {
   // When the map is full it is grown and the whole write redone (so fill() may
   // be called more than once; it must write the same bytes each time).
   //
-  // durable == true: the snapshot is on stable storage (mdb_env_sync) when
-  // this returns. durable == false: it is committed and survives a crash of
-  // this process, but a crash of the machine may lose it (the store then
-  // opens at the previous snapshot; it is never left damaged).
+  // durable == true: the snapshot is on stable storage (in the journal, or
+  // in data.mdb after mdb_env_sync) when this returns. durable == false: it
+  // is written and survives a crash of this process, but a crash of the
+  // machine may lose it (the store then opens at the previous snapshot; it
+  // is never left damaged).
+  //
+  // A snapshot on the newest one made only of new values with fill() (no
+  // kept_value, no fill_in_place) whose entry fits a quarter of the journal
+  // goes to the journal (see the file comment); any other is written to
+  // data.mdb directly, after the journaled ones.
   //
   // Returns the new snapshot's info, its entries in the order of `values`
   // (with where the new values were stored).
@@ -106,8 +132,10 @@ class snapshot_store {
   // keys are empty or repeated; a new_value's size is not a multiple of 8 or
   // it has no fill; a kept_value names a place no kept snapshot has a value
   // at; fill() throws (its exception is nested); the disk is full or the map
-  // cannot grow. Throws save_failed and poisons the store when flushing to
-  // disk fails (I/O error): the kernel may have dropped the unwritten pages,
+  // cannot grow, or the journal is full and the snapshots in it cannot be
+  // written into data.mdb (the error says why). Throws save_failed and
+  // poisons the store when flushing to disk fails (I/O error): the kernel
+  // may have dropped the unwritten pages,
   // so no later write through this store can be trusted and every later call
   // throws save_failed until the store is reopened; the last snapshot that was
   // written durably is intact. Throws storage_error when called in a forked
@@ -120,6 +148,10 @@ class snapshot_store {
   //
   // Thread-safe: writes are serialized with each other and with reads.
   // REQUIRES: not called from inside a read_snapshot() visitor of this store.
+  //
+  // Reads (below) first write every journaled snapshot into data.mdb; they
+  // throw load_failed when that fails (saying why; the snapshots stay in
+  // the journal).
   snapshot_info write_snapshot(std::vector<std::variant<new_value, kept_value>> values, bool durable,
                                std::span<const schema_record> schemas = {});
 
@@ -132,6 +164,12 @@ class snapshot_store {
   // is both put and removed.
   snapshot_info write_snapshot(std::uint64_t base_id, snapshot_delta delta, bool durable,
                                std::span<const schema_record> schemas = {});
+
+  // Writes every journaled snapshot into data.mdb, where read-only opens
+  // (in this or other processes) see them, and returns once they are there
+  // (durably). Nothing to do without a journal. Throws save_failed, and the
+  // snapshots stay journaled, when they cannot be written. Thread-safe.
+  void flush_journal();
 
   // Returns all stored snapshots, newest first. Throws corrupt_data when a
   // record does not decode (snapshot_ids() does not). Thread-safe.
@@ -178,7 +216,9 @@ class snapshot_store {
 
  private:
   struct dbis;
-  struct writer_state;  // what the writer knows of the records on disk (snapshot_writer.cpp)
+  struct writer_state;   // what the writer knows of the records on disk (snapshot_writer.cpp)
+  struct journal_state;  // the journal and the snapshots in it (snapshot_journal.h)
+  struct journal_plan;
   snapshot_store(std::filesystem::path dir, const store_options& options);
 
   void check_process() const;
@@ -194,8 +234,48 @@ class snapshot_store {
   // `rooms[i]`: the room to reserve for delta.put[i] when it is filled in
   // place (0: its size_bytes); throws room_needed when one needs more.
   // Sets `freed_bytes` to the size of the blobs it deleted.
+  // `parent`: when not null, the write is a child transaction of it (a
+  // batch of journaled snapshots), committed into it. `created`: the
+  // snapshot's creation time (0: now).
   snapshot_info write_once(std::uint64_t base_id, const snapshot_delta& delta, const std::vector<std::size_t>& rooms,
-                           std::span<const schema_record> schemas, std::uint64_t& freed_bytes);
+                           std::span<const schema_record> schemas, std::uint64_t& freed_bytes,
+                           MDB_txn* parent = nullptr, std::int64_t created = 0);
+  // The direct write of write_snapshot (REQUIRES: write_mu_).
+  snapshot_info write_direct(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
+                             std::span<const schema_record> schemas);
+  // Flushes data.mdb (mdb_env_sync) for `what`; poisons the store and throws
+  // save_failed when that fails.
+  void sync_or_poison(const std::string& what);
+
+  // The journal (snapshot_journal.cpp).
+  // Opens the journal of a writable store and writes the snapshots a crashed
+  // writer left in it into data.mdb. Throws open_failed.
+  void open_journal();
+  // Writes `delta` as a journaled snapshot, or returns nullopt when it must
+  // be written directly. REQUIRES: write_mu_.
+  std::optional<snapshot_info> write_journaled(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
+                                               std::span<const schema_record> schemas);
+  // Makes the plan follow `done`, the snapshot just journaled. REQUIRES: write_mu_.
+  void advance_journal_plan(const journal_entry& done) noexcept;
+  // Whether `delta` can go to the journal, and where everything goes if so.
+  std::optional<journal_plan> plan_journaled(std::uint64_t base_id, const snapshot_delta& delta,
+                                             std::span<const schema_record> schemas);
+  // Makes the plan of the next journaled snapshot follow data.mdb (after a
+  // direct write, or at the first journaled one). REQUIRES: mutex_, and no
+  // snapshot waiting in the journal.
+  void reset_journal_plan(MDB_txn* txn);
+  // Writes the journaled snapshots not yet in data.mdb into it: one LMDB
+  // write transaction, each snapshot a child transaction written by
+  // write_once, one durable commit; then the journal starts over if nothing
+  // else was added meanwhile. Throws save_failed (the snapshots stay
+  // journaled).
+  void apply_journaled();
+  // Writes one journaled snapshot in `parent`; returns the bytes it freed.
+  std::uint64_t apply_entry(MDB_txn* parent, const journal_entry& entry);
+  // apply_journaled() for a read: throws load_failed instead.
+  void catch_up() const;
+  void applier_loop();
+  void stop_applier() noexcept;
   // After a write that freed `freed_bytes`: commits once more, so that the
   // next write may reuse those pages (see snapshot_store.cpp).
   void settle_freed_pages(std::uint64_t freed_bytes) noexcept;
@@ -213,6 +293,10 @@ class snapshot_store {
   std::pair<dev_t, ino_t> dir_identity_{};
   int stale_readers_cleared_ = 0;
   std::atomic<bool> poisoned_{false};
+  std::unique_ptr<journal_state> journal_;  // writable stores with a journal
+  // Lock order: write_mu_, apply_mu_, mutex_, then journal_state::mu.
+  std::mutex write_mu_;  // serializes write_snapshot
+  std::mutex apply_mu_;  // serializes apply_journaled
   // Shared by read transactions, exclusive for write transactions and map
   // resizes: mdb_env_set_mapsize is only legal with no transaction open in
   // this process.

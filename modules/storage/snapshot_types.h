@@ -12,9 +12,11 @@
 
 namespace instadump::storage {
 
-// The on-disk format version this build writes and the newest it can read.
-// Stored in StoreMeta and in every Manifest (see docs/FORMAT.md).
-inline constexpr std::uint32_t format_version = 2;
+// The on-disk format version this build writes and the newest it can read,
+// stored in StoreMeta (see docs/FORMAT.md). 3 added the journal: a store of
+// format 3 may hold snapshots in journal.log that data.mdb does not have yet,
+// so builds that know only format 2 must not open it.
+inline constexpr std::uint32_t format_version = 3;
 
 // How snapshot_store::open() opens a directory.
 struct store_options {
@@ -26,6 +28,14 @@ struct store_options {
   // LMDB map size to start with, in bytes; grown automatically when full.
   // An existing store that is larger keeps its larger size.
   std::size_t initial_map_size = std::size_t{64} << 20;
+  // Writable stores: write small snapshots to the journal first (one flush
+  // of a preallocated file, so a durable save costs one disk flush instead
+  // of LMDB's two) and into data.mdb afterwards, in the background. Reads
+  // of this store always see them. See docs/FORMAT.md, "The journal".
+  bool journal = true;
+  // Size of journal.log. A snapshot whose entry takes more than a quarter of
+  // it is written to data.mdb directly.
+  std::size_t journal_bytes = std::size_t{4} << 20;
 };
 
 // Which schema (and which version of it) a stored value was written with.

@@ -121,6 +121,9 @@ void snapshot_store::load_writer(MDB_txn* txn) {
     }
   }
 
+  if (!chain.links.empty() && chain.links.back().record) {
+    w->newest_created = chain.links.back().record->created_unix_nanos;
+  }
   std::vector<snapshot_record> records;
   for (const chain_link& link : chain.links) {
     if (link.record) {
@@ -161,8 +164,9 @@ void snapshot_store::load_writer(MDB_txn* txn) {
 
 snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_delta& delta,
                                          const std::vector<std::size_t>& rooms,
-                                         std::span<const schema_record> schemas, std::uint64_t& freed_bytes) {
-  lmdb::transaction txn(env_->get(), 0);
+                                         std::span<const schema_record> schemas, std::uint64_t& freed_bytes,
+                                         MDB_txn* parent, std::int64_t created) {
+  lmdb::transaction txn(env_->get(), 0, parent);
   MDB_txn* t = txn.get();
   if (!writer_) load_writer(t);
   writer_state& w = *writer_;
@@ -265,7 +269,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
 
   snapshot_info info;
   info.id = id;
-  info.created_unix_nanos = now_unix_nanos();
+  info.created_unix_nanos = created != 0 ? created : now_unix_nanos();
   info.entries.reserve(put.size());
   for (std::size_t i = 0; i < put.size(); ++i) {
     stored_value& s = stored[i];
@@ -396,6 +400,18 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     MDB_val k = text_key(kMetaStoreKey);
     MDB_val v{meta.asBytes().size(), meta.asBytes().begin()};
     check(mdb_put(t, dbi_->meta, &k, &v, 0), "mdb_put (meta)");
+  } else if (w.format < format_version) {
+    // Format 2 to 3: the data stays as it is; from now on the store may have
+    // snapshots in its journal, which builds that know only format 2 would
+    // not see, so they must refuse it. (The creation time stays: journal
+    // entries name the store by it.)
+    MDB_val k = text_key(kMetaStoreKey), old_meta;
+    check(mdb_get(t, dbi_->meta, &k, &old_meta), "mdb_get (meta)");
+    store_meta meta = decode_store_meta(lmdb::bytes_of(old_meta), "the meta record of " + dir_.string());
+    meta.format_version = format_version;
+    auto bytes = encode_store_meta(meta);
+    MDB_val v{bytes.asBytes().size(), bytes.asBytes().begin()};
+    check(mdb_put(t, dbi_->meta, &k, &v, 0), "mdb_put (meta)");
   }
   for (const auto& [key_id, key] : new_names) {
     id_key k(key_id);
@@ -430,6 +446,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
       }
     }
     w.next_key_id = next_key_id;
+    w.newest_created = info.created_unix_nanos;
     w.format = format_version;
     w.converted.clear();
     w.sweep.clear();

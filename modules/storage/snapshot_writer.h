@@ -27,6 +27,9 @@ struct room_needed {
 
 struct snapshot_store::writer_state {
   chain_state chain;
+  // createdUnixNanos of the newest snapshot (0 when there is none, or its
+  // record is damaged).
+  std::int64_t newest_created = 0;
   // Every record on disk decoded and they form a chain. When not, the next
   // records are written full and nothing is reclaimed until the damaged ones
   // are pruned (the state is then loaded again, see snapshot_writer.cpp).

@@ -6,8 +6,16 @@
 
 namespace instadump::storage::testing {
 
-// Makes the next durable flush (mdb_env_sync in write_snapshot) fail with
-// `errno_code` instead of running; 0 cancels. Thread-safe.
+// Makes the next durable flush (mdb_env_sync, or the journal's fdatasync)
+// fail with `errno_code` instead of running; 0 cancels. Thread-safe.
 void fail_next_sync(int errno_code);
 
 }  // namespace instadump::storage::testing
+
+namespace instadump::storage::detail {
+
+// The errno value fail_next_sync() asked for (and cancels it), or 0. Called
+// by every durable flush: LMDB's and the journal's.
+int take_injected_sync_failure() noexcept;
+
+}  // namespace instadump::storage::detail

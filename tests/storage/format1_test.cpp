@@ -154,7 +154,7 @@ TEST_CASE("the first write converts a format 1 store, keeping every snapshot rea
     const auto info = store->write_snapshot(3, {{value_of("a", pattern(64, 50))}, {}}, true);
     CHECK(info.id == 4);
   }
-  CHECK(stored_format(tmp.path()) == 2);
+  CHECK(stored_format(tmp.path()) == format_version);
   auto store = snapshot_store::open(tmp.path(), options);
   CHECK(store->snapshot_ids() == std::vector<std::uint64_t>{4, 3, 2});
   auto expected = old.values_of(3);

@@ -35,6 +35,7 @@ TEST_CASE("a second writer process gets locked_by_other_process and a read-only 
   scratch_dir tmp;
   auto writer = snapshot_store::open(tmp.path(), {});
   writer->write_snapshot(one_value("a", 64, 1), true);
+  writer->flush_journal();  // into data.mdb, where the reading process looks
   const int locked = run_in_child([&] {
     try {
       snapshot_store::open(tmp.path(), {});
@@ -64,6 +65,7 @@ TEST_CASE("a read-only process adopts a map that the writer grew (MDB_MAP_RESIZE
   small.initial_map_size = 1 << 20;
   auto writer = snapshot_store::open(tmp.path(), small);
   writer->write_snapshot(one_value("a", 64, 1), true);
+  writer->flush_journal();  // into data.mdb, where the reading process looks
   int to_child[2], to_parent[2];
   REQUIRE(::pipe(to_child) == 0);
   REQUIRE(::pipe(to_parent) == 0);

@@ -1,0 +1,180 @@
+// JournalEntry encoding and bounded decoding (see journal_codec.h).
+#include "storage/journal_codec.h"
+
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+
+#include "common/errors.h"
+#include "schemas/snapshot.capnp.h"
+#include "storage/checksum.h"
+#include "storage/manifest_codec.h"  // reader_options_for
+
+namespace instadump::storage {
+namespace {
+
+constexpr std::size_t kWord = sizeof(capnp::word);
+
+std::size_t words_for(std::size_t bytes) { return (bytes + kWord - 1) / kWord; }
+
+std::span<const std::byte> bytes_of(capnp::Data::Reader d) {
+  return {reinterpret_cast<const std::byte*>(d.begin()), d.size()};
+}
+
+capnp::Data::Reader data_of(std::span<const std::byte> b) {
+  return {reinterpret_cast<const kj::byte*>(b.data()), b.size()};
+}
+
+[[noreturn]] void damaged(const std::string& where, const std::string& why) {
+  throw corrupt_data("instadump: " + where + ": the journal entry " + why);
+}
+
+}  // namespace
+
+std::size_t journal_message_words(std::size_t values, std::size_t new_keys, std::size_t name_bytes,
+                                  std::size_t removed, std::size_t schema_bytes) {
+  // Root struct and list headers; a JournalValue is 6 words (5 data + the
+  // SchemaId pointer) plus its 2-word SchemaId; a KeyName 2 words and its
+  // name; a SchemaText 2 words and its bytes.
+  return 64 + values * 8 + new_keys * 3 + words_for(name_bytes) + removed + schema_bytes / kWord + 16;
+}
+
+journal_message::journal_message(std::size_t blob_bytes, std::size_t other_words)
+    : message_(static_cast<unsigned>(std::min<std::size_t>(words_for(blob_bytes) + other_words, 1u << 28))) {
+  auto root = message_.initRoot<schema::JournalEntry>();
+  auto blob = root.initBlob(static_cast<unsigned>(blob_bytes));
+  blob_ = {reinterpret_cast<std::byte*>(blob.begin()), blob.size()};
+}
+
+void journal_message::finish(const journal_entry& entry) {
+  auto root = message_.getRoot<schema::JournalEntry>();
+  root.setFormatVersion(kJournalEntryFormat);
+  root.setStoreCreatedUnixNanos(entry.store_created_unix_nanos);
+  root.setSnapshotId(entry.snapshot_id);
+  root.setBaseId(entry.base_id);
+  root.setBaseCreatedUnixNanos(entry.base_created_unix_nanos);
+  root.setCreatedUnixNanos(entry.created_unix_nanos);
+  root.setBlobId(entry.blob_id);
+  auto keys = root.initNewKeys(static_cast<unsigned>(entry.new_keys.size()));
+  for (unsigned i = 0; i < entry.new_keys.size(); ++i) {
+    keys[i].setKeyId(entry.new_keys[i].first);
+    const std::string& name = entry.new_keys[i].second;
+    keys[i].setName(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(name.data()), name.size()));
+  }
+  auto values = root.initValues(static_cast<unsigned>(entry.values.size()));
+  for (unsigned i = 0; i < entry.values.size(); ++i) {
+    const journal_value& v = entry.values[i];
+    auto out = values[i];
+    out.setKeyId(v.key_id);
+    out.setOffset(v.offset);
+    out.setSizeBytes(v.size_bytes);
+    out.setChecksum(v.checksum);
+    out.setFramed(v.framed);
+    auto s = out.initSchema();
+    s.setFingerprint(v.schema.fingerprint);
+    s.setVersion(v.schema.version);
+  }
+  auto removed = root.initRemoved(static_cast<unsigned>(entry.removed.size()));
+  for (unsigned i = 0; i < entry.removed.size(); ++i) removed.set(i, entry.removed[i]);
+  auto schemas = root.initSchemas(static_cast<unsigned>(entry.schemas.size()));
+  for (unsigned i = 0; i < entry.schemas.size(); ++i) {
+    schemas[i].setFingerprint(entry.schemas[i].fingerprint);
+    schemas[i].setBytes(data_of(entry.schemas[i].bytes));
+  }
+
+  // The standard framing's segment table: the segment count minus one, each
+  // segment's size in words (u32, little-endian), padded to a whole word.
+  const auto segments = message_.getSegmentsForOutput();
+  table_ = kj::heapArray<capnp::word>((4 + 4 * segments.size() + kWord - 1) / kWord);
+  std::memset(table_.begin(), 0, table_.size() * kWord);
+  auto* table = reinterpret_cast<unsigned char*>(table_.begin());
+  auto put_u32 = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) table[at + i] = static_cast<unsigned char>(v >> (8 * i));
+  };
+  put_u32(0, static_cast<std::uint32_t>(segments.size() - 1));
+  for (std::size_t i = 0; i < segments.size(); ++i) put_u32(4 + 4 * i, static_cast<std::uint32_t>(segments[i].size()));
+  parts_.clear();
+  parts_.push_back({reinterpret_cast<const std::byte*>(table_.begin()), table_.size() * kWord});
+  for (const auto& s : segments) parts_.push_back({reinterpret_cast<const std::byte*>(s.begin()), s.size() * kWord});
+}
+
+std::size_t journal_message::payload_bytes() const noexcept {
+  std::size_t n = 0;
+  for (const auto& p : parts_) n += p.size();
+  return n;
+}
+
+journal_entry decode_journal_entry(kj::ArrayPtr<const capnp::word> payload, const std::string& where) {
+  try {
+    capnp::FlatArrayMessageReader reader(payload, reader_options_for(payload.size()));
+    auto root = reader.getRoot<schema::JournalEntry>();
+    const std::uint32_t format = root.getFormatVersion();
+    if (format > kJournalEntryFormat) {
+      throw corrupt_data("instadump: " + where + ": the journal entry has format version " + std::to_string(format) +
+                         ", but this build of Instadump only knows versions up to " +
+                         std::to_string(kJournalEntryFormat) + "; upgrade Instadump to open it");
+    }
+    if (format != kJournalEntryFormat) damaged(where, "has format version " + std::to_string(format) + " (expected 3)");
+    journal_entry e;
+    e.store_created_unix_nanos = root.getStoreCreatedUnixNanos();
+    e.snapshot_id = root.getSnapshotId();
+    e.base_id = root.getBaseId();
+    e.base_created_unix_nanos = root.getBaseCreatedUnixNanos();
+    e.created_unix_nanos = root.getCreatedUnixNanos();
+    if (e.snapshot_id == 0 || e.base_id != e.snapshot_id - 1) {
+      damaged(where, "writes snapshot " + std::to_string(e.snapshot_id) + " on snapshot " + std::to_string(e.base_id) +
+                         " (a snapshot must follow the one before)");
+    }
+    e.blob_id = root.getBlobId();
+    e.blob = bytes_of(root.getBlob());
+    if (!e.blob.empty() && e.blob_id == 0) damaged(where, "has bytes but no blob id");
+
+    auto keys = root.getNewKeys();
+    e.new_keys.reserve(keys.size());
+    for (auto k : keys) {
+      const auto name = bytes_of(k.getName());
+      if (k.getKeyId() == 0 || name.empty()) damaged(where, "gives a name key id 0 or an empty name");
+      e.new_keys.emplace_back(k.getKeyId(), std::string(reinterpret_cast<const char*>(name.data()), name.size()));
+    }
+    auto values = root.getValues();
+    e.values.reserve(values.size());
+    for (auto v : values) {
+      journal_value& out = e.values.emplace_back();
+      out.key_id = v.getKeyId();
+      out.offset = v.getOffset();
+      out.size_bytes = v.getSizeBytes();
+      out.checksum = v.getChecksum();
+      out.framed = v.getFramed();
+      out.schema = schema_identity{v.getSchema().getFingerprint(), v.getSchema().getVersion()};
+      if (out.key_id == 0) damaged(where, "has a value of key id 0");
+      if (out.offset % kWord != 0 || out.size_bytes % kWord != 0 || out.offset > e.blob.size() ||
+          out.size_bytes > e.blob.size() - out.offset) {
+        damaged(where, "places a value of " + std::to_string(out.size_bytes) + " bytes at offset " +
+                           std::to_string(out.offset) + " of a blob of " + std::to_string(e.blob.size()) +
+                           " (it must lie inside, at multiples of 8)");
+      }
+      if (checksum_of(e.blob.subspan(out.offset, out.size_bytes)) != out.checksum) {
+        damaged(where, "has a value (key id " + std::to_string(out.key_id) + ") whose checksum does not match");
+      }
+    }
+    for (std::uint64_t k : root.getRemoved()) e.removed.push_back(k);
+    for (auto s : root.getSchemas()) {
+      const auto b = bytes_of(s.getBytes());
+      e.schemas.push_back(schema_record{s.getFingerprint(), std::vector<std::byte>(b.begin(), b.end())});
+    }
+    return e;
+  } catch (const corrupt_data&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const kj::Exception& ex) {
+    damaged(where, "does not decode (" + std::string(ex.getDescription().cStr()) + ")");
+  } catch (const std::exception& ex) {
+    damaged(where, std::string("does not decode (") + ex.what() + ")");
+  }
+}
+
+}  // namespace instadump::storage

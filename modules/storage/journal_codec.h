@@ -1,0 +1,109 @@
+// Journal entries (JournalEntry in schemas/snapshot.capnp) in memory, and
+// their encoding: one Cap'n Proto message in the standard framing per
+// journaled snapshot, built so that the new values are written straight into
+// the message (no copy), and decoded with bounds proportional to its size.
+//
+// An entry says everything needed to write its snapshot into data.mdb the
+// way the save planned it: the snapshot and blob ids, the key ids of new
+// names, and each new value's place, size and checksum in the blob. The
+// store writes it with the same code as a direct save and checks that the
+// result is what the entry says.
+//
+// Decoders treat their input as untrusted: they never crash on arbitrary
+// bytes (tools/fuzz/fuzz_snapshot_decode.cpp checks that) and report any
+// problem as corrupt_data.
+#pragma once
+
+#include "instadump/capnp_compat.h"  // before any Cap'n Proto header
+
+#include <capnp/message.h>
+#include <kj/array.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "storage/snapshot_types.h"
+
+namespace instadump::storage {
+
+// The format version of journal entries this build writes and reads.
+inline constexpr std::uint32_t kJournalEntryFormat = 3;
+
+// One new value of a journaled snapshot (JournalValue).
+struct journal_value {
+  std::uint64_t key_id = 0;
+  std::uint64_t offset = 0;      // in journal_entry::blob
+  std::uint64_t size_bytes = 0;
+  std::uint64_t checksum = 0;    // XXH3-64 of the bytes
+  schema_identity schema;
+  bool framed = false;
+
+  friend bool operator==(const journal_value&, const journal_value&) = default;
+};
+
+// A journaled snapshot (JournalEntry).
+struct journal_entry {
+  std::int64_t store_created_unix_nanos = 0;
+  std::uint64_t snapshot_id = 0;
+  std::uint64_t base_id = 0;
+  std::int64_t base_created_unix_nanos = 0;
+  std::int64_t created_unix_nanos = 0;
+  std::vector<std::pair<std::uint64_t, std::string>> new_keys;  // key id, name
+  std::vector<journal_value> values;
+  std::vector<std::uint64_t> removed;
+  std::uint64_t blob_id = 0;
+  // The new values' bytes; points into the message the entry was built in
+  // or decoded from, and lives as long as it.
+  std::span<const std::byte> blob;
+  std::vector<schema_record> schemas;
+};
+
+// Builds the message of one journal entry. Construct it, fill blob() with
+// the new values, then finish() with the rest of the entry; payload() is
+// then the frame's payload.
+class journal_message {
+ public:
+  // Makes room for a blob of `blob_bytes` (a multiple of 8); `other_words`
+  // sizes the rest of the first segment, so that the usual entry is one
+  // segment. Throws std::bad_alloc.
+  journal_message(std::size_t blob_bytes, std::size_t other_words);
+  journal_message(const journal_message&) = delete;
+  journal_message& operator=(const journal_message&) = delete;
+
+  // The blob's bytes, 8-byte aligned, zero until filled.
+  std::span<std::byte> blob() noexcept { return blob_; }
+
+  // Writes every field of `entry` but the blob's bytes (entry.blob is
+  // ignored: blob() holds them). Call once.
+  void finish(const journal_entry& entry);
+
+  // The message in the standard framing (segment table, then segments), as
+  // the pieces to write one after another. Valid until the message dies.
+  const std::vector<std::span<const std::byte>>& payload() const noexcept { return parts_; }
+  std::size_t payload_bytes() const noexcept;
+
+ private:
+  capnp::MallocMessageBuilder message_;
+  std::span<std::byte> blob_;
+  kj::Array<capnp::word> table_;
+  std::vector<std::span<const std::byte>> parts_;
+};
+
+// Words of a journal message's first segment besides the blob, for an entry
+// of `values` new values, `new_keys` new names of `name_bytes` bytes in all,
+// `removed` removed keys and `schema_bytes` bytes of schemas.
+std::size_t journal_message_words(std::size_t values, std::size_t new_keys, std::size_t name_bytes, std::size_t removed,
+                                  std::size_t schema_bytes);
+
+// Decodes a frame's payload. The entry's blob points into `payload`. Checks
+// everything that does not need the store: the format version (a newer one
+// is refused with "upgrade Instadump"), baseId = snapshotId - 1, each value
+// inside the blob at multiples of 8 with the recorded checksum, key ids not
+// 0, names not empty. Throws corrupt_data naming `where`.
+journal_entry decode_journal_entry(kj::ArrayPtr<const capnp::word> payload, const std::string& where);
+
+}  // namespace instadump::storage

@@ -1,0 +1,211 @@
+// The journal file: frame layout, reading back, appending (see journal_file.h).
+#include "storage/journal_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <memory>
+
+#include "storage/test_hooks.h"
+
+namespace instadump::storage {
+namespace {
+
+std::uint64_t load_u64(const std::byte* p) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
+  return v;
+}
+
+void store_u64(std::byte* p, std::uint64_t v) noexcept {
+  for (int i = 0; i < 8; ++i) {
+    p[i] = static_cast<std::byte>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+// The checksum of a frame: XXH3-64 of its first 24 header bytes (magic, id,
+// payload size) followed by the payload.
+class frame_hasher {
+ public:
+  frame_hasher() : state_(XXH3_createState()) {
+    if (!state_) throw std::bad_alloc();
+    XXH3_64bits_reset(state_.get());
+  }
+  void add(std::span<const std::byte> bytes) noexcept { XXH3_64bits_update(state_.get(), bytes.data(), bytes.size()); }
+  std::uint64_t digest() const noexcept { return XXH3_64bits_digest(state_.get()); }
+
+ private:
+  struct deleter {
+    void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
+  };
+  std::unique_ptr<XXH3_state_t, deleter> state_;
+};
+
+void fill_header(std::byte* header, std::uint64_t snapshot_id, std::uint64_t payload_bytes) noexcept {
+  store_u64(header, kJournalFrameMagic);
+  store_u64(header + 8, snapshot_id);
+  store_u64(header + 16, payload_bytes);
+}
+
+journal_io_error io_error(const char* what, const std::filesystem::path& path, bool flush = false) {
+  const int code = errno;
+  return journal_io_error(code, std::string(what) + " " + path.string() + ": " + std::strerror(code), flush);
+}
+
+}  // namespace
+
+journal_io_error::journal_io_error(int code, const std::string& what, bool flush)
+    : std::runtime_error(what), code_(code), flush_(flush) {}
+
+std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes, std::uint64_t first_id) {
+  std::vector<journal_frame> frames;
+  std::uint64_t offset = 0;
+  std::uint64_t expected = first_id;
+  while (bytes.size() - offset >= kJournalFrameHeaderBytes) {
+    const std::byte* header = bytes.data() + offset;
+    if (load_u64(header) != kJournalFrameMagic) break;
+    const std::uint64_t id = load_u64(header + 8);
+    const std::uint64_t payload_bytes = load_u64(header + 16);
+    const std::uint64_t room = bytes.size() - offset - kJournalFrameHeaderBytes;
+    if (id == 0 || (expected != 0 && id != expected)) break;
+    if (payload_bytes % 8 != 0 || payload_bytes > room) break;
+    const auto payload = bytes.subspan(offset + kJournalFrameHeaderBytes, payload_bytes);
+    frame_hasher hash;
+    hash.add({header, 24});
+    hash.add(payload);
+    if (hash.digest() != load_u64(header + 24)) break;
+    journal_frame& f = frames.emplace_back();
+    f.snapshot_id = id;
+    f.offset = offset;
+    f.payload.resize(payload_bytes / 8);
+    std::memcpy(f.payload.data(), payload.data(), payload_bytes);
+    offset += kJournalFrameHeaderBytes + payload_bytes;
+    expected = id + 1;
+  }
+  return frames;
+}
+
+void write_journal_frame(std::span<std::byte> out, std::uint64_t snapshot_id, std::span<const std::byte> payload) {
+  fill_header(out.data(), snapshot_id, payload.size());
+  frame_hasher hash;
+  hash.add(out.first(24));
+  hash.add(payload);
+  store_u64(out.data() + 24, hash.digest());
+  std::memcpy(out.data() + kJournalFrameHeaderBytes, payload.data(), payload.size());
+}
+
+journal_file::journal_file(const std::filesystem::path& dir, std::uint64_t capacity)
+    : path_(dir / "journal.log"), capacity_(capacity) {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) throw io_error("cannot open", path_);
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) {
+    const journal_io_error e = io_error("cannot stat", path_);
+    ::close(fd_);
+    throw e;
+  }
+  size_ = static_cast<std::uint64_t>(st.st_size);
+}
+
+journal_file::~journal_file() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::vector<journal_frame> journal_file::read_frames() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) throw io_error("cannot stat", path_);
+  std::vector<std::byte> bytes(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pread(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw io_error("cannot read", path_);
+    if (n == 0) break;  // shrunk meanwhile: what was read is all there is
+    done += static_cast<std::size_t>(n);
+  }
+  bytes.resize(done);
+  return parse_journal_frames(bytes);
+}
+
+bool journal_file::fits(std::uint64_t payload_bytes) const {
+  return kJournalFrameHeaderBytes + payload_bytes <= capacity_ - tail_;
+}
+
+// Writes zeros up to the capacity (a preallocation that fallocate would make
+// "unwritten", which the first write then converts: a metadata change at
+// every append), then syncs the file and the directory entry once.
+void journal_file::grow() {
+  if (size_ >= capacity_) return;
+  static const std::vector<std::byte> zeros(std::size_t{1} << 20);
+  for (std::uint64_t at = size_; at < capacity_;) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), capacity_ - at));
+    const ssize_t w = ::pwrite(fd_, zeros.data(), n, static_cast<off_t>(at));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) throw io_error("cannot preallocate", path_);
+    at += static_cast<std::uint64_t>(w);
+  }
+  if (::fsync(fd_) != 0) throw io_error("cannot flush", path_, true);
+  const int dir = ::open(path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) throw io_error("cannot open the directory of", path_);
+  const int rc = ::fsync(dir);
+  ::close(dir);
+  if (rc != 0) throw io_error("cannot flush the directory of", path_, true);
+  size_ = capacity_;
+}
+
+void journal_file::append(std::uint64_t snapshot_id, std::span<const std::span<const std::byte>> parts,
+                          bool durable) {
+  std::uint64_t payload_bytes = 0;
+  for (const auto& p : parts) payload_bytes += p.size();
+  grow();
+  std::byte header[kJournalFrameHeaderBytes];
+  fill_header(header, snapshot_id, payload_bytes);
+  frame_hasher hash;
+  hash.add({header, 24});
+  for (const auto& p : parts) hash.add(p);
+  store_u64(header + 24, hash.digest());
+
+  std::vector<iovec> iov;
+  iov.reserve(parts.size() + 1);
+  iov.push_back({header, sizeof header});
+  for (const auto& p : parts) iov.push_back({const_cast<std::byte*>(p.data()), p.size()});
+  std::uint64_t at = tail_;
+  std::size_t first = 0;
+  while (first < iov.size()) {
+    const ssize_t n = ::pwritev(fd_, iov.data() + first, static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX)),
+                                static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw io_error("cannot write", path_);
+    at += static_cast<std::uint64_t>(n);
+    for (std::size_t left = static_cast<std::size_t>(n); left > 0;) {  // skip what was written
+      if (left >= iov[first].iov_len) {
+        left -= iov[first].iov_len;
+        ++first;
+      } else {
+        iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + left;
+        iov[first].iov_len -= left;
+        left = 0;
+      }
+    }
+  }
+  if (durable) {
+    const int injected = detail::take_injected_sync_failure();
+    if (injected != 0) {
+      errno = injected;
+      throw io_error("cannot flush", path_, true);
+    }
+    if (::fdatasync(fd_) != 0) throw io_error("cannot flush", path_, true);
+  }
+  tail_ = at;
+  if (at > size_) size_ = at;
+}
+
+}  // namespace instadump::storage
