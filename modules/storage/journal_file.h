@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/journal_frame.h"
+
 namespace instadump::storage {
 
 // A journal read or write failed. code() is the errno value.
@@ -38,30 +40,6 @@ class journal_io_error : public std::runtime_error {
   int code_;
   bool flush_;
 };
-
-// The fixed header in front of every frame's payload (little-endian u64s).
-inline constexpr std::size_t kJournalFrameHeaderBytes = 32;
-// "IDJRNL1\0" read as a little-endian u64: the first bytes of every frame.
-inline constexpr std::uint64_t kJournalFrameMagic = 0x00314C4E524A4449ull;
-
-// One intact frame read back: the snapshot id its header names and its
-// payload (a multiple of 8 bytes, 8-byte aligned in memory).
-struct journal_frame {
-  std::uint64_t snapshot_id = 0;
-  std::uint64_t offset = 0;  // where the frame starts in the file
-  std::vector<std::uint64_t> payload;
-};
-
-// Splits `bytes` (a journal file's contents, or a prefix of them) into the
-// frames a reader accepts: from offset 0, each whole, with its magic and
-// checksum, and with snapshot ids increasing by one; `first_id`, when not 0,
-// is the only id the first frame may have. Never reads outside `bytes`.
-std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes, std::uint64_t first_id = 0);
-
-// Writes the frame of snapshot `snapshot_id` with `payload` (whose size must
-// be a multiple of 8) into `out`, which must be kJournalFrameHeaderBytes +
-// payload bytes long.
-void write_journal_frame(std::span<std::byte> out, std::uint64_t snapshot_id, std::span<const std::byte> payload);
 
 class journal_file {
  public:

@@ -9,6 +9,7 @@
 // entry's values and checks that the result is what the entry says, so the
 // entry ids the caller was given are the ids in data.mdb.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -22,9 +23,12 @@
 #include "storage/record_io.h"
 #include "storage/snapshot_journal.h"
 #include "storage/snapshot_writer.h"
+#include "storage/test_hooks.h"
 
 namespace instadump::storage {
 namespace {
+
+std::atomic<bool> g_hold_applier{false};
 
 using lmdb::lmdb_failure;
 
@@ -443,6 +447,10 @@ void snapshot_store::apply_journaled() {
   if (j.pending.empty()) j.file.reset();  // everything journaled is in data.mdb
 }
 
+namespace testing {
+void hold_journal_applier(bool hold) { g_hold_applier.store(hold); }
+}  // namespace testing
+
 void snapshot_store::flush_journal() {
   check_process();
   if (journal_) apply_journaled();
@@ -466,7 +474,7 @@ void snapshot_store::applier_loop() {
   journal_state& j = *journal_;
   std::unique_lock lock(j.mu);
   for (;;) {
-    j.wake.wait(lock, [&] { return j.stop || (!j.pending.empty() && !j.failed); });
+    j.wake.wait(lock, [&] { return j.stop || (!j.pending.empty() && !j.failed && !g_hold_applier.load()); });
     if (j.stop) return;
     lock.unlock();
     bool ok = true;

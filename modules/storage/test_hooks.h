@@ -1,7 +1,10 @@
 // Fault injection for the snapshot store's own tests. Not for production use.
 //
 // Failures of fsync cannot be provoked reliably from a test, so the store
-// consults this hook right before it flushes a durable snapshot.
+// consults this hook right before it flushes a durable snapshot. And a
+// journaled snapshot reaches data.mdb in the background within moments, so
+// tests that need it to stay in the journal (to see what a crash leaves)
+// hold the background writer.
 #pragma once
 
 namespace instadump::storage::testing {
@@ -9,6 +12,11 @@ namespace instadump::storage::testing {
 // Makes the next durable flush (mdb_env_sync, or the journal's fdatasync)
 // fail with `errno_code` instead of running; 0 cancels. Thread-safe.
 void fail_next_sync(int errno_code);
+
+// While held, the background writer of every store in this process leaves
+// journaled snapshots in the journal (reads, full journals, direct writes
+// and closing still write them into data.mdb). Thread-safe.
+void hold_journal_applier(bool hold);
 
 }  // namespace instadump::storage::testing
 

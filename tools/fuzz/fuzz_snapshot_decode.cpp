@@ -1,7 +1,8 @@
 // libFuzzer target: arbitrary bytes as a stored snapshot record (format 2,
 // packed; then replayed as the store replays records), a format 1 manifest,
-// a stored meta record, and a stored value -- framed or a single segment --
-// decoded with reader_options_for().
+// a stored meta record, a journal file (its frames, and each frame's entry
+// decoded), a journal entry on its own, and a stored value -- framed or a
+// single segment -- decoded with reader_options_for().
 //
 // The decoders must never crash, hang or allocate without bound on any
 // input, and may only report bad input as instadump::corrupt_data (any other
@@ -12,11 +13,14 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 #include "common/errors.h"
+#include "storage/journal_codec.h"
+#include "storage/journal_frame.h"
 #include "storage/manifest_codec.h"
 #include "storage/record_codec.h"
 #include "storage/snapshot_chain.h"
@@ -50,6 +54,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const instadump::corrupt_data&) {
   }
 
+  // A journal file: the frames a writable open would take, each entry
+  // decoded as the open decodes it (and written again, as a save would).
+  auto entry_of = [](kj::ArrayPtr<const capnp::word> words) {
+    try {
+      const journal_entry e = decode_journal_entry(words, "fuzz input");
+      journal_message again(e.blob.size(), journal_message_words(e.values.size(), e.new_keys.size(), 64,
+                                                                 e.removed.size(), 64));
+      std::copy(e.blob.begin(), e.blob.end(), again.blob().begin());
+      again.finish(e);
+    } catch (const instadump::corrupt_data&) {
+    }
+  };
+  for (const journal_frame& frame : parse_journal_frames(bytes)) {
+    entry_of(kj::arrayPtr(reinterpret_cast<const capnp::word*>(frame.payload.data()), frame.payload.size()));
+  }
+
   // A value: the store hands whole words to the loader, which decodes them
   // with reader_options_for(). Walking the whole message (targetSize) visits
   // every pointer, as a generated loader would.
@@ -62,5 +82,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const kj::Exception&) {
     }
   }
+  entry_of(words.words());  // a journal entry without its frame
   return 0;
 }

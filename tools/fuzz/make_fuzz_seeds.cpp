@@ -1,12 +1,16 @@
 // Writes the seed corpus of fuzz_snapshot_decode into a directory: valid
 // snapshot records (full, a change with removed keys, empty), format 1
 // manifests (empty, one entry, several entries with long keys), a meta
-// record, and truncated ones. Usage: make_fuzz_seeds <dir>
+// record, journal files (two entries; one cut short), and truncated ones.
+// Usage: make_fuzz_seeds <dir>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "storage/checksum.h"
+#include "storage/journal_codec.h"
+#include "storage/journal_frame.h"
 #include "storage/manifest_codec.h"
 #include "storage/record_codec.h"
 
@@ -80,5 +84,38 @@ int main(int argc, char** argv) {
   empty_record.id = 1;
   empty_record.full = true;
   write_record("record-empty", empty_record);
+
+  // A journal of two entries, as a store writes it, and the same cut short.
+  std::vector<std::byte> journal;
+  for (std::uint64_t id : {5, 6}) {
+    journal_entry e;
+    e.store_created_unix_nanos = 42;
+    e.snapshot_id = id;
+    e.base_id = id - 1;
+    e.created_unix_nanos = 1000 + static_cast<std::int64_t>(id);
+    e.base_created_unix_nanos = e.created_unix_nanos - 1;
+    e.new_keys = {{id + 10, "ns::value" + std::to_string(id)}};
+    e.blob_id = id + 100;
+    e.removed = {3};
+    e.schemas.push_back(schema_record{0x77, std::vector<std::byte>(24, std::byte{'s'})});
+    journal_message message(32, journal_message_words(2, 1, 16, 1, 32));
+    for (std::size_t i = 0; i < 32; ++i) message.blob()[i] = static_cast<std::byte>(i * id);
+    for (std::uint64_t i = 0; i < 2; ++i) {
+      e.values.push_back(journal_value{id + 10 - i, i * 16, 16, checksum_of(message.blob().subspan(i * 16, 16)),
+                                       {0x5000, 1}, i == 1});
+    }
+    message.finish(e);
+    std::byte header[kJournalFrameHeaderBytes];
+    fill_journal_frame_header(header, id, message.payload());
+    journal.insert(journal.end(), header, header + sizeof header);
+    for (const auto& part : message.payload()) journal.insert(journal.end(), part.begin(), part.end());
+    if (id == 5) {
+      std::vector<std::byte> payload;
+      for (const auto& part : message.payload()) payload.insert(payload.end(), part.begin(), part.end());
+      write(dir / "journal-entry", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(payload.data()), payload.size()));
+    }
+  }
+  write(dir / "journal", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(journal.data()), journal.size()));
+  write(dir / "journal-torn", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(journal.data()), journal.size() - 40));
   return 0;
 }
