@@ -101,27 +101,24 @@ struct JournalEntry {
   baseCreatedUnixNanos @4 :Int64;    # createdUnixNanos of that snapshot (0 when baseId is 0)
   createdUnixNanos @5 :Int64;        # when this snapshot was written
   newKeys @6 :List(KeyName);         # names that get key ids with this snapshot, in id order
-  values @7 :List(JournalValue);     # the new values, in the order the save gave them
-  removed @8 :List(UInt64);          # key ids this snapshot leaves out
-  blobId @9 :UInt64;                 # the blob the new values go to (0: they have no bytes)
-  blob @10 :Data;                    # that blob's bytes; values point into it
-  schemas @11 :List(SchemaText);     # schema descriptions to store ("schemas" database)
+  removed @7 :List(UInt64);          # key ids this snapshot leaves out
+  blobId @8 :UInt64;                 # the blob the new values go to (0: they have no bytes)
+  blob @9 :Data;                     # the new values' bytes, side by side in the order below
+  # The new values, one list per field (an entry of a thousand small values
+  # stays small), in the order the save gave them. Value i starts in `blob`
+  # where value i - 1 ends; its checksum is computed when it is written into
+  # data.mdb (the frame's checksum covers the bytes until then).
+  keyIds @10 :List(UInt32);
+  sizes @11 :List(UInt32);           # in bytes, multiples of 8
+  schemaIndexes @12 :List(UInt32);   # into `schemas`
+  framed @13 :List(Bool);            # as ValueEntry.framed
+  schemas @14 :List(SchemaId);       # the schema identities the values use
+  schemaTexts @15 :List(SchemaText); # schema descriptions to store ("schemas" database)
 }
 
 struct KeyName {
   keyId @0 :UInt64;
   name @1 :Data;                     # the value's name, as the "keys" database stores it
-}
-
-# One new value: its name, where its bytes are in JournalEntry.blob, and how
-# to check them (the same fields as ValueEntry).
-struct JournalValue {
-  keyId @0 :UInt64;
-  offset @1 :UInt64;                 # a multiple of 8
-  sizeBytes @2 :UInt64;              # a multiple of 8
-  checksum @3 :UInt64;               # XXH3-64 (seed 0) of the bytes
-  schema @4 :SchemaId;
-  framed @5 :Bool;
 }
 
 struct SchemaText {

@@ -10,7 +10,6 @@
 
 #include "common/errors.h"
 #include "schemas/snapshot.capnp.h"
-#include "storage/checksum.h"
 #include "storage/manifest_codec.h"  // reader_options_for
 
 namespace instadump::storage {
@@ -36,10 +35,11 @@ capnp::Data::Reader data_of(std::span<const std::byte> b) {
 
 std::size_t journal_message_words(std::size_t values, std::size_t new_keys, std::size_t name_bytes,
                                   std::size_t removed, std::size_t schema_bytes) {
-  // Root struct and list headers; a JournalValue is 6 words (5 data + the
-  // SchemaId pointer) plus its 2-word SchemaId; a KeyName 2 words and its
-  // name; a SchemaText 2 words and its bytes.
-  return 64 + values * 8 + new_keys * 3 + words_for(name_bytes) + removed + schema_bytes / kWord + 16;
+  // Root struct and list headers; per value a key id, a size and a schema
+  // index (4 bytes each) and a bit; a KeyName 2 words and its name; a
+  // SchemaText 2 words and its bytes; a few SchemaIds.
+  return 64 + words_for(values * 12 + values / 8 + 8) + new_keys * 3 + words_for(name_bytes) + removed +
+         schema_bytes / kWord + 16 + 3 * 16;
 }
 
 journal_message::journal_message(std::size_t blob_bytes, std::size_t other_words)
@@ -64,25 +64,38 @@ void journal_message::finish(const journal_entry& entry) {
     const std::string& name = entry.new_keys[i].second;
     keys[i].setName(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(name.data()), name.size()));
   }
-  auto values = root.initValues(static_cast<unsigned>(entry.values.size()));
-  for (unsigned i = 0; i < entry.values.size(); ++i) {
+  // The values' schemas, by first use (most values of a program share few).
+  std::vector<schema_identity> schemas;
+  const auto n = static_cast<unsigned>(entry.values.size());
+  auto key_ids = root.initKeyIds(n);
+  auto sizes = root.initSizes(n);
+  auto indexes = root.initSchemaIndexes(n);
+  auto framed = root.initFramed(n);
+  for (unsigned i = 0; i < n; ++i) {
     const journal_value& v = entry.values[i];
-    auto out = values[i];
-    out.setKeyId(v.key_id);
-    out.setOffset(v.offset);
-    out.setSizeBytes(v.size_bytes);
-    out.setChecksum(v.checksum);
-    out.setFramed(v.framed);
-    auto s = out.initSchema();
-    s.setFingerprint(v.schema.fingerprint);
-    s.setVersion(v.schema.version);
+    key_ids.set(i, static_cast<std::uint32_t>(v.key_id));
+    sizes.set(i, static_cast<std::uint32_t>(v.size_bytes));
+    framed.set(i, v.framed);
+    std::size_t at = schemas.size();
+    if (at != 0 && schemas.back() == v.schema) {
+      at -= 1;
+    } else {
+      at = static_cast<std::size_t>(std::find(schemas.begin(), schemas.end(), v.schema) - schemas.begin());
+      if (at == schemas.size()) schemas.push_back(v.schema);
+    }
+    indexes.set(i, static_cast<std::uint32_t>(at));
+  }
+  auto out_schemas = root.initSchemas(static_cast<unsigned>(schemas.size()));
+  for (unsigned i = 0; i < schemas.size(); ++i) {
+    out_schemas[i].setFingerprint(schemas[i].fingerprint);
+    out_schemas[i].setVersion(schemas[i].version);
   }
   auto removed = root.initRemoved(static_cast<unsigned>(entry.removed.size()));
   for (unsigned i = 0; i < entry.removed.size(); ++i) removed.set(i, entry.removed[i]);
-  auto schemas = root.initSchemas(static_cast<unsigned>(entry.schemas.size()));
+  auto texts = root.initSchemaTexts(static_cast<unsigned>(entry.schemas.size()));
   for (unsigned i = 0; i < entry.schemas.size(); ++i) {
-    schemas[i].setFingerprint(entry.schemas[i].fingerprint);
-    schemas[i].setBytes(data_of(entry.schemas[i].bytes));
+    texts[i].setFingerprint(entry.schemas[i].fingerprint);
+    texts[i].setBytes(data_of(entry.schemas[i].bytes));
   }
 
   // The standard framing's segment table: the segment count minus one, each
@@ -139,29 +152,36 @@ journal_entry decode_journal_entry(kj::ArrayPtr<const capnp::word> payload, cons
       if (k.getKeyId() == 0 || name.empty()) damaged(where, "gives a name key id 0 or an empty name");
       e.new_keys.emplace_back(k.getKeyId(), std::string(reinterpret_cast<const char*>(name.data()), name.size()));
     }
-    auto values = root.getValues();
-    e.values.reserve(values.size());
-    for (auto v : values) {
+    const auto key_ids = root.getKeyIds();
+    const auto sizes = root.getSizes();
+    const auto indexes = root.getSchemaIndexes();
+    const auto framed = root.getFramed();
+    const unsigned n = key_ids.size();
+    if (sizes.size() != n || indexes.size() != n || framed.size() != n) {
+      damaged(where, "has value lists of different lengths");
+    }
+    std::vector<schema_identity> schemas;
+    for (auto s : root.getSchemas()) schemas.push_back(schema_identity{s.getFingerprint(), s.getVersion()});
+    e.values.reserve(n);
+    std::uint64_t offset = 0;
+    for (unsigned i = 0; i < n; ++i) {
       journal_value& out = e.values.emplace_back();
-      out.key_id = v.getKeyId();
-      out.offset = v.getOffset();
-      out.size_bytes = v.getSizeBytes();
-      out.checksum = v.getChecksum();
-      out.framed = v.getFramed();
-      out.schema = schema_identity{v.getSchema().getFingerprint(), v.getSchema().getVersion()};
+      out.key_id = key_ids[i];
+      out.offset = offset;
+      out.size_bytes = sizes[i];
+      out.framed = framed[i];
       if (out.key_id == 0) damaged(where, "has a value of key id 0");
-      if (out.offset % kWord != 0 || out.size_bytes % kWord != 0 || out.offset > e.blob.size() ||
-          out.size_bytes > e.blob.size() - out.offset) {
-        damaged(where, "places a value of " + std::to_string(out.size_bytes) + " bytes at offset " +
-                           std::to_string(out.offset) + " of a blob of " + std::to_string(e.blob.size()) +
-                           " (it must lie inside, at multiples of 8)");
-      }
-      if (checksum_of(e.blob.subspan(out.offset, out.size_bytes)) != out.checksum) {
-        damaged(where, "has a value (key id " + std::to_string(out.key_id) + ") whose checksum does not match");
-      }
+      if (out.size_bytes % kWord != 0) damaged(where, "has a value whose size is not a multiple of 8");
+      if (indexes[i] >= schemas.size()) damaged(where, "refers to a schema it does not list");
+      out.schema = schemas[indexes[i]];
+      offset += out.size_bytes;  // (at most 2^32 values of under 2^32 bytes: no overflow)
+    }
+    if (offset != e.blob.size()) {
+      damaged(where, "has values of " + std::to_string(offset) + " bytes in all, but a blob of " +
+                         std::to_string(e.blob.size()));
     }
     for (std::uint64_t k : root.getRemoved()) e.removed.push_back(k);
-    for (auto s : root.getSchemas()) {
+    for (auto s : root.getSchemaTexts()) {
       const auto b = bytes_of(s.getBytes());
       e.schemas.push_back(schema_record{s.getFingerprint(), std::vector<std::byte>(b.begin(), b.end())});
     }

@@ -5,9 +5,9 @@
 //
 // An entry says everything needed to write its snapshot into data.mdb the
 // way the save planned it: the snapshot and blob ids, the key ids of new
-// names, and each new value's place, size and checksum in the blob. The
-// store writes it with the same code as a direct save and checks that the
-// result is what the entry says.
+// names, and each new value's key id, size and schema (values lie side by
+// side in the blob). The store writes it with the same code as a direct
+// save and checks that the result is what the entry says.
 //
 // Decoders treat their input as untrusted: they never crash on arbitrary
 // bytes (tools/fuzz/fuzz_snapshot_decode.cpp checks that) and report any
@@ -33,12 +33,12 @@ namespace instadump::storage {
 // The format version of journal entries this build writes and reads.
 inline constexpr std::uint32_t kJournalEntryFormat = 3;
 
-// One new value of a journaled snapshot (JournalValue).
+// One new value of a journaled snapshot: its name (key id), where its bytes
+// are in the entry's blob, and what it is.
 struct journal_value {
   std::uint64_t key_id = 0;
-  std::uint64_t offset = 0;      // in journal_entry::blob
+  std::uint64_t offset = 0;  // in journal_entry::blob: where the value before ends
   std::uint64_t size_bytes = 0;
-  std::uint64_t checksum = 0;    // XXH3-64 of the bytes
   schema_identity schema;
   bool framed = false;
 
@@ -95,15 +95,16 @@ class journal_message {
 
 // Words of a journal message's first segment besides the blob, for an entry
 // of `values` new values, `new_keys` new names of `name_bytes` bytes in all,
-// `removed` removed keys and `schema_bytes` bytes of schemas.
+// `removed` removed keys and `schema_bytes` bytes of schema texts.
 std::size_t journal_message_words(std::size_t values, std::size_t new_keys, std::size_t name_bytes, std::size_t removed,
                                   std::size_t schema_bytes);
 
 // Decodes a frame's payload. The entry's blob points into `payload`. Checks
 // everything that does not need the store: the format version (a newer one
-// is refused with "upgrade Instadump"), baseId = snapshotId - 1, each value
-// inside the blob at multiples of 8 with the recorded checksum, key ids not
-// 0, names not empty. Throws corrupt_data naming `where`.
+// is refused with "upgrade Instadump"), baseId = snapshotId - 1, the value
+// lists of one length, sizes multiples of 8 that add up to the blob's size,
+// schema indexes in range, key ids not 0, names not empty. Throws
+// corrupt_data naming `where`.
 journal_entry decode_journal_entry(kj::ArrayPtr<const capnp::word> payload, const std::string& where);
 
 }  // namespace instadump::storage

@@ -245,9 +245,10 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
       plan->blob_bytes, journal_message_words(e.values.size(), e.new_keys.size(), plan->name_bytes,
                                               e.removed.size(), plan->schema_bytes));
   const std::span<std::byte> blob = message->blob();
+  std::vector<std::uint64_t> checksums(e.values.size());
   for (std::size_t i = 0; i < e.values.size(); ++i) {
     const new_value& v = std::get<new_value>(delta.put[i]);
-    journal_value& out = e.values[i];
+    const journal_value& out = e.values[i];
     const std::span<std::byte> space = blob.subspan(out.offset, out.size_bytes);
     try {
       v.fill(space);
@@ -255,7 +256,7 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
       std::throw_with_nested(save_failed("instadump: filling value \"" + v.key + "\" for a snapshot in " +
                                          dir_.string() + " threw; nothing was written"));
     }
-    out.checksum = checksum_of(space);
+    checksums[i] = checksum_of(space);
   }
   message->finish(e);
   e.blob = blob;
@@ -280,7 +281,7 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
     const journal_value& v = e.values[i];
     const bool has_bytes = v.size_bytes != 0;
     info.entries.push_back(entry_info{std::get<new_value>(delta.put[i]).key, v.schema, has_bytes ? e.blob_id : 0,
-                                      v.size_bytes, v.checksum, has_bytes ? v.offset : 0, v.framed, v.key_id});
+                                      v.size_bytes, checksums[i], has_bytes ? v.offset : 0, v.framed, v.key_id});
   }
 
   {
@@ -299,6 +300,7 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
                                             : "nothing was written; earlier snapshots are intact"));
     }
     advance_journal_plan(e);
+    if (j.pending.empty()) j.oldest_pending = std::chrono::steady_clock::now();
     journal_state::pending_snapshot& p = j.pending.emplace_back();
     p.message = std::move(message);
     p.entry = std::move(e);
@@ -376,14 +378,15 @@ std::uint64_t snapshot_store::apply_entry(MDB_txn* parent, const journal_entry& 
   std::uint64_t freed = 0;
   const snapshot_info info = write_once(e.base_id, delta, {}, e.schemas, freed, parent, e.created_unix_nanos);
   // The entry's ids were handed out when it was journaled: data.mdb must
-  // have the snapshot exactly there.
+  // have the snapshot exactly there. (Checksums are of the same bytes.)
   bool same = info.id == e.snapshot_id && info.entries.size() == e.values.size();
   for (std::size_t i = 0; same && i < e.values.size(); ++i) {
     const journal_value& v = e.values[i];
     const entry_info& got = info.entries[i];
     const bool has_bytes = v.size_bytes != 0;
-    same = got.key_id == v.key_id && got.size_bytes == v.size_bytes && got.checksum == v.checksum &&
-           got.blob_id == (has_bytes ? e.blob_id : 0) && got.offset == (has_bytes ? v.offset : 0);
+    same = got.key_id == v.key_id && got.size_bytes == v.size_bytes && got.schema == v.schema &&
+           got.framed == v.framed && got.blob_id == (has_bytes ? e.blob_id : 0) &&
+           got.offset == (has_bytes ? v.offset : 0);
   }
   if (!same) {
     throw storage_error("instadump: " + where + " was written into data.mdb other than it was journaled "
@@ -444,7 +447,11 @@ void snapshot_store::apply_journaled() {
   settle_freed_pages(freed);
   std::lock_guard lock2(j.mu);
   j.pending.erase(j.pending.begin(), j.pending.begin() + static_cast<std::ptrdiff_t>(batch.size()));
-  if (j.pending.empty()) j.file.reset();  // everything journaled is in data.mdb
+  if (j.pending.empty()) {
+    j.file.reset();  // everything journaled is in data.mdb
+  } else {
+    j.oldest_pending = std::chrono::steady_clock::now();  // those that came meanwhile wait for company, too
+  }
 }
 
 namespace testing {
@@ -473,9 +480,15 @@ void snapshot_store::catch_up() const {
 void snapshot_store::applier_loop() {
   journal_state& j = *journal_;
   std::unique_lock lock(j.mu);
+  auto ready = [&] { return !j.pending.empty() && !j.failed && !g_hold_applier.load(); };
   for (;;) {
-    j.wake.wait(lock, [&] { return j.stop || (!j.pending.empty() && !j.failed && !g_hold_applier.load()); });
+    j.wake.wait(lock, [&] { return j.stop || ready(); });
     if (j.stop) return;
+    // Let more snapshots join this commit, unless the journal fills up.
+    j.wake.wait_until(lock, j.oldest_pending + options_.journal_delay,
+                      [&] { return j.stop || !ready() || j.file.used_bytes() >= j.file.capacity() / 2; });
+    if (j.stop) return;
+    if (!ready()) continue;
     lock.unlock();
     bool ok = true;
     try {

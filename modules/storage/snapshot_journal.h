@@ -5,6 +5,7 @@
 // Internal to instadump_storage (snapshot_store.cpp, snapshot_journal.cpp).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -37,6 +38,7 @@ struct snapshot_store::journal_state {
   std::mutex mu;
   journal_file file;
   std::deque<pending_snapshot> pending;  // oldest first
+  std::chrono::steady_clock::time_point oldest_pending;  // when the oldest of them was journaled
   std::condition_variable wake;          // the applier waits on it
   bool stop = false;                     // the applier should end
   bool failed = false;                   // the last write into data.mdb failed: retry after the next save

@@ -2,6 +2,7 @@
 // values to write, and what a stored snapshot contains.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -36,6 +37,12 @@ struct store_options {
   // Size of journal.log. A snapshot whose entry takes more than a quarter of
   // it is written to data.mdb directly.
   std::size_t journal_bytes = std::size_t{4} << 20;
+  // How long journaled snapshots may wait before the background writer puts
+  // them into data.mdb (sooner when the journal is half full). Those that
+  // arrive meanwhile go in with the same durable LMDB commit, so saving often
+  // costs few flushes of data.mdb. It is also how long a read-only open in
+  // another process may lag behind.
+  std::chrono::milliseconds journal_delay{20};
 };
 
 // Which schema (and which version of it) a stored value was written with.

@@ -59,7 +59,7 @@ struct held_applier {
 // in the journal only.
 void crash_with_journaled(const std::filesystem::path& dir, std::uint64_t n, store_options options = {}) {
   const int child = run_in_child([&] {
-    held_applier held;
+    testing::hold_journal_applier(true);  // until the process dies
     auto store = snapshot_store::open(dir, options);
     for (std::uint64_t i = 1; i <= n; ++i) {
       if (store->write_snapshot(i - 1, step(i), true).id != i) return false;

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <string>
 
-#include "storage/checksum.h"
 #include "storage/journal_codec.h"
 #include "storage/journal_frame.h"
 #include "storage/manifest_codec.h"
@@ -101,8 +100,7 @@ int main(int argc, char** argv) {
     journal_message message(32, journal_message_words(2, 1, 16, 1, 32));
     for (std::size_t i = 0; i < 32; ++i) message.blob()[i] = static_cast<std::byte>(i * id);
     for (std::uint64_t i = 0; i < 2; ++i) {
-      e.values.push_back(journal_value{id + 10 - i, i * 16, 16, checksum_of(message.blob().subspan(i * 16, 16)),
-                                       {0x5000, 1}, i == 1});
+      e.values.push_back(journal_value{id + 10 - i, i * 16, 16, {0x5000 + i, 1}, i == 1});
     }
     message.finish(e);
     std::byte header[kJournalFrameHeaderBytes];
