@@ -28,7 +28,7 @@ journal_io_error::journal_io_error(int code, const std::string& what, bool flush
     : std::runtime_error(what), code_(code), flush_(flush) {}
 
 journal_file::journal_file(const std::filesystem::path& dir, std::uint64_t capacity)
-    : path_(dir / "journal.log"), capacity_(capacity) {
+    : path_(dir / "journal.log"), capacity_(capacity / 16 * 16) {
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) throw io_error("cannot open", path_);
   struct stat st;
@@ -57,11 +57,35 @@ std::vector<journal_frame> journal_file::read_frames() const {
     done += static_cast<std::size_t>(n);
   }
   bytes.resize(done);
-  return parse_journal_frames(bytes);
+  const std::size_t half = done / 2 / 8 * 8;
+  std::vector<journal_frame> frames = parse_journal_frames(std::span(bytes).first(half));
+  std::vector<journal_frame> second = parse_journal_frames(std::span(bytes).subspan(half));
+  for (journal_frame& f : second) {
+    f.offset += half;
+    frames.push_back(std::move(f));
+  }
+  return frames;
 }
 
-bool journal_file::fits(std::uint64_t payload_bytes) const {
-  return kJournalFrameHeaderBytes + payload_bytes <= capacity_ - tail_;
+void journal_file::start_over() {
+  if (size_ != 0 && size_ != capacity_) {
+    if (::ftruncate(fd_, 0) != 0) throw io_error("cannot truncate", path_);
+    size_ = 0;
+  }
+  restart();
+}
+
+bool journal_file::fits_a_half(std::uint64_t payload_bytes) const noexcept {
+  return kJournalFrameHeaderBytes + payload_bytes <= half_bytes();
+}
+
+bool journal_file::fits(std::uint64_t payload_bytes) const noexcept {
+  return kJournalFrameHeaderBytes + payload_bytes <= half_bytes() - tail_;
+}
+
+void journal_file::switch_half() noexcept {
+  half_ ^= 1;
+  tail_ = 0;
 }
 
 // Writes zeros up to the capacity (a preallocation that fallocate would make
@@ -96,7 +120,8 @@ void journal_file::append(std::uint64_t snapshot_id, std::span<const std::span<c
   iov.reserve(parts.size() + 1);
   iov.push_back({header, sizeof header});
   for (const auto& p : parts) iov.push_back({const_cast<std::byte*>(p.data()), p.size()});
-  std::uint64_t at = tail_;
+  const std::uint64_t start = static_cast<std::uint64_t>(half_) * half_bytes();
+  std::uint64_t at = start + tail_;
   std::size_t first = 0;
   while (first < iov.size()) {
     const ssize_t n = ::pwritev(fd_, iov.data() + first, static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX)),
@@ -123,7 +148,7 @@ void journal_file::append(std::uint64_t snapshot_id, std::span<const std::span<c
     }
     if (::fdatasync(fd_) != 0) throw io_error("cannot flush", path_, true);
   }
-  tail_ = at;
+  tail_ = at - start;
   if (at > size_) size_ = at;
 }
 

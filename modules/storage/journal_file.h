@@ -4,13 +4,15 @@
 // fdatasync of blocks that are already allocated: no file-system metadata
 // changes, so the flush is the cheapest durable write the disk offers.
 //
-// Frames are written one after another from offset 0. Once every journaled
-// snapshot is in data.mdb, reset() starts over at offset 0, overwriting old
-// frames. A reader therefore takes the frames from offset 0 for as long as
-// each is whole and intact (its checksum matches) and each snapshot id
-// follows the one before; the first frame that does not is the end (a frame
-// torn by a crash, or one left from before a reset). docs/FORMAT.md has the
-// byte layout.
+// The file is two halves. Frames are written one after another from the
+// start of one half; when it is full, writing goes on at the start of the
+// other half, once every frame there is no longer needed (its snapshot is
+// in data.mdb). So saves never wait while the snapshots of the other half
+// are written into data.mdb. A reader takes the frames of each half from
+// its start for as long as each is whole and intact (its checksum matches)
+// and its snapshot id follows the one before; the first frame that does not
+// is the end of that half (a frame torn by a crash, or one left from before
+// the half was started over). docs/FORMAT.md has the byte layout.
 //
 // Internal to instadump_storage. Not thread-safe: the store serializes calls.
 #pragma once
@@ -44,21 +46,32 @@ class journal_io_error : public std::runtime_error {
 class journal_file {
  public:
   // Opens <dir>/journal.log for reading and writing, creating it (empty,
-  // mode 0600, close-on-exec) if missing. `capacity` is the size the file
-  // is grown to before the first append. Throws journal_io_error.
+  // mode 0600, close-on-exec) if missing. `capacity` (a multiple of 16) is
+  // the size the file is grown to before the first append. Throws
+  // journal_io_error.
   journal_file(const std::filesystem::path& dir, std::uint64_t capacity);
   ~journal_file();
   journal_file(const journal_file&) = delete;
   journal_file& operator=(const journal_file&) = delete;
 
-  // Reads the whole file and returns its frames (see parse_journal_frames).
-  // Throws journal_io_error.
+  // Reads the whole file and returns the frames of both halves (see
+  // parse_journal_frames; a file not of the capacity it was opened with is
+  // split in halves by its own size), first half first. Throws
+  // journal_io_error.
   std::vector<journal_frame> read_frames() const;
 
-  // Whether a frame of `payload_bytes` fits behind the frames appended so far.
-  bool fits(std::uint64_t payload_bytes) const;
+  // After the frames read_frames() returned are no longer needed: makes the
+  // file of the capacity it was opened with, if it is not (the next append
+  // grows it), and starts writing at the start of the first half. Throws
+  // journal_io_error.
+  void start_over();
 
-  // Writes one frame behind the ones appended since the last reset(): the
+  // Whether a frame of `payload_bytes` fits in a half at all, and behind
+  // the frames appended to the current half so far.
+  bool fits_a_half(std::uint64_t payload_bytes) const noexcept;
+  bool fits(std::uint64_t payload_bytes) const noexcept;
+
+  // Writes one frame behind the ones appended to the current half: the
   // header for `snapshot_id`, then `parts` (together a multiple of 8 bytes).
   // The first append grows the file to its capacity (written zeros, synced,
   // and the directory synced), so that later appends change no metadata.
@@ -68,22 +81,31 @@ class journal_file {
   // (the caller must stop using the file).
   void append(std::uint64_t snapshot_id, std::span<const std::span<const std::byte>> parts, bool durable);
 
-  // Makes the next append start at offset 0 again. Call only when every
-  // frame written so far is no longer needed.
-  void reset() noexcept { tail_ = 0; }
+  // Goes on at the start of the other half. Call only when no frame there
+  // is needed any more.
+  void switch_half() noexcept;
+  // Goes on at the start of the first half. Call only when no frame in the
+  // file is needed any more. (Frames of one half have consecutive ids: after
+  // a snapshot that was not journaled, the journal must start over.)
+  void restart() noexcept {
+    half_ = 0;
+    tail_ = 0;
+  }
 
-  std::uint64_t used_bytes() const noexcept { return tail_; }
+  int half() const noexcept { return half_; }  // the half appends go to: 0 or 1
   std::uint64_t capacity() const noexcept { return capacity_; }
   const std::filesystem::path& path() const noexcept { return path_; }
 
  private:
   void grow();
+  std::uint64_t half_bytes() const noexcept { return capacity_ / 2; }
 
   std::filesystem::path path_;
   int fd_ = -1;
   std::uint64_t capacity_;
   std::uint64_t size_ = 0;  // the file's size as last seen
-  std::uint64_t tail_ = 0;  // where the next frame goes
+  int half_ = 0;
+  std::uint64_t tail_ = 0;  // where in the current half the next frame goes
 };
 
 }  // namespace instadump::storage

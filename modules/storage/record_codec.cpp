@@ -69,6 +69,10 @@ std::vector<std::byte> encode_record(const snapshot_record& record) {
   std::vector<std::uint32_t> schema_of(record.entries.size());
   for (std::size_t i = 0; i < record.entries.size(); ++i) {
     const schema_identity& s = record.entries[i].schema;
+    if (i > 0 && record.entries[i - 1].schema == s) {  // (neighbours often share one: no lookup)
+      schema_of[i] = schema_of[i - 1];
+      continue;
+    }
     auto [it, fresh] = index.try_emplace({s.fingerprint, s.version}, static_cast<std::uint32_t>(schemas.size()));
     if (fresh) schemas.push_back(s);
     schema_of[i] = it->second;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -37,6 +38,8 @@ using lmdb::lmdb_failure;
 // snapshots of such values are journaled.
 constexpr std::uint64_t kPackedValueBytes = 16 * 1024;
 constexpr std::uint64_t kNoKeyIdsAbove = std::uint64_t{1} << 32;
+// The longest a journaled snapshot waits for company while saves go on.
+constexpr std::chrono::seconds kMaxJournalWait{1};
 
 bool is_io_error(int code) { return code == EIO || code == MDB_PANIC; }
 
@@ -80,15 +83,25 @@ void snapshot_store::open_journal() {
     }
     const std::string remove_hint = "; to open data.mdb as it is, remove " + j.file.path().string() +
                                     " (the snapshots only it holds are then lost)";
-    std::uint64_t expected = newest + 1;
+    std::vector<journal_frame*> newer;  // the frames data.mdb does not have yet, by id
+    for (journal_frame& f : frames) {
+      if (f.snapshot_id > newest) newer.push_back(&f);
+    }
+    std::sort(newer.begin(), newer.end(),
+              [](const journal_frame* a, const journal_frame* b) { return a->snapshot_id < b->snapshot_id; });
     std::int64_t base_created = newest_created;
-    for (journal_frame& frame : frames) {
-      if (frame.snapshot_id <= newest) continue;  // written into data.mdb already
-      if (frame.snapshot_id != expected) {
-        throw open_failed("instadump: the journal of the store in " + dir_.string() + " holds snapshot " +
-                          std::to_string(frame.snapshot_id) + ", but data.mdb's newest snapshot is " +
-                          std::to_string(newest) + ": data.mdb is not the one this journal was written for" +
-                          remove_hint);
+    for (std::size_t i = 0; i < newer.size(); ++i) {
+      journal_frame& frame = *newer[i];
+      if (frame.snapshot_id != newest + 1 + i) {
+        if (i == 0) {
+          throw open_failed("instadump: the journal of the store in " + dir_.string() + " holds snapshot " +
+                            std::to_string(frame.snapshot_id) + ", but data.mdb's newest snapshot is " +
+                            std::to_string(newest) + ": data.mdb is not the one this journal was written for" +
+                            remove_hint);
+        }
+        throw open_failed("instadump: the journal of the store in " + dir_.string() + " is damaged: it holds " +
+                          snapshots_name(frame.snapshot_id, newer.back()->snapshot_id, dir_) + ", but not " +
+                          "snapshot " + std::to_string(newest + 1 + i) + " before them" + remove_hint);
       }
       journal_entry entry;
       try {
@@ -108,7 +121,6 @@ void snapshot_store::open_journal() {
                           dir_.string() + " was written for another copy of data.mdb (it was replaced, or restored "
                           "from a backup, after the journal was written)" + remove_hint);
       }
-      expected = entry.snapshot_id + 1;
       base_created = entry.created_unix_nanos;
       journal_state::pending_snapshot& p = j.pending.emplace_back();
       p.payload = std::move(frame.payload);  // (a vector's buffer does not move: entry.blob stays valid)
@@ -123,7 +135,16 @@ void snapshot_store::open_journal() {
       }
     }
   }
+  try {
+    j.file.start_over();  // everything in it is in data.mdb now
+  } catch (const journal_io_error& e) {
+    throw open_failed("instadump: cannot reset the journal of the store in " + dir_.string() + ": " + e.what());
+  }
   j.applier = std::thread([this] { applier_loop(); });
+}
+
+bool snapshot_store::journal_state::has_pending_in(int h) const {
+  return std::any_of(pending.begin(), pending.end(), [&](const pending_snapshot& p) { return p.half == h; });
 }
 
 void snapshot_store::reset_journal_plan(MDB_txn* txn) {
@@ -261,8 +282,15 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
   message->finish(e);
   e.blob = blob;
 
-  if (!j.file.fits(message->payload_bytes())) {
-    // Full: once data.mdb has every journaled snapshot, it starts over.
+  const std::size_t payload_bytes = message->payload_bytes();
+  if (!j.file.fits_a_half(payload_bytes)) return std::nullopt;
+  bool other_half_busy = false;
+  {
+    std::lock_guard lock(j.mu);
+    if (!j.file.fits(payload_bytes)) other_half_busy = j.has_pending_in(j.file.half() ^ 1);
+  }
+  if (other_half_busy) {
+    // Both halves hold snapshots data.mdb does not have yet: it takes them now.
     try {
       apply_journaled();
     } catch (const storage_error& err) {
@@ -270,9 +298,7 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
                         " is full, and writing the snapshots in it into data.mdb failed: " + err.what() +
                         "; nothing was written");
     }
-    if (!j.file.fits(message->payload_bytes())) return std::nullopt;
   }
-
   snapshot_info info;
   info.id = e.snapshot_id;
   info.created_unix_nanos = e.created_unix_nanos;
@@ -286,6 +312,7 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
 
   {
     std::lock_guard lock(j.mu);
+    if (!j.file.fits(payload_bytes)) j.file.switch_half();  // (nothing there is needed: see above)
     try {
       j.file.append(e.snapshot_id, message->payload(), durable);
     } catch (const journal_io_error& err) {
@@ -300,10 +327,12 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
                                             : "nothing was written; earlier snapshots are intact"));
     }
     advance_journal_plan(e);
-    if (j.pending.empty()) j.oldest_pending = std::chrono::steady_clock::now();
+    j.newest_pending = std::chrono::steady_clock::now();
+    if (j.pending.empty()) j.oldest_pending = j.newest_pending;
     journal_state::pending_snapshot& p = j.pending.emplace_back();
     p.message = std::move(message);
     p.entry = std::move(e);
+    p.half = j.file.half();
     j.failed = false;
   }
   j.wake.notify_one();
@@ -345,7 +374,10 @@ void snapshot_store::advance_journal_plan(const journal_entry& done) noexcept {
 }
 
 std::uint64_t snapshot_store::apply_entry(MDB_txn* parent, const journal_entry& e) {
-  if (!writer_) load_writer(parent);
+  if (!writer_) {
+    put_batch_records(parent);  // the writer's state is read from the records
+    load_writer(parent);
+  }
   const writer_state& w = *writer_;
   const std::string where = snapshot_name(e.snapshot_id, dir_) + " (from its journal)";
   if (w.chain.newest != e.base_id) {
@@ -412,11 +444,19 @@ void snapshot_store::apply_journaled() {
                       "keeps them) and check the disk");
   }
   std::uint64_t freed = 0;
+  std::map<std::uint64_t, snapshot_record> held;
+  struct holding {
+    snapshot_store& s;
+    ~holding() { s.batch_records_ = nullptr; }
+  } holding_records{*this};
   for (int attempt = 0;; ++attempt) {
     freed = 0;
+    held.clear();
+    batch_records_ = &held;
     try {
       lmdb::transaction txn(env_->get(), 0);
       for (const journal_entry* e : batch) freed += apply_entry(txn.get(), *e);
+      put_batch_records(txn.get());
       txn.commit();
       break;
     } catch (const lmdb_failure& e) {
@@ -448,9 +488,9 @@ void snapshot_store::apply_journaled() {
   std::lock_guard lock2(j.mu);
   j.pending.erase(j.pending.begin(), j.pending.begin() + static_cast<std::ptrdiff_t>(batch.size()));
   if (j.pending.empty()) {
-    j.file.reset();  // everything journaled is in data.mdb
+    j.file.restart();  // everything journaled is in data.mdb (and a direct write may come next)
   } else {
-    j.oldest_pending = std::chrono::steady_clock::now();  // those that came meanwhile wait for company, too
+    j.oldest_pending = std::chrono::steady_clock::now();  // those that came meanwhile wait, too
   }
 }
 
@@ -484,11 +524,16 @@ void snapshot_store::applier_loop() {
   for (;;) {
     j.wake.wait(lock, [&] { return j.stop || ready(); });
     if (j.stop) return;
-    // Let more snapshots join this commit, unless the journal fills up.
-    j.wake.wait_until(lock, j.oldest_pending + options_.journal_delay,
-                      [&] { return j.stop || !ready() || j.file.used_bytes() >= j.file.capacity() / 2; });
-    if (j.stop) return;
-    if (!ready()) continue;
+    // Let more snapshots join this commit: wait for a pause in saving
+    // (journal_delay since the newest), unless saving has moved on to the
+    // other half of the journal (which the next switch needs free) or the
+    // oldest has waited a second.
+    const auto now = std::chrono::steady_clock::now();
+    if (!j.has_pending_in(j.file.half() ^ 1) && now < j.oldest_pending + kMaxJournalWait &&
+        now < j.newest_pending + options_.journal_delay) {
+      j.wake.wait_until(lock, std::min(j.newest_pending + options_.journal_delay, j.oldest_pending + kMaxJournalWait));
+      continue;  // (a save may have come meanwhile: look again)
+    }
     lock.unlock();
     bool ok = true;
     try {

@@ -32,13 +32,17 @@ struct snapshot_store::journal_state {
     journal_entry entry;
     std::unique_ptr<journal_message> message;
     std::vector<std::uint64_t> payload;
+    int half = 0;  // of the file, where its frame is
   };
+  // Whether a snapshot waiting to go into data.mdb has its frame in `half`.
+  bool has_pending_in(int half) const;
 
   // Guarded by mu (the file is written under it, too).
   std::mutex mu;
   journal_file file;
   std::deque<pending_snapshot> pending;  // oldest first
   std::chrono::steady_clock::time_point oldest_pending;  // when the oldest of them was journaled
+  std::chrono::steady_clock::time_point newest_pending;  // when the newest was
   std::condition_variable wake;          // the applier waits on it
   bool stop = false;                     // the applier should end
   bool failed = false;                   // the last write into data.mdb failed: retry after the next save

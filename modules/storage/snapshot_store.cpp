@@ -92,6 +92,9 @@ std::unique_ptr<snapshot_store> snapshot_store::open(const std::filesystem::path
   if (options.initial_map_size == 0) {
     throw std::invalid_argument("instadump: store_options.initial_map_size must not be 0");
   }
+  if (options.journal && options.journal_bytes < (std::size_t{64} << 10)) {
+    throw std::invalid_argument("instadump: store_options.journal_bytes must be at least 64 KiB");
+  }
   // "a/b/" names the directory "a/b": without this, parent_path() would be
   // the directory itself and it would be created without mode 0700.
   const std::filesystem::path dir = path.has_filename() ? path : path.parent_path();
@@ -516,6 +519,9 @@ snapshot_info snapshot_store::write_direct(std::uint64_t base_id, const snapshot
     }
     if (durable) sync_or_poison(snapshot_name(info.id, dir_));
     settle_freed_pages(freed_bytes);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      info.entries[i].key = std::visit([](const auto& v) -> const std::string& { return v.key; }, values[i]);
+    }
     return info;
   }
 }

@@ -48,6 +48,7 @@
 #include <mutex>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -69,6 +70,7 @@ class environment;
 }
 class directory_lock;
 struct journal_entry;
+struct snapshot_record;
 
 class snapshot_store {
  public:
@@ -91,8 +93,8 @@ class snapshot_store {
   // is not a directory or cannot be created, is not
   // writable (writable opens), holds a data.mdb that is not LMDB, is an LMDB
   // environment that is not an Instadump store, or was written by a newer
-  // format version. Throws std::invalid_argument when keep_generations is 0
-  // or initial_map_size is 0. Releases reader slots left by crashed processes
+  // format version. Throws std::invalid_argument when keep_generations is 0,
+  // initial_map_size is 0 or journal_bytes is below 64 KiB. Releases reader slots left by crashed processes
   // (see stats().stale_readers_cleared). Thread-safe.
   static std::unique_ptr<snapshot_store> open(const std::filesystem::path& dir, const store_options& options);
 
@@ -234,12 +236,15 @@ class snapshot_store {
   // `rooms[i]`: the room to reserve for delta.put[i] when it is filled in
   // place (0: its size_bytes); throws room_needed when one needs more.
   // Sets `freed_bytes` to the size of the blobs it deleted.
-  // `parent`: when not null, the write is a child transaction of it (a
-  // batch of journaled snapshots), committed into it. `created`: the
-  // snapshot's creation time (0: now).
+  // Returns the snapshot's info with its entries' keys left empty (the
+  // caller has them). `parent`: when not null, the write is a child
+  // transaction of it (a batch of journaled snapshots), committed into it.
+  // `created`: the snapshot's creation time (0: now).
   snapshot_info write_once(std::uint64_t base_id, const snapshot_delta& delta, const std::vector<std::size_t>& rooms,
                            std::span<const schema_record> schemas, std::uint64_t& freed_bytes,
                            MDB_txn* parent = nullptr, std::int64_t created = 0);
+  // Stores the records a batch held back (batch_records_) in `txn`.
+  void put_batch_records(MDB_txn* txn);
   // The direct write of write_snapshot (REQUIRES: write_mu_).
   snapshot_info write_direct(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
                              std::span<const schema_record> schemas);
@@ -294,6 +299,10 @@ class snapshot_store {
   int stale_readers_cleared_ = 0;
   std::atomic<bool> poisoned_{false};
   std::unique_ptr<journal_state> journal_;  // writable stores with a journal
+  // While apply_journaled writes a batch: the records of its snapshots not
+  // yet pruned by a later one, stored when the batch commits (guarded by
+  // mutex_, exclusive).
+  std::map<std::uint64_t, snapshot_record>* batch_records_ = nullptr;
   // Lock order: write_mu_, apply_mu_, mutex_, then journal_state::mu.
   std::mutex write_mu_;  // serializes write_snapshot
   std::mutex apply_mu_;  // serializes apply_journaled

@@ -34,14 +34,17 @@ struct store_options {
   // of LMDB's two) and into data.mdb afterwards, in the background. Reads
   // of this store always see them. See docs/FORMAT.md, "The journal".
   bool journal = true;
-  // Size of journal.log. A snapshot whose entry takes more than a quarter of
-  // it is written to data.mdb directly.
+  // Size of journal.log (at least 64 KiB): two halves, one being filled by
+  // saves while the snapshots in the other go into data.mdb. A snapshot
+  // whose entry takes more than a quarter of it is written to data.mdb
+  // directly.
   std::size_t journal_bytes = std::size_t{4} << 20;
-  // How long journaled snapshots may wait before the background writer puts
-  // them into data.mdb (sooner when the journal is half full). Those that
-  // arrive meanwhile go in with the same durable LMDB commit, so saving often
-  // costs few flushes of data.mdb. It is also how long a read-only open in
-  // another process may lag behind.
+  // The background writer puts journaled snapshots into data.mdb once saving
+  // pauses this long, or once saving moves on to the other half of the
+  // journal, and at the latest a second after the oldest was saved. Those
+  // that arrive meanwhile go in with the same durable LMDB commit, so saving
+  // often costs few flushes of data.mdb. It is also how long a read-only
+  // open in another process may lag behind.
   std::chrono::milliseconds journal_delay{20};
 };
 

@@ -61,6 +61,11 @@ std::uint64_t delete_blob(MDB_txn* txn, MDB_dbi dbi, std::uint64_t id) {
 
 }  // namespace
 
+void snapshot_store::put_batch_records(MDB_txn* txn) {
+  for (const auto& [id, record] : *batch_records_) put_record(txn, dbi_->snapshots, record);
+  batch_records_->clear();
+}
+
 // The stored value a kept_value refers to: normally the newest snapshot's
 // value of the same key; otherwise (a value put back from an older
 // snapshot, or moved to another key) looked up among all kept snapshots'
@@ -305,7 +310,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
                           dir_.string() + " has a value (pruned or never written); save the value's bytes instead");
       }
     }
-    info.entries.push_back(entry_info{key_of(put[i]), s.schema, s.ref.blob_id, s.ref.size, s.checksum,
+    info.entries.push_back(entry_info{{}, s.schema, s.ref.blob_id, s.ref.size, s.checksum,
                                       s.ref.offset, s.framed, s.key_id});
   }
   std::sort(stored.begin(), stored.end(), [](const stored_value& a, const stored_value& b) { return a.key_id < b.key_id; });
@@ -419,19 +424,25 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     MDB_val v{key->size(), const_cast<char*>(key->data())};
     check(mdb_put(t, dbi_->keys, &kv, &v, 0), "mdb_put (key name)");
   }
-  put_record(t, dbi_->snapshots, record);
+  // In a batch, a record is encoded and stored when the batch commits, and
+  // only if a later snapshot of the batch has not pruned it by then.
+  const bool held = batch_records_ != nullptr && parent != nullptr;
+  if (!held) put_record(t, dbi_->snapshots, record);
   for (const schema_record& schema : schemas) {
     id_key key(schema.fingerprint);
     MDB_val k = key.val();
     MDB_val v{schema.bytes.size(), const_cast<std::byte*>(schema.bytes.data())};
     check(mdb_put(t, dbi_->schemas, &k, &v, 0), "mdb_put (schema)");
   }
-  for (std::uint64_t r : step.drop_records) delete_id(t, dbi_->snapshots, r, "mdb_del (snapshot record)");
+  for (std::uint64_t r : step.drop_records) {
+    if (!held || batch_records_->erase(r) == 0) delete_id(t, dbi_->snapshots, r, "mdb_del (snapshot record)");
+  }
   std::uint64_t freed = 0;
   for (std::uint64_t b : drop_blobs) freed += delete_blob(t, dbi_->blobs, b);
   write_counter(t, dbi_->meta, kMetaNextBlobKey, next_blob);
   write_counter(t, dbi_->meta, kMetaNextKeyIdKey, next_key_id);
   write_counter(t, dbi_->meta, kMetaOldestKey, step.oldest);
+  if (held) (*batch_records_)[record.id] = record;
   txn.commit();
   freed_bytes = freed;
 

@@ -190,6 +190,54 @@ TEST_CASE("journaled snapshots a crash kept from data.mdb come back at the next 
   CHECK(ro->newest()->id == 6);
 }
 
+TEST_CASE("journaled snapshots after a direct write come back after a crash") {
+  scratch_dir tmp;
+  const int child = run_in_child([&] {
+    testing::hold_journal_applier(true);  // until the process dies
+    auto store = snapshot_store::open(tmp.path(), {});
+    store->write_snapshot(0, step(1), true);  // journaled
+    store->write_snapshot(1, step(2), true);  // journaled
+    snapshot_delta large;
+    large.put.push_back(value_of("big", pattern(16 * 1024, 7)));
+    store->write_snapshot(2, std::move(large), true);  // direct, after 1 and 2
+    store->write_snapshot(3, step(4), true);           // journaled again
+    store->write_snapshot(4, step(5), true);
+    (void)store.release();
+    return true;
+  });
+  REQUIRE(child == 0);
+  auto store = snapshot_store::open(tmp.path(), {});
+  CHECK(store->snapshot_ids() == std::vector<std::uint64_t>{5, 4});
+  const auto values = read_all(*store, 5);
+  CHECK(values.at("a") == pattern(64, 5));
+  CHECK(values.at("big") == pattern(16 * 1024, 7));
+}
+
+TEST_CASE("saves fill one half of the journal while the other goes into data.mdb, across crashes") {
+  scratch_dir tmp;
+  store_options small;
+  small.journal_bytes = 64 * 1024;  // halves of 32 KiB: seven of these snapshots each
+  std::uint64_t newest = 0;
+  for (int round = 0; round < 3; ++round) {
+    const int child = run_in_child([&] {
+      testing::hold_journal_applier(round != 1);  // round 1: the background writer runs too
+      auto store = snapshot_store::open(tmp.path(), small);
+      for (std::uint64_t i = newest + 1; i <= newest + 20; ++i) {
+        if (store->write_snapshot(i - 1, step(i, 4096), true).id != i) return false;
+      }
+      (void)store.release();
+      return true;
+    });
+    REQUIRE(child == 0);
+    newest += 20;
+    auto store = snapshot_store::open(tmp.path(), small);
+    CHECK(store->snapshot_ids() == std::vector<std::uint64_t>{newest, newest - 1});
+    const auto values = read_all(*store, newest);
+    CHECK(values.at("a") == pattern(4096, newest));
+    CHECK(values.at("k" + std::to_string(newest - 10)) == pattern(4096, 1000 + newest - 10));
+  }
+}
+
 TEST_CASE("a torn frame ends the journal: the snapshots before it come back") {
   scratch_dir tmp;
   crash_with_journaled(tmp.path(), 3);
