@@ -1,7 +1,9 @@
 // JournalEntry encoding and bounded decoding (see journal_codec.h).
 #include "storage/journal_codec.h"
 
+#include <capnp/serialize-packed.h>
 #include <capnp/serialize.h>
+#include <kj/io.h>
 #include <kj/exception.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 
 #include "common/errors.h"
 #include "schemas/snapshot.capnp.h"
+#include "storage/byte_output.h"
 #include "storage/manifest_codec.h"  // reader_options_for
 
 namespace instadump::storage {
@@ -98,20 +101,16 @@ void journal_message::finish(const journal_entry& entry) {
     texts[i].setBytes(data_of(entry.schemas[i].bytes));
   }
 
-  // The standard framing's segment table: the segment count minus one, each
-  // segment's size in words (u32, little-endian), padded to a whole word.
-  const auto segments = message_.getSegmentsForOutput();
-  table_ = kj::heapArray<capnp::word>((4 + 4 * segments.size() + kWord - 1) / kWord);
-  std::memset(table_.begin(), 0, table_.size() * kWord);
-  auto* table = reinterpret_cast<unsigned char*>(table_.begin());
-  auto put_u32 = [&](std::size_t at, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) table[at + i] = static_cast<unsigned char>(v >> (8 * i));
-  };
-  put_u32(0, static_cast<std::uint32_t>(segments.size() - 1));
-  for (std::size_t i = 0; i < segments.size(); ++i) put_u32(4 + 4 * i, static_cast<std::uint32_t>(segments[i].size()));
-  parts_.clear();
-  parts_.push_back({reinterpret_cast<const std::byte*>(table_.begin()), table_.size() * kWord});
-  for (const auto& s : segments) parts_.push_back({reinterpret_cast<const std::byte*>(s.begin()), s.size() * kWord});
+  // Packed: the blob of small values and the lists of small numbers are
+  // mostly zero bytes, and the journal's flush costs by the byte.
+  const std::size_t words = capnp::computeSerializedSizeInWords(message_);
+  unpacked_bytes_ = words * kWord;
+  packed_.clear();
+  packed_.reserve(words * (kWord + 2) + 16);  // packing's worst case: no regrowth
+  byte_vector_output out(packed_);
+  capnp::writePackedMessage(out, message_);
+  packed_.resize((packed_.size() + kWord - 1) / kWord * kWord, std::byte{0});
+  parts_.assign(1, std::span<const std::byte>(packed_));
 }
 
 std::size_t journal_message::payload_bytes() const noexcept {

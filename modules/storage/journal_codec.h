@@ -64,7 +64,8 @@ struct journal_entry {
 
 // Builds the message of one journal entry. Construct it, fill blob() with
 // the new values, then finish() with the rest of the entry; payload() is
-// then the frame's payload.
+// then the frame's payload: the message in the standard framing, packed
+// (Cap'n Proto's packed encoding) and padded with zeros to whole words.
 class journal_message {
  public:
   // Makes room for a blob of `blob_bytes` (a multiple of 8); `other_words`
@@ -81,15 +82,17 @@ class journal_message {
   // ignored: blob() holds them). Call once.
   void finish(const journal_entry& entry);
 
-  // The message in the standard framing (segment table, then segments), as
-  // the pieces to write one after another. Valid until the message dies.
+  // The frame's payload, as the pieces to write one after another, and its
+  // size unpacked. Valid until the message dies.
   const std::vector<std::span<const std::byte>>& payload() const noexcept { return parts_; }
   std::size_t payload_bytes() const noexcept;
+  std::size_t unpacked_bytes() const noexcept { return unpacked_bytes_; }
 
  private:
   capnp::MallocMessageBuilder message_;
   std::span<std::byte> blob_;
-  kj::Array<capnp::word> table_;
+  std::vector<std::byte> packed_;
+  std::size_t unpacked_bytes_ = 0;
   std::vector<std::span<const std::byte>> parts_;
 };
 
@@ -99,7 +102,8 @@ class journal_message {
 std::size_t journal_message_words(std::size_t values, std::size_t new_keys, std::size_t name_bytes, std::size_t removed,
                                   std::size_t schema_bytes);
 
-// Decodes a frame's payload. The entry's blob points into `payload`. Checks
+// Decodes a frame's payload, unpacked. The entry's blob points into
+// `payload`. Checks
 // everything that does not need the store: the format version (a newer one
 // is refused with "upgrade Instadump"), baseId = snapshotId - 1, the value
 // lists of one length, sizes multiples of 8 that add up to the blob's size,

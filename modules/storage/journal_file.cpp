@@ -110,11 +110,11 @@ void journal_file::grow() {
   size_ = capacity_;
 }
 
-void journal_file::append(std::uint64_t snapshot_id, std::span<const std::span<const std::byte>> parts,
-                          bool durable) {
+void journal_file::append(std::uint64_t snapshot_id, std::uint64_t unpacked_bytes,
+                          std::span<const std::span<const std::byte>> parts, bool durable) {
   grow();
   std::byte header[kJournalFrameHeaderBytes];
-  fill_journal_frame_header(header, snapshot_id, parts);
+  fill_journal_frame_header(header, snapshot_id, unpacked_bytes, parts);
 
   std::vector<iovec> iov;
   iov.reserve(parts.size() + 1);

@@ -72,14 +72,16 @@ class journal_file {
   bool fits(std::uint64_t payload_bytes) const noexcept;
 
   // Writes one frame behind the ones appended to the current half: the
-  // header for `snapshot_id`, then `parts` (together a multiple of 8 bytes).
+  // header for `snapshot_id`, then `parts` (together a multiple of 8 bytes,
+  // unpacking to `unpacked_bytes`).
   // The first append grows the file to its capacity (written zeros, synced,
   // and the directory synced), so that later appends change no metadata.
   // durable: the frame is on stable storage (fdatasync) when this returns.
   // REQUIRES: fits(total size of parts). Throws journal_io_error; after a
   // failed flush nothing later written can be trusted to reach the disk
   // (the caller must stop using the file).
-  void append(std::uint64_t snapshot_id, std::span<const std::span<const std::byte>> parts, bool durable);
+  void append(std::uint64_t snapshot_id, std::uint64_t unpacked_bytes,
+              std::span<const std::span<const std::byte>> parts, bool durable);
 
   // Goes on at the start of the other half. Call only when no frame there
   // is needed any more.

@@ -52,36 +52,82 @@ std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes
     if (load_u64(header) != kJournalFrameMagic) break;
     const std::uint64_t id = load_u64(header + 8);
     const std::uint64_t payload_bytes = load_u64(header + 16);
+    const std::uint64_t unpacked_bytes = load_u64(header + 24);
     const std::uint64_t room = bytes.size() - offset - kJournalFrameHeaderBytes;
     if (id == 0 || (expected != 0 && id != expected)) break;
-    if (payload_bytes % 8 != 0 || payload_bytes > room) break;
+    if (payload_bytes % 8 != 0 || payload_bytes > room || unpacked_bytes % 8 != 0) break;
+    if (unpacked_bytes > kJournalMaxUnpackedBytes || unpacked_bytes / 1024 > payload_bytes) break;
     const auto payload = bytes.subspan(offset + kJournalFrameHeaderBytes, payload_bytes);
     frame_hasher hash;
-    hash.add({header, 24});
+    hash.add({header, 32});
     hash.add(payload);
-    if (hash.digest() != load_u64(header + 24)) break;
-    journal_frame& f = frames.emplace_back();
+    if (hash.digest() != load_u64(header + 32)) break;
+    journal_frame f;
     f.snapshot_id = id;
     f.offset = offset;
-    f.payload.resize(payload_bytes / 8);
-    std::memcpy(f.payload.data(), payload.data(), payload_bytes);
+    f.payload.resize(unpacked_bytes / 8);
+    if (!unpack_words(payload, std::as_writable_bytes(std::span(f.payload)))) break;
+    frames.push_back(std::move(f));
     offset += kJournalFrameHeaderBytes + payload_bytes;
     expected = id + 1;
   }
   return frames;
 }
 
-void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id,
+void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id, std::uint64_t unpacked_bytes,
                                std::span<const std::span<const std::byte>> parts) {
   std::uint64_t payload_bytes = 0;
   for (const auto& p : parts) payload_bytes += p.size();
   store_u64(header, kJournalFrameMagic);
   store_u64(header + 8, snapshot_id);
   store_u64(header + 16, payload_bytes);
+  store_u64(header + 24, unpacked_bytes);
   frame_hasher hash;
-  hash.add({header, 24});
+  hash.add({header, 32});
   for (const auto& p : parts) hash.add(p);
-  store_u64(header + 24, hash.digest());
+  store_u64(header + 32, hash.digest());
+}
+
+// Cap'n Proto's packing, word by word: a tag byte whose bit i says whether
+// byte i of the word is not zero, then those bytes. After a tag of 0, a
+// count of further zero words follows; after a tag of 0xff (eight bytes
+// given), a count of words copied as they are.
+bool unpack_words(std::span<const std::byte> packed, std::span<std::byte> out) {
+  std::size_t in = 0, at = 0;
+  const std::size_t n = packed.size(), m = out.size();
+  if (m % 8 != 0) return false;
+  while (at < m) {
+    if (in >= n) return false;
+    const unsigned tag = std::to_integer<unsigned>(packed[in++]);
+    for (int b = 0; b < 8; ++b) {
+      if (tag & (1u << b)) {
+        if (in >= n) return false;
+        out[at + b] = packed[in++];
+      } else {
+        out[at + b] = std::byte{0};
+      }
+    }
+    at += 8;
+    if (tag == 0x00 || tag == 0xff) {
+      if (in >= n) return false;
+      const std::size_t count = std::to_integer<std::size_t>(packed[in++]) * 8;
+      if (count > m - at) return false;
+      if (tag == 0x00) {
+        std::memset(out.data() + at, 0, count);
+      } else {
+        if (count > n - in) return false;
+        std::memcpy(out.data() + at, packed.data() + in, count);
+        in += count;
+      }
+      at += count;
+    }
+  }
+  // Only the padding to a whole word may follow.
+  if (n - in >= 8) return false;
+  for (; in < n; ++in) {
+    if (packed[in] != std::byte{0}) return false;
+  }
+  return true;
 }
 
 }  // namespace instadump::storage

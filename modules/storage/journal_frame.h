@@ -1,7 +1,8 @@
-// The frames of a journal file (see journal_file.h): a 32-byte header -- a
-// magic number, the snapshot id, the payload's size and an XXH3-64 checksum
-// of the three and the payload -- followed by the payload, a JournalEntry
-// message. Pure functions over bytes, so the fuzzer can reach them.
+// The frames of a journal file (see journal_file.h): a 40-byte header -- a
+// magic number, the snapshot id, the payload's size, its size unpacked, and
+// an XXH3-64 checksum of the four and the payload -- followed by the
+// payload: a JournalEntry message in Cap'n Proto's packed encoding. Pure
+// functions over bytes, so the fuzzer can reach them.
 #pragma once
 
 #include <cstddef>
@@ -12,12 +13,15 @@
 namespace instadump::storage {
 
 // The fixed header in front of every frame's payload (little-endian u64s).
-inline constexpr std::size_t kJournalFrameHeaderBytes = 32;
+inline constexpr std::size_t kJournalFrameHeaderBytes = 40;
 // "IDJRNL1\0" read as a little-endian u64: the first bytes of every frame.
 inline constexpr std::uint64_t kJournalFrameMagic = 0x00314C4E524A4449ull;
+// A payload unpacks to at most this many bytes (and at most 1024 times its
+// packed size): a reader allocates no more than that for a frame.
+inline constexpr std::uint64_t kJournalMaxUnpackedBytes = std::uint64_t{1} << 29;
 
 // One intact frame read back: the snapshot id its header names and its
-// payload (a multiple of 8 bytes, 8-byte aligned in memory).
+// payload, unpacked (8-byte aligned in memory).
 struct journal_frame {
   std::uint64_t snapshot_id = 0;
   std::uint64_t offset = 0;  // where the frame starts in the file
@@ -26,14 +30,22 @@ struct journal_frame {
 
 // Splits `bytes` (a journal file's contents, or a prefix of them) into the
 // frames a reader accepts: from offset 0, each whole, with its magic and
-// checksum, and with snapshot ids increasing by one; `first_id`, when not 0,
-// is the only id the first frame may have. Never reads outside `bytes`.
+// checksum, a payload that unpacks to the size its header says, and with
+// snapshot ids increasing by one; `first_id`, when not 0, is the only id the
+// first frame may have. Never reads outside `bytes`.
 std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes, std::uint64_t first_id = 0);
 
 // Writes the kJournalFrameHeaderBytes of the header of snapshot
-// `snapshot_id`'s frame, whose payload is `parts` one after another
-// (together a multiple of 8 bytes), into `header`.
-void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id,
+// `snapshot_id`'s frame into `header`: its payload is `parts` one after
+// another (together a multiple of 8 bytes), which unpack to
+// `unpacked_bytes`.
+void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id, std::uint64_t unpacked_bytes,
                                std::span<const std::span<const std::byte>> parts);
+
+// Unpacks Cap'n Proto's packed encoding of exactly `out.size()` bytes (a
+// multiple of 8) from `packed`, which may end in up to 7 bytes of zero
+// padding. Returns false, with `out` unspecified, when `packed` is not
+// that.
+bool unpack_words(std::span<const std::byte> packed, std::span<std::byte> out);
 
 }  // namespace instadump::storage

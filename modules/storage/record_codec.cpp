@@ -14,6 +14,7 @@
 #include <map>
 
 #include "common/errors.h"
+#include "storage/byte_output.h"
 #include "schemas/snapshot.capnp.h"
 
 namespace instadump::storage {
@@ -30,19 +31,6 @@ capnp::ReaderOptions packed_reader_options(std::size_t packed_bytes) {
   options.nestingLimit = 16;
   return options;
 }
-
-// A kj output stream appending to a std::vector of bytes.
-class byte_vector_output final : public kj::OutputStream {
- public:
-  explicit byte_vector_output(std::vector<std::byte>& bytes) : bytes_(bytes) {}
-  void write(const void* buffer, size_t size) override {
-    const auto* p = static_cast<const std::byte*>(buffer);
-    bytes_.insert(bytes_.end(), p, p + size);
-  }
-
- private:
-  std::vector<std::byte>& bytes_;
-};
 
 [[noreturn]] void damaged(const std::string& where, const std::string& why) {
   throw corrupt_data("instadump: " + where + ": the stored snapshot record " + why +

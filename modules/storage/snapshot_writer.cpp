@@ -313,7 +313,8 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     info.entries.push_back(entry_info{{}, s.schema, s.ref.blob_id, s.ref.size, s.checksum,
                                       s.ref.offset, s.framed, s.key_id});
   }
-  std::sort(stored.begin(), stored.end(), [](const stored_value& a, const stored_value& b) { return a.key_id < b.key_id; });
+  const auto by_key = [](const stored_value& a, const stored_value& b) { return a.key_id < b.key_id; };
+  if (!std::is_sorted(stored.begin(), stored.end(), by_key)) std::sort(stored.begin(), stored.end(), by_key);
   for (std::size_t i = 0; i < stored.size(); ++i) {
     const bool repeated = i > 0 && stored[i].key_id == stored[i - 1].key_id;
     if (repeated || std::binary_search(removed.begin(), removed.end(), stored[i].key_id)) {

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -76,25 +77,78 @@ store_options read_only() {
   return o;
 }
 
-// A journal frame of snapshot `id` with `payload`.
-std::vector<std::byte> frame(std::uint64_t id, const std::vector<std::byte>& payload) {
+// Cap'n Proto's packing of `words` words that are not zero (0xff tags, no
+// runs) -- the simplest valid packed form.
+std::vector<std::byte> packed_dense(const std::vector<std::byte>& unpacked) {
+  std::vector<std::byte> out;
+  for (std::size_t at = 0; at < unpacked.size(); at += 8) {
+    out.push_back(std::byte{0xff});
+    out.insert(out.end(), unpacked.begin() + static_cast<std::ptrdiff_t>(at),
+               unpacked.begin() + static_cast<std::ptrdiff_t>(at + 8));
+    out.push_back(std::byte{0});  // no words copied as they are
+  }
+  out.resize((out.size() + 7) / 8 * 8, std::byte{0});
+  return out;
+}
+
+// A journal frame of snapshot `id` whose payload unpacks to `unpacked`
+// (words with no zero byte).
+std::vector<std::byte> frame(std::uint64_t id, const std::vector<std::byte>& unpacked) {
+  const std::vector<std::byte> payload = packed_dense(unpacked);
   std::vector<std::byte> out(kJournalFrameHeaderBytes);
   const std::span<const std::byte> parts[] = {payload};
-  fill_journal_frame_header(out.data(), id, parts);
+  fill_journal_frame_header(out.data(), id, unpacked.size(), parts);
   out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+// Bytes without a zero byte, distinct per seed.
+std::vector<std::byte> dense(std::size_t size, std::uint64_t seed) {
+  std::vector<std::byte> out = pattern(size, seed);
+  for (std::byte& b : out) b |= std::byte{1};
   return out;
 }
 
 }  // namespace
 
+TEST_CASE("packed words unpack exactly, and nothing else does") {
+  // A zero word and two more (a run of 2), a word of two bytes, then a word
+  // of eight bytes followed by one word copied as it is.
+  const std::vector<std::byte> packed = {
+      std::byte{0x00}, std::byte{2},                                   // 3 zero words
+      std::byte{0x81}, std::byte{0xaa}, std::byte{0xbb},               // aa 0 0 0 0 0 0 bb
+      std::byte{0xff}, std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4}, std::byte{5}, std::byte{6},
+      std::byte{7}, std::byte{8}, std::byte{1},                        // 1..8, then 1 word as it is
+      std::byte{9}, std::byte{0}, std::byte{9}, std::byte{0}, std::byte{9}, std::byte{0}, std::byte{9}, std::byte{0},
+      std::byte{0}, std::byte{0}};                                     // padding
+  std::vector<std::byte> out(6 * 8);
+  REQUIRE(unpack_words(packed, out));
+  CHECK(std::all_of(out.begin(), out.begin() + 24, [](std::byte b) { return b == std::byte{0}; }));
+  CHECK(out[24] == std::byte{0xaa});
+  CHECK(out[31] == std::byte{0xbb});
+  CHECK(out[32] == std::byte{1});
+  CHECK(out[39] == std::byte{8});
+  CHECK(out[40] == std::byte{9});
+  CHECK(out[47] == std::byte{0});
+  // (The two bytes of padding are a packed zero word themselves: 7 words
+  // unpack too. The frame's checksum covers the size it claims.)
+  std::vector<std::byte> seven(7 * 8), too_big(8 * 8), too_small(5 * 8);
+  CHECK(unpack_words(packed, seven));
+  CHECK_FALSE(unpack_words(packed, too_big));    // runs out of input
+  CHECK_FALSE(unpack_words(packed, too_small));  // the run would overflow it
+  std::vector<std::byte> trailing = packed;
+  trailing.back() = std::byte{1};
+  CHECK_FALSE(unpack_words(trailing, out));  // padding that is not zero
+}
+
 TEST_CASE("journal frames are read from the start while whole, intact and consecutive") {
-  const auto p1 = pattern(64, 1), p2 = pattern(16, 2), p3 = pattern(8, 3);
+  const auto p1 = dense(64, 1), p2 = dense(16, 2), p3 = dense(8, 3);
   std::vector<std::byte> file;
   for (const auto& f : {frame(7, p1), frame(8, p2), frame(9, p3)}) file.insert(file.end(), f.begin(), f.end());
   const auto frames = parse_journal_frames(file);
   REQUIRE(frames.size() == 3);
   CHECK(frames[1].snapshot_id == 8);
-  CHECK(frames[1].offset == kJournalFrameHeaderBytes + 64);
+  CHECK(frames[1].offset == kJournalFrameHeaderBytes + frame(7, p1).size() - kJournalFrameHeaderBytes);
   CHECK(std::memcmp(frames[2].payload.data(), p3.data(), 8) == 0);
   CHECK(parse_journal_frames(file, 7).size() == 3);
   CHECK(parse_journal_frames(file, 8).empty());
@@ -104,7 +158,7 @@ TEST_CASE("journal frames are read from the start while whole, intact and consec
     CHECK(parse_journal_frames(file).size() == 2);
   }
   SECTION("a flipped byte ends them") {
-    file[kJournalFrameHeaderBytes + 64 + kJournalFrameHeaderBytes + 3] ^= std::byte{1};
+    file[frames[1].offset + kJournalFrameHeaderBytes + 3] ^= std::byte{1};
     CHECK(parse_journal_frames(file).size() == 1);
   }
   SECTION("a frame left from before (an older id) ends them") {

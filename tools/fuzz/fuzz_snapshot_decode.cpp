@@ -69,6 +69,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const journal_frame& frame : parse_journal_frames(bytes)) {
     entry_of(kj::arrayPtr(reinterpret_cast<const capnp::word*>(frame.payload.data()), frame.payload.size()));
   }
+  // The unpacker on its own: bytes that unpack to some size.
+  for (std::size_t words : {std::size_t{1}, size / 4 + 1}) {
+    std::vector<std::byte> out(words * sizeof(capnp::word));
+    (void)unpack_words(bytes, out);
+  }
 
   // A value: the store hands whole words to the loader, which decodes them
   // with reader_options_for(). Walking the whole message (targetSize) visits

@@ -104,13 +104,15 @@ int main(int argc, char** argv) {
     }
     message.finish(e);
     std::byte header[kJournalFrameHeaderBytes];
-    fill_journal_frame_header(header, id, message.payload());
+    fill_journal_frame_header(header, id, message.unpacked_bytes(), message.payload());
     journal.insert(journal.end(), header, header + sizeof header);
     for (const auto& part : message.payload()) journal.insert(journal.end(), part.begin(), part.end());
-    if (id == 5) {
-      std::vector<std::byte> payload;
-      for (const auto& part : message.payload()) payload.insert(payload.end(), part.begin(), part.end());
-      write(dir / "journal-entry", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(payload.data()), payload.size()));
+    if (id == 5) {  // the entry alone, unpacked, as the decoder sees it
+      std::vector<std::byte> packed;
+      for (const auto& part : message.payload()) packed.insert(packed.end(), part.begin(), part.end());
+      std::vector<std::byte> entry(message.unpacked_bytes());
+      if (!unpack_words(packed, entry)) return 1;
+      write(dir / "journal-entry", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(entry.data()), entry.size()));
     }
   }
   write(dir / "journal", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(journal.data()), journal.size()));
