@@ -1,18 +1,17 @@
 // JournalEntry encoding and bounded decoding (see journal_codec.h).
 #include "storage/journal_codec.h"
 
-#include <capnp/serialize-packed.h>
 #include <capnp/serialize.h>
-#include <kj/io.h>
 #include <kj/exception.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <exception>
 
 #include "common/errors.h"
 #include "schemas/snapshot.capnp.h"
-#include "storage/byte_output.h"
+#include "storage/journal_frame.h"
 #include "storage/manifest_codec.h"  // reader_options_for
 
 namespace instadump::storage {
@@ -103,12 +102,23 @@ void journal_message::finish(const journal_entry& entry) {
 
   // Packed: the blob of small values and the lists of small numbers are
   // mostly zero bytes, and the journal's flush costs by the byte.
-  const std::size_t words = capnp::computeSerializedSizeInWords(message_);
-  unpacked_bytes_ = words * kWord;
+  static_assert(std::endian::native == std::endian::little, "the segment table is little-endian");
+  // The standard framing -- the segment count minus one, each segment's
+  // size in words (u32, little-endian), padded to a whole word, then the
+  // segments -- packed piece by piece.
+  const auto segments = message_.getSegmentsForOutput();
+  std::vector<std::uint32_t> table(segments.size() + 2 - segments.size() % 2, 0);
+  table[0] = static_cast<std::uint32_t>(segments.size() - 1);
+  for (std::size_t i = 0; i < segments.size(); ++i) table[i + 1] = static_cast<std::uint32_t>(segments[i].size());
+  const auto table_bytes = std::as_bytes(std::span(table));
+  unpacked_bytes_ = table_bytes.size();
   packed_.clear();
-  packed_.reserve(words * (kWord + 2) + 16);  // packing's worst case: no regrowth
-  byte_vector_output out(packed_);
-  capnp::writePackedMessage(out, message_);
+  pack_words(table_bytes, packed_);
+  for (const auto& s : segments) {
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(s.begin()), s.size() * kWord);
+    unpacked_bytes_ += bytes.size();
+    pack_words(bytes, packed_);
+  }
   packed_.resize((packed_.size() + kWord - 1) / kWord * kWord, std::byte{0});
   parts_.assign(1, std::span<const std::byte>(packed_));
 }

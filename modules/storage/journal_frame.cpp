@@ -88,6 +88,54 @@ void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id, std
   store_u64(header + 32, hash.digest());
 }
 
+namespace {
+
+// Bit i set when byte i of `w` (little-endian) is not zero.
+inline unsigned tag_of(std::uint64_t w) noexcept {
+  // Per byte: the high bit set when any bit is (adding 0x7f to the low seven
+  // bits carries into the high one unless they are all zero).
+  const std::uint64_t nonzero = (((w & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | w) & 0x8080808080808080ull;
+  return static_cast<unsigned>((nonzero * 0x0002040810204081ull) >> 56);  // gathers the eight high bits
+}
+
+inline std::uint64_t word_at(const std::byte* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+}  // namespace
+
+void pack_words(std::span<const std::byte> words, std::vector<std::byte>& out) {
+  const std::size_t n = words.size() / 8;
+  const std::byte* in = words.data();
+  std::size_t at = out.size();
+  out.resize(at + n * 10 + 16);  // the worst case: a tag, eight bytes and a count per word
+  std::byte* o = out.data();
+  for (std::size_t i = 0; i < n;) {
+    const std::uint64_t w = word_at(in + i * 8);
+    const unsigned tag = tag_of(w);
+    o[at++] = static_cast<std::byte>(tag);
+    for (unsigned bits = tag; bits != 0; bits &= bits - 1) {
+      o[at++] = static_cast<std::byte>(w >> (8 * __builtin_ctz(bits)));
+    }
+    ++i;
+    if (tag == 0x00) {  // a run of zero words
+      std::size_t run = 0;
+      while (i < n && run < 255 && word_at(in + i * 8) == 0) ++run, ++i;
+      o[at++] = static_cast<std::byte>(run);
+    } else if (tag == 0xff) {  // words with at most one zero byte, copied as they are
+      std::size_t run = 0;
+      while (i + run < n && run < 255 && __builtin_popcount(tag_of(word_at(in + (i + run) * 8))) >= 7) ++run;
+      o[at++] = static_cast<std::byte>(run);
+      std::memcpy(o + at, in + i * 8, run * 8);
+      at += run * 8;
+      i += run;
+    }
+  }
+  out.resize(at);
+}
+
 // Cap'n Proto's packing, word by word: a tag byte whose bit i says whether
 // byte i of the word is not zero, then those bytes. After a tag of 0, a
 // count of further zero words follows; after a tag of 0xff (eight bytes

@@ -42,6 +42,10 @@ std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes
 void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id, std::uint64_t unpacked_bytes,
                                std::span<const std::span<const std::byte>> parts);
 
+// Appends Cap'n Proto's packed encoding of `words` (a multiple of 8 bytes)
+// to `out`. The same words packed one part after another unpack as one.
+void pack_words(std::span<const std::byte> words, std::vector<std::byte>& out);
+
 // Unpacks Cap'n Proto's packed encoding of exactly `out.size()` bytes (a
 // multiple of 8) from `packed`, which may end in up to 7 bytes of zero
 // padding. Returns false, with `out` unspecified, when `packed` is not
