@@ -475,9 +475,7 @@ save_result session::save_locked(bool durable) {
       large_bytes = encoded.large_bytes;
       if (large_bytes == 0) {
         value.size_bytes = encoded.segment.size() * sizeof(capnp::word);
-        value.fill = [segment = encoded.segment](std::span<std::byte> out) {
-          std::memcpy(out.data(), segment.begin(), out.size());
-        };
+        value.bytes = std::as_bytes(std::span(encoded.segment.begin(), encoded.segment.size()));
       }
     }
     if (large_bytes != 0) {

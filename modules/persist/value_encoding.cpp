@@ -97,10 +97,16 @@ class measuring_builder final : public capnp::MessageBuilder {
     for (const auto& [at, bytes] : mapped_) ::munmap(at, bytes);
     // (The scratch is reused: zero what was written of it.)
     if (gave_scratch_) {
-      auto segments = getSegmentsForOutput();
-      if (segments.size() > 0) std::memset(scratch_.begin(), 0, segments[0].size() * sizeof(capnp::word));
+      if (first_words_ == kUnknown) {
+        auto segments = getSegmentsForOutput();
+        first_words_ = segments.size() > 0 ? segments[0].size() : 0;
+      }
+      std::memset(scratch_.begin(), 0, first_words_ * sizeof(capnp::word));
     }
   }
+  // Tells the builder how many words of its first segment were used (what
+  // getSegmentsForOutput() said), so that its destructor need not ask again.
+  void note_first_segment_words(std::size_t words) noexcept { first_words_ = words; }
   kj::ArrayPtr<capnp::word> allocateSegment(unsigned minimum_size) override {
     // The scratch can only be the first segment (the destructor zeroes it
     // as much as segment 0 used).
@@ -119,7 +125,9 @@ class measuring_builder final : public capnp::MessageBuilder {
   }
 
  private:
+  static constexpr std::size_t kUnknown = ~std::size_t{0};
   kj::ArrayPtr<capnp::word> scratch_;
+  std::size_t first_words_ = kUnknown;
   bool allocated_any_ = false;
   bool gave_scratch_ = false;
   std::size_t next_words_;
@@ -152,6 +160,7 @@ value_encoder::encoded value_encoder::encode(encode_fn encode, std::uint64_t las
       measuring_builder message(scratch_.asPtr());
       encode(message);
       auto segments = message.getSegmentsForOutput();
+      message.note_first_segment_words(segments[0].size());
       if (segments.size() == 1) return {keep(segments[0])};
       // It spilled: its size in one segment is the root pointer plus
       // everything it reaches (without the far pointers between segments).

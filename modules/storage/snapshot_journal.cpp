@@ -194,7 +194,7 @@ std::optional<snapshot_store::journal_plan> snapshot_store::plan_journaled(std::
   e.values.reserve(delta.put.size());
   for (const auto& put : delta.put) {
     const auto* v = std::get_if<new_value>(&put);
-    if (!v || !v->fill || v->fill_in_place || v->size_bytes >= kPackedValueBytes) return std::nullopt;
+    if (!v || v->fill_in_place || v->size_bytes >= kPackedValueBytes) return std::nullopt;
     journal_value& out = e.values.emplace_back();
     out.offset = plan.blob_bytes;
     out.size_bytes = v->size_bytes;
@@ -282,7 +282,11 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
     const journal_value& out = e.values[i];
     const std::span<std::byte> space = blob.subspan(out.offset, out.size_bytes);
     try {
-      v.fill(space);
+      if (v.fill) {
+        v.fill(space);
+      } else {
+        std::memcpy(space.data(), v.bytes.data(), space.size());
+      }
     } catch (...) {
       std::throw_with_nested(save_failed("instadump: filling value \"" + v.key + "\" for a snapshot in " +
                                          dir_.string() + " threw; nothing was written"));
@@ -410,9 +414,7 @@ std::uint64_t snapshot_store::apply_entry(MDB_txn* parent, const journal_entry& 
     nv.size_bytes = v.size_bytes;
     nv.framed = v.framed;
     nv.key_id = v.key_id;
-    nv.fill = [bytes = e.blob.subspan(v.offset, v.size_bytes)](std::span<std::byte> out) {
-      std::memcpy(out.data(), bytes.data(), out.size());
-    };
+    nv.bytes = e.blob.subspan(v.offset, v.size_bytes);
     delta.put.emplace_back(std::move(nv));
   }
   for (std::uint64_t id : e.removed) delta.remove.push_back(name_of(id));

@@ -440,7 +440,9 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
         throw save_failed("instadump: value \"" + key + "\" is " + std::to_string(v->size_bytes) +
                           " bytes long; the size must be a multiple of 8 (whole Cap'n Proto words)");
       }
-      if (!v->fill && !v->fill_in_place) throw save_failed("instadump: value \"" + key + "\" has no fill function");
+      if (!v->fill && !v->fill_in_place && v->bytes.size() != v->size_bytes) {
+        throw save_failed("instadump: value \"" + key + "\" has no fill function, and not size_bytes bytes either");
+      }
     }
   }
 

@@ -68,6 +68,10 @@ struct new_value {
   // address is NOT guaranteed to be 8-byte aligned. May throw: the whole write
   // is then abandoned and write_snapshot() throws save_failed.
   std::function<void(std::span<std::byte>)> fill;
+  // Instead of `fill`, for bytes that exist already (a small value encoded
+  // in memory): exactly size_bytes of them, valid until write_snapshot()
+  // returns. The store copies them.
+  std::span<const std::byte> bytes;
   // Instead of `fill`, for values whose exact size is not known up front
   // (a large value, encoded straight into the store's pages without a copy):
   // size_bytes is the room to reserve; fill_in_place gets that room, 8-byte

@@ -233,8 +233,10 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     try {
       if (v.fill_in_place) {
         space = space.first(fill_in_place(v, space, i));
-      } else {
+      } else if (v.fill) {
         v.fill(space);
+      } else {
+        std::memcpy(space.data(), v.bytes.data(), space.size());
       }
     } catch (const room_needed&) {
       throw;

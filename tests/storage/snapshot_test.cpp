@@ -150,8 +150,40 @@ TEST_CASE("write_snapshot rejects bad input and changes nothing") {
   SECTION("empty key") {
     CHECK_THROWS_AS(store->write_snapshot(values_with({{"", 8}}, 1), false), instadump::save_failed);
   }
+  SECTION("neither a fill function nor the bytes") {
+    values_t values;
+    new_value v;
+    v.key = "nothing";
+    v.size_bytes = 16;
+    const auto eight = pattern(8, 1);
+    v.bytes = eight;  // fewer than size_bytes
+    values.push_back(std::move(v));
+    CHECK_THROWS_WITH(store->write_snapshot(std::move(values), false), Catch::Contains("\"nothing\""));
+  }
   CHECK(store->list_snapshots().size() == 1);
   CHECK(store->write_snapshot(values_with({{"b", 8}}, 2), false).id == 2);
+}
+
+TEST_CASE("values given as bytes are stored like filled ones, directly and through the journal") {
+  scratch_dir tmp;
+  auto store = snapshot_store::open(tmp.path(), {});
+  const auto small = pattern(64, 3), large = pattern(32 * 1024, 4);
+  for (std::uint64_t base : {0, 1}) {  // the first journaled, the second direct (a large value)
+    snapshot_delta d;
+    new_value a, b;
+    a.key = "small";
+    a.size_bytes = small.size();
+    a.bytes = small;
+    b.key = "large";
+    b.size_bytes = large.size();
+    b.bytes = large;
+    d.put.push_back(std::move(a));
+    if (base == 1) d.put.push_back(std::move(b));
+    CHECK(store->write_snapshot(base, std::move(d), true).id == base + 1);
+  }
+  const auto values = read_all(*store, 2);
+  CHECK(values.at("small") == small);
+  CHECK(values.at("large") == large);
 }
 
 TEST_CASE("schemas are stored with a snapshot and read back by fingerprint") {
