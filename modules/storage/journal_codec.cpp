@@ -2,16 +2,15 @@
 #include "storage/journal_codec.h"
 
 #include <capnp/serialize.h>
-#include <kj/exception.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <exception>
 
 #include "common/errors.h"
 #include "schemas/snapshot.capnp.h"
 #include "storage/journal_frame.h"
+#include "storage/decode_guard.h"
 #include "storage/manifest_codec.h"  // reader_options_for
 
 namespace instadump::storage {
@@ -130,7 +129,7 @@ std::size_t journal_message::payload_bytes() const noexcept {
 }
 
 journal_entry decode_journal_entry(kj::ArrayPtr<const capnp::word> payload, const std::string& where) {
-  try {
+  return decoding(where, "journal entry", "the journal is damaged", [&] {
     capnp::FlatArrayMessageReader reader(payload, reader_options_for(payload.size()));
     auto root = reader.getRoot<schema::JournalEntry>();
     const std::uint32_t format = root.getFormatVersion();
@@ -195,15 +194,7 @@ journal_entry decode_journal_entry(kj::ArrayPtr<const capnp::word> payload, cons
       e.schemas.push_back(schema_record{s.getFingerprint(), std::vector<std::byte>(b.begin(), b.end())});
     }
     return e;
-  } catch (const corrupt_data&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const kj::Exception& ex) {
-    damaged(where, "does not decode (" + std::string(ex.getDescription().cStr()) + ")");
-  } catch (const std::exception& ex) {
-    damaged(where, std::string("does not decode (") + ex.what() + ")");
-  }
+  });
 }
 
 }  // namespace instadump::storage

@@ -2,14 +2,13 @@
 #include "storage/manifest_codec.h"
 
 #include <capnp/serialize.h>
-#include <kj/exception.h>
 
 #include <algorithm>
 #include <cstring>
-#include <exception>
 #include <limits>
 
 #include "common/errors.h"
+#include "storage/decode_guard.h"
 #include "schemas/snapshot.capnp.h"
 
 namespace instadump::storage {
@@ -18,24 +17,6 @@ namespace {
 constexpr const char* kMagic = "instadump";
 // Manifests exist only in format 1 (format 2 stores SnapshotRecords).
 constexpr std::uint32_t kManifestFormat = 1;
-
-// Turns any decode failure into corrupt_data naming where the bytes came from.
-template <typename F>
-auto decoding(const std::string& where, const char* what, const char* advice, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const corrupt_data&) {
-    throw;
-  } catch (const kj::Exception& e) {
-    throw corrupt_data("instadump: " + where + ": the stored " + what +
-                       " does not decode (" + std::string(e.getDescription().cStr()) + "); " + advice);
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw corrupt_data("instadump: " + where + ": the stored " + what + " does not decode (" + e.what() + "); " +
-                       advice);
-  }
-}
 
 std::span<const std::byte> whole_words(std::span<const std::byte> bytes, const std::string& where,
                                        const char* what) {

@@ -6,15 +6,14 @@
 #include <capnp/message.h>
 #include <capnp/serialize-packed.h>
 #include <capnp/serialize.h>
-#include <kj/exception.h>
 #include <kj/io.h>
 
 #include <algorithm>
-#include <exception>
 #include <map>
 
 #include "common/errors.h"
 #include "storage/byte_output.h"
+#include "storage/decode_guard.h"
 #include "schemas/snapshot.capnp.h"
 
 namespace instadump::storage {
@@ -96,7 +95,7 @@ std::vector<std::byte> encode_record(const snapshot_record& record) {
 }
 
 snapshot_record decode_record(std::span<const std::byte> bytes, const std::string& where) {
-  try {
+  return decoding(where, "snapshot record", "the data is damaged: load an older snapshot", [&] {
     kj::ArrayInputStream in(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
     capnp::PackedMessageReader reader(in, packed_reader_options(bytes.size()));
     auto root = reader.getRoot<schema::SnapshotRecord>();
@@ -136,15 +135,7 @@ snapshot_record decode_record(std::span<const std::byte> bytes, const std::strin
     }
     if (r.full && !r.removed.empty()) damaged(where, "is full but lists removed keys");
     return r;
-  } catch (const corrupt_data&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const kj::Exception& e) {
-    damaged(where, "does not decode (" + std::string(e.getDescription().cStr()) + ")");
-  } catch (const std::exception& e) {
-    damaged(where, std::string("does not decode (") + e.what() + ")");
-  }
+  });
 }
 
 }  // namespace instadump::storage
