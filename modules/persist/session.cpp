@@ -53,8 +53,9 @@ storage::kept_value kept_of(const entry_info& e) {
   return storage::kept_value{e.key, e.schema, e.blob_id, e.offset, e.size_bytes, e.checksum, e.framed, e.key_id};
 }
 
-// A reference to the stored value of `s`, to store under `key`.
-storage::kept_value kept_of(const saved_slot& s, const std::string& key) {
+// A reference to the stored value of `s`, to store under `key` (which must
+// outlive the save).
+storage::kept_value kept_of(const saved_slot& s, std::string_view key) {
   return storage::kept_value{key, s.schema, s.blob_id, s.offset, s.size_bytes, s.checksum, s.framed,
                              s.under_own_key ? s.key_id : 0};
 }
@@ -460,7 +461,9 @@ save_result session::save_locked(bool durable) {
       }
       continue;
     }
-    storage::new_value value;
+    // (Built in place: a save of many small values should not move each.)
+    auto& value =
+        std::get<storage::new_value>(changes.put.emplace_back(std::in_place_type<storage::new_value>));
     value.key = e->key();
     value.schema = e->schema();
     value.key_id = s.valid && s.under_own_key ? s.key_id : 0;
@@ -484,7 +487,6 @@ save_result session::save_locked(bool durable) {
         return encoding::encode_in_place([&](capnp::MessageBuilder& m) { e->encode(*v, m); }, room);
       };
     }
-    changes.put.emplace_back(std::move(value));
     put_entry.push_back(i);
     ++result.refs_written;
   }

@@ -110,16 +110,20 @@ void journal_message::finish(const journal_entry& entry) {
   table[0] = static_cast<std::uint32_t>(segments.size() - 1);
   for (std::size_t i = 0; i < segments.size(); ++i) table[i + 1] = static_cast<std::uint32_t>(segments[i].size());
   const auto table_bytes = std::as_bytes(std::span(table));
+  std::size_t room = packed_bound(table_bytes.size());
+  for (const auto& s : segments) room += packed_bound(s.size() * kWord);
+  packed_ = std::make_unique_for_overwrite<std::byte[]>(room + kWord);
   unpacked_bytes_ = table_bytes.size();
-  packed_.clear();
-  pack_words(table_bytes, packed_);
+  std::size_t at = pack_words_into(table_bytes, packed_.get());
   for (const auto& s : segments) {
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(s.begin()), s.size() * kWord);
     unpacked_bytes_ += bytes.size();
-    pack_words(bytes, packed_);
+    at += pack_words_into(bytes, packed_.get() + at);
   }
-  packed_.resize((packed_.size() + kWord - 1) / kWord * kWord, std::byte{0});
-  parts_.assign(1, std::span<const std::byte>(packed_));
+  const std::size_t padded = (at + kWord - 1) / kWord * kWord;
+  std::memset(packed_.get() + at, 0, padded - at);
+  packed_bytes_ = padded;
+  parts_.assign(1, std::span<const std::byte>(packed_.get(), packed_bytes_));
 }
 
 std::size_t journal_message::payload_bytes() const noexcept {

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -91,7 +92,8 @@ class journal_message {
  private:
   capnp::MallocMessageBuilder message_;
   std::span<std::byte> blob_;
-  std::vector<std::byte> packed_;
+  std::unique_ptr<std::byte[]> packed_;  // not zeroed first: every byte of the payload is written
+  std::size_t packed_bytes_ = 0;
   std::size_t unpacked_bytes_ = 0;
   std::vector<std::span<const std::byte>> parts_;
 };

@@ -1,6 +1,7 @@
 // Journal frames: layout, checksum, parsing (see journal_frame.h).
 #include "storage/journal_frame.h"
 
+#include <immintrin.h>
 #include <xxhash.h>
 
 #include <cstring>
@@ -91,12 +92,19 @@ void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id, std
 namespace {
 
 // Bit i set when byte i of `w` (little-endian) is not zero.
-inline unsigned tag_of(std::uint64_t w) noexcept {
-  // Per byte: the high bit set when any bit is (adding 0x7f to the low seven
-  // bits carries into the high one unless they are all zero).
-  const std::uint64_t nonzero = (((w & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | w) & 0x8080808080808080ull;
-  return static_cast<unsigned>((nonzero * 0x0002040810204081ull) >> 56);  // gathers the eight high bits
+// The high bit of each byte of `w` that is not zero (adding 0x7f to the low
+// seven bits carries into the high one unless they are all zero).
+inline std::uint64_t nonzero_high_bits(std::uint64_t w) noexcept {
+  return (((w & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | w) & 0x8080808080808080ull;
 }
+
+// Bit i set when byte i of `w` (little-endian) is not zero.
+inline unsigned tag_of(std::uint64_t w) noexcept {
+  return static_cast<unsigned>((nonzero_high_bits(w) * 0x0002040810204081ull) >> 56);  // gathers the high bits
+}
+
+// 0xff in each byte of `w` that is not zero, 0 in the others.
+inline std::uint64_t nonzero_byte_mask(std::uint64_t w) noexcept { return (nonzero_high_bits(w) >> 7) * 0xff; }
 
 inline std::uint64_t word_at(const std::byte* p) noexcept {
   std::uint64_t w;
@@ -104,14 +112,56 @@ inline std::uint64_t word_at(const std::byte* p) noexcept {
   return w;
 }
 
+// Writes the count after a tag of 0 (further zero words) or of 0xff (words
+// with at most one zero byte, copied as they are) and what it covers, from
+// word i on; returns the word after them.
+inline std::size_t pack_run(unsigned tag, const std::byte* in, std::size_t i, std::size_t n, std::byte* o,
+                            std::size_t& at) noexcept {
+  std::size_t run = 0;
+  if (tag == 0x00) {
+    while (i + run < n && run < 255 && word_at(in + (i + run) * 8) == 0) ++run;
+    o[at++] = static_cast<std::byte>(run);
+  } else {
+    while (i + run < n && run < 255 && __builtin_popcount(tag_of(word_at(in + (i + run) * 8))) >= 7) ++run;
+    o[at++] = static_cast<std::byte>(run);
+    std::memcpy(o + at, in + i * 8, run * 8);
+    at += run * 8;
+  }
+  return i + run;
+}
+
+// The non-zero bytes of each word gathered with one PEXT instruction and
+// stored as eight bytes, of which the next tag overwrites those beyond
+// them: a third of the instructions of gathering them byte by byte.
+// (Only where PEXT is fast: AMD before Zen 3 runs it in microcode.)
+[[gnu::target("bmi2,popcnt")]] std::size_t pack_bmi2(const std::byte* in, std::size_t n, std::byte* o) noexcept {
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < n;) {
+    const std::uint64_t w = word_at(in + i * 8);
+    const unsigned tag = tag_of(w);
+    o[at++] = static_cast<std::byte>(tag);
+    const std::uint64_t bytes = _pext_u64(w, nonzero_byte_mask(w));
+    std::memcpy(o + at, &bytes, 8);
+    at += static_cast<std::size_t>(__builtin_popcount(tag));
+    ++i;
+    if (tag == 0x00 || tag == 0xff) i = pack_run(tag, in, i, n, o, at);
+  }
+  return at;
+}
+
+bool pext_is_fast() noexcept {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("znver1") && !__builtin_cpu_is("znver2");
+}
+
 }  // namespace
 
-void pack_words(std::span<const std::byte> words, std::vector<std::byte>& out) {
+namespace detail {
+
+std::size_t pack_words_portable(std::span<const std::byte> words, std::byte* o) noexcept {
   const std::size_t n = words.size() / 8;
   const std::byte* in = words.data();
-  std::size_t at = out.size();
-  out.resize(at + n * 10 + 16);  // the worst case: a tag, eight bytes and a count per word
-  std::byte* o = out.data();
+  std::size_t at = 0;
   for (std::size_t i = 0; i < n;) {
     const std::uint64_t w = word_at(in + i * 8);
     const unsigned tag = tag_of(w);
@@ -120,20 +170,22 @@ void pack_words(std::span<const std::byte> words, std::vector<std::byte>& out) {
       o[at++] = static_cast<std::byte>(w >> (8 * __builtin_ctz(bits)));
     }
     ++i;
-    if (tag == 0x00) {  // a run of zero words
-      std::size_t run = 0;
-      while (i < n && run < 255 && word_at(in + i * 8) == 0) ++run, ++i;
-      o[at++] = static_cast<std::byte>(run);
-    } else if (tag == 0xff) {  // words with at most one zero byte, copied as they are
-      std::size_t run = 0;
-      while (i + run < n && run < 255 && __builtin_popcount(tag_of(word_at(in + (i + run) * 8))) >= 7) ++run;
-      o[at++] = static_cast<std::byte>(run);
-      std::memcpy(o + at, in + i * 8, run * 8);
-      at += run * 8;
-      i += run;
-    }
+    if (tag == 0x00 || tag == 0xff) i = pack_run(tag, in, i, n, o, at);
   }
-  out.resize(at);
+  return at;
+}
+
+}  // namespace detail
+
+std::size_t pack_words_into(std::span<const std::byte> words, std::byte* out) noexcept {
+  static const bool fast = pext_is_fast();
+  return fast ? pack_bmi2(words.data(), words.size() / 8, out) : detail::pack_words_portable(words, out);
+}
+
+void pack_words(std::span<const std::byte> words, std::vector<std::byte>& out) {
+  const std::size_t at = out.size();
+  out.resize(at + packed_bound(words.size()));
+  out.resize(at + pack_words_into(words, out.data() + at));
 }
 
 // Cap'n Proto's packing, word by word: a tag byte whose bit i says whether

@@ -42,9 +42,23 @@ std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes
 void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id, std::uint64_t unpacked_bytes,
                                std::span<const std::span<const std::byte>> parts);
 
-// Appends Cap'n Proto's packed encoding of `words` (a multiple of 8 bytes)
-// to `out`. The same words packed one part after another unpack as one.
+// The most bytes pack_words_into() writes for `bytes` bytes of words.
+constexpr std::size_t packed_bound(std::size_t bytes) noexcept { return bytes / 8 * 10 + 16; }
+
+// Writes Cap'n Proto's packed encoding of `words` (a multiple of 8 bytes) to
+// `out`, which has room for packed_bound(words.size()) bytes (not all of
+// them are meaningful: only the returned count is). The same words packed
+// one part after another unpack as one.
+std::size_t pack_words_into(std::span<const std::byte> words, std::byte* out) noexcept;
+
+// pack_words_into(), appending to a vector.
 void pack_words(std::span<const std::byte> words, std::vector<std::byte>& out);
+
+namespace detail {
+// pack_words_into() without the BMI2 instructions it uses where they are
+// fast (tests compare the two).
+std::size_t pack_words_portable(std::span<const std::byte> words, std::byte* out) noexcept;
+}  // namespace detail
 
 // Unpacks Cap'n Proto's packed encoding of exactly `out.size()` bytes (a
 // multiple of 8) from `packed`, which may end in up to 7 bytes of zero

@@ -209,7 +209,7 @@ std::optional<snapshot_store::journal_plan> snapshot_store::plan_journaled(std::
   // name matches, else the name's id, else the next free id (in put order).
   std::unordered_map<std::string_view, std::uint64_t> fresh;
   std::uint64_t next_key_id = j.next_key_id;
-  auto known_id = [&](const std::string& key) -> std::uint64_t {
+  auto known_id = [&](std::string_view key) -> std::uint64_t {
     if (auto it = j.key_ids.find(key); it != j.key_ids.end()) return it->second;
     if (auto it = fresh.find(key); it != fresh.end()) return it->second;
     return 0;
@@ -223,7 +223,7 @@ std::optional<snapshot_store::journal_plan> snapshot_store::plan_journaled(std::
       if (next_key_id >= kNoKeyIdsAbove) return std::nullopt;
       id = next_key_id++;
       fresh.emplace(v.key, id);
-      e.new_keys.emplace_back(id, v.key);
+      e.new_keys.emplace_back(id, std::string(v.key));
       plan.name_bytes += v.key.size();
     }
     e.values[i].key_id = id;
@@ -248,7 +248,7 @@ std::optional<snapshot_store::journal_plan> snapshot_store::plan_journaled(std::
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const bool repeated = i > 0 && ids[i].first == ids[i - 1].first;
       if (repeated || std::binary_search(e.removed.begin(), e.removed.end(), ids[i].first)) {
-        const std::string& key = std::get<new_value>(delta.put[ids[i].second]).key;
+        const std::string key(std::get<new_value>(delta.put[ids[i].second]).key);
         throw save_failed("instadump: the key \"" + key + "\" appears " +
                           (repeated ? "twice in one snapshot" : "both as a value and as a key to remove") +
                           "; keys must be unique");
@@ -288,7 +288,7 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
         std::memcpy(space.data(), v.bytes.data(), space.size());
       }
     } catch (...) {
-      std::throw_with_nested(save_failed("instadump: filling value \"" + v.key + "\" for a snapshot in " +
+      std::throw_with_nested(save_failed("instadump: filling value \"" + std::string(v.key) + "\" for a snapshot in " +
                                          dir_.string() + " threw; nothing was written"));
     }
     checksums[i] = checksum_of(space);
@@ -320,8 +320,9 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
   for (std::size_t i = 0; i < e.values.size(); ++i) {
     const journal_value& v = e.values[i];
     const bool has_bytes = v.size_bytes != 0;
-    info.entries.push_back(entry_info{std::get<new_value>(delta.put[i]).key, v.schema, has_bytes ? e.blob_id : 0,
-                                      v.size_bytes, checksums[i], has_bytes ? v.offset : 0, v.framed, v.key_id});
+    info.entries.emplace_back(std::string(std::get<new_value>(delta.put[i]).key), v.schema,
+                              has_bytes ? e.blob_id : 0, v.size_bytes, checksums[i], has_bytes ? v.offset : 0,
+                              v.framed, v.key_id);
   }
 
   {

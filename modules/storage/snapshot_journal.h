@@ -18,6 +18,7 @@
 
 #include "storage/journal_codec.h"
 #include "storage/journal_file.h"
+#include "storage/name_map.h"
 #include "storage/snapshot_store.h"
 
 namespace instadump::storage {
@@ -59,7 +60,7 @@ struct snapshot_store::journal_state {
   std::uint64_t next_blob = 1;
   std::uint64_t next_key_id = 1;
   std::vector<std::string> names;  // key id -> name ("" for unused ids)
-  std::unordered_map<std::string, std::uint64_t> key_ids;
+  name_map<std::uint64_t> key_ids;
   std::vector<std::uint64_t> size_plus_one;  // key id -> the newest snapshot's value size + 1 (0: none)
   std::uint64_t total_bytes = 0;            // of the newest snapshot
 };

@@ -433,15 +433,16 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
   }
   // (Keys appearing twice are found once names are ids.)
   for (const auto& value : values) {
-    const std::string& key = std::visit([](const auto& v) -> const std::string& { return v.key; }, value);
+    const std::string_view key = std::visit([](const auto& v) { return v.key; }, value);
     if (key.empty()) throw save_failed("instadump: a value to save has an empty key; every value needs a name");
     if (const auto* v = std::get_if<new_value>(&value)) {
       if (v->size_bytes % sizeof(capnp::word) != 0) {
-        throw save_failed("instadump: value \"" + key + "\" is " + std::to_string(v->size_bytes) +
+        throw save_failed("instadump: value \"" + std::string(key) + "\" is " + std::to_string(v->size_bytes) +
                           " bytes long; the size must be a multiple of 8 (whole Cap'n Proto words)");
       }
       if (!v->fill && !v->fill_in_place && v->bytes.size() != v->size_bytes) {
-        throw save_failed("instadump: value \"" + key + "\" has no fill function, and not size_bytes bytes either");
+        throw save_failed("instadump: value \"" + std::string(key) +
+                          "\" has no fill function, and not size_bytes bytes either");
       }
     }
   }
@@ -492,7 +493,7 @@ snapshot_info snapshot_store::write_direct(std::uint64_t base_id, const snapshot
       info = write_once(base_id, delta, rooms, schemas, freed_bytes);
     } catch (const room_needed& r) {
       if (++room_retries > 8) {
-        throw save_failed("instadump: value \"" + std::get<new_value>(values[r.index]).key + "\" kept asking for more "
+        throw save_failed("instadump: value \"" + std::string(std::get<new_value>(values[r.index]).key) + "\" kept asking for more "
                           "room (" + std::to_string(r.bytes) + " bytes); nothing was written");
       }
       rooms.resize(values.size(), 0);
@@ -522,7 +523,7 @@ snapshot_info snapshot_store::write_direct(std::uint64_t base_id, const snapshot
     if (durable) sync_or_poison(snapshot_name(info.id, dir_));
     settle_freed_pages(freed_bytes);
     for (std::size_t i = 0; i < values.size(); ++i) {
-      info.entries[i].key = std::visit([](const auto& v) -> const std::string& { return v.key; }, values[i]);
+      info.entries[i].key = std::visit([](const auto& v) { return v.key; }, values[i]);
     }
     return info;
   }

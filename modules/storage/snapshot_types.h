@@ -8,6 +8,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -58,7 +59,10 @@ struct schema_identity {
 
 // A value to store as new bytes in a snapshot.
 struct new_value {
-  std::string key;
+  // The value's name: the characters must stay valid until write_snapshot()
+  // returns (the store copies what it keeps), so that a save of many values
+  // copies no names.
+  std::string_view key;
   schema_identity schema;
   // Exact number of bytes fill() writes. Must be a multiple of 8 (a whole
   // number of Cap'n Proto words).
@@ -96,7 +100,7 @@ struct new_value {
 // store uses them only when its own records are damaged and it cannot look
 // the value up.
 struct kept_value {
-  std::string key;
+  std::string_view key;  // valid until write_snapshot() returns, as new_value::key
   schema_identity schema;
   std::uint64_t blob_id = 0;
   std::uint64_t offset = 0;

@@ -29,8 +29,8 @@ using lmdb::check;
 using lmdb::id_key;
 using lmdb::text_key;
 
-const std::string& key_of(const std::variant<new_value, kept_value>& value) {
-  return std::visit([](const auto& v) -> const std::string& { return v.key; }, value);
+std::string_view key_of(const std::variant<new_value, kept_value>& value) {
+  return std::visit([](const auto& v) { return v.key; }, value);
 }
 
 void put_record(MDB_txn* txn, MDB_dbi dbi, const snapshot_record& record) {
@@ -106,7 +106,7 @@ std::size_t snapshot_store::fill_in_place(const new_value& v, std::span<std::byt
   if (used > space.size()) throw room_needed{index, (used + 7) / 8 * 8};
   std::memset(space.data() + used, 0, space.size() - used);  // no stale bytes on disk
   if (used % 8 != 0) {
-    throw save_failed("instadump: value \"" + v.key + "\" was written with " + std::to_string(used) +
+    throw save_failed("instadump: value \"" + std::string(v.key) + "\" was written with " + std::to_string(used) +
                       " bytes, not a multiple of 8 (whole Cap'n Proto words); nothing was written");
   }
   return used;
@@ -180,20 +180,20 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
 
   // Key ids; new names get the next ids (remembered only if the write commits).
   std::uint64_t next_key_id = w.next_key_id;
-  std::vector<std::pair<std::uint64_t, const std::string*>> new_names;
+  std::vector<std::pair<std::uint64_t, std::string_view>> new_names;
   std::unordered_map<std::string_view, std::uint64_t> new_ids;
-  auto id_of = [&](const std::string& key, bool create) -> std::uint64_t {
+  auto id_of = [&](std::string_view key, bool create) -> std::uint64_t {
     if (auto it = w.key_ids.find(key); it != w.key_ids.end()) return it->second;
     if (auto n = new_ids.find(key); n != new_ids.end()) return n->second;
     if (!create) return 0;
     const std::uint64_t fresh = next_key_id++;
     new_ids.emplace(key, fresh);
-    new_names.emplace_back(fresh, &key);
+    new_names.emplace_back(fresh, key);
     return fresh;
   };
   std::vector<std::uint64_t> key_ids(put.size());
   for (std::size_t i = 0; i < put.size(); ++i) {
-    const std::string& key = key_of(put[i]);
+    const std::string_view key = key_of(put[i]);
     // Values usually bring their key id along: then only a string compare
     // confirms it, no hashing of the name.
     const std::uint64_t hint = std::visit([](const auto& v) { return v.key_id; }, put[i]);
@@ -241,7 +241,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     } catch (const room_needed&) {
       throw;
     } catch (...) {
-      std::throw_with_nested(save_failed("instadump: filling value \"" + v.key + "\" for a snapshot in " +
+      std::throw_with_nested(save_failed("instadump: filling value \"" + std::string(v.key) + "\" for a snapshot in " +
                                          dir_.string() + " threw; nothing was written"));
     }
     stored_value& s = stored[i];
@@ -298,7 +298,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
         MDB_val k = key.val(), blob;
         const int rc = mdb_get(t, dbi_->blobs, &k, &blob);
         if (rc != 0 || kept.offset > blob.mv_size || blob.mv_size - kept.offset < kept.size_bytes) {
-          throw save_failed("instadump: value \"" + kept.key + "\" refers to " + std::to_string(kept.size_bytes) +
+          throw save_failed("instadump: value \"" + std::string(kept.key) + "\" refers to " + std::to_string(kept.size_bytes) +
                             " bytes at offset " + std::to_string(kept.offset) + " of blob " +
                             std::to_string(kept.blob_id) + ", which " + dir_.string() +
                             " does not hold; save the value's bytes instead");
@@ -307,7 +307,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
         s.checksum = kept.checksum;
         s.framed = kept.framed;
       } else {
-        throw save_failed("instadump: value \"" + kept.key + "\" refers to offset " + std::to_string(kept.offset) +
+        throw save_failed("instadump: value \"" + std::string(kept.key) + "\" refers to offset " + std::to_string(kept.offset) +
                           " of blob " + std::to_string(kept.blob_id) + ", where no snapshot kept in " +
                           dir_.string() + " has a value (pruned or never written); save the value's bytes instead");
       }
@@ -321,7 +321,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
     const bool repeated = i > 0 && stored[i].key_id == stored[i - 1].key_id;
     if (repeated || std::binary_search(removed.begin(), removed.end(), stored[i].key_id)) {
       const auto at = std::find(key_ids.begin(), key_ids.end(), stored[i].key_id) - key_ids.begin();
-      throw save_failed("instadump: the key \"" + key_of(put[at]) + "\" appears " +
+      throw save_failed("instadump: the key \"" + std::string(key_of(put[at])) + "\" appears " +
                         (repeated ? "twice in one snapshot" : "both as a value and as a key to remove") +
                         "; keys must be unique");
     }
@@ -424,7 +424,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
   for (const auto& [key_id, key] : new_names) {
     id_key k(key_id);
     MDB_val kv = k.val();
-    MDB_val v{key->size(), const_cast<char*>(key->data())};
+    MDB_val v{key.size(), const_cast<char*>(key.data())};
     check(mdb_put(t, dbi_->keys, &kv, &v, 0), "mdb_put (key name)");
   }
   // In a batch, a record is encoded and stored when the batch commits, and
@@ -453,10 +453,10 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
   // next write loads it from disk again.
   try {
     for (const auto& [key_id, key] : new_names) {
-      w.key_ids.emplace(*key, key_id);
+      w.key_ids.emplace(std::string(key), key_id);
       if (key_id < (std::uint64_t{1} << 32)) {
         if (w.names.size() <= key_id) w.names.resize(key_id + 1);
-        w.names[key_id] = *key;
+        w.names[key_id] = key;
       }
     }
     w.next_key_id = next_key_id;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "storage/record_codec.h"
+#include "storage/name_map.h"
 #include "storage/record_io.h"
 #include "storage/snapshot_chain.h"
 #include "storage/snapshot_store.h"
@@ -40,7 +41,7 @@ struct snapshot_store::writer_state {
   // them) and the key table (key_ids) along with the new snapshot.
   std::uint32_t format = format_version;
   std::vector<snapshot_record> converted;
-  std::unordered_map<std::string, std::uint64_t> key_ids;  // name -> key id
+  name_map<std::uint64_t> key_ids;  // name -> key id
   std::vector<std::string> names;                           // key id -> name ("" for unused ids)
   std::uint64_t next_key_id = 1;
   // Blobs on disk that no kept snapshot has values in (left by damaged

@@ -170,6 +170,11 @@ TEST_CASE("packing and unpacking words round-trip, and Cap'n Proto reads what is
     std::vector<std::byte> back(bytes.size());
     REQUIRE(unpack_words(packed, back));
     REQUIRE(std::equal(back.begin(), back.end(), bytes.begin()));
+    // The packer this CPU uses and the portable one write the same bytes.
+    std::vector<std::byte> fast(packed_bound(bytes.size())), portable(packed_bound(bytes.size()));
+    const std::size_t fast_bytes = pack_words_into(bytes, fast.data());
+    REQUIRE(fast_bytes == instadump::storage::detail::pack_words_portable(bytes, portable.data()));
+    REQUIRE(std::equal(fast.begin(), fast.begin() + fast_bytes, portable.begin()));
   }
   // A message packed here reads back with Cap'n Proto's own packed reader.
   capnp::MallocMessageBuilder message;

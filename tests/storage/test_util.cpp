@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
+#include <set>
+#include <string_view>
 
 namespace storage_test {
 
@@ -34,10 +37,25 @@ std::vector<std::byte> pattern(std::size_t size, std::uint64_t seed) {
   return bytes;
 }
 
-instadump::storage::new_value value_of(std::string key, std::vector<std::byte> bytes,
+namespace {
+
+// new_value::key is a view that must outlive the write; the names of the
+// values made here are kept for the whole test run (tests use few).
+std::string_view kept_name(std::string_view key) {
+  static std::mutex mu;
+  static std::set<std::string, std::less<>> names;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = names.find(key);
+  if (it == names.end()) it = names.emplace(key).first;
+  return *it;
+}
+
+}  // namespace
+
+instadump::storage::new_value value_of(std::string_view key, std::vector<std::byte> bytes,
                                        instadump::storage::schema_identity schema) {
   instadump::storage::new_value v;
-  v.key = std::move(key);
+  v.key = kept_name(key);
   v.schema = schema;
   v.size_bytes = bytes.size();
   v.fill = [b = std::move(bytes)](std::span<std::byte> out) {

@@ -32,7 +32,7 @@ class scratch_dir {
 std::vector<std::byte> pattern(std::size_t size, std::uint64_t seed);
 
 // A new_value whose fill copies `bytes`.
-instadump::storage::new_value value_of(std::string key, std::vector<std::byte> bytes,
+instadump::storage::new_value value_of(std::string_view key, std::vector<std::byte> bytes,
                                        instadump::storage::schema_identity schema = {7, 1});
 
 using values_t = std::vector<std::variant<instadump::storage::new_value, instadump::storage::kept_value>>;
