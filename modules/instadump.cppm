@@ -14,6 +14,7 @@ export import :version;
 export import :ref_core;
 export import :clock;
 export import :pins;
+export import :write_index;
 export import :transaction;
 export import :ref;
 export import :dosync;

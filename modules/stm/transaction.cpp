@@ -91,8 +91,8 @@ transaction::~transaction() {
 
 write_entry* transaction::find_local(const ref_core& r) noexcept {
   if (!index_.empty()) {
-    auto it = index_.find(&r);
-    return it == index_.end() ? nullptr : &writes_[it->second];
+    const std::size_t at = index_.find(&r);
+    return at == write_index::npos ? nullptr : &writes_[at];
   }
   for (write_entry& e : writes_) {
     if (e.ref == &r) return &e;
@@ -124,9 +124,9 @@ const version_base& transaction::view_of_writes(const ref_core& r) {
 void transaction::index_entries() {
   if (writes_.size() < index_threshold) return;
   if (index_.empty()) {
-    for (std::size_t i = 0; i < writes_.size(); ++i) index_.emplace(writes_[i].ref, i);
+    for (std::size_t i = 0; i < writes_.size(); ++i) index_.insert(writes_[i].ref, i);
   } else {
-    index_.emplace(writes_.back().ref, writes_.size() - 1);
+    index_.insert(writes_.back().ref, writes_.size() - 1);
   }
 }
 
@@ -419,7 +419,7 @@ void transaction::commit() {
   if (wake) notify_retry_waiters();
 
   writes_.clear();
-  if (!index_.empty()) index_.clear();
+  index_.clear();
   ensures_.clear();
   reads_.clear();
   if (!after_commit_.empty()) {
@@ -481,7 +481,7 @@ void transaction::commit_one() {
   if (wake) notify_retry_waiters();
 
   writes_.clear();
-  if (!index_.empty()) index_.clear();
+  index_.clear();
   reads_.clear();
   if (!after_commit_.empty()) {
     for (auto& a : after_commit_) finish_.push_back(std::move(a));

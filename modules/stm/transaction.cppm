@@ -17,12 +17,12 @@ module;
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 export module instadump:transaction;
 import :errors;
 import :version;
 import :ref_core;
+import :write_index;
 import :pins;
 
 namespace instadump::detail {
@@ -239,7 +239,7 @@ class transaction {
 
   // Per branch.
   std::vector<write_entry> writes_;
-  std::unordered_map<const ref_core*, std::size_t> index_;  // when writes_ is large
+  write_index index_;  // of writes_, when it is large
   std::vector<const ref_core*> ensures_;
   std::vector<std::function<void()>> after_commit_;
 

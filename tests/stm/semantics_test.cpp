@@ -228,6 +228,44 @@ TEST_CASE("or_else runs the second branch when the first retries, undoing the fi
   CHECK(r.deref() == 6);
 }
 
+TEST_CASE("a transaction writing thousands of refs finds its own writes, in branches and in later transactions",
+          "[stm]") {
+  // Beyond a few writes a transaction indexes its write set; the index is
+  // kept (emptied) from one transaction of the thread to the next.
+  std::vector<std::unique_ptr<instadump::ref<int>>> refs;
+  for (int i = 0; i < 3000; ++i) refs.push_back(std::make_unique<instadump::ref<int>>(-1));
+  for (int round = 0; round < 3; ++round) {
+    const int n = round == 1 ? 40 : 3000;  // a small set after a large one: no stale entries
+    instadump::dosync([&] {
+      for (int i = 0; i < n; ++i) refs[i]->set(i + round);
+      for (int i = n - 1; i >= 0; --i) refs[i]->alter([](int v) { return v * 2; });  // found again
+      for (int i = 0; i < n; ++i) REQUIRE(refs[i]->deref() == (i + round) * 2);
+    });
+    for (int i = 0; i < n; ++i) REQUIRE(refs[i]->deref() == (i + round) * 2);
+  }
+  // A branch that writes many refs and retries leaves nothing; the other
+  // branch's writes join the parent's, which then finds them.
+  const int before = refs[2999]->deref();
+  instadump::dosync([&] {
+    for (int i = 0; i < 100; ++i) refs[i]->set(7);
+    instadump::or_else(
+        [&] {
+          for (int i = 0; i < 3000; ++i) refs[i]->set(-5);
+          instadump::retry();
+          return 0;
+        },
+        [&] {
+          for (int i = 50; i < 2000; ++i) refs[i]->alter([](int v) { return v + 1; });
+          return 0;
+        });
+    for (int i = 0; i < 2000; ++i) refs[i]->alter([](int v) { return v + 1; });
+  });
+  for (int i = 0; i < 50; ++i) REQUIRE(refs[i]->deref() == 8);
+  for (int i = 50; i < 100; ++i) REQUIRE(refs[i]->deref() == 9);
+  for (int i = 100; i < 2000; ++i) REQUIRE(refs[i]->deref() == (i + 2) * 2 + 2);
+  CHECK(refs[2999]->deref() == before);
+}
+
 TEST_CASE("or_else undoes commutes, ensures and after_commit actions of a retried branch", "[stm]") {
   instadump::ref<int> r{0};
   int actions = 0;
