@@ -447,6 +447,7 @@ save_result session::save_locked(bool durable) {
   // reloaded) every value, unclaimed ones included.
   const bool delta = base_is_newest_ && base_id_ != 0;
   storage::snapshot_delta changes;
+  changes.entry_keys = false;  // ours are entries[put_entry[p]]->key()
   std::vector<std::size_t> put_entry;  // index in `entries` of each put value (unclaimed ones: none)
   changes.put.reserve(entries.size() + (delta ? 0 : unclaimed_.size()));
   put_entry.reserve(entries.size());

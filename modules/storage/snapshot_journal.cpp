@@ -320,9 +320,9 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
   for (std::size_t i = 0; i < e.values.size(); ++i) {
     const journal_value& v = e.values[i];
     const bool has_bytes = v.size_bytes != 0;
-    info.entries.emplace_back(std::string(std::get<new_value>(delta.put[i]).key), v.schema,
-                              has_bytes ? e.blob_id : 0, v.size_bytes, checksums[i], has_bytes ? v.offset : 0,
-                              v.framed, v.key_id);
+    info.entries.emplace_back(delta.entry_keys ? std::string(std::get<new_value>(delta.put[i]).key) : std::string(),
+                              v.schema, has_bytes ? e.blob_id : 0, v.size_bytes, checksums[i],
+                              has_bytes ? v.offset : 0, v.framed, v.key_id);
   }
 
   {

@@ -522,7 +522,7 @@ snapshot_info snapshot_store::write_direct(std::uint64_t base_id, const snapshot
     }
     if (durable) sync_or_poison(snapshot_name(info.id, dir_));
     settle_freed_pages(freed_bytes);
-    for (std::size_t i = 0; i < values.size(); ++i) {
+    for (std::size_t i = 0; delta.entry_keys && i < values.size(); ++i) {
       info.entries[i].key = std::visit([](const auto& v) { return v.key; }, values[i]);
     }
     return info;

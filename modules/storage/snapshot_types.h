@@ -118,6 +118,10 @@ struct kept_value {
 struct snapshot_delta {
   std::vector<std::variant<new_value, kept_value>> put;
   std::vector<std::string> remove;
+  // false: the entries write_snapshot() returns (those of `put`, in order)
+  // leave `key` empty -- the caller has the names -- which spares copying
+  // every name of a large save.
+  bool entry_keys = true;
 };
 
 // One value of a stored snapshot.

@@ -186,6 +186,27 @@ TEST_CASE("values given as bytes are stored like filled ones, directly and throu
   CHECK(values.at("large") == large);
 }
 
+TEST_CASE("entry_keys = false returns the same entries without their names, directly and through the journal") {
+  scratch_dir tmp;
+  auto store = snapshot_store::open(tmp.path(), {});
+  for (std::uint64_t base : {0, 1}) {  // the first journaled, the second direct (a large value)
+    snapshot_delta d;
+    d.put.push_back(value_of("a", pattern(64, base)));
+    d.put.push_back(value_of("b", pattern(base == 0 ? 8 : 40 * 1024, base + 7)));
+    d.entry_keys = false;
+    const snapshot_info written = store->write_snapshot(base, std::move(d), true);
+    REQUIRE(written.entries.size() == 2);
+    const snapshot_info stored = *store->newest();  // entries sorted by key: a, b
+    REQUIRE(stored.id == written.id);
+    for (std::size_t i = 0; i < 2; ++i) {
+      CHECK(written.entries[i].key.empty());
+      entry_info named = written.entries[i];
+      named.key = stored.entries[i].key;
+      CHECK(named == stored.entries[i]);
+    }
+  }
+}
+
 TEST_CASE("schemas are stored with a snapshot and read back by fingerprint") {
   scratch_dir tmp;
   auto store = snapshot_store::open(tmp.path(), {});
