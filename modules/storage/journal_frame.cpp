@@ -132,8 +132,9 @@ inline std::size_t pack_run(unsigned tag, const std::byte* in, std::size_t i, st
 
 // The non-zero bytes of each word gathered with one PEXT instruction and
 // stored as eight bytes, of which the next tag overwrites those beyond
-// them: a third of the instructions of gathering them byte by byte.
-// (Only where PEXT is fast: AMD before Zen 3 runs it in microcode.)
+// them: two thirds of the instructions of gathering them byte by byte (the
+// frame of 1,000 small values: 90 K instead of 133 K). Only where PEXT is
+// fast: AMD before Zen 3 runs it in microcode.
 [[gnu::target("bmi2,popcnt")]] std::size_t pack_bmi2(const std::byte* in, std::size_t n, std::byte* o) noexcept {
   std::size_t at = 0;
   for (std::size_t i = 0; i < n;) {
