@@ -42,12 +42,13 @@ class write_index {
     ++size_;
   }
 
-  // Forgets every key. Keeps the table, unless it is much larger than what
-  // it held (one huge transaction should not cost memory for the thread's
-  // lifetime).
+  // Forgets every key. Keeps a table of up to kKeptSlots (1 MiB) for the
+  // next transaction; a larger one, grown by a huge transaction, is freed,
+  // so that it does not stay with the thread (allocating it again costs
+  // little next to the tens of thousands of writes that need it).
   void clear() noexcept {
     if (size_ == 0) return;
-    if (capacity() > kKeptSlots && size_ * 16 < capacity()) {
+    if (capacity() > kKeptSlots) {
       slots_.reset();
       mask_ = 0;
       shift_ = 64;

@@ -264,6 +264,17 @@ TEST_CASE("a transaction writing thousands of refs finds its own writes, in bran
   for (int i = 50; i < 100; ++i) REQUIRE(refs[i]->deref() == 9);
   for (int i = 100; i < 2000; ++i) REQUIRE(refs[i]->deref() == (i + 2) * 2 + 2);
   CHECK(refs[2999]->deref() == before);
+
+  // A transaction large enough that its index is freed afterwards, then
+  // small and middling ones again.
+  while (refs.size() < 40000) refs.push_back(std::make_unique<instadump::ref<int>>(0));
+  for (int n : {40000, 20, 3000}) {
+    instadump::dosync([&] {
+      for (int i = 0; i < n; ++i) refs[i]->set(n);
+      for (int i = 0; i < n; ++i) refs[i]->alter([](int v) { return v + 1; });
+    });
+    for (int i = 0; i < n; ++i) REQUIRE(refs[i]->deref() == n + 1);
+  }
 }
 
 TEST_CASE("or_else undoes commutes, ensures and after_commit actions of a retried branch", "[stm]") {
