@@ -493,8 +493,8 @@ snapshot_info snapshot_store::write_direct(std::uint64_t base_id, const snapshot
       info = write_once(base_id, delta, rooms, schemas, freed_bytes);
     } catch (const room_needed& r) {
       if (++room_retries > 8) {
-        throw save_failed("instadump: value \"" + std::string(std::get<new_value>(values[r.index]).key) + "\" kept asking for more "
-                          "room (" + std::to_string(r.bytes) + " bytes); nothing was written");
+        throw save_failed("instadump: value \"" + std::string(std::get<new_value>(values[r.index]).key) +
+                          "\" kept asking for more room (" + std::to_string(r.bytes) + " bytes); nothing was written");
       }
       rooms.resize(values.size(), 0);
       rooms[r.index] = r.bytes;

@@ -298,18 +298,19 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
         MDB_val k = key.val(), blob;
         const int rc = mdb_get(t, dbi_->blobs, &k, &blob);
         if (rc != 0 || kept.offset > blob.mv_size || blob.mv_size - kept.offset < kept.size_bytes) {
-          throw save_failed("instadump: value \"" + std::string(kept.key) + "\" refers to " + std::to_string(kept.size_bytes) +
-                            " bytes at offset " + std::to_string(kept.offset) + " of blob " +
-                            std::to_string(kept.blob_id) + ", which " + dir_.string() +
+          throw save_failed("instadump: value \"" + std::string(kept.key) + "\" refers to " +
+                            std::to_string(kept.size_bytes) + " bytes at offset " + std::to_string(kept.offset) +
+                            " of blob " + std::to_string(kept.blob_id) + ", which " + dir_.string() +
                             " does not hold; save the value's bytes instead");
         }
         s.ref = value_ref{kept.blob_id, kept.offset, kept.size_bytes};
         s.checksum = kept.checksum;
         s.framed = kept.framed;
       } else {
-        throw save_failed("instadump: value \"" + std::string(kept.key) + "\" refers to offset " + std::to_string(kept.offset) +
-                          " of blob " + std::to_string(kept.blob_id) + ", where no snapshot kept in " +
-                          dir_.string() + " has a value (pruned or never written); save the value's bytes instead");
+        throw save_failed("instadump: value \"" + std::string(kept.key) + "\" refers to offset " +
+                          std::to_string(kept.offset) + " of blob " + std::to_string(kept.blob_id) +
+                          ", where no snapshot kept in " + dir_.string() +
+                          " has a value (pruned or never written); save the value's bytes instead");
       }
     }
     info.entries.push_back(entry_info{{}, s.schema, s.ref.blob_id, s.ref.size, s.checksum,
