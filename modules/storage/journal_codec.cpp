@@ -122,8 +122,7 @@ void journal_message::finish(const journal_entry& entry) {
   }
   const std::size_t padded = (at + kWord - 1) / kWord * kWord;
   std::memset(packed_.get() + at, 0, padded - at);
-  packed_bytes_ = padded;
-  parts_.assign(1, std::span<const std::byte>(packed_.get(), packed_bytes_));
+  parts_.assign(1, std::span<const std::byte>(packed_.get(), padded));
 }
 
 std::size_t journal_message::payload_bytes() const noexcept {

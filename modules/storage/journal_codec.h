@@ -93,7 +93,6 @@ class journal_message {
   capnp::MallocMessageBuilder message_;
   std::span<std::byte> blob_;
   std::unique_ptr<std::byte[]> packed_;  // not zeroed first: every byte of the payload is written
-  std::size_t packed_bytes_ = 0;
   std::size_t unpacked_bytes_ = 0;
   std::vector<std::span<const std::byte>> parts_;
 };

@@ -45,9 +45,7 @@ std::string_view kept_name(std::string_view key) {
   static std::mutex mu;
   static std::set<std::string, std::less<>> names;
   std::lock_guard<std::mutex> lock(mu);
-  auto it = names.find(key);
-  if (it == names.end()) it = names.emplace(key).first;
-  return *it;
+  return *names.emplace(key).first;  // the one kept already, if any
 }
 
 }  // namespace
