@@ -473,7 +473,7 @@ void snapshot_store::apply_journaled() {
       txn.commit();
       break;
     } catch (const lmdb_failure& e) {
-      writer_.reset();  // it followed the child transactions: load it again
+      writer_.reset();  // it followed the writes the abort undid: load it again
       if (e.code() == MDB_MAP_FULL && attempt < 16) {
         try {
           std::size_t bytes = 0;

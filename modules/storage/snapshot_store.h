@@ -237,8 +237,9 @@ class snapshot_store {
   // place (0: its size_bytes); throws room_needed when one needs more.
   // Sets `freed_bytes` to the size of the blobs it deleted.
   // Returns the snapshot's info with its entries' keys left empty (the
-  // caller has them). `parent`: when not null, the write is a child
-  // transaction of it (a batch of journaled snapshots), committed into it.
+  // caller has them). `parent`: when not null, the write goes into that
+  // transaction (a batch of journaled snapshots), which the caller commits
+  // or aborts.
   // `created`: the snapshot's creation time (0: now).
   snapshot_info write_once(std::uint64_t base_id, const snapshot_delta& delta, const std::vector<std::size_t>& rooms,
                            std::span<const schema_record> schemas, std::uint64_t& freed_bytes,

@@ -171,8 +171,14 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
                                          const std::vector<std::size_t>& rooms,
                                          std::span<const schema_record> schemas, std::uint64_t& freed_bytes,
                                          MDB_txn* parent, std::int64_t created) {
-  lmdb::transaction txn(env_->get(), 0, parent);
-  MDB_txn* t = txn.get();
+  // A snapshot of a batch is written straight into the batch's transaction,
+  // not into a child of it: LMDB reuses the pages of a value deleted in the
+  // transaction that wrote it only in a top-level transaction, so with a
+  // child per snapshot every blob a later snapshot of the batch prunes would
+  // still be written to disk. (A batch fails as a whole either way.)
+  std::optional<lmdb::transaction> own;
+  if (!parent) own.emplace(env_->get(), 0);
+  MDB_txn* t = parent ? parent : own->get();
   if (!writer_) load_writer(t);
   writer_state& w = *writer_;
   const std::uint64_t id = w.chain.newest + 1;
@@ -447,7 +453,7 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
   write_counter(t, dbi_->meta, kMetaNextKeyIdKey, next_key_id);
   write_counter(t, dbi_->meta, kMetaOldestKey, step.oldest);
   if (held) (*batch_records_)[record.id] = record;
-  txn.commit();
+  if (own) own->commit();
   freed_bytes = freed;
 
   // Written: now the in-memory state follows. Should that fail (memory), the
