@@ -271,8 +271,8 @@ class snapshot_store {
   // snapshot waiting in the journal.
   void reset_journal_plan(MDB_txn* txn);
   // Writes the journaled snapshots not yet in data.mdb into it: one LMDB
-  // write transaction, each snapshot a child transaction written by
-  // write_once, one durable commit; then the journal starts over if nothing
+  // write transaction that write_once writes each snapshot into, one
+  // durable commit; then the journal starts over if nothing
   // else was added meanwhile. Throws save_failed (the snapshots stay
   // journaled).
   void apply_journaled();
