@@ -325,9 +325,13 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
                               has_bytes ? v.offset : 0, v.framed, v.key_id);
   }
 
+  bool wake_applier = false;
   {
     std::lock_guard lock(j.mu);
-    if (!j.file.fits(payload_bytes)) j.file.switch_half();  // (nothing there is needed: see above)
+    if (!j.file.fits(payload_bytes)) {
+      j.file.switch_half();  // (nothing there is needed: see above)
+      wake_applier = true;   // the half before goes into data.mdb now
+    }
     try {
       j.file.append(e.snapshot_id, message->unpacked_bytes(), message->payload(), durable);
     } catch (const journal_io_error& err) {
@@ -349,8 +353,9 @@ std::optional<snapshot_info> snapshot_store::write_journaled(std::uint64_t base_
     p.entry = std::move(e);
     p.half = j.file.half();
     j.failed = false;
+    wake_applier = wake_applier || j.applier_idle;
   }
-  j.wake.notify_one();
+  if (wake_applier) j.wake.notify_one();
   info.total_bytes = j.total_bytes;
   return info;
 }
@@ -535,7 +540,9 @@ void snapshot_store::applier_loop() {
   std::unique_lock lock(j.mu);
   auto ready = [&] { return !j.pending.empty() && !j.failed && !g_hold_applier.load(); };
   for (;;) {
+    j.applier_idle = true;
     j.wake.wait(lock, [&] { return j.stop || ready(); });
+    j.applier_idle = false;
     if (j.stop) return;
     // Let more snapshots join this commit: wait for a pause in saving
     // (journal_delay since the newest), unless saving has moved on to the

@@ -47,6 +47,10 @@ struct snapshot_store::journal_state {
   std::condition_variable wake;          // the applier waits on it
   bool stop = false;                     // the applier should end
   bool failed = false;                   // the last write into data.mdb failed: retry after the next save
+  // The applier waits for a snapshot to write, not for a pause in saving:
+  // the next save wakes it. (While it waits for a pause, a save need not:
+  // it looks again when its wait ends.)
+  bool applier_idle = false;
   std::thread applier;
 
   // The plan of the next journaled snapshot: what the newest snapshot (in
