@@ -8,6 +8,10 @@
 #include <capnp/message.h>
 
 #include "bench_state.capnp.h"
+#include "instadump/codec_support.h"
+
+#include <cstdint>
+#include <span>
 
 import instadump;
 
@@ -19,6 +23,12 @@ inline long decode_long(capnp::MessageReader& m, const instadump::schema_identit
 }
 
 inline constexpr instadump::schema_identity long_schema{0x4040000000000001ull, 1};
-inline constexpr instadump::state_codec<long> long_codec{&encode_long, &decode_long};
+// The value's words without a MessageBuilder: what instadump-codegen
+// generates for a state of type long.
+inline std::size_t long_words(const long& v, std::span<capnp::word> out) {
+  return instadump::codec_support::scalar_struct_words<std::int64_t>(out, 1, 0, v);
+}
+
+inline constexpr instadump::state_codec<long> long_codec{&encode_long, &decode_long, &long_words};
 
 }  // namespace bench

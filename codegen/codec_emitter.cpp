@@ -631,6 +631,10 @@ struct member_access {
     out += "void encode_state_" + id + "(const " + t.cpp + "& v, ::capnp::MessageBuilder& message) {\n" +
            "  auto b = message.initRoot<" + root_type + ">();\n  " + store(s.type, "v", field_slot("b", live->schema_name)) +
            "\n}\n";
+    // A state of scalar type in a root struct without pointers is written
+    // word by word (state_codec::encode_words), without a MessageBuilder.
+    const std::string words_fn = scalar_words(s, *live);
+    if (!words_fn.empty()) out += words_fn;
     std::string history = "{";
     for (std::size_t i = 0; i < s.history_of_version.size(); ++i) {
       history += (i ? ", " : "") + std::to_string(s.history_of_version[i]) + "u";
@@ -683,8 +687,34 @@ struct member_access {
     out += "const ::instadump::state_registration<" + t.cpp + "> registration_" + id + "(\n    " + s.cpp_expr +
            ", " + quote(s.key) + ", ::instadump::schema_identity{" + fp + ", " + std::to_string(s.version) +
            "},\n    ::instadump::state_codec<" + t.cpp + ">{&encode_state_" + id + ", &decode_state_" + id +
+           (words_fn.empty() ? std::string() : ", &encode_words_state_" + id) +
            "},\n    std::string_view(schema_of_" + id + ", sizeof schema_of_" + id + " - 1), " + previous + ");\n";
     return out;
+  }
+
+  // The encode_words function of state `s` (live field `live` of its root
+  // struct): when the state's type is a scalar and the root struct has no
+  // pointers, its message is the root pointer and the data words with the
+  // one value in them (codec_support::scalar_struct_words). Empty otherwise.
+  std::string scalar_words(const state& s, const member& live) const {
+    const type_node& t = m_.types.at(s.type);
+    std::string value;
+    switch (t.kind) {
+      case type_kind::boolean: value = "v"; break;
+      case type_kind::integer:
+      case type_kind::floating: value = "static_cast<" + capnp_cpp(s.type) + ">(v)"; break;
+      case type_kind::duration: value = "static_cast<" + capnp_cpp(s.type) + ">(v.count())"; break;
+      case type_kind::time_point: value = "static_cast<" + capnp_cpp(s.type) + ">(v.time_since_epoch().count())"; break;
+      default: return {};
+    }
+    auto l = schema_.layouts.find(s.root_name);
+    if (l == schema_.layouts.end()) throw std::logic_error("no layout for struct " + s.root_name);
+    if (l->second.pointer_count != 0) return {};
+    std::string id;
+    for (char c : s.key) id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    return "std::size_t encode_words_state_" + id + "(const " + t.cpp + "& v, ::std::span<::capnp::word> out) {\n" +
+           "  return scalar_struct_words<" + capnp_cpp(s.type) + ">(out, " + std::to_string(l->second.data_words) +
+           "u, " + std::to_string(layout(s.root_name, live.schema_name).offset) + "u, " + value + ");\n}\n";
   }
 
   const model& m_;

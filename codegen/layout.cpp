@@ -40,6 +40,8 @@ std::map<std::string, struct_layout> layout_of(const std::string& schema_text) {
       capnp::StructSchema s = nested.asStruct();
       struct_layout& l = out[nested.getUnqualifiedName().cStr()];
       l.discriminant_offset = s.getProto().getStruct().getDiscriminantOffset();
+      l.data_words = s.getProto().getStruct().getDataWordCount();
+      l.pointer_count = s.getProto().getStruct().getPointerCount();
       for (capnp::StructSchema::Field f : s.getFields()) {
         if (!f.getProto().isSlot()) {
           throw std::runtime_error("struct " + std::string(nested.getUnqualifiedName().cStr()) +

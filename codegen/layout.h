@@ -19,6 +19,8 @@ struct field_layout {
 struct struct_layout {
   std::map<std::string, field_layout> fields;  // by schema field name
   std::uint32_t discriminant_offset = 0;       // of the union, in 16-bit units (unions only)
+  std::uint32_t data_words = 0;                // size of the data section
+  std::uint32_t pointer_count = 0;             // size of the pointer section
 };
 
 // By struct name: the layout of every struct of `schema_text` (a file the

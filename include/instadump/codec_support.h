@@ -1,13 +1,16 @@
 // Helpers shared by the codecs instadump-codegen generates.
 //
 // Every generated codec file includes this header instead of carrying its own
-// copy of these functions. Not an API for hand-written code: names and
-// signatures follow what the generator emits.
+// copy of these functions. Not an API for hand-written code -- names and
+// signatures follow what the generator emits -- except scalar_struct_words,
+// which a hand-written state_codec::encode_words may use.
 #pragma once
 
 #include "instadump/capnp_compat.h"  // before any Cap'n Proto header
 
 #include <capnp/common.h>
+
+#include <bit>
 
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +20,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace instadump::codec_support {
 
@@ -64,6 +68,32 @@ unsigned history_version_of(const SchemaIdentity& stored, std::initializer_list<
   throw std::runtime_error(msg + ": it was written by a newer build that changed the state's type incompatibly; "
                            "run that build (or a later one), or open a snapshot this build wrote "
                            "(setup_options::load_snapshot)");
+}
+
+// The encoding of a state whose root struct has data fields only (no
+// pointers) and sets just one of them: the whole message as
+// capnp::MessageBuilder would build it -- a struct pointer to the words right
+// after it, then `data_words` words, zero but for `value` at `offset` (in
+// units of its own size, bits for bool; fields have no defaults). Written
+// into `out` (one segment, no segment table); returns the words written, or
+// 0 when `out` is too short. Saves use it instead of a MessageBuilder (see
+// state_codec::encode_words).
+template <class Wire>
+std::size_t scalar_struct_words(std::span<::capnp::word> out, unsigned data_words, unsigned offset, Wire value) {
+  static_assert(std::is_arithmetic_v<Wire>);
+  static_assert(std::endian::native == std::endian::little, "Cap'n Proto's encoding is little-endian");
+  const std::size_t end_bit = (std::size_t{offset} + 1) * (std::is_same_v<Wire, bool> ? 1 : sizeof(Wire) * 8);
+  if (out.size() < 1 + std::size_t{data_words} || end_bit > std::size_t{data_words} * 64) return 0;
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  const std::uint64_t root = std::uint64_t{data_words} << 32;  // offset 0, struct, data_words, no pointers
+  std::memcpy(bytes, &root, sizeof root);
+  std::memset(bytes + 8, 0, std::size_t{data_words} * 8);
+  if constexpr (std::is_same_v<Wire, bool>) {
+    if (value) bytes[8 + offset / 8] |= static_cast<unsigned char>(1u << (offset % 8));
+  } else {
+    std::memcpy(bytes + 8 + std::size_t{offset} * sizeof(Wire), &value, sizeof(Wire));
+  }
+  return 1 + std::size_t{data_words};
 }
 
 }  // namespace instadump::codec_support

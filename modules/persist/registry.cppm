@@ -18,6 +18,7 @@ module;
 #include "instadump/capnp_compat.h"
 #include <capnp/message.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,6 +39,9 @@ export namespace instadump {
 // Which schema, and which version of it, a value is written with.
 using storage::schema_identity;
 
+// The room state_codec::encode_words gets, in words.
+inline constexpr std::size_t max_encoded_words = 8;
+
 // Converts a T to and from a Cap'n Proto message.
 template <class T>
 struct state_codec {
@@ -48,6 +52,13 @@ struct state_codec {
   // one). Throws (any std::exception) when it cannot: the load then fails as
   // a whole and names the ref.
   T (*decode)(capnp::MessageReader& message, const schema_identity& stored) = nullptr;
+  // Optional, for a small value of fixed layout (instadump-codegen sets it
+  // for states of scalar type): writes into `out` (max_encoded_words long)
+  // exactly the words `encode` would build -- the root pointer, then the
+  // root struct -- and returns how many; 0 if it cannot. A save then needs
+  // no MessageBuilder. The first save of each state in a process checks it
+  // against `encode` and, should they differ, uses `encode` only.
+  std::size_t (*encode_words)(const T& value, std::span<capnp::word> out) = nullptr;
 };
 
 }  // namespace instadump
@@ -92,15 +103,23 @@ class state_entry {
   // no virtual call).
   inline const ref_core& core() const noexcept { return *core_; }
   virtual void encode(const version_base& v, capnp::MessageBuilder& message) const = 0;
+  // The codec's encode_words (see state_codec); 0 without one.
+  virtual std::size_t encode_words(const version_base& v, std::span<capnp::word> out) const = 0;
+  inline bool has_encode_words() const noexcept { return has_encode_words_; }
   // A new version (one hold, stamp 0) holding the decoded value.
   virtual version_base* decode(capnp::MessageReader& message, const schema_identity& stored) const = 0;
   // Calls `listener` after every commit that changes the ref (empty: stop).
   virtual void set_commit_listener(std::function<void()> listener) = 0;
 
   saved_slot saved;  // the session's, see saved_slot
+  // Whether encode_words writes what encode does, as the session's first
+  // save of the state found (guarded by the session's lock).
+  enum class words_check : std::uint8_t { unchecked, agree, differ };
+  words_check encode_words_check = words_check::unchecked;
 
  protected:
   const ref_core* core_ = nullptr;  // set by the typed subclass
+  bool has_encode_words_ = false;   // likewise
 
  private:
   std::string key_;
@@ -116,10 +135,14 @@ class typed_state final : public state_entry {
               std::string_view schema_source, std::span<const std::string_view> previous_keys)
       : state_entry(std::move(key), schema, schema_source, previous_keys), ref_(r), codec_(codec) {
     core_ = &ref_.core();
+    has_encode_words_ = codec_.encode_words != nullptr;
   }
 
   void encode(const version_base& v, capnp::MessageBuilder& message) const override {
     codec_.encode(static_cast<const version<T>&>(v).value, message);
+  }
+  std::size_t encode_words(const version_base& v, std::span<capnp::word> out) const override {
+    return codec_.encode_words ? codec_.encode_words(static_cast<const version<T>&>(v).value, out) : 0;
   }
   version_base* decode(capnp::MessageReader& message, const schema_identity& stored) const override {
     return new version<T>(0, codec_.decode(message, stored));

@@ -60,6 +60,25 @@ storage::kept_value kept_of(const saved_slot& s, std::string_view key) {
                              s.under_own_key ? s.key_id : 0};
 }
 
+// The words of `v` as the codec of `e` writes them itself (encode_words),
+// kept by `encoder`; empty when it does not. The first time for each state
+// they are checked against what its encode builds: a codec whose two differ
+// is used through encode only from then on.
+kj::ArrayPtr<const capnp::word> direct_words(encoding::value_encoder& encoder, state_entry& e, const version_base& v) {
+  const kj::ArrayPtr<const capnp::word> words =
+      encoder.encode_words([&](std::span<capnp::word> out) { return e.encode_words(v, out); }, max_encoded_words);
+  if (e.encode_words_check == state_entry::words_check::unchecked) {
+    capnp::MallocMessageBuilder message(2 * max_encoded_words);
+    e.encode(v, message);
+    const auto segments = message.getSegmentsForOutput();
+    const bool agree = words.size() != 0 && segments.size() == 1 && segments[0].size() == words.size() &&
+                       std::memcmp(segments[0].begin(), words.begin(), words.size() * sizeof(capnp::word)) == 0;
+    e.encode_words_check = agree ? state_entry::words_check::agree : state_entry::words_check::differ;
+    if (!agree) return {};
+  }
+  return words;
+}
+
 entry_info info_of(const saved_slot& s, const std::string& key) {
   return entry_info{key, s.schema, s.blob_id, s.size_bytes, s.checksum, s.offset, s.framed, s.key_id};
 }
@@ -474,12 +493,20 @@ save_result session::save_locked(bool durable) {
     std::size_t large_bytes = s.valid && s.size_bytes >= encoding::kInPlaceBytes ? s.size_bytes : 0;
     if (large_bytes == 0) {
       const version_base& v = *versions[i];
-      const auto encoded =
-          encoder.encode([&](capnp::MessageBuilder& m) { e->encode(v, m); }, s.valid ? s.size_bytes : 0, e->key());
-      large_bytes = encoded.large_bytes;
+      kj::ArrayPtr<const capnp::word> segment;
+      if (e->has_encode_words() && e->encode_words_check != state_entry::words_check::differ) {
+        segment = direct_words(encoder, *e, v);
+        if (segment.size() != 0) ++result.refs_written_as_words;
+      }
+      if (segment.size() == 0) {
+        const auto encoded =
+            encoder.encode([&](capnp::MessageBuilder& m) { e->encode(v, m); }, s.valid ? s.size_bytes : 0, e->key());
+        large_bytes = encoded.large_bytes;
+        segment = encoded.segment;
+      }
       if (large_bytes == 0) {
-        value.size_bytes = encoded.segment.size() * sizeof(capnp::word);
-        value.bytes = std::as_bytes(std::span(encoded.segment.begin(), encoded.segment.size()));
+        value.size_bytes = segment.size() * sizeof(capnp::word);
+        value.bytes = std::as_bytes(std::span(segment.begin(), segment.size()));
       }
     }
     if (large_bytes != 0) {

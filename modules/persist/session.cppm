@@ -80,6 +80,9 @@ struct save_result {
   std::uint64_t snapshot_id = 0;
   std::size_t refs = 0;            // registered refs in the snapshot
   std::size_t refs_written = 0;    // of those, changed since the previous snapshot (encoded and written)
+  // Of refs_written, those whose codec wrote the value word by word itself
+  // (state_codec::encode_words) instead of through a MessageBuilder.
+  std::size_t refs_written_as_words = 0;
   std::size_t unclaimed = 0;       // values carried over for keys no registered ref claims
   std::uint64_t bytes_written = 0; // bytes of newly written values
   std::uint64_t total_bytes = 0;   // bytes of all values the snapshot refers to

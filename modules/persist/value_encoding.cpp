@@ -173,12 +173,24 @@ value_encoder::encoded value_encoder::encode(encode_fn encode, std::uint64_t las
   return {large_.back()->getSegmentsForOutput()[0]};
 }
 
-kj::ArrayPtr<const capnp::word> value_encoder::keep(kj::ArrayPtr<const capnp::word> words) {
-  if (chunks_.empty() || chunks_.back().size() - chunk_used_ < words.size()) {
-    chunks_.push_back(kj::heapArray<capnp::word>(std::max(kChunkWords, words.size())));
+kj::ArrayPtr<const capnp::word> value_encoder::encode_words(words_fn write, std::size_t max_words) {
+  capnp::word* at = room(max_words);
+  const std::size_t n = write(std::span<capnp::word>(at, max_words));
+  if (n == 0 || n > max_words) return {};
+  chunk_used_ += n;
+  return kj::arrayPtr(static_cast<const capnp::word*>(at), n);
+}
+
+capnp::word* value_encoder::room(std::size_t words) {
+  if (chunks_.empty() || chunks_.back().size() - chunk_used_ < words) {
+    chunks_.push_back(kj::heapArray<capnp::word>(std::max(kChunkWords, words)));
     chunk_used_ = 0;
   }
-  capnp::word* at = chunks_.back().begin() + chunk_used_;
+  return chunks_.back().begin() + chunk_used_;
+}
+
+kj::ArrayPtr<const capnp::word> value_encoder::keep(kj::ArrayPtr<const capnp::word> words) {
+  capnp::word* at = room(words.size());
   std::memcpy(static_cast<void*>(at), words.begin(), words.size() * sizeof(capnp::word));
   chunk_used_ += words.size();
   return kj::arrayPtr(static_cast<const capnp::word*>(at), words.size());

@@ -4,7 +4,9 @@
 // value's size allows.
 //
 // Small values -- the common case with many refs -- are built in a reused
-// scratch segment and copied into shared chunks (no allocation each). A
+// scratch segment and copied into shared chunks (no allocation each), or,
+// when their codec writes their words itself (a scalar state), written
+// straight into a chunk. A
 // value whose size is not known yet is measured first, in memory that is
 // given back to the kernel afterwards. A large value of known size is
 // encoded straight into the room the store reserved in its pages
@@ -67,7 +69,14 @@ class value_encoder {
   // save_failed when the value cannot be one segment (beyond 4 GiB).
   encoded encode(encode_fn encode, std::uint64_t last_bytes, std::string_view name);
 
+  // A small value's one segment as `write` (a state codec's encode_words)
+  // puts it into `max_words` words it is given; empty when it wrote none.
+  using words_fn = kj::FunctionParam<std::size_t(std::span<capnp::word>)>;
+  kj::ArrayPtr<const capnp::word> encode_words(words_fn write, std::size_t max_words);
+
  private:
+  // `words` free words at the end of the current chunk (a new one if needed).
+  capnp::word* room(std::size_t words);
   kj::ArrayPtr<const capnp::word> keep(kj::ArrayPtr<const capnp::word> words);
 
   kj::Array<capnp::word> scratch_;

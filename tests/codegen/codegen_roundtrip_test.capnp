@@ -233,6 +233,10 @@ struct RtFavouriteState {  # state rt::favourite
   value @0 :RtColor;
 }
 
+struct RtFlagState {  # state rt::flag
+  value @0 :Bool;
+}
+
 struct RtHolderCountsState {  # state rt::holder::counts
   value @0 :List(MapTextInt64Entry);
 }
@@ -242,10 +246,34 @@ struct MapTextInt64Entry {
   value @1 :Int64;
 }
 
+struct RtHugeState {  # state rt::huge
+  value @0 :UInt64;
+}
+
 struct RtNanValueState {  # state rt::nan_value
   value @0 :Float64;
 }
 
+struct RtRatioState {  # state rt::ratio
+  value @0 :Float32;
+}
+
+struct RtSecondsState {  # state rt::seconds
+  value @0 :Float64;  # duration in units of 1 s
+}
+
 struct RtTextState {  # state rt::text
   value @0 :Text;
+}
+
+struct RtTimeoutState {  # state rt::timeout
+  value @0 :Int64;  # duration in units of 1/1000 s
+}
+
+struct RtTinyState {  # state rt::tiny
+  value @0 :Int8;
+}
+
+struct RtWhenState {  # state rt::when
+  value @0 :Int64;  # time since epoch in units of 1/1000000000 s since the epoch of std::chrono::system_clock
 }

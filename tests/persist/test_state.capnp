@@ -3,3 +3,17 @@
 
 struct Int64Value { value @0 :Int64; }
 struct TextValue { value @0 :Text; }
+
+# Scalar fields of every width, some in holes of earlier words, for the
+# test of codec_support::scalar_struct_words.
+struct Scalars {
+  mid @0 :Int32;
+  flag @1 :Bool;
+  wide @2 :Int64;
+  ratio @3 :Float32;
+  tiny @4 :Int8;
+  small @5 :UInt16;
+  other @6 :Bool;
+  precise @7 :Float64;
+  huge @8 :UInt64;
+}

@@ -66,6 +66,9 @@ void encode_state_counter__visits(const int& v, ::capnp::MessageBuilder& message
   auto b = message.initRoot<::instadump_schema::counter::CounterVisitsState>();
   b.setValue(v);
 }
+std::size_t encode_words_state_counter__visits(const int& v, ::std::span<::capnp::word> out) {
+  return scalar_struct_words<::std::int32_t>(out, 1u, 0u, static_cast<::std::int32_t>(v));
+}
 int decode_state_counter__visits(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "counter::visits");
@@ -88,7 +91,7 @@ struct CounterVisitsState {  # state counter::visits
 )instadump";
 const ::instadump::state_registration<int> registration_counter__visits(
     ::counter::visits, "counter::visits", ::instadump::schema_identity{0xccaa191af6ee596dull, 1},
-    ::instadump::state_codec<int>{&encode_state_counter__visits, &decode_state_counter__visits},
+    ::instadump::state_codec<int>{&encode_state_counter__visits, &decode_state_counter__visits, &encode_words_state_counter__visits},
     std::string_view(schema_of_counter__visits, sizeof schema_of_counter__visits - 1), {});
 
 }  // namespace instadump_generated

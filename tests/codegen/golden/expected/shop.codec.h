@@ -217,6 +217,9 @@ void encode_state_shop__visits(const int& v, ::capnp::MessageBuilder& message) {
   auto b = message.initRoot<::instadump_schema::shop::ShopVisitsState>();
   b.setValue(v);
 }
+std::size_t encode_words_state_shop__visits(const int& v, ::std::span<::capnp::word> out) {
+  return scalar_struct_words<::std::int32_t>(out, 1u, 0u, static_cast<::std::int32_t>(v));
+}
 int decode_state_shop__visits(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
   const unsigned dv = history_version_of(stored, {1u}, "shop::visits");
@@ -239,7 +242,7 @@ struct ShopVisitsState {  # state shop::visits
 )instadump";
 const ::instadump::state_registration<int> registration_shop__visits(
     ::shop::visits, "shop::visits", ::instadump::schema_identity{0xbaada46d249247cdull, 1},
-    ::instadump::state_codec<int>{&encode_state_shop__visits, &decode_state_shop__visits},
+    ::instadump::state_codec<int>{&encode_state_shop__visits, &decode_state_shop__visits, &encode_words_state_shop__visits},
     std::string_view(schema_of_shop__visits, sizeof schema_of_shop__visits - 1), {});
 
 }  // namespace instadump_generated
