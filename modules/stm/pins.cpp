@@ -1,6 +1,7 @@
 // Implementation of per-thread read pins (pins.cppm): growing the table and
 // releasing it at thread exit.
 module;
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -20,7 +21,9 @@ void clear_table() noexcept {
     release_pin(t.pairs[i].previous);
   }
   if (t.size) delete[] t.pairs;
+  delete[] t.cache;
   t = pin_table{};
+  t_pin_cache = empty_pin_cache.entries;
 }
 
 // Registered on first growth; frees the table when the thread exits.
@@ -34,12 +37,17 @@ void grow_table(std::uint32_t index) {
   pin_table& t = t_pins;
   std::uint32_t size = t.size ? t.size : 16;
   while (size <= index) size *= 2;
+  if (!t.cache) {
+    t.cache = new const void*[pin_cache_entries];
+    std::fill_n(t.cache, pin_cache_entries, no_pin);
+  }
   auto* pairs = new pin_pair[size];
   for (std::uint32_t i = 0; i < t.size; ++i) pairs[i] = t.pairs[i];
   if (t.size) delete[] t.pairs;
   t.pairs = pairs;
   t.size = size;
   t.slot_mask = slot_mask_of(size);  // only ever grown outside a transaction
+  t_pin_cache = t.cache;
 }
 
 }  // namespace

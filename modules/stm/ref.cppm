@@ -106,11 +106,11 @@ class ref final : private detail::ref_core {
   // the thread exits). To keep a value longer, copy it (`T v = r.deref();`)
   // or hold a pin() handle, which costs O(1) whatever the size of T.
   [[gnu::always_inline]] inline const T& deref() const {
-    // Fast path: no transaction, and this thread already pins the newest
-    // version (see pins.cppm).
-    detail::version_base* newest = head_if_created();
-    if (detail::thread_pins_newest(pin_slot(), newest)) [[likely]] return value_of(*newest);
-    return deref_slow();
+    // Fast path: no transaction, and this thread's pin cache says it pins
+    // the newest version already (see pins.cppm).
+    const detail::version_base* v = head_if_created();
+    if (!detail::thread_caches_newest(&core(), v)) [[unlikely]] v = deref_uncached(v);
+    return value_of(*v);
   }
 
   // A handle that keeps the value deref() would return alive for as long as
@@ -277,9 +277,17 @@ class ref final : private detail::ref_core {
     return value_of(*e.staged);
   }
 
-  [[gnu::noinline]] const T& deref_slow() const {
-    if (detail::transaction* tx = detail::current_transaction()) return value_of(tx->view(*this));
-    return value_of(*pin_newest());
+  // The version deref() reads when the thread's pin cache has no entry for
+  // `newest` (the ref's head when deref() loaded it): the transaction's
+  // view; or the table's pin, when another ref took the cache entry; or a
+  // new pin of the newest version.
+  [[gnu::noinline]] const detail::version_base* deref_uncached(const detail::version_base* newest) const {
+    if (detail::thread_pins_newest(pin_slot(), newest)) {
+      detail::cache_thread_pin(&core(), newest);
+      return newest;
+    }
+    if (detail::transaction* tx = detail::current_transaction()) return &tx->view(*this);
+    return pin_newest();
   }
 
   [[noreturn]] void throw_set_after_commute(const char* op) const {

@@ -73,6 +73,7 @@ version_base* ref_core::pin_newest() const {
   v->hold();
   withdraw_read_point();
   push_thread_pin(index, v);
+  cache_thread_pin(this, v);
   return v;
 }
 
