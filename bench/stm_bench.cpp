@@ -31,7 +31,7 @@ BENCHMARK(BM_atomic_pointer_load);
 // thread recorded, and branch. The thread-local's address is taken once (an
 // empty asm keeps it in a register): read through %fs each time, as compilers
 // emit it, the same loop measured 2.04x the atomic load on this AMD host,
-// against 1.08x this way. deref() makes such a check for its ref, after
+// against about 1.1x this way. deref() makes such a check for its ref, after
 // finding the ref's entry in the thread's pin cache (one load more).
 thread_local const int* t_recorded = nullptr;
 [[gnu::noinline]] const int* record_pointer(const int* p) { return t_recorded = p; }

@@ -633,7 +633,7 @@ struct member_access {
            "\n}\n";
     // A state of scalar type in a root struct without pointers is written
     // word by word (state_codec::encode_words), without a MessageBuilder.
-    const std::string words_fn = scalar_words(s, *live);
+    const std::string words_fn = scalar_words(s, id, *live);
     if (!words_fn.empty()) out += words_fn;
     std::string history = "{";
     for (std::size_t i = 0; i < s.history_of_version.size(); ++i) {
@@ -692,11 +692,11 @@ struct member_access {
     return out;
   }
 
-  // The encode_words function of state `s` (live field `live` of its root
-  // struct): when the state's type is a scalar and the root struct has no
+  // The encode_words function of state `s` (identifier `id`, live field
+  // `live` of its root struct): when the state's type is a scalar and the root struct has no
   // pointers, its message is the root pointer and the data words with the
   // one value in them (codec_support::scalar_struct_words). Empty otherwise.
-  std::string scalar_words(const state& s, const member& live) const {
+  std::string scalar_words(const state& s, const std::string& id, const member& live) const {
     const type_node& t = m_.types.at(s.type);
     std::string value;
     switch (t.kind) {
@@ -710,8 +710,6 @@ struct member_access {
     auto l = schema_.layouts.find(s.root_name);
     if (l == schema_.layouts.end()) throw std::logic_error("no layout for struct " + s.root_name);
     if (l->second.pointer_count != 0) return {};
-    std::string id;
-    for (char c : s.key) id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
     return "std::size_t encode_words_state_" + id + "(const " + t.cpp + "& v, ::std::span<::capnp::word> out) {\n" +
            "  return scalar_struct_words<" + capnp_cpp(s.type) + ">(out, " + std::to_string(l->second.data_words) +
            "u, " + std::to_string(layout(s.root_name, live.schema_name).offset) + "u, " + value + ");\n}\n";

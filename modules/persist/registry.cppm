@@ -105,21 +105,20 @@ class state_entry {
   virtual void encode(const version_base& v, capnp::MessageBuilder& message) const = 0;
   // The codec's encode_words (see state_codec); 0 without one.
   virtual std::size_t encode_words(const version_base& v, std::span<capnp::word> out) const = 0;
-  inline bool has_encode_words() const noexcept { return has_encode_words_; }
   // A new version (one hold, stamp 0) holding the decoded value.
   virtual version_base* decode(capnp::MessageReader& message, const schema_identity& stored) const = 0;
   // Calls `listener` after every commit that changes the ref (empty: stop).
   virtual void set_commit_listener(std::function<void()> listener) = 0;
 
   saved_slot saved;  // the session's, see saved_slot
-  // Whether encode_words writes what encode does, as the session's first
-  // save of the state found (guarded by the session's lock).
-  enum class words_check : std::uint8_t { unchecked, agree, differ };
+  // Whether saves use encode_words: not before the session's first save of
+  // the state found it writes what encode does, never when it does not or
+  // the codec has none (guarded by the session's lock after registration).
+  enum class words_check : std::uint8_t { unchecked, agree, not_used };
   words_check encode_words_check = words_check::unchecked;
 
  protected:
   const ref_core* core_ = nullptr;  // set by the typed subclass
-  bool has_encode_words_ = false;   // likewise
 
  private:
   std::string key_;
@@ -135,7 +134,7 @@ class typed_state final : public state_entry {
               std::string_view schema_source, std::span<const std::string_view> previous_keys)
       : state_entry(std::move(key), schema, schema_source, previous_keys), ref_(r), codec_(codec) {
     core_ = &ref_.core();
-    has_encode_words_ = codec_.encode_words != nullptr;
+    if (!codec_.encode_words) encode_words_check = words_check::not_used;
   }
 
   void encode(const version_base& v, capnp::MessageBuilder& message) const override {

@@ -73,7 +73,7 @@ kj::ArrayPtr<const capnp::word> direct_words(encoding::value_encoder& encoder, s
     const auto segments = message.getSegmentsForOutput();
     const bool agree = words.size() != 0 && segments.size() == 1 && segments[0].size() == words.size() &&
                        std::memcmp(segments[0].begin(), words.begin(), words.size() * sizeof(capnp::word)) == 0;
-    e.encode_words_check = agree ? state_entry::words_check::agree : state_entry::words_check::differ;
+    e.encode_words_check = agree ? state_entry::words_check::agree : state_entry::words_check::not_used;
     if (!agree) return {};
   }
   return words;
@@ -494,7 +494,7 @@ save_result session::save_locked(bool durable) {
     if (large_bytes == 0) {
       const version_base& v = *versions[i];
       kj::ArrayPtr<const capnp::word> segment;
-      if (e->has_encode_words() && e->encode_words_check != state_entry::words_check::differ) {
+      if (e->encode_words_check != state_entry::words_check::not_used) {
         segment = direct_words(encoder, *e, v);
         if (segment.size() != 0) ++result.refs_written_as_words;
       }

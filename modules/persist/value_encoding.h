@@ -6,9 +6,8 @@
 // Small values -- the common case with many refs -- are built in a reused
 // scratch segment and copied into shared chunks (no allocation each), or,
 // when their codec writes their words itself (a scalar state), written
-// straight into a chunk. A
-// value whose size is not known yet is measured first, in memory that is
-// given back to the kernel afterwards. A large value of known size is
+// straight into a chunk. A value whose size is not known yet is measured
+// first, in memory that is given back to the kernel afterwards. A large value of known size is
 // encoded straight into the room the store reserved in its pages
 // (encode_in_place), so it is never held twice.
 //
