@@ -22,6 +22,14 @@ class error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An argument or option the caller passed is out of range or malformed (a
+// too-small journal size, an empty key, ...). The message names the option,
+// the value given and what is allowed. Nothing was changed.
+class invalid_option : public error {
+ public:
+  using error::error;
+};
+
 // --- STM ---------------------------------------------------------------------
 
 // A write (set, alter, commute, ensure), retry() or after_commit() was
