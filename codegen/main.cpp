@@ -19,15 +19,18 @@
 #include <llvm/Support/Path.h>
 #include <llvm/Support/raw_ostream.h>
 
-#include "attribute.h"
-#include "codec_emitter.h"
 #include "diagnostics.h"
-#include "evolve.h"
-#include "history.h"
-#include "finder.h"
-#include "naming.h"
-#include "output.h"
-#include "schema_emitter.h"
+#include "emit/codec_emitter.h"
+#include "emit/output.h"
+#include "emit/schema_emitter.h"
+#include "migrate/evolve.h"
+#include "migrate/history.h"
+#include "migrate/history_header.h"
+#include "migrate/versioned_names.h"
+#include "model/naming.h"
+#include "scan/attribute.h"
+#include "scan/compile_commands.h"
+#include "scan/finder.h"
 
 namespace cl = llvm::cl;
 using namespace instadump_codegen;
@@ -99,30 +102,6 @@ Exit status:
   2  usage error, missing compile command, or an output could not be written
 )");
 
-// Picks, for each file, the compile command whose output matches --entry-filter.
-class filtered_database : public clang::tooling::CompilationDatabase {
- public:
-  filtered_database(clang::tooling::CompilationDatabase& inner, std::string filter)
-      : inner_(inner), filter_(std::move(filter)) {}
-  std::vector<clang::tooling::CompileCommand> getCompileCommands(llvm::StringRef file) const override {
-    auto all = inner_.getCompileCommands(file);
-    if (filter_.empty() || all.size() <= 1) return all;
-    for (auto& c : all) {
-      if (c.Output.find(filter_) != std::string::npos) return {c};
-      if (std::any_of(c.CommandLine.begin(), c.CommandLine.end(),
-                      [&](const std::string& a) { return a.find(filter_) != std::string::npos; })) {
-        return {c};
-      }
-    }
-    return {all.front()};
-  }
-  std::vector<std::string> getAllFiles() const override { return inner_.getAllFiles(); }
-
- private:
-  clang::tooling::CompilationDatabase& inner_;
-  std::string filter_;
-};
-
 std::string absolute(const std::string& path) {
   llvm::SmallString<256> p(path);
   llvm::sys::fs::make_absolute(p);
@@ -191,11 +170,7 @@ int apply_history(model& m, schema_history& h) {
 
 // Every migration the history requires must be defined in a scanned source.
 int check_migrations(const model& m, const scan_results& results) {
-  std::vector<std::string> missing;
-  for (const required_migration& r : all_migrations(m)) {
-    std::string from = versioned_name(m, r.record, r.state, r.version - 1).substr(2);
-    if (!results.migrations.count(from)) missing.push_back(migration_signature(m, r.record, r.state, r.version));
-  }
+  std::vector<std::string> missing = missing_migrations(m, results.migrations);
   if (missing.empty()) return exit_ok;
   std::string msg = "a stored snapshot may hold an older layout of a type or state whose type changed, and "
                     "this build has no migration for it. The schema history " + history_path.getValue() +

@@ -3,22 +3,20 @@
 // Written by hand so the layout is stable and one member or enumerator sits
 // on one line; read with llvm::json. Unknown keys are errors: a history
 // written by a newer instadump-codegen must not be half-understood.
-#include "history.h"
+#include "migrate/history.h"
 
 #include <cstdio>
+#include <optional>
 
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/MemoryBuffer.h>
+
+#include "model/type_kinds.h"
 
 namespace instadump_codegen {
 namespace {
 
 constexpr int history_format = 1;
-
-const char* kind_names[] = {"bool",     "integer",  "floating", "text",    "data",     "enum",
-                            "record",   "sequence", "array",    "map",     "optional", "tuple",
-                            "variant",  "monostate", "duration", "time_point"};
-constexpr int kind_count = sizeof kind_names / sizeof kind_names[0];
 
 std::string quote(const std::string& s) {
   std::string out = "\"";
@@ -99,7 +97,7 @@ std::string list(const std::vector<std::string>& items, const std::string& inden
 
 std::string type_text(const type_node& t, const std::string& indent) {
   line l;
-  l.str("cpp", t.cpp, true).str("kind", kind_names[static_cast<int>(t.kind)], true).str("schema", t.schema_name);
+  l.str("cpp", t.cpp, true).str("kind", std::string(kind_name(t.kind)), true).str("schema", t.schema_name);
   l.str("display", t.display).str("qualified", t.qualified).strings("template_args", t.template_args);
   l.num("bits", t.bits).flag("signed", t.is_signed).str("container", t.container).str("element", t.element);
   l.str("key", t.key).str("value", t.value).num("array_size", static_cast<long long>(t.array_size));
@@ -211,10 +209,9 @@ class reader {
     type_node t;
     t.cpp = str(*o, "cpp");
     std::string kind = str(*o, "kind");
-    int k = 0;
-    while (k < kind_count && kind != kind_names[k]) ++k;
-    if (k == kind_count) return fail(where + " (" + t.cpp + ")", "unknown kind \"" + kind + "\"");
-    t.kind = static_cast<type_kind>(k);
+    std::optional<type_kind> k = kind_named(kind);
+    if (!k) return fail(where + " (" + t.cpp + ")", "unknown kind \"" + kind + "\"");
+    t.kind = *k;
     t.schema_name = str(*o, "schema");
     t.display = str(*o, "display");
     t.qualified = str(*o, "qualified");
