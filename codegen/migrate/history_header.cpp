@@ -32,6 +32,103 @@ std::string readable(std::string spelling) {
   return spelling;
 }
 
+// "::instadump::schema::v1::shop::Item" as {"instadump::schema::v1::shop", "Item"}.
+struct scoped_name {
+  std::string scope, name;
+};
+scoped_name split(const std::string& versioned) {
+  std::string full = versioned.substr(2);  // without the leading ::
+  std::size_t cut = full.rfind("::");
+  return {full.substr(0, cut), full.substr(cut + 2)};
+}
+
+// The struct `versioned` with members `body`, in its namespace.
+std::string struct_in_scope(const std::string& versioned, const std::string& comment, const std::string& body) {
+  scoped_name n = split(versioned);
+  return "\nnamespace " + n.scope + " {\n// " + comment + ".\nstruct " + n.name + " {\n" + body +
+         "};\n}  // namespace " + n.scope + "\n";
+}
+
+// `versioned` as another name of `target`, in its namespace.
+std::string alias_in_scope(const std::string& versioned, const std::string& target) {
+  scoped_name n = split(versioned);
+  return "namespace " + n.scope + " {\nusing " + n.name + " = " + target + ";\n}\n";
+}
+
+// Writes the value types of one record or state, and collects the
+// declarations of its migrations.
+class header_writer {
+ public:
+  explicit header_writer(const schema_history& h) : h_(h), m_(h.versions.back()) {}
+
+  // A record changed by migrations: one value type per layout a migration
+  // starts from; every other version's name is an alias of its layout's type.
+  void record_types(const std::string& key, const type_node& t) {
+    for (unsigned c : t.migrations) {
+      unsigned e = c - 1;
+      std::string body;
+      for (auto& mem : h_.versions.at(e - 1).types.at(key).members) {
+        if (!mem.obsolete) body += "  " + spelling_of(mem.type) + " " + mem.cpp_name + "{};\n";
+      }
+      types += struct_in_scope(versioned_record_name(t, e),
+                               t.cpp + " as of schema history version " + std::to_string(e), body);
+    }
+    for (unsigned v = 1; v <= m_.history_version; ++v) {
+      unsigned e = epoch_end(t.migrations, v);
+      if (e == v) continue;
+      types += alias_in_scope(versioned_record_name(t, v), e == 0 ? t.cpp : versioned_record_name(t, e));
+    }
+    for (unsigned c : t.migrations) {
+      declare("Converts " + t.cpp + " from its layout of history version " + std::to_string(c - 1) +
+                  " to that of version " + std::to_string(c),
+              key, {}, c);
+    }
+  }
+
+  // A state whose own type changed: a wrapper {T value;} per layout, the
+  // current one included, and aliases for the other versions.
+  void state_types(const state& s) {
+    auto wrapper = [&](unsigned v, const std::string& type_key, const std::string& what) {
+      types += struct_in_scope(versioned_state_name(s.key, v), "The value of state " + s.key + " " + what,
+                               "  " + spelling_of(type_key) + " value{};\n");
+    };
+    for (unsigned c : s.migrations) {
+      std::vector<member> fields = root_fields_of(*state_in(h_.versions.at(c - 2), s));
+      wrapper(c - 1, live_field(fields).type, "as of schema history version " + std::to_string(c - 1));
+    }
+    unsigned last = s.migrations.back();
+    wrapper(last, s.type, "since schema history version " + std::to_string(last));
+    for (unsigned v = 1; v <= m_.history_version; ++v) {
+      unsigned e = epoch_end(s.migrations, v);
+      if (e == v || (e == 0 && v == last)) continue;
+      types += alias_in_scope(versioned_state_name(s.key, v), versioned_state_name(s.key, e == 0 ? last : e));
+    }
+    for (unsigned c : s.migrations) {
+      declare("Converts the value of state " + s.key + " from its type in history version " + std::to_string(c - 1) +
+                  " to that of version " + std::to_string(c),
+              {}, s.key, c);
+    }
+  }
+
+  std::string types;       // the value types and aliases, namespace by namespace
+  std::string migrations;  // the migrate declarations, for namespace instadump::schema
+
+ private:
+  // Member types are spelled as today's types (nested values arrive converted).
+  std::string spelling_of(const std::string& type_key) const {
+    auto it = m_.types.find(type_key);
+    return readable(it != m_.types.end() ? it->second.cpp : type_key);
+  }
+
+  void declare(const std::string& comment, const std::string& record, const std::string& state, unsigned c) {
+    migrations += "// " + comment + ".\n" + versioned_name(m_, record, state, c) + " migrate(const " +
+                  versioned_name(m_, record, state, c - 1) + "& old);\n";
+  }
+
+  const schema_history& h_;
+  const model& m_;  // the newest version
+};
+
 }  // namespace
 
 std::string emit_history_header(const schema_history& history, const std::string& target) {
@@ -48,74 +145,17 @@ std::string emit_history_header(const schema_history& history, const std::string
                     "#include <unordered_map>\n#include <unordered_set>\n#include <utility>\n#include <variant>\n"
                     "#include <vector>\n";
   if (history.versions.empty()) return out;
-  const model& m = history.versions.back();
-  unsigned newest = m.history_version;
-  std::string decls;
-  for (auto& [key, t] : m.types) {
-    if (t.kind != type_kind::record || t.migrations.empty()) continue;
-    // One value type per layout that a migration starts from.
-    for (unsigned c : t.migrations) {
-      unsigned e = c - 1;
-      const type_node& old = history.versions.at(e - 1).types.at(key);
-      std::string full = versioned_record_name(t, e).substr(2);  // without leading ::
-      std::size_t cut = full.rfind("::");
-      out += "\nnamespace " + full.substr(0, cut) + " {\n// " + t.cpp + " as of schema history version " +
-             std::to_string(e) + ".\nstruct " + full.substr(cut + 2) + " {\n";
-      for (auto& mem : old.members) {
-        if (mem.obsolete) continue;
-        auto it = m.types.find(mem.type);
-        out += "  " + readable(it != m.types.end() ? it->second.cpp : mem.type) + " " + mem.cpp_name + "{};\n";
-      }
-      out += "};\n}  // namespace " + full.substr(0, cut) + "\n";
-    }
-    // Every other version's name is an alias of its layout's type.
-    for (unsigned v = 1; v <= newest; ++v) {
-      unsigned e = epoch_end(t.migrations, v);
-      if (e == v) continue;
-      std::string full = versioned_record_name(t, v).substr(2);
-      std::size_t cut = full.rfind("::");
-      out += "namespace " + full.substr(0, cut) + " {\nusing " + full.substr(cut + 2) + " = " +
-             (e == 0 ? t.cpp : versioned_record_name(t, e)) + ";\n}\n";
-    }
-    for (unsigned c : t.migrations) {
-      decls += "// Converts " + t.cpp + " from its layout of history version " + std::to_string(c - 1) +
-               " to that of version " + std::to_string(c) + ".\n" + versioned_name(m, key, {}, c) +
-               " migrate(const " + versioned_name(m, key, {}, c - 1) + "& old);\n";
-    }
+  header_writer w(history);
+  for (auto& [key, t] : history.versions.back().types) {
+    if (t.kind == type_kind::record && !t.migrations.empty()) w.record_types(key, t);
   }
-  // States whose own type changed: {T value;} per layout, current one included.
-  for (const state& s : m.states) {
-    if (s.migrations.empty()) continue;
-    auto wrapper = [&](unsigned v, const std::string& type_key, const std::string& what) {
-      std::string full = versioned_state_name(s.key, v).substr(2);
-      std::size_t cut = full.rfind("::");
-      auto it = m.types.find(type_key);
-      out += "\nnamespace " + full.substr(0, cut) + " {\n// The value of state " + s.key + " " + what +
-             ".\nstruct " + full.substr(cut + 2) + " {\n  " + readable(it != m.types.end() ? it->second.cpp : type_key) +
-             " value{};\n};\n}  // namespace " + full.substr(0, cut) + "\n";
-    };
-    for (unsigned c : s.migrations) {
-      const state* old = state_in(history.versions.at(c - 2), s);
-      std::vector<member> fields = root_fields_of(*old);
-      wrapper(c - 1, live_field(fields).type, "as of schema history version " + std::to_string(c - 1));
-    }
-    wrapper(s.migrations.back(), s.type, "since schema history version " + std::to_string(s.migrations.back()));
-    for (unsigned v = 1; v <= newest; ++v) {
-      unsigned e = epoch_end(s.migrations, v);
-      if (e == v || (e == 0 && v == s.migrations.back())) continue;
-      std::string full = versioned_state_name(s.key, v).substr(2);
-      std::size_t cut = full.rfind("::");
-      out += "namespace " + full.substr(0, cut) + " {\nusing " + full.substr(cut + 2) + " = " +
-             versioned_state_name(s.key, e == 0 ? s.migrations.back() : e) + ";\n}\n";
-    }
-    for (unsigned c : s.migrations) {
-      decls += "// Converts the value of state " + s.key + " from its type in history version " +
-               std::to_string(c - 1) + " to that of version " + std::to_string(c) + ".\n" +
-               versioned_name(m, {}, s.key, c) + " migrate(const " + versioned_name(m, {}, s.key, c - 1) +
-               "& old);\n";
-    }
+  for (const state& s : history.versions.back().states) {
+    if (!s.migrations.empty()) w.state_types(s);
   }
-  if (!decls.empty()) out += "\nnamespace instadump::schema {\n\n" + decls + "\n}  // namespace instadump::schema\n";
+  out += w.types;
+  if (!w.migrations.empty()) {
+    out += "\nnamespace instadump::schema {\n\n" + w.migrations + "\n}  // namespace instadump::schema\n";
+  }
   return out;
 }
 

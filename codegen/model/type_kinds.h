@@ -2,13 +2,15 @@
 // schema history file, how Cap'n Proto represents it, and which other types
 // of the model it holds.
 //
-// Adding a kind: the enumerator (model.h) and its name (type_kinds.cpp), then one case in
-// each stage that switches over type_kind -- the reflector (scan/), the
-// namer (model/naming.cpp), the schema text (emit/schema_emitter.cpp), the
-// history comparison (migrate/evolve.cpp, `compare`), and the encoder and
-// decoder (emit/encoder.cpp, emit/decoder.cpp). Walks over the types a type
-// holds (for_each_nested) need no change when the kind keeps its element,
-// key and value in those fields.
+// Adding a kind: its enumerator (model.h) and its name (type_kinds.cpp),
+// then one case in each stage that switches over type_kind -- the reflector
+// (scan/reflector.cpp), the namer (model/naming.cpp), the schema text
+// (emit/schema_emitter.cpp), the comparison with the history
+// (migrate/evolve.cpp, `compare`), the C++ types of the schema
+// (emit/codec_context.cpp, `capnp_cpp`), and the encoder and decoder
+// (emit/encoder.cpp, emit/decoder.cpp). Walks over the types a type holds
+// (for_each_nested) need no change when the new kind keeps them in
+// `element`, `key` and `value`.
 #pragma once
 
 #include <optional>
