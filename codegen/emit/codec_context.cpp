@@ -4,6 +4,7 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "emit/type_functions.h"
 #include "migrate/versioned_names.h"
 #include "model/type_kinds.h"
 
@@ -48,7 +49,7 @@ void codec_context::plan(const std::string& key) {
     }
   }
   for_each_nested(t, [&](const std::string& k) { plan(k); });
-  if (t.kind == type_kind::enumeration || is_struct_backed(t.kind) || is_list_backed(t.kind)) {
+  if (has_functions(t.kind)) {
     ids_[key] = std::to_string(order_.size());
     order_.push_back(key);
   }

@@ -80,7 +80,7 @@ std::string emit_codec(const model& m, const schema_history& history, const sche
   for (const std::string& k : ctx.ordered_types()) out += enc.declaration(k) + dec.declarations(k);
   for (auto& [k, e] : ctx.older_layouts()) out += migrations.declaration(k, e);
   for (const std::string& k : ctx.ordered_types()) {
-    out += "\n// " + ctx.type(k).cpp + "\n" + enc.definition(k) + dec.definitions(k);
+    out += "\n// " + ctx.type(k).cpp + "\n" + enc.functions(k) + dec.functions(k);
   }
   for (auto& [k, e] : ctx.older_layouts()) out += "\n" + migrations.definition(k, e);
   for (const state* s : states) {

@@ -1,8 +1,6 @@
 // The generated decoders (see decoder.h).
 #include "emit/decoder.h"
 
-#include <stdexcept>
-
 #include "model/naming.h"
 #include "model/type_kinds.h"
 
@@ -33,21 +31,6 @@ std::string decoder::declarations(const std::string& key) const {
     d += "void " + ctx_.fn("decode_into_", key) + "(" + r + " r, " + t.cpp + "& v, const char* where, unsigned dv);\n";
   }
   return d;
-}
-
-std::string decoder::definitions(const std::string& key) const {
-  const type_node& t = ctx_.type(key);
-  switch (t.kind) {
-    case type_kind::enumeration: return enum_decoder(key, t);
-    case type_kind::record: return record_decoder(key, t);
-    case type_kind::tuple: return tuple_decoder(key, t);
-    case type_kind::optional: return optional_decoder(key, t);
-    case type_kind::variant: return variant_decoder(key, t);
-    case type_kind::sequence:
-    case type_kind::array: return sequence_decoder(key, t);
-    case type_kind::map: return map_decoder(key, t);
-    default: throw std::logic_error("decoder: no function for the kind of " + t.cpp);
-  }
 }
 
 std::string decoder::discriminant(const std::string& key) const {
@@ -140,7 +123,7 @@ std::string decoder::head(const std::string& key, const type_node& t) const {
 }
 
 // Enumerants map one to one onto enumerators; a removed or unknown one is an error.
-std::string decoder::enum_decoder(const std::string& key, const type_node& t) const {
+std::string decoder::enum_functions(const std::string& key, const type_node& t) const {
   std::string tags = ctx_.capnp_cpp(key);
   std::string s = t.cpp + " " + ctx_.fn("decode_", key) + "(" + tags + " v, const char* where, unsigned) {\n" +
                   "  switch (v) {\n";
@@ -159,7 +142,7 @@ std::string decoder::enum_decoder(const std::string& key, const type_node& t) co
 // Members are read into a value-initialized object; errors name "Type::member".
 // decode_into reads into an object the caller owns, so that a list of
 // records builds each element in place (no move).
-std::string decoder::record_decoder(const std::string& key, const type_node& t) const {
+std::string decoder::record_functions(const std::string& key, const type_node& t) const {
   std::string s = head(key, t) + "  " + t.cpp + " v{};\n  " + ctx_.fn("decode_into_", key) +
                   "(r, v, where, dv);\n  return v;\n}\n";
   s += "void " + ctx_.fn("decode_into_", key) + "(" + wire_reader(t) + " r, " + t.cpp +
@@ -181,7 +164,7 @@ std::string decoder::record_decoder(const std::string& key, const type_node& t) 
   return s + "}\n";
 }
 
-std::string decoder::tuple_decoder(const std::string& key, const type_node& t) const {
+std::string decoder::tuple_functions(const std::string& key, const type_node& t) const {
   std::string s = head(key, t) + "  " + t.cpp + " v{};\n";
   for (auto& mem : t.members) {
     s += "  std::get<" + mem.cpp_name + ">(v) = " +
@@ -190,7 +173,7 @@ std::string decoder::tuple_decoder(const std::string& key, const type_node& t) c
   return s + "  return v;\n}\n";
 }
 
-std::string decoder::optional_decoder(const std::string& key, const type_node& t) const {
+std::string decoder::optional_functions(const std::string& key, const type_node& t) const {
   return head(key, t) + "  switch (" + which(key) + ") {\n    case " + ctx_.capnp_cpp(key) + "::NONE: return " +
          t.cpp + "();\n" + "    case " + ctx_.capnp_cpp(key) + "::VALUE: return " + t.cpp + "(std::in_place, " +
          load(t.element, field_read("r", t.schema_name, "value"), "where") + ");\n  }\n" +
@@ -198,7 +181,7 @@ std::string decoder::optional_decoder(const std::string& key, const type_node& t
 }
 
 // The union member is the alternative's index; an unknown tag (a newer writer) is an error.
-std::string decoder::variant_decoder(const std::string& key, const type_node& t) const {
+std::string decoder::variant_functions(const std::string& key, const type_node& t) const {
   std::string s = head(key, t) + "  switch (" + which(key) + ") {\n";
   for (auto& mem : t.members) {
     s += "    case " + ctx_.capnp_cpp(key) + "::" + capnp_upper(mem.schema_name) + ":\n      return " + t.cpp +
@@ -210,7 +193,7 @@ std::string decoder::variant_decoder(const std::string& key, const type_node& t)
 }
 
 // Lists: std::array checks its length, sets reject duplicates (a set never has them).
-std::string decoder::sequence_decoder(const std::string& key, const type_node& t) const {
+std::string decoder::sequence_functions(const std::string& key, const type_node& t) const {
   std::string s = head(key, t);
   std::string x = load(t.element, element_read("r", "i"), "where");
   if (t.kind == type_kind::array) {
@@ -235,7 +218,7 @@ std::string decoder::sequence_decoder(const std::string& key, const type_node& t
 }
 
 // Maps are lists of key/value entries; a repeated key is an error.
-std::string decoder::map_decoder(const std::string& key, const type_node& t) const {
+std::string decoder::map_functions(const std::string& key, const type_node& t) const {
   std::string s = head(key, t) + "  " + t.cpp + " v;\n";
   if (t.container == "unordered_map") s += "  v.reserve(r.size());\n";
   return s + "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n    auto e = r.struct_at(i);\n    auto key = " +

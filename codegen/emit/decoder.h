@@ -17,17 +17,17 @@
 #include <vector>
 
 #include "emit/codec_context.h"
+#include "emit/type_functions.h"
 
 namespace instadump_codegen {
 
-class decoder {
+class decoder : public type_functions {
  public:
-  explicit decoder(const codec_context& ctx) : ctx_(ctx) {}
+  explicit decoder(const codec_context& ctx) : type_functions(ctx) {}
 
-  // The declarations of type `key`'s decode functions.
+  // The declarations of type `key`'s decode functions; functions(key)
+  // (see type_functions.h) are their definitions.
   std::string declarations(const std::string& key) const;
-  // The definitions of type `key`'s decode functions.
-  std::string definitions(const std::string& key) const;
 
   // decode_state_<id>: the value of state `s` from a message of any of its
   // schema versions this build knows.
@@ -69,15 +69,13 @@ class decoder {
   // The wire reader a decoder of a struct- or list-backed type takes.
   static std::string wire_reader(const type_node& t);
   std::string head(const std::string& key, const type_node& t) const;
-  std::string enum_decoder(const std::string& key, const type_node& t) const;
-  std::string record_decoder(const std::string& key, const type_node& t) const;
-  std::string tuple_decoder(const std::string& key, const type_node& t) const;
-  std::string optional_decoder(const std::string& key, const type_node& t) const;
-  std::string variant_decoder(const std::string& key, const type_node& t) const;
-  std::string sequence_decoder(const std::string& key, const type_node& t) const;
-  std::string map_decoder(const std::string& key, const type_node& t) const;
-
-  const codec_context& ctx_;
+  std::string enum_functions(const std::string& key, const type_node& t) const override;
+  std::string record_functions(const std::string& key, const type_node& t) const override;
+  std::string tuple_functions(const std::string& key, const type_node& t) const override;
+  std::string optional_functions(const std::string& key, const type_node& t) const override;
+  std::string variant_functions(const std::string& key, const type_node& t) const override;
+  std::string sequence_functions(const std::string& key, const type_node& t) const override;
+  std::string map_functions(const std::string& key, const type_node& t) const override;
 };
 
 }  // namespace instadump_codegen

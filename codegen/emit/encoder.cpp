@@ -1,8 +1,6 @@
 // The generated encoders (see encoder.h).
 #include "emit/encoder.h"
 
-#include <stdexcept>
-
 #include "model/naming.h"
 
 namespace instadump_codegen {
@@ -21,21 +19,6 @@ std::string encoder::declaration(const std::string& key) const {
     return ctx_.capnp_cpp(key) + " " + ctx_.fn("encode_", key) + "(" + t.cpp + " v);\n";
   }
   return "void " + ctx_.fn("encode_", key) + "(const " + t.cpp + "& v, " + ctx_.capnp_cpp(key) + "::Builder b);\n";
-}
-
-std::string encoder::definition(const std::string& key) const {
-  const type_node& t = ctx_.type(key);
-  switch (t.kind) {
-    case type_kind::enumeration: return enum_encoder(key, t);
-    case type_kind::record: return record_encoder(key, t);
-    case type_kind::tuple: return tuple_encoder(key, t);
-    case type_kind::optional: return optional_encoder(key, t);
-    case type_kind::variant: return variant_encoder(key, t);
-    case type_kind::sequence:
-    case type_kind::array: return sequence_encoder(key, t);
-    case type_kind::map: return map_encoder(key, t);
-    default: throw std::logic_error("encoder: no function for the kind of " + t.cpp);
-  }
 }
 
 std::string encoder::store(const std::string& key, const std::string& value, const slot& s) const {
@@ -76,7 +59,7 @@ std::string encoder::head(const std::string& key, const type_node& t) const {
 }
 
 // Enumerators map one to one onto enumerants; a value that is none of them is an error.
-std::string encoder::enum_encoder(const std::string& key, const type_node& t) const {
+std::string encoder::enum_functions(const std::string& key, const type_node& t) const {
   std::string tags = ctx_.capnp_cpp(key);
   std::string s = tags + " " + ctx_.fn("encode_", key) + "(" + t.cpp + " v) {\n  switch (v) {\n";
   for (auto& e : t.enumerators) {
@@ -88,7 +71,7 @@ std::string encoder::enum_encoder(const std::string& key, const type_node& t) co
 }
 
 // Obsolete members are never written.
-std::string encoder::record_encoder(const std::string& key, const type_node& t) const {
+std::string encoder::record_functions(const std::string& key, const type_node& t) const {
   std::string s = head(key, t);
   bool any = false;
   for (auto& mem : t.members) {
@@ -100,7 +83,7 @@ std::string encoder::record_encoder(const std::string& key, const type_node& t) 
   return s + "}\n";
 }
 
-std::string encoder::tuple_encoder(const std::string& key, const type_node& t) const {
+std::string encoder::tuple_functions(const std::string& key, const type_node& t) const {
   std::string s = head(key, t);
   for (auto& mem : t.members) {
     s += "  " + store(mem.type, "std::get<" + mem.cpp_name + ">(v)", field_slot("b", mem.schema_name)) + "\n";
@@ -108,13 +91,13 @@ std::string encoder::tuple_encoder(const std::string& key, const type_node& t) c
   return s + "}\n";
 }
 
-std::string encoder::optional_encoder(const std::string& key, const type_node& t) const {
+std::string encoder::optional_functions(const std::string& key, const type_node& t) const {
   return head(key, t) + "  if (!v.has_value()) {\n    b.setNone();\n    return;\n  }\n  " +
          store(t.element, "(*v)", field_slot("b", "value")) + "\n}\n";
 }
 
 // The alternative's index is the union member.
-std::string encoder::variant_encoder(const std::string& key, const type_node& t) const {
+std::string encoder::variant_functions(const std::string& key, const type_node& t) const {
   std::string s = head(key, t) + "  switch (v.index()) {\n";
   for (std::size_t i = 0; i < t.members.size(); ++i) {
     auto& mem = t.members[i];
@@ -125,13 +108,13 @@ std::string encoder::variant_encoder(const std::string& key, const type_node& t)
   return s + "  }\n  throw std::invalid_argument(\"instadump: cannot save a valueless std::variant\");\n}\n";
 }
 
-std::string encoder::sequence_encoder(const std::string& key, const type_node& t) const {
+std::string encoder::sequence_functions(const std::string& key, const type_node& t) const {
   return head(key, t) + "  ::capnp::uint i = 0;\n  for (const auto& e : v) {\n    " +
          store(t.element, "e", element_slot("b", "i")) + "\n    ++i;\n  }\n}\n";
 }
 
 // Maps are lists of key/value entries.
-std::string encoder::map_encoder(const std::string& key, const type_node& t) const {
+std::string encoder::map_functions(const std::string& key, const type_node& t) const {
   return head(key, t) + "  ::capnp::uint i = 0;\n  for (const auto& [key, value] : v) {\n" +
          "    auto e = b[i];\n    " + store(t.key, "key", field_slot("e", "key")) + "\n    " +
          store(t.value, "value", field_slot("e", "value")) + "\n    ++i;\n  }\n}\n";

@@ -10,17 +10,17 @@
 #include <string>
 
 #include "emit/codec_context.h"
+#include "emit/type_functions.h"
 
 namespace instadump_codegen {
 
-class encoder {
+class encoder : public type_functions {
  public:
-  explicit encoder(const codec_context& ctx) : ctx_(ctx) {}
+  explicit encoder(const codec_context& ctx) : type_functions(ctx) {}
 
-  // The declaration of type `key`'s encode function.
+  // The declaration of type `key`'s encode function; functions(key) (see
+  // type_functions.h) is its definition.
   std::string declaration(const std::string& key) const;
-  // The definition of type `key`'s encode function.
-  std::string definition(const std::string& key) const;
 
   // encode_state_<id>: writes the value of state `s` as the root of a message.
   std::string state_encoder(const state& s) const;
@@ -45,15 +45,13 @@ class encoder {
   std::string store(const std::string& key, const std::string& value, const slot& s) const;
 
   std::string head(const std::string& key, const type_node& t) const;
-  std::string enum_encoder(const std::string& key, const type_node& t) const;
-  std::string record_encoder(const std::string& key, const type_node& t) const;
-  std::string tuple_encoder(const std::string& key, const type_node& t) const;
-  std::string optional_encoder(const std::string& key, const type_node& t) const;
-  std::string variant_encoder(const std::string& key, const type_node& t) const;
-  std::string sequence_encoder(const std::string& key, const type_node& t) const;
-  std::string map_encoder(const std::string& key, const type_node& t) const;
-
-  const codec_context& ctx_;
+  std::string enum_functions(const std::string& key, const type_node& t) const override;
+  std::string record_functions(const std::string& key, const type_node& t) const override;
+  std::string tuple_functions(const std::string& key, const type_node& t) const override;
+  std::string optional_functions(const std::string& key, const type_node& t) const override;
+  std::string variant_functions(const std::string& key, const type_node& t) const override;
+  std::string sequence_functions(const std::string& key, const type_node& t) const override;
+  std::string map_functions(const std::string& key, const type_node& t) const override;
 };
 
 }  // namespace instadump_codegen

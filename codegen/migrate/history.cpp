@@ -197,6 +197,18 @@ class reader {
     return true;
   }
 
+  // The members in array `k` of `o`, if it has one.
+  bool read_members(const llvm::json::Object& o, const char* k, std::vector<member>& out, const std::string& where) {
+    if (auto* a = o.getArray(k)) {
+      for (auto& v : *a) {
+        member mem;
+        if (!read_member(v, mem, where)) return false;
+        out.push_back(std::move(mem));
+      }
+    }
+    return true;
+  }
+
   bool read_type(const llvm::json::Value& v, model& m, const std::string& where) {
     auto* o = v.getAsObject();
     if (!o) return fail(where, "expected an object");
@@ -225,13 +237,7 @@ class reader {
     t.array_size = static_cast<std::uint64_t>(num(*o, "array_size"));
     t.unit = str(*o, "unit");
     t.migrations = numbers(*o, "migrations");
-    if (auto* ms = o->getArray("members")) {
-      for (auto& mv : *ms) {
-        member mem;
-        if (!read_member(mv, mem, where + " (" + t.cpp + ")")) return false;
-        t.members.push_back(std::move(mem));
-      }
-    }
+    if (!read_members(*o, "members", t.members, where + " (" + t.cpp + ")")) return false;
     if (auto* es = o->getArray("enumerators")) {
       for (auto& ev : *es) {
         auto* eo = ev.getAsObject();
@@ -265,13 +271,7 @@ class reader {
     s.history_of_version = numbers(*o, "history_of_version");
     s.previous_keys = strings(*o, "previous_keys");
     s.migrations = numbers(*o, "migrations");
-    if (auto* rs = o->getArray("root_fields")) {
-      for (auto& rv : *rs) {
-        member mem;
-        if (!read_member(rv, mem, where + " (" + s.key + ")")) return false;
-        s.root_fields.push_back(std::move(mem));
-      }
-    }
+    if (!read_members(*o, "root_fields", s.root_fields, where + " (" + s.key + ")")) return false;
     if (s.key.empty() || s.type.empty() || s.root_name.empty()) return fail(where, "state without key, type or root");
     if (s.history_of_version.size() != s.version) {
       return fail(where + " (" + s.key + ")", "history_of_version must list one history version per state version");
