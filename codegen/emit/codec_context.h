@@ -31,7 +31,6 @@ class codec_context {
   codec_context(const model& m, const schema_history& history, const schema_output& schema,
                 const std::vector<const state*>& states);
 
-  const model& types() const { return m_; }
   const type_node& type(const std::string& key) const { return m_.types.at(key); }
   const schema_history& history() const { return h_; }
   const schema_output& schema() const { return schema_; }
