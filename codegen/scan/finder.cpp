@@ -1,5 +1,5 @@
 // Finding and checking [[instadump::state]] variables (see finder.h).
-#include "finder.h"
+#include "scan/finder.h"
 
 #include <algorithm>
 
@@ -13,9 +13,10 @@
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
 
-#include "attribute.h"
 #include "diagnostics.h"
-#include "reflector.h"
+#include "scan/attribute.h"
+#include "scan/reflector.h"
+#include "scan/spelling.h"
 
 namespace instadump_codegen {
 namespace {
@@ -119,11 +120,11 @@ class consumer : public clang::ASTConsumer {
       return;
     }
     reflector refl(ctx, ci_.getSema(), results_.types_and_states);
-    std::string key = refl.qualified_name(v);
+    std::string key = qualified_name(v);
     clang::QualType type = v->getType();
     auto* spec = llvm::dyn_cast_or_null<clang::ClassTemplateSpecializationDecl>(
         type.getCanonicalType()->getAsCXXRecordDecl());
-    if (!spec || refl.qualified_name(spec) != "instadump::ref" || type.isConstQualified()) {
+    if (!spec || qualified_name(spec) != "instadump::ref" || type.isConstQualified()) {
       report(diags, loc,
              "the type of state '" + key + "' must be instadump::ref<T>; found '" + type.getAsString() +
                  "': declare it as [[instadump::state]] instadump::ref<" +

@@ -1,5 +1,6 @@
 // The type reflector: turns the T of an instadump::ref<T> into the model,
-// recursively, or reports why it cannot be persisted.
+// recursively, or reports why it cannot be persisted. How the types are
+// spelled in the model is scan/spelling.h.
 #pragma once
 
 #include <map>
@@ -10,7 +11,7 @@
 #include <clang/AST/Type.h>
 #include <clang/Sema/Sema.h>
 
-#include "model.h"
+#include "model/model.h"
 
 namespace instadump_codegen {
 
@@ -24,11 +25,6 @@ class reflector {
   // declaration); errors inside it at the offending member. Returns the
   // type's key in the model, or "" after reporting an error.
   std::string reflect(clang::QualType type, const std::string& path, clang::SourceLocation where);
-
-  // The fully qualified spelling of `type` for generated code.
-  std::string spell(clang::QualType type) const;
-  // Qualified name of a declaration without unwritten scopes ("shop::Item").
-  std::string qualified_name(const clang::NamedDecl* decl) const;
 
  private:
   std::string reflect_builtin(clang::QualType t, const clang::BuiltinType* bt, const std::string& path,

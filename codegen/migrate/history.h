@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "model.h"
+#include "model/model.h"
 
 namespace instadump_codegen {
 

@@ -1,14 +1,18 @@
-// The C++ codec emitter: encode/decode functions between each state's C++
-// type and the Cap'n Proto builders/readers of the generated schema, and the
-// static instadump::state_registration objects.
+// The C++ codec emitter: per scanned source, the file with the encode and
+// decode functions between each state's C++ type and messages of the
+// generated schema, and the static instadump::state_registration objects.
+//
+// The parts: codec_context.h (what the file needs, and the names), encoder.h,
+// decoder.h, and migrate/migration_emitter.h (decoders of layouts older than
+// a user migration).
 #pragma once
 
 #include <cstddef>
 #include <string>
 
-#include "history.h"
-#include "model.h"
-#include "schema_emitter.h"
+#include "emit/schema_emitter.h"
+#include "migrate/history.h"
+#include "model/model.h"
 
 namespace instadump_codegen {
 
@@ -28,16 +32,5 @@ namespace instadump_codegen {
 std::string emit_codec(const model& m, const schema_history& history, const schema_output& schema,
                        std::size_t source, const std::string& source_path, const std::string& capnp_header,
                        const std::string& history_header);
-
-// The header with the value types of older layouts that migrations read
-// (namespace instadump::schema::v<N>) and the declarations of the migrations
-// the history requires. Users include it where they define migrations.
-std::string emit_history_header(const schema_history& history, const std::string& target);
-
-// The name of the value type of record `record` as of history version `v`
-// (or, with `record` empty, of the wrapper struct {T value;} of state
-// `state`), and the signature of the migration into version `v`.
-std::string versioned_name(const model& m, const std::string& record, const std::string& state, unsigned v);
-std::string migration_signature(const model& m, const std::string& record, const std::string& state, unsigned v);
 
 }  // namespace instadump_codegen

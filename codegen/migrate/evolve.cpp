@@ -1,11 +1,12 @@
 // Schema evolution against the locked history (see evolve.h).
-#include "evolve.h"
+#include "migrate/evolve.h"
 
 #include <algorithm>
 #include <functional>
 #include <set>
 
-#include "naming.h"
+#include "model/naming.h"
+#include "model/type_kinds.h"
 
 namespace instadump_codegen {
 namespace {
@@ -342,34 +343,21 @@ class evolver {
         used.insert(s.root_name);
       }
     }
-    for (type_node* t : fresh) {
-      auto r = reserved.find(t->schema_name);
-      if (used.count(t->schema_name) || (r != reserved.end() && r->second != t->cpp)) {
-        std::string base = t->schema_name;
+    // `name` for `owner`, unless taken now or by another owner in the history.
+    auto claim = [&](std::string& name, const std::string& owner) {
+      auto r = reserved.find(name);
+      if (used.count(name) || (r != reserved.end() && r->second != owner)) {
+        const std::string base = name;
         for (int n = 2;; ++n) {
-          std::string candidate = base + std::to_string(n);
-          if (!used.count(candidate) && !reserved.count(candidate)) {
-            t->schema_name = candidate;
-            break;
-          }
+          name = base + std::to_string(n);
+          if (!used.count(name) && !reserved.count(name)) break;
         }
       }
-      used.insert(t->schema_name);
-    }
+      used.insert(name);
+    };
+    for (type_node* t : fresh) claim(t->schema_name, t->cpp);
     for (auto& s : c_.states) {
-      if (locked_state(s.key) || matched_states_.count(s.renamed_from)) continue;
-      auto r = reserved.find(s.root_name);
-      if (used.count(s.root_name) || (r != reserved.end() && r->second != "state " + s.key)) {
-        std::string base = s.root_name;
-        for (int n = 2;; ++n) {
-          std::string candidate = base + std::to_string(n);
-          if (!used.count(candidate) && !reserved.count(candidate)) {
-            s.root_name = candidate;
-            break;
-          }
-        }
-      }
-      used.insert(s.root_name);
+      if (!locked_state(s.key) && !matched_states_.count(s.renamed_from)) claim(s.root_name, "state " + s.key);
     }
   }
 
@@ -381,8 +369,9 @@ class evolver {
       if (!m.obsolete && m.since == v) return true;
       if (!m.obsolete && changed_in(m.type, v, seen)) return true;
     }
-    return (t.kind != type_kind::data && changed_in(t.element, v, seen)) || changed_in(t.key, v, seen) ||
-           changed_in(t.value, v, seen);
+    bool changed = false;
+    for_each_nested(t, [&](const std::string& k) { changed = changed || changed_in(k, v, seen); });
+    return changed;
   }
 
   void assign_versions() {
@@ -403,12 +392,6 @@ class evolver {
         s.history_of_version.back() = v;
       }
     }
-  }
-
-  static std::string unique_name(const std::string& name, std::set<std::string>& used) {
-    std::string candidate = name;
-    for (int n = 2; !used.insert(candidate).second; ++n) candidate = name + std::to_string(n);
-    return candidate;
   }
 
   model& c_;

@@ -3,7 +3,7 @@
 // The rules here are the documented set of supported types (README, "Supported types");
 // every rejection names the path from the state to the offending member and
 // says what to use instead.
-#include "reflector.h"
+#include "scan/reflector.h"
 
 #include <clang/AST/DeclCXX.h>
 #include <clang/AST/DeclTemplate.h>
@@ -11,141 +11,11 @@
 
 #include <optional>
 
-#include "attribute.h"
 #include "diagnostics.h"
+#include "scan/attribute.h"
+#include "scan/spelling.h"
 
 namespace instadump_codegen {
-namespace {
-
-std::string fragment_of(const std::string& spelled) {
-  // "std::basic_string<char>" -> "StdBasicStringChar": a readable name piece.
-  std::string out;
-  bool up = true;
-  for (char c : spelled) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-      up = false;
-    } else {
-      up = true;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-namespace {
-
-std::string spell_type(clang::QualType t, const clang::ASTContext& ctx);
-
-// "::a::b::" for the scope of `decl`, anonymous namespaces left out (generated
-// code is compiled in the same translation unit, where their members are
-// reachable without naming them), inline namespaces kept (so the spelling is
-// never ambiguous).
-std::string spell_scope(const clang::Decl* decl, const clang::ASTContext& ctx) {
-  std::string scope = "::";
-  std::vector<std::string> parts;
-  for (const clang::DeclContext* dc = decl->getDeclContext(); dc && !dc->isTranslationUnit(); dc = dc->getParent()) {
-    if (auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(dc)) {
-      if (!ns->isAnonymousNamespace()) parts.push_back(ns->getNameAsString());
-    } else if (auto* rd = llvm::dyn_cast<clang::CXXRecordDecl>(dc)) {
-      // A nested type: spell the enclosing class (with its template arguments) and stop.
-      std::string outer = spell_type(ctx.getRecordType(rd), ctx);
-      for (auto it = parts.rbegin(); it != parts.rend(); ++it) outer += "::" + *it;
-      return outer + "::";
-    }
-  }
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) scope += *it + "::";
-  return scope;
-}
-
-std::string spell_argument(const clang::TemplateArgument& a, const clang::ASTContext& ctx) {
-  switch (a.getKind()) {
-    case clang::TemplateArgument::Type: return spell_type(a.getAsType(), ctx);
-    case clang::TemplateArgument::Integral: {
-      std::string v = llvm::toString(a.getAsIntegral(), 10);
-      if (a.getIntegralType()->isBooleanType()) return a.getAsIntegral() != 0 ? "true" : "false";
-      return v;
-    }
-    case clang::TemplateArgument::Pack: {
-      std::string s;
-      for (const auto& e : a.pack_elements()) s += (s.empty() ? "" : ", ") + spell_argument(e, ctx);
-      return s;
-    }
-    default: {
-      std::string s;
-      llvm::raw_string_ostream os(s);
-      a.print(ctx.getPrintingPolicy(), os, /*IncludeType=*/true);
-      return os.str();
-    }
-  }
-}
-
-// The fully qualified spelling of a canonical type, valid in generated code
-// at namespace scope of the same translation unit.
-std::string spell_type(clang::QualType t, const clang::ASTContext& ctx) {
-  t = t.getCanonicalType();
-  std::string cv;
-  if (t.isConstQualified()) cv += "const ";
-  if (t.isVolatileQualified()) cv += "volatile ";
-  t = t.getUnqualifiedType();
-  if (auto* et = t->getAs<clang::EnumType>()) return cv + spell_scope(et->getDecl(), ctx) + et->getDecl()->getNameAsString();
-  if (auto* rd = t->getAsCXXRecordDecl()) {
-    std::string s = cv + spell_scope(rd, ctx) + rd->getNameAsString();
-    if (auto* spec = llvm::dyn_cast<clang::ClassTemplateSpecializationDecl>(rd)) {
-      // Trailing arguments equal to their defaults are left out (as people
-      // write them: std::vector<T>, not std::vector<T, std::allocator<T>>);
-      // the spelling names the same type, and stays readable in the schema
-      // history. isSubstitutedDefaultArgument only reads the context.
-      llvm::ArrayRef<clang::TemplateArgument> all = spec->getTemplateArgs().asArray();
-      const clang::TemplateParameterList* params = spec->getSpecializedTemplate()->getTemplateParameters();
-      std::size_t n = all.size();
-      while (n > 0 && n - 1 < params->size() &&
-             clang::isSubstitutedDefaultArgument(const_cast<clang::ASTContext&>(ctx), all[n - 1],
-                                                 params->getParam(n - 1), all, params->getDepth())) {
-        --n;
-      }
-      std::string args;
-      for (std::size_t i = 0; i < n; ++i) {
-        std::string one = spell_argument(all[i], ctx);
-        if (!one.empty()) args += (args.empty() ? "" : ", ") + one;
-      }
-      s += "<" + args + ">";
-      // std::string is exactly std::basic_string<char> (in any inline namespace).
-      if (args == "char" && rd->getName() == "basic_string" && spell_scope(rd, ctx).rfind("::std::", 0) == 0) {
-        return cv + "::std::string";
-      }
-    }
-    return s;
-  }
-  clang::PrintingPolicy policy(ctx.getLangOpts());
-  policy.Bool = true;
-  return cv + t.getAsString(policy);
-}
-
-}  // namespace
-
-std::string reflector::spell(clang::QualType type) const { return spell_type(type, ctx_); }
-
-std::string reflector::qualified_name(const clang::NamedDecl* decl) const {
-  // Inline and anonymous namespaces are left out ("std::__cxx11::basic_string"
-  // is "std::basic_string"): they are never written, and matching on them
-  // would tie the tool to one standard library's internals.
-  std::string name = decl->getNameAsString();
-  for (const clang::DeclContext* dc = decl->getDeclContext(); dc && !dc->isTranslationUnit(); dc = dc->getParent()) {
-    if (auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(dc)) {
-      if (ns->isInline() || ns->isAnonymousNamespace()) continue;
-      name = ns->getNameAsString() + "::" + name;
-    } else if (auto* rd = llvm::dyn_cast<clang::RecordDecl>(dc)) {
-      name = rd->getNameAsString() + "::" + name;
-    } else if (llvm::isa<clang::LinkageSpecDecl>(dc) || llvm::isa<clang::ExportDecl>(dc)) {
-      continue;
-    } else {
-      break;
-    }
-  }
-  return name;
-}
 
 std::string reflector::fail(clang::SourceLocation where, const std::string& path, const std::string& what) {
   report(ctx_.getDiagnostics(), where, "cannot persist " + path + ": " + what);
@@ -217,7 +87,7 @@ std::string reflector::reflect(clang::QualType type, const std::string& path, cl
     if (name == "std::monostate") {
       type_node n;
       n.kind = type_kind::monostate;
-      n.cpp = spell(t);
+      n.cpp = spell_type(t, ctx_);
       n.display = "std::monostate";
       result = add(t, std::move(n));
     } else if (name.rfind("std::", 0) == 0 || name.rfind("__gnu_cxx::", 0) == 0) {
@@ -239,7 +109,7 @@ std::string reflector::reflect(clang::QualType type, const std::string& path, cl
 std::string reflector::reflect_builtin(clang::QualType t, const clang::BuiltinType* bt, const std::string& path,
                                        clang::SourceLocation where) {
   type_node n;
-  n.cpp = spell(t);
+  n.cpp = spell_type(t, ctx_);
   n.display = n.cpp;
   if (bt->getKind() == clang::BuiltinType::Bool) {
     n.kind = type_kind::boolean;
@@ -267,7 +137,7 @@ std::string reflector::reflect_enum(clang::QualType t, const clang::EnumDecl* ed
   }
   type_node n;
   n.kind = type_kind::enumeration;
-  n.cpp = spell(t);
+  n.cpp = spell_type(t, ctx_);
   n.qualified = qualified_name(ed);
   n.display = n.qualified;
   std::set<llvm::APSInt> seen;
@@ -299,7 +169,7 @@ std::string reflector::reflect_std(clang::QualType t, const clang::ClassTemplate
   const auto& args = spec->getTemplateArgs();
   auto arg_type = [&](unsigned i) { return args[i].getAsType(); };
   type_node n;
-  n.cpp = spell(t);
+  n.cpp = spell_type(t, ctx_);
   n.display = name;
   if (name == "std::basic_string") {
     if (!ctx_.hasSameType(arg_type(0), ctx_.CharTy)) {
@@ -314,7 +184,7 @@ std::string reflector::reflect_std(clang::QualType t, const clang::ClassTemplate
                      (e->isEnumeralType() && qualified_name(e->getAs<clang::EnumType>()->getDecl()) == "std::byte");
     if (name == "std::vector" && byte_like) {
       n.kind = type_kind::data;
-      n.element = spell(e);
+      n.element = spell_type(e, ctx_);
       return add(t, std::move(n));
     }
     n.kind = type_kind::sequence;
@@ -440,7 +310,7 @@ bool reflector::add_fields(const clang::CXXRecordDecl* rd, const std::string& ow
         ok = false;
         continue;
       }
-      private_owner = spell(ctx_.getRecordType(rd));
+      private_owner = spell_type(ctx_.getRecordType(rd), ctx_);
     }
     std::string k = reflect(f->getType(), member_path, f->getLocation());
     if (k.empty()) {
@@ -476,17 +346,10 @@ std::string reflector::reflect_record(clang::QualType t, const clang::CXXRecordD
   }
   type_node n;
   n.kind = type_kind::record;
-  n.cpp = spell(t);
+  n.cpp = spell_type(t, ctx_);
   n.qualified = qualified_name(rd);
   n.display = rd->getNameAsString();
-  if (auto* spec = llvm::dyn_cast<clang::ClassTemplateSpecializationDecl>(rd)) {
-    for (const auto& a : spec->getTemplateArgs().asArray()) {
-      if (a.getKind() == clang::TemplateArgument::Type) n.template_args.push_back(fragment_of(a.getAsType().getAsString()));
-      if (a.getKind() == clang::TemplateArgument::Integral) {
-        n.template_args.push_back("N" + llvm::toString(a.getAsIntegral(), 10));
-      }
-    }
-  }
+  n.template_args = template_arg_fragments(rd);
   // Register first so recursive types (a Node holding std::vector<Node>) terminate.
   std::string key = n.cpp;
   std::optional<type_node> previous;  // the same spelling, reflected in an earlier file

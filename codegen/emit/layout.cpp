@@ -1,5 +1,5 @@
 // Field layouts of the emitted schema, from the Cap'n Proto compiler (layout.h).
-#include "layout.h"
+#include "emit/layout.h"
 
 #include "instadump/capnp_compat.h"  // before any Cap'n Proto header
 

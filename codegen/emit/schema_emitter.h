@@ -6,8 +6,8 @@
 #include <map>
 #include <string>
 
-#include "layout.h"
-#include "model.h"
+#include "emit/layout.h"
+#include "model/model.h"
 
 namespace instadump_codegen {
 

@@ -1,5 +1,5 @@
 // Output files and the depfile (see output.h).
-#include "output.h"
+#include "emit/output.h"
 
 #include <fstream>
 #include <sstream>

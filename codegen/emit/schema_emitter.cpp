@@ -1,5 +1,5 @@
 // Cap'n Proto schema text for a model (see schema_emitter.h).
-#include "schema_emitter.h"
+#include "emit/schema_emitter.h"
 
 #include <cctype>
 #include <algorithm>
@@ -9,7 +9,8 @@
 
 #include <llvm/Support/xxhash.h>
 
-#include "naming.h"
+#include "model/naming.h"
+#include "model/type_kinds.h"
 
 namespace instadump_codegen {
 namespace {
@@ -100,9 +101,7 @@ class emitter {
     for (auto& mem : t.members) {
       if (!mem.type.empty()) reachable(mem.type, out, seen);
     }
-    if (!t.element.empty() && t.kind != type_kind::data) reachable(t.element, out, seen);
-    if (!t.key.empty()) reachable(t.key, out, seen);
-    if (!t.value.empty()) reachable(t.value, out, seen);
+    for_each_nested(t, [&](const std::string& k) { reachable(k, out, seen); });
   }
 
  private:

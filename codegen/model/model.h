@@ -1,11 +1,12 @@
 // The intermediate model: what instadump-codegen learned from the AST, with
 // no Clang types in it.
 //
-// The reflector fills it from one or more translation units; the schema and
-// codec emitters read it. Keeping it AST-free lets results of several source
-// files merge, and lets a later schema-history step (issue 5: locked
-// ordinals, renames) rewrite names and ordinals between reflection and
-// emission without touching either side.
+// The reflector (scan/) fills it from one or more translation units, the
+// namer (model/naming.h) names it, the schema history (migrate/) rewrites
+// names and ordinals to agree with the locked ones, and the emitters (emit/)
+// read it. Keeping it AST-free lets results of several source files merge,
+// and lets the history step work between reflection and emission without
+// touching either side. What each type_kind is: model/type_kinds.h.
 #pragma once
 
 #include <cstdint>
@@ -42,10 +43,10 @@ struct member {
   std::string type;        // key into model::types
   // For a private or protected data member of a class marked
   // [[instadump::persist_private]]: the spelling of the class declaring it.
-  // The codec then reaches it through a member pointer (see codec_emitter).
+  // The codec then reaches it through a member pointer (emit/codec_context.h).
   std::string private_owner;
   // Cap'n Proto ordinal (@n), part of the stored format. The namer assigns
-  // declaration order; the schema history (evolve.cpp) then restores the
+  // declaration order; the schema history (migrate/evolve.cpp) then restores the
   // locked ordinals and gives new members new ones.
   unsigned ordinal = 0;
   // [[instadump::renamed_from("old")]]: the member's previous C++ name.
@@ -91,7 +92,8 @@ struct type_node {
   int bits = 0;             // integer, floating
   bool is_signed = false;   // integer
   std::string container;    // sequence / map: "vector", "deque", "set", "unordered_set", "map", ...
-  std::string element;      // sequence, array, optional, duration, time_point
+  std::string element;      // sequence, array, optional, duration, time_point; for data, the
+                            // byte type's C++ spelling (not a key into model::types)
   std::string key, value;   // map
   std::uint64_t array_size = 0;
   std::string unit;         // duration / time_point: the period, e.g. "1/1000000000 s"
@@ -133,6 +135,23 @@ struct state {
 inline std::vector<member> root_fields_of(const state& s) {
   if (!s.root_fields.empty()) return s.root_fields;
   return {synthetic_field("value", s.type, 0)};
+}
+
+// The live field among `fields` (a root struct's fields in some version),
+// or the first one if all are obsolete.
+inline const member& live_field(const std::vector<member>& fields) {
+  for (const member& f : fields) {
+    if (!f.obsolete) return f;
+  }
+  return fields.front();
+}
+
+// The member with Cap'n Proto ordinal `ordinal`, or null.
+inline const member* by_ordinal(const std::vector<member>& ms, int ordinal) {
+  for (const member& m : ms) {
+    if (static_cast<int>(m.ordinal) == ordinal) return &m;
+  }
+  return nullptr;
 }
 
 struct model {

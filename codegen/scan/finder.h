@@ -10,7 +10,7 @@
 
 #include <clang/Tooling/Tooling.h>
 
-#include "model.h"
+#include "model/model.h"
 
 namespace instadump_codegen {
 

@@ -3,22 +3,20 @@
 // Written by hand so the layout is stable and one member or enumerator sits
 // on one line; read with llvm::json. Unknown keys are errors: a history
 // written by a newer instadump-codegen must not be half-understood.
-#include "history.h"
+#include "migrate/history.h"
 
 #include <cstdio>
+#include <optional>
 
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/MemoryBuffer.h>
+
+#include "model/type_kinds.h"
 
 namespace instadump_codegen {
 namespace {
 
 constexpr int history_format = 1;
-
-const char* kind_names[] = {"bool",     "integer",  "floating", "text",    "data",     "enum",
-                            "record",   "sequence", "array",    "map",     "optional", "tuple",
-                            "variant",  "monostate", "duration", "time_point"};
-constexpr int kind_count = sizeof kind_names / sizeof kind_names[0];
 
 std::string quote(const std::string& s) {
   std::string out = "\"";
@@ -99,7 +97,7 @@ std::string list(const std::vector<std::string>& items, const std::string& inden
 
 std::string type_text(const type_node& t, const std::string& indent) {
   line l;
-  l.str("cpp", t.cpp, true).str("kind", kind_names[static_cast<int>(t.kind)], true).str("schema", t.schema_name);
+  l.str("cpp", t.cpp, true).str("kind", std::string(kind_name(t.kind)), true).str("schema", t.schema_name);
   l.str("display", t.display).str("qualified", t.qualified).strings("template_args", t.template_args);
   l.num("bits", t.bits).flag("signed", t.is_signed).str("container", t.container).str("element", t.element);
   l.str("key", t.key).str("value", t.value).num("array_size", static_cast<long long>(t.array_size));
@@ -199,6 +197,18 @@ class reader {
     return true;
   }
 
+  // The members in array `k` of `o`, if it has one.
+  bool read_members(const llvm::json::Object& o, const char* k, std::vector<member>& out, const std::string& where) {
+    if (auto* a = o.getArray(k)) {
+      for (auto& v : *a) {
+        member mem;
+        if (!read_member(v, mem, where)) return false;
+        out.push_back(std::move(mem));
+      }
+    }
+    return true;
+  }
+
   bool read_type(const llvm::json::Value& v, model& m, const std::string& where) {
     auto* o = v.getAsObject();
     if (!o) return fail(where, "expected an object");
@@ -211,10 +221,9 @@ class reader {
     type_node t;
     t.cpp = str(*o, "cpp");
     std::string kind = str(*o, "kind");
-    int k = 0;
-    while (k < kind_count && kind != kind_names[k]) ++k;
-    if (k == kind_count) return fail(where + " (" + t.cpp + ")", "unknown kind \"" + kind + "\"");
-    t.kind = static_cast<type_kind>(k);
+    std::optional<type_kind> k = kind_named(kind);
+    if (!k) return fail(where + " (" + t.cpp + ")", "unknown kind \"" + kind + "\"");
+    t.kind = *k;
     t.schema_name = str(*o, "schema");
     t.display = str(*o, "display");
     t.qualified = str(*o, "qualified");
@@ -228,13 +237,7 @@ class reader {
     t.array_size = static_cast<std::uint64_t>(num(*o, "array_size"));
     t.unit = str(*o, "unit");
     t.migrations = numbers(*o, "migrations");
-    if (auto* ms = o->getArray("members")) {
-      for (auto& mv : *ms) {
-        member mem;
-        if (!read_member(mv, mem, where + " (" + t.cpp + ")")) return false;
-        t.members.push_back(std::move(mem));
-      }
-    }
+    if (!read_members(*o, "members", t.members, where + " (" + t.cpp + ")")) return false;
     if (auto* es = o->getArray("enumerators")) {
       for (auto& ev : *es) {
         auto* eo = ev.getAsObject();
@@ -268,13 +271,7 @@ class reader {
     s.history_of_version = numbers(*o, "history_of_version");
     s.previous_keys = strings(*o, "previous_keys");
     s.migrations = numbers(*o, "migrations");
-    if (auto* rs = o->getArray("root_fields")) {
-      for (auto& rv : *rs) {
-        member mem;
-        if (!read_member(rv, mem, where + " (" + s.key + ")")) return false;
-        s.root_fields.push_back(std::move(mem));
-      }
-    }
+    if (!read_members(*o, "root_fields", s.root_fields, where + " (" + s.key + ")")) return false;
     if (s.key.empty() || s.type.empty() || s.root_name.empty()) return fail(where, "state without key, type or root");
     if (s.history_of_version.size() != s.version) {
       return fail(where + " (" + s.key + ")", "history_of_version must list one history version per state version");

@@ -7,10 +7,11 @@
 // The functions here own both directions so the schema and the codec agree.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 
-#include "model.h"
+#include "model/model.h"
 
 namespace instadump_codegen {
 
@@ -32,9 +33,8 @@ void assign_schema_names(model& m);
 // The Cap'n Proto type expression for a type ("Int32", "List(Text)", "ShopItem").
 std::string schema_type(const model& m, const std::string& type_key);
 
-// True for kinds written as a generated Cap'n Proto struct.
-bool is_struct_backed(type_kind k);
-// True for kinds written as a Cap'n Proto list.
-bool is_list_backed(type_kind k);
+// `name`, or `name` followed by 2, 3, ... if `used` has it already; the
+// result is added to `used`.
+std::string unique_name(const std::string& name, std::set<std::string>& used);
 
 }  // namespace instadump_codegen

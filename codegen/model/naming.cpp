@@ -1,5 +1,5 @@
 // Cap'n Proto naming rules and the deterministic namer (see naming.h).
-#include "naming.h"
+#include "model/naming.h"
 
 #include <cctype>
 #include <set>
@@ -20,10 +20,6 @@ std::string upper_camel_path(std::string_view q) {
   }
   return out;
 }
-
-}  // namespace
-
-namespace {
 
 bool all_upper(std::string_view s) {
   bool any = false;
@@ -59,28 +55,13 @@ std::string camel(std::string_view name, bool upper_first) {
   return clean;
 }
 
-// Makes `name` unique within `used` by appending 2, 3, ...
-std::string unique(std::string name, std::set<std::string>& used) {
-  std::string candidate = name;
-  for (int n = 2; !used.insert(candidate).second; ++n) candidate = name + std::to_string(n);
-  return candidate;
-}
-
 class namer {
  public:
   explicit namer(model& m) : m_(m) {}
 
   void run() {
     for (auto& s : m_.states) {
-      std::string base;
-      std::string_view key = s.key;
-      for (std::size_t i = 0; i <= key.size();) {
-        std::size_t j = key.find("::", i);
-        if (j == std::string_view::npos) j = key.size();
-        base += upper_camel(key.substr(i, j - i));
-        i = j + 2;
-      }
-      s.root_name = unique(base + "State", used_);
+      s.root_name = unique_name(upper_camel_path(s.key) + "State", used_);
       visit(s.type);
     }
   }
@@ -90,11 +71,11 @@ class namer {
   std::string fragment(const std::string& key) {
     type_node& t = m_.types.at(key);
     switch (t.kind) {
-      case type_kind::boolean: return "Bool";
-      case type_kind::integer: return (t.is_signed ? "Int" : "UInt") + std::to_string(t.bits);
-      case type_kind::floating: return "Float" + std::to_string(t.bits);
-      case type_kind::text: return "Text";
-      case type_kind::data: return "Data";
+      case type_kind::boolean:
+      case type_kind::integer:
+      case type_kind::floating:
+      case type_kind::text:
+      case type_kind::data: return schema_type(m_, key);  // "Bool", "Int32", "Float64", "Text", "Data"
       case type_kind::monostate: return "Monostate";
       case type_kind::duration: return "Duration" + fragment(t.element);
       case type_kind::time_point: return "TimePoint" + fragment(t.element);
@@ -123,10 +104,10 @@ class namer {
     switch (t.kind) {
       case type_kind::enumeration: {
         std::string base = upper_camel_path(t.qualified);
-        t.schema_name = unique(base, used_);
+        t.schema_name = unique_name(base, used_);
         std::set<std::string> names;
         for (std::size_t i = 0; i < t.enumerators.size(); ++i) {
-          t.enumerators[i].schema_name = unique(lower_camel(t.enumerators[i].cpp_name), names);
+          t.enumerators[i].schema_name = unique_name(lower_camel(t.enumerators[i].cpp_name), names);
           t.enumerators[i].ordinal = static_cast<unsigned>(i);
         }
         return;
@@ -134,27 +115,27 @@ class namer {
       case type_kind::record: {
         std::string base = upper_camel_path(t.qualified);
         for (auto& a : t.template_args) base += a;
-        t.schema_name = unique(base, used_);
+        t.schema_name = unique_name(base, used_);
         std::set<std::string> names;
         for (std::size_t i = 0; i < t.members.size(); ++i) {
-          t.members[i].schema_name = unique(lower_camel(t.members[i].cpp_name), names);
+          t.members[i].schema_name = unique_name(lower_camel(t.members[i].cpp_name), names);
           t.members[i].ordinal = static_cast<unsigned>(i);
         }
         for (auto& mem : t.members) visit(mem.type);
         return;
       }
       case type_kind::optional:
-        t.schema_name = unique(fragment(key), used_);
+        t.schema_name = unique_name(fragment(key), used_);
         visit(t.element);
         return;
       case type_kind::map:
-        t.schema_name = unique(fragment(key) + "Entry", used_);
+        t.schema_name = unique_name(fragment(key) + "Entry", used_);
         visit(t.key);
         visit(t.value);
         return;
       case type_kind::tuple:
       case type_kind::variant: {
-        t.schema_name = unique(fragment(key), used_);
+        t.schema_name = unique_name(fragment(key), used_);
         std::set<std::string> names;
         for (std::size_t i = 0; i < t.members.size(); ++i) {
           auto& mem = t.members[i];
@@ -162,7 +143,7 @@ class namer {
           if (t.kind == type_kind::variant) n = lower_camel(fragment(mem.type));
           else if (t.container == "pair") n = i == 0 ? "first" : "second";
           else n = "element" + std::to_string(i);
-          mem.schema_name = unique(n, names);
+          mem.schema_name = unique_name(n, names);
           mem.ordinal = static_cast<unsigned>(i);
         }
         for (auto& mem : t.members) visit(mem.type);
@@ -214,13 +195,10 @@ std::string capnp_title(std::string_view name) {
 
 void assign_schema_names(model& m) { namer(m).run(); }
 
-bool is_struct_backed(type_kind k) {
-  return k == type_kind::record || k == type_kind::optional || k == type_kind::tuple ||
-         k == type_kind::variant;
-}
-
-bool is_list_backed(type_kind k) {
-  return k == type_kind::sequence || k == type_kind::array || k == type_kind::map;
+std::string unique_name(const std::string& name, std::set<std::string>& used) {
+  std::string candidate = name;
+  for (int n = 2; !used.insert(candidate).second; ++n) candidate = name + std::to_string(n);
+  return candidate;
 }
 
 std::string schema_type(const model& m, const std::string& key) {

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "history.h"
-#include "model.h"
+#include "migrate/history.h"
+#include "model/model.h"
 
 namespace instadump_codegen {
 

@@ -5,7 +5,7 @@
 // Ordinary compiles don't know the attribute and ignore it (instadump_add_state
 // silences exactly that warning); inside this tool it is checked where it is
 // written: it applies to variables with static storage duration only.
-#include "attribute.h"
+#include "scan/attribute.h"
 
 #include <clang/AST/Attr.h>
 #include <clang/AST/Decl.h>
