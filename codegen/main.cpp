@@ -19,6 +19,7 @@
 #include <llvm/Support/Path.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include "common/limits.h"
 #include "diagnostics.h"
 #include "emit/codec_emitter.h"
 #include "emit/output.h"
@@ -28,6 +29,7 @@
 #include "migrate/history_header.h"
 #include "migrate/versioned_names.h"
 #include "model/naming.h"
+#include "model/nesting.h"
 #include "scan/attribute.h"
 #include "scan/compile_commands.h"
 #include "scan/finder.h"
@@ -184,6 +186,26 @@ int check_migrations(const model& m, const scan_results& results) {
   return user_error(msg);
 }
 
+// A state whose type alone nests deeper than a load reads could never be
+// saved: refused here, at the state. (Recursive types are measured value by
+// value when saved; their other parts count here too.)
+int check_nesting(const model& m) {
+  const nesting depth(m);
+  bool failed = false;
+  for (const state& s : m.states) {
+    const unsigned levels = 1 + depth.slot(s.type);  // the root struct, then the value
+    if (levels <= static_cast<unsigned>(instadump::limits::nesting)) continue;
+    const std::string& cpp = m.types.at(s.type).cpp;
+    report_detached(s.location, "cannot persist " + s.key + ": a value of " + cpp + " can nest structs and lists " +
+                                    std::to_string(levels) + " levels deep (its root struct included)" +
+                                    (depth.dynamic(s.type) ? " without counting its recursion" : "") +
+                                    ", and a load reads at most " + std::to_string(instadump::limits::nesting) +
+                                    "; nest fewer structs, lists, maps and optionals inside each other");
+    failed = true;
+  }
+  return failed ? exit_user_error : exit_ok;
+}
+
 // The sources, the outputs and the resource directory make sense together.
 int check_arguments(const std::vector<std::string>& sources, const std::string& rdir) {
   if (sources.empty()) return usage_error("no sources to scan");
@@ -298,5 +320,6 @@ int main(int argc, const char** argv) {
     if (int rc = apply_history(m, history); rc != exit_ok) return rc;
     if (int rc = check_migrations(m, results); rc != exit_ok) return rc;
   }
+  if (int rc = check_nesting(m); rc != exit_ok) return rc;
   return emit(m, history, results);
 }

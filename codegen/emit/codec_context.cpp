@@ -12,7 +12,7 @@ namespace instadump_codegen {
 
 codec_context::codec_context(const model& m, const schema_history& history, const schema_output& schema,
                              const std::vector<const state*>& states)
-    : m_(m), h_(history), schema_(schema), ns_("::" + schema.cxx_namespace) {
+    : m_(m), h_(history), schema_(schema), depth_(m), ns_("::" + schema.cxx_namespace) {
   for (const state* s : states) {
     std::vector<member> fields = root_fields_of(*s);
     plan_member(live_field(fields), fields);

@@ -18,6 +18,7 @@
 #include "emit/schema_emitter.h"
 #include "migrate/history.h"
 #include "model/model.h"
+#include "model/nesting.h"
 
 namespace instadump_codegen {
 
@@ -32,6 +33,8 @@ class codec_context {
                 const std::vector<const state*>& states);
 
   const type_node& type(const std::string& key) const { return m_.types.at(key); }
+  // How deeply values of each type nest on the wire.
+  const nesting& depth() const { return depth_; }
   const schema_history& history() const { return h_; }
   const schema_output& schema() const { return schema_; }
 
@@ -77,6 +80,7 @@ class codec_context {
   const model& m_;
   const schema_history& h_;
   const schema_output& schema_;
+  nesting depth_;
   std::string ns_;  // "::" + the C++ namespace of the capnp code
   std::set<std::string> seen_;
   std::set<std::pair<std::string, unsigned>> older_layouts_;

@@ -22,7 +22,11 @@ class encoder : public type_functions {
   // type_functions.h) is its definition.
   std::string declaration(const std::string& key) const;
 
-  // encode_state_<id>: writes the value of state `s` as the root of a message.
+  // encode_state_<id>: writes the value of state `s` as the root of a message;
+  // throws instadump::limit_exceeded, naming the state, for a value beyond
+  // a ceiling of the format (common/limits.h): a list, text or data too
+  // long, or (types that are or hold recursive ones) nested deeper than a
+  // load reads.
   std::string state_encoder(const state& s) const;
   // encode_words_state_<id> when the state's type is a scalar and its root
   // struct has no pointers: the message is then the root pointer and the
@@ -43,6 +47,21 @@ class encoder : public type_functions {
 
   // Statement storing the C++ value `value` (of type `key`) into `s`.
   std::string store(const std::string& key, const std::string& value, const slot& s) const;
+
+  // Values whose depth is measured (nesting::dynamic): their encoder returns
+  // the levels below the value's own pointer, and the function storing them
+  // keeps the deepest in `levels`.
+  // The result type of type `key`'s encoder: "unsigned" when measured, else "void".
+  std::string result_type(const std::string& key) const;
+  // For a measured type: `levels`, declared with the depth its parts that
+  // are not measured take; "" otherwise.
+  std::string opening(const std::string& key, unsigned levels) const;
+  // For a measured type: returning `levels`; "" otherwise.
+  std::string closing(const std::string& key) const;
+  // The encoder call `call` of type `key` as a statement; measured, it
+  // counts into `levels`, one more when the value has a pointer of its own
+  // (it is not a struct inside a list of structs).
+  std::string call(const std::string& key, const std::string& call, bool own_pointer) const;
 
   std::string head(const std::string& key, const type_node& t) const;
   std::string enum_functions(const std::string& key, const type_node& t) const override;

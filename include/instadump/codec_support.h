@@ -8,6 +8,7 @@
 
 #include "instadump/capnp_compat.h"  // before any Cap'n Proto header
 
+#include <capnp/blob.h>
 #include <capnp/common.h>
 
 #include <bit>
@@ -22,6 +23,8 @@
 #include <string>
 #include <type_traits>
 
+#include "common/limits.h"
+
 namespace instadump::codec_support {
 
 // A decoding failure at a member path ("Item::kind"); the state's decoder
@@ -33,14 +36,75 @@ struct decode_error : std::runtime_error {
 
 [[noreturn]] inline void fail(const char* where, const std::string& what) { throw decode_error(where, what); }
 
-// The size of a list to encode; Cap'n Proto lists hold at most 2^29 - 1
-// elements.
+// A value beyond a ceiling of the stored format (common/limits.h), found
+// while encoding it. The state's encoder, which knows the state, rethrows it
+// as instadump::limit_exceeded (with refusal() as its message).
+struct over_limit : std::length_error {
+  over_limit(const std::string& what, std::uint64_t limit, std::uint64_t measured)
+      : std::length_error(what), limit(limit), measured(measured) {}
+  std::uint64_t limit;
+  std::uint64_t measured;
+};
+
+// The message of the limit_exceeded that refuses to save state `key`.
+inline std::string refusal(const char* key, const over_limit& e) {
+  return std::string("instadump: cannot save ref '") + key + "': " + e.what() +
+         " (README, \"Limits\"); nothing was written, the previous snapshots are intact";
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void refuse_length(const char* type, std::uint64_t n,
+                                                                 std::uint64_t limit, const char* unit,
+                                                                 const char* what) {
+  throw over_limit(std::string("a ") + type + " of " + std::to_string(n) + " " + unit + " is longer than " + what +
+                       " (at most " + std::to_string(limit) + ")",
+                   limit, n);
+}
+
+// The size of a list to encode, a `type` ("std::vector") of `n` elements.
+// Throws over_limit beyond what a Cap'n Proto list holds.
 inline ::capnp::uint list_size(std::size_t n, const char* type) {
-  if (n > (1u << 29) - 1) {
-    throw std::length_error(std::string("instadump: cannot save a ") + type + " of " + std::to_string(n) +
-                            " elements: Cap'n Proto lists hold at most 2^29 - 1");
+  if (n > limits::checked.list_elements) [[unlikely]] {
+    refuse_length(type, n, limits::checked.list_elements, "elements", "a Cap'n Proto list can be");
   }
   return static_cast<::capnp::uint>(n);
+}
+
+// `s` as the Text field it is saved in. Throws over_limit beyond what a
+// Text holds.
+inline ::capnp::Text::Reader text_of(const std::string& s) {
+  if (s.size() > limits::checked.text_bytes) [[unlikely]] {
+    refuse_length("std::string", s.size(), limits::checked.text_bytes, "bytes", "a Cap'n Proto Text can be");
+  }
+  return ::capnp::Text::Reader(s.data(), s.size());
+}
+
+// The bytes `b` (a `type`, std::vector of a byte type) as the Data field
+// they are saved in. Throws over_limit beyond what a Data holds.
+template <class Bytes>
+::capnp::Data::Reader data_of(const Bytes& b, const char* type) {
+  if (b.size() > limits::checked.data_bytes) [[unlikely]] {
+    refuse_length(type, b.size(), limits::checked.data_bytes, "bytes", "a Cap'n Proto Data can be");
+  }
+  return ::capnp::Data::Reader(reinterpret_cast<const ::kj::byte*>(b.data()), b.size());
+}
+
+// Keeps in `levels` the deepest nesting a value's parts took (the encoders
+// of recursive types measure what they write; codegen/model/nesting.h).
+[[gnu::always_inline]] inline void deepen(unsigned& levels, unsigned at) {
+  if (at > levels) levels = at;
+}
+
+// Refuses a value that nests `levels` structs and lists (its root struct
+// included), beyond what a load reads.
+inline void check_nesting(unsigned levels) {
+  if (levels > static_cast<unsigned>(limits::nesting)) [[unlikely]] {
+    throw over_limit("the value nests structs and lists " + std::to_string(levels) +
+                         " levels deep (its root struct included), and a load reads at most " +
+                         std::to_string(limits::nesting) +
+                         "; store a deep recursive value flattened, e.g. its nodes in a list that refer to "
+                         "each other by index",
+                     limits::nesting, levels);
+  }
 }
 
 // A Data field read from the message, as the C++ byte vector type `Bytes`.

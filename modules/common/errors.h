@@ -101,6 +101,24 @@ class save_failed : public storage_error {
   using storage_error::storage_error;
 };
 
+// A value is beyond a ceiling of the stored format (common/limits.h, README
+// "Limits"): it nests structs and lists deeper than a load reads, holds a
+// list, text or data longer than Cap'n Proto allows, or is larger than one
+// segment. Refused at save, before anything was written: the previous
+// snapshots are intact. The message names the ref, the ceiling and what the
+// value measured; limit() and measured() give the two numbers.
+class limit_exceeded : public save_failed {
+ public:
+  limit_exceeded(const std::string& what, std::uint64_t limit, std::uint64_t measured)
+      : save_failed(what), limit_(limit), measured_(measured) {}
+  std::uint64_t limit() const noexcept { return limit_; }
+  std::uint64_t measured() const noexcept { return measured_; }
+
+ private:
+  std::uint64_t limit_;
+  std::uint64_t measured_;
+};
+
 // A load failed as a whole; nothing was changed. The message names the ref,
 // the snapshot and the reason.
 class load_failed : public storage_error {

@@ -512,7 +512,7 @@ save_result session::save_locked(bool durable) {
     if (large_bytes != 0) {
       value.size_bytes = encoding::room_for(large_bytes);
       value.fill_in_place = [e, v = versions[i]](std::span<std::byte> room) -> std::size_t {
-        return encoding::encode_in_place([&](capnp::MessageBuilder& m) { e->encode(*v, m); }, room);
+        return encoding::encode_in_place([&](capnp::MessageBuilder& m) { e->encode(*v, m); }, room, e->key());
       };
     }
     put_entry.push_back(i);

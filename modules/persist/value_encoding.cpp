@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/errors.h"
+#include "common/limits.h"
 
 namespace instadump::encoding {
 namespace {
@@ -36,6 +37,25 @@ unsigned first_segment_words(std::uint64_t last_bytes) {
   return static_cast<unsigned>(std::min<std::uint64_t>(std::max<std::uint64_t>(words, 64), 1u << 28));
 }
 
+// Refuses the value of `name`, whose one segment takes `words`, when one
+// stored value cannot be that large.
+void check_value_words(std::uint64_t words, std::string_view name) {
+  const std::uint64_t limit = limits::checked.value_words;
+  if (words <= limit) return;
+  throw limit_exceeded("instadump: cannot save ref '" + std::string(name) + "': its value takes " +
+                           std::to_string(words) + " words (" + std::to_string(words * sizeof(capnp::word)) +
+                           " bytes) encoded, and one stored value is one Cap'n Proto segment of at most " +
+                           std::to_string(limit) + " words (README, \"Limits\"); split it into several states. "
+                           "Nothing was written, the previous snapshots are intact",
+                       limit, words);
+}
+
+// The words `message` would take as one segment: the root pointer plus
+// everything it reaches (without the far pointers between its segments).
+std::uint64_t one_segment_words(capnp::MessageBuilder& message) {
+  return 1 + message.getRoot<capnp::AnyPointer>().asReader().targetSize().wordCount;
+}
+
 // Encodes the value as a message of one segment.
 // The first segment is sized from the previous encoding; a value that
 // outgrew it is encoded again into a segment of the size it turned out to
@@ -45,7 +65,11 @@ std::unique_ptr<capnp::MallocMessageBuilder> encode_one_segment(encode_fn& encod
   auto message = std::make_unique<capnp::MallocMessageBuilder>(first_segment_words(last_bytes));
   encode(*message);
   auto segments = message->getSegmentsForOutput();
-  if (segments.size() == 1) return message;
+  if (segments.size() == 1) {
+    check_value_words(segments[0].size(), name);
+    return message;
+  }
+  check_value_words(one_segment_words(*message), name);
   std::size_t words = 0;
   for (const auto& s : segments) words += s.size();
   message.reset();  // before the second encoding: the two need not coexist
@@ -53,8 +77,9 @@ std::unique_ptr<capnp::MallocMessageBuilder> encode_one_segment(encode_fn& encod
                                                           capnp::AllocationStrategy::FIXED_SIZE);
   encode(*message);
   if (message->getSegmentsForOutput().size() != 1) {
-    throw save_failed("instadump: the value of ref '" + std::string(name) + "' does not fit one message segment (" +
-                      std::to_string(words) + " words); it is too large to save");
+    throw limit_exceeded("instadump: the value of ref '" + std::string(name) + "' does not fit one message segment (" +
+                             std::to_string(words) + " words); it is too large to save (README, \"Limits\")",
+                         limits::value_words, words);
   }
   return message;
 }
@@ -140,12 +165,13 @@ std::size_t room_for(std::uint64_t last_bytes) {
   return (last_bytes + last_bytes / 32 + 4096 + 7) / 8 * 8;
 }
 
-std::size_t encode_in_place(encode_fn encode, std::span<std::byte> room) {
+std::size_t encode_in_place(encode_fn encode, std::span<std::byte> room, std::string_view name) {
   std::memset(room.data(), 0, room.size());
   room_builder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(room.data()), room.size() / 8));
   encode(message);
   std::size_t words = 0;
   for (const auto& seg : message.getSegmentsForOutput()) words += seg.size();
+  check_value_words(message.fits() ? words : one_segment_words(message), name);
   if (message.fits()) return words * sizeof(capnp::word);
   // Not fitting: one segment would need at most what all of them took.
   return std::max(words * sizeof(capnp::word), room.size() + 8);
@@ -161,10 +187,9 @@ value_encoder::encoded value_encoder::encode(encode_fn encode, std::uint64_t las
       encode(message);
       auto segments = message.getSegmentsForOutput();
       message.note_first_segment_words(segments[0].size());
+      words = segments.size() == 1 ? segments[0].size() : one_segment_words(message);
+      check_value_words(words, name);
       if (segments.size() == 1) return {keep(segments[0])};
-      // It spilled: its size in one segment is the root pointer plus
-      // everything it reaches (without the far pointers between segments).
-      words = 1 + message.getRoot<capnp::AnyPointer>().asReader().targetSize().wordCount;
     }
     last_bytes = words * sizeof(capnp::word);
     if (last_bytes >= kInPlaceBytes) return {{}, last_bytes};

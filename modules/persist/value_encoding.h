@@ -44,8 +44,9 @@ std::size_t room_for(std::uint64_t last_bytes);
 // Zeroes `room` (8-byte aligned, a whole number of words) and encodes the
 // value into it as one segment. Returns the bytes the value took, or -- when
 // it does not fit -- more than room.size(): the room one segment needs
-// (what new_value::fill_in_place returns).
-std::size_t encode_in_place(encode_fn encode, std::span<std::byte> room);
+// (what new_value::fill_in_place returns). Throws limit_exceeded, naming
+// `name`, when one segment cannot hold the value (limits::value_words).
+std::size_t encode_in_place(encode_fn encode, std::span<std::byte> room, std::string_view name);
 
 // Encodes the values one save writes into memory that lives as long as the
 // encoder (until the save is written).
@@ -65,7 +66,8 @@ class value_encoder {
 
   // `last_bytes`: the size of the value's last encoding (0 if unknown),
   // which sizes the first segment. `name` appears in errors. Throws
-  // save_failed when the value cannot be one segment (beyond 4 GiB).
+  // limit_exceeded when the value cannot be one segment
+  // (limits::value_words, about 4 GiB).
   encoded encode(encode_fn encode, std::uint64_t last_bytes, std::string_view name);
 
   // A small value's one segment as `write` (a state codec's encode_words)

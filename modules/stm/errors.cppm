@@ -8,6 +8,7 @@ export namespace instadump {
 using instadump::corrupt_data;
 using instadump::error;
 using instadump::illegal_transaction_state;
+using instadump::limit_exceeded;
 using instadump::load_failed;
 using instadump::locked_by_other_process;
 using instadump::no_transaction;

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "common/errors.h"
+#include "common/limits.h"
 #include "storage/decode_guard.h"
 #include "schemas/snapshot.capnp.h"
 
@@ -38,7 +39,7 @@ capnp::ReaderOptions reader_options_for(std::size_t size_words) {
   const std::uint64_t words = std::min<std::uint64_t>(size_words, kCap / 8);
   capnp::ReaderOptions options;
   options.traversalLimitInWords = words * 4 + 1024;
-  options.nestingLimit = 64;
+  options.nestingLimit = limits::nesting;  // what saves check values against
   return options;
 }
 

@@ -26,7 +26,8 @@ namespace instadump::storage {
 // Reader options for decoding `size_words` words of untrusted bytes: a
 // traversal limit proportional to the size (size_words * 4 + 1024, capped so
 // it cannot overflow) so crafted pointers cannot make a decode do more than
-// linear work, and a nesting limit of 64. Thread-safe; never throws.
+// linear work, and the nesting limit saves check values against
+// (limits::nesting, 64). Thread-safe; never throws.
 capnp::ReaderOptions reader_options_for(std::size_t size_words);
 
 // The decoded StoreMeta record.

@@ -246,6 +246,8 @@ snapshot_info snapshot_store::write_once(std::uint64_t base_id, const snapshot_d
       }
     } catch (const room_needed&) {
       throw;
+    } catch (const limit_exceeded&) {
+      throw;  // a value beyond a ceiling of the format: its message says which
     } catch (...) {
       std::throw_with_nested(save_failed("instadump: filling value \"" + std::string(v.key) + "\" for a snapshot in " +
                                          dir_.string() + " threw; nothing was written"));

@@ -32,9 +32,11 @@ struct member_access {
 // Forward declarations (types may be recursive).
 
 // The state counter::name (@INPUTS@/counter.cpp:8:50).
-void encode_state_counter__name(const ::std::string& v, ::capnp::MessageBuilder& message) {
+void encode_state_counter__name(const ::std::string& v, ::capnp::MessageBuilder& message) try {
   auto b = message.initRoot<::instadump_schema::counter::CounterNameState>();
-  b.setValue(::capnp::Text::Reader(v.data(), v.size()));
+  b.setValue(text_of(v));
+} catch (const over_limit& e) {
+  throw ::instadump::limit_exceeded(refusal("counter::name", e), e.limit, e.measured);
 }
 ::std::string decode_state_counter__name(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).

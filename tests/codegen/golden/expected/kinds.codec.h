@@ -62,16 +62,16 @@ void encode_KindsBoxInt_13(const ::kinds::box<int>& v, ::instadump_schema::kinds
 void decode_into_KindsBoxInt_13(::instadump::wire::struct_reader r, ::kinds::box<int>& v, const char* where, unsigned dv);
 void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>>& v, ::instadump_schema::kinds::VariantMonostateInt32TextKindsBoxInt::Builder b);
 ::std::variant<::std::monostate, int, ::std::string, ::kinds::box<int>> decode_VariantMonostateInt32TextKindsBoxInt_14(::instadump::wire::struct_reader r, const char* where, unsigned dv);
-void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b);
+unsigned encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b);
 ::std::vector<::kinds::tree> decode_list_15(::instadump::wire::list_reader r, const char* where, unsigned dv);
-void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::KindsTree::Builder b);
+unsigned encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::KindsTree::Builder b);
 ::kinds::tree decode_KindsTree_16(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void decode_into_KindsTree_16(::instadump::wire::struct_reader r, ::kinds::tree& v, const char* where, unsigned dv);
 void encode_list_17(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b);
 ::std::vector<::std::string> decode_list_17(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_list_18(const ::std::vector<::std::vector<::std::string>>& v, ::capnp::List<::capnp::List<::capnp::Text>>::Builder b);
 ::std::vector<::std::vector<::std::string>> decode_list_18(::instadump::wire::list_reader r, const char* where, unsigned dv);
-void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsAll::Builder b);
+unsigned encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsAll::Builder b);
 ::kinds::all decode_KindsAll_19(::instadump::wire::struct_reader r, const char* where, unsigned dv);
 void decode_into_KindsAll_19(::instadump::wire::struct_reader r, ::kinds::all& v, const char* where, unsigned dv);
 
@@ -125,7 +125,7 @@ void encode_list_2(const ::std::deque<short>& v, ::capnp::List<::std::int16_t>::
 void encode_list_3(const ::std::array<::std::string, 2>& v, ::capnp::List<::capnp::Text>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
-    b.set(i, ::capnp::Text::Reader(e.data(), e.size()));
+    b.set(i, text_of(e));
     ++i;
   }
 }
@@ -156,7 +156,7 @@ void encode_list_4(const ::std::set<int>& v, ::capnp::List<::std::int32_t>::Buil
 void encode_list_5(const ::std::unordered_set<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
-    b.set(i, ::capnp::Text::Reader(e.data(), e.size()));
+    b.set(i, text_of(e));
     ++i;
   }
 }
@@ -209,7 +209,7 @@ void encode_MapTextListKindsColorEntry_8(const ::std::unordered_map<::std::strin
   ::capnp::uint i = 0;
   for (const auto& [key, value] : v) {
     auto e = b[i];
-    e.setKey(::capnp::Text::Reader(key.data(), key.size()));
+    e.setKey(text_of(key));
     encode_list_7(value, e.initValue(list_size(value.size(), "std::vector")));
     ++i;
   }
@@ -262,7 +262,7 @@ void encode_OptionalOptionalBool_10(const ::std::optional<::std::optional<bool>>
 // ::std::pair<int, ::std::string>
 void encode_PairInt32Text_11(const ::std::pair<int, ::std::string>& v, ::instadump_schema::kinds::PairInt32Text::Builder b) {
   b.setFirst(std::get<0>(v));
-  b.setSecond(::capnp::Text::Reader(std::get<1>(v).data(), std::get<1>(v).size()));
+  b.setSecond(text_of(std::get<1>(v)));
 }
 ::std::pair<int, ::std::string> decode_PairInt32Text_11(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::pair<int, ::std::string> v{};
@@ -308,7 +308,7 @@ void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::
       b.setInt32((*std::get_if<1>(&v)));
       return;
     case 2:
-      b.setText(::capnp::Text::Reader((*std::get_if<2>(&v)).data(), (*std::get_if<2>(&v)).size()));
+      b.setText(text_of((*std::get_if<2>(&v))));
       return;
     case 3:
       encode_KindsBoxInt_13((*std::get_if<3>(&v)), b.initKindsBoxInt());
@@ -331,12 +331,14 @@ void encode_VariantMonostateInt32TextKindsBoxInt_14(const ::std::variant<::std::
 }
 
 // ::std::vector<::kinds::tree>
-void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b) {
+unsigned encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::instadump_schema::kinds::KindsTree>::Builder b) {
+  unsigned levels = 0u;
   ::capnp::uint i = 0;
   for (const auto& e : v) {
-    encode_KindsTree_16(e, b[i]);
+    deepen(levels, encode_KindsTree_16(e, b[i]));
     ++i;
   }
+  return levels;
 }
 ::std::vector<::kinds::tree> decode_list_15(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::std::vector<::kinds::tree> v;
@@ -348,9 +350,11 @@ void encode_list_15(const ::std::vector<::kinds::tree>& v, ::capnp::List<::insta
 }
 
 // ::kinds::tree
-void encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::KindsTree::Builder b) {
-  b.setLabel(::capnp::Text::Reader(v.label.data(), v.label.size()));
-  encode_list_15(v.children, b.initChildren(list_size(v.children.size(), "std::vector")));
+unsigned encode_KindsTree_16(const ::kinds::tree& v, ::instadump_schema::kinds::KindsTree::Builder b) {
+  unsigned levels = 0u;
+  b.setLabel(text_of(v.label));
+  deepen(levels, 1 + encode_list_15(v.children, b.initChildren(list_size(v.children.size(), "std::vector"))));
+  return levels;
 }
 ::kinds::tree decode_KindsTree_16(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::tree v{};
@@ -366,7 +370,7 @@ void decode_into_KindsTree_16(::instadump::wire::struct_reader r, ::kinds::tree&
 void encode_list_17(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
-    b.set(i, ::capnp::Text::Reader(e.data(), e.size()));
+    b.set(i, text_of(e));
     ++i;
   }
 }
@@ -397,7 +401,8 @@ void encode_list_18(const ::std::vector<::std::vector<::std::string>>& v, ::capn
 }
 
 // ::kinds::all
-void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsAll::Builder b) {
+unsigned encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsAll::Builder b) {
+  unsigned levels = 2u;
   b.setFlag(v.flag);
   b.setI8(v.i8);
   b.setU16(v.u16);
@@ -414,13 +419,14 @@ void encode_KindsAll_19(const ::kinds::all& v, ::instadump_schema::kinds::KindsA
   encode_PairInt32Text_11(v.p, b.initP());
   encode_TupleBoolFloat64KindsColor_12(v.t, b.initT());
   encode_VariantMonostateInt32TextKindsBoxInt_14(v.v, b.initV());
-  b.setBytes(::capnp::Data::Reader(reinterpret_cast<const ::kj::byte*>(v.bytes.data()), v.bytes.size()));
-  b.setOctets(::capnp::Data::Reader(reinterpret_cast<const ::kj::byte*>(v.octets.data()), v.octets.size()));
+  b.setBytes(data_of(v.bytes, "std::vector"));
+  b.setOctets(data_of(v.octets, "std::vector"));
   b.setMs(v.ms.count());
   b.setSecs(v.secs.count());
   b.setAt(v.at.time_since_epoch().count());
-  encode_KindsTree_16(v.root, b.initRoot());
+  deepen(levels, 1 + encode_KindsTree_16(v.root, b.initRoot()));
   encode_list_18(v.grid, b.initGrid(list_size(v.grid.size(), "std::vector")));
+  return levels;
 }
 ::kinds::all decode_KindsAll_19(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::kinds::all v{};
@@ -454,9 +460,11 @@ void decode_into_KindsAll_19(::instadump::wire::struct_reader r, ::kinds::all& v
 }
 
 // The state kinds::boxes (@INPUTS@/kinds.cpp:44:63).
-void encode_state_kinds__boxes(const ::std::vector<::kinds::box<double>>& v, ::capnp::MessageBuilder& message) {
+void encode_state_kinds__boxes(const ::std::vector<::kinds::box<double>>& v, ::capnp::MessageBuilder& message) try {
   auto b = message.initRoot<::instadump_schema::kinds::KindsBoxesState>();
   encode_list_1(v, b.initValue(list_size(v.size(), "std::vector")));
+} catch (const over_limit& e) {
+  throw ::instadump::limit_exceeded(refusal("kinds::boxes", e), e.limit, e.measured);
 }
 ::std::vector<::kinds::box<double>> decode_state_kinds__boxes(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
@@ -487,9 +495,13 @@ const ::instadump::state_registration<::std::vector<::kinds::box<double>>> regis
     std::string_view(schema_of_kinds__boxes, sizeof schema_of_kinds__boxes - 1), {});
 
 // The state kinds::everything (@INPUTS@/kinds.cpp:43:42).
-void encode_state_kinds__everything(const ::kinds::all& v, ::capnp::MessageBuilder& message) {
+void encode_state_kinds__everything(const ::kinds::all& v, ::capnp::MessageBuilder& message) try {
   auto b = message.initRoot<::instadump_schema::kinds::KindsEverythingState>();
-  encode_KindsAll_19(v, b.initValue());
+  unsigned levels = 0u;
+  deepen(levels, 1 + encode_KindsAll_19(v, b.initValue()));
+  check_nesting(1 + levels);  // its root struct, then the value
+} catch (const over_limit& e) {
+  throw ::instadump::limit_exceeded(refusal("kinds::everything", e), e.limit, e.measured);
 }
 ::kinds::all decode_state_kinds__everything(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).

@@ -78,7 +78,7 @@ void encode_OptionalFloat64_1(const ::std::optional<double>& v, ::instadump_sche
 void encode_list_2(const ::std::vector<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
-    b.set(i, ::capnp::Text::Reader(e.data(), e.size()));
+    b.set(i, text_of(e));
     ++i;
   }
 }
@@ -93,7 +93,7 @@ void encode_list_2(const ::std::vector<::std::string>& v, ::capnp::List<::capnp:
 
 // ::Item
 void encode_Item_3(const ::Item& v, ::instadump_schema::shop::Item::Builder b) {
-  b.setName(::capnp::Text::Reader(v.name.data(), v.name.size()));
+  b.setName(text_of(v.name));
   b.setQty(v.qty);
   encode_OptionalFloat64_1(v.price, b.initPrice());
   encode_list_2(v.tags, b.initTags(list_size(v.tags.size(), "std::vector")));
@@ -115,7 +115,7 @@ void encode_MapTextItemEntry_4(const ::std::map<::std::string, ::Item>& v, ::cap
   ::capnp::uint i = 0;
   for (const auto& [key, value] : v) {
     auto e = b[i];
-    e.setKey(::capnp::Text::Reader(key.data(), key.size()));
+    e.setKey(text_of(key));
     encode_Item_3(value, e.initValue());
     ++i;
   }
@@ -167,9 +167,11 @@ const ::instadump::state_registration<::Mode> registration_shop__mode(
     std::string_view(schema_of_shop__mode, sizeof schema_of_shop__mode - 1), {});
 
 // The state shop::stock (@INPUTS@/shop.cpp:14:66).
-void encode_state_shop__stock(const ::std::map<::std::string, ::Item>& v, ::capnp::MessageBuilder& message) {
+void encode_state_shop__stock(const ::std::map<::std::string, ::Item>& v, ::capnp::MessageBuilder& message) try {
   auto b = message.initRoot<::instadump_schema::shop::ShopStockState>();
   encode_MapTextItemEntry_4(v, b.initValue(list_size(v.size(), "std::map")));
+} catch (const over_limit& e) {
+  throw ::instadump::limit_exceeded(refusal("shop::stock", e), e.limit, e.measured);
 }
 ::std::map<::std::string, ::Item> decode_state_shop__stock(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).

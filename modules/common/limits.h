@@ -1,0 +1,63 @@
+// The ceilings of a stored value, in one place for the side that saves and
+// the side that loads (README, "Limits").
+//
+// A save must never write what a load refuses: the loader reads each value
+// with the nesting limit below, and Cap'n Proto's wire format cannot hold
+// longer lists, texts or segments than these. Generated codecs
+// (instadump/codec_support.h) and the library's encoder refuse a value
+// beyond one of them at save, with instadump::limit_exceeded naming the ref;
+// instadump-codegen refuses at build time a state whose type alone nests
+// deeper than a load reads.
+//
+// A plain header (no Cap'n Proto, no module) so that instadump-codegen, the
+// storage layer and generated code all include the same numbers.
+#pragma once
+
+#include <cstdint>
+
+namespace instadump::limits {
+
+// Structs and lists a load follows from the root of one value, the root
+// struct included (capnp::ReaderOptions::nestingLimit of every value read,
+// storage/manifest_codec.cpp). Text and Data do not count. Part of what a
+// store promises to read: lowering it would make stored values unreadable.
+inline constexpr int nesting = 64;
+
+// Cap'n Proto counts list elements, blob bytes and segment words in 29 bits.
+inline constexpr std::uint64_t list_elements = (std::uint64_t{1} << 29) - 1;
+inline constexpr std::uint64_t data_bytes = (std::uint64_t{1} << 29) - 1;
+inline constexpr std::uint64_t text_bytes = data_bytes - 1;  // a Text's bytes end with a NUL
+// One stored value is one segment (docs/FORMAT.md): at most this many
+// 8-byte words, about 4 GiB.
+inline constexpr std::uint64_t value_words = (std::uint64_t{1} << 29) - 1;
+
+// What saves check: the ceilings above, unless a test lowered them to see a
+// refusal without gigabytes of memory.
+struct save_ceilings {
+  std::uint64_t list_elements = limits::list_elements;
+  std::uint64_t text_bytes = limits::text_bytes;
+  std::uint64_t data_bytes = limits::data_bytes;
+  std::uint64_t value_words = limits::value_words;
+};
+
+// Read by every save (generated codecs and the library). Tests only may
+// change it (testing::lower), while no save runs; a value above a real
+// ceiling is never accepted.
+inline constinit save_ceilings checked{};
+
+namespace testing {
+
+// Makes saves refuse what is beyond `lowered` (each field at most the real
+// ceiling); reset() restores the real ceilings. For tests only: not
+// thread-safe against a running save.
+inline void lower(const save_ceilings& lowered) {
+  const save_ceilings real{};
+  checked.list_elements = lowered.list_elements < real.list_elements ? lowered.list_elements : real.list_elements;
+  checked.text_bytes = lowered.text_bytes < real.text_bytes ? lowered.text_bytes : real.text_bytes;
+  checked.data_bytes = lowered.data_bytes < real.data_bytes ? lowered.data_bytes : real.data_bytes;
+  checked.value_words = lowered.value_words < real.value_words ? lowered.value_words : real.value_words;
+}
+inline void reset() { checked = save_ceilings{}; }
+
+}  // namespace testing
+}  // namespace instadump::limits
