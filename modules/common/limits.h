@@ -30,6 +30,9 @@ inline constexpr std::uint64_t text_bytes = data_bytes - 1;  // a Text's bytes e
 // One stored value is one segment (docs/FORMAT.md): at most this many
 // 8-byte words, about 4 GiB.
 inline constexpr std::uint64_t value_words = (std::uint64_t{1} << 29) - 1;
+// A state's key is stored once, as an LMDB value (LMDB keys are 8-byte
+// ids, so its 511-byte key limit never applies): at most 4 GiB - 1 bytes.
+inline constexpr std::uint64_t key_bytes = 0xffffffff;
 
 // What saves check: the ceilings above, unless a test lowered them to see a
 // refusal without gigabytes of memory.
@@ -38,6 +41,7 @@ struct save_ceilings {
   std::uint64_t text_bytes = limits::text_bytes;
   std::uint64_t data_bytes = limits::data_bytes;
   std::uint64_t value_words = limits::value_words;
+  std::uint64_t key_bytes = limits::key_bytes;
 };
 
 // Read by every save (generated codecs and the library). Tests only may
@@ -52,10 +56,10 @@ namespace testing {
 // thread-safe against a running save.
 inline void lower(const save_ceilings& lowered) {
   const save_ceilings real{};
-  checked.list_elements = lowered.list_elements < real.list_elements ? lowered.list_elements : real.list_elements;
-  checked.text_bytes = lowered.text_bytes < real.text_bytes ? lowered.text_bytes : real.text_bytes;
-  checked.data_bytes = lowered.data_bytes < real.data_bytes ? lowered.data_bytes : real.data_bytes;
-  checked.value_words = lowered.value_words < real.value_words ? lowered.value_words : real.value_words;
+  auto low = [](std::uint64_t a, std::uint64_t b) { return a < b ? a : b; };
+  checked = {low(lowered.list_elements, real.list_elements), low(lowered.text_bytes, real.text_bytes),
+             low(lowered.data_bytes, real.data_bytes), low(lowered.value_words, real.value_words),
+             low(lowered.key_bytes, real.key_bytes)};
 }
 inline void reset() { checked = save_ceilings{}; }
 

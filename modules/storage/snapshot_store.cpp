@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "common/errors.h"
+#include "common/limits.h"
 #include "storage/checksum.h"
 #include "storage/file_lock.h"
 #include "storage/lmdb_env.h"
@@ -435,6 +436,14 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
   for (const auto& value : values) {
     const std::string_view key = std::visit([](const auto& v) { return v.key; }, value);
     if (key.empty()) throw save_failed("instadump: a value to save has an empty key; every value needs a name");
+    if (key.size() > limits::checked.key_bytes) {
+      throw limit_exceeded("instadump: cannot save the value named '" + std::string(key.substr(0, 60)) + "...': its name is " +
+                               std::to_string(key.size()) + " bytes long, and a name is stored as one LMDB value of "
+                               "at most " + std::to_string(limits::checked.key_bytes) +
+                               " bytes (README, \"Limits\"); register it under a shorter key. Nothing was written, "
+                               "the previous snapshots are intact",
+                           limits::checked.key_bytes, key.size());
+    }
     if (const auto* v = std::get_if<new_value>(&value)) {
       if (v->size_bytes % sizeof(capnp::word) != 0) {
         throw save_failed("instadump: value \"" + std::string(key) + "\" is " + std::to_string(v->size_bytes) +
