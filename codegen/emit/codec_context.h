@@ -33,6 +33,7 @@ class codec_context {
                 const std::vector<const state*>& states);
 
   const type_node& type(const std::string& key) const { return m_.types.at(key); }
+  const model& model_of() const { return m_; }
   // How deeply values of each type nest on the wire.
   const nesting& depth() const { return depth_; }
   const schema_history& history() const { return h_; }

@@ -1,7 +1,11 @@
 // The generated encoders (see encoder.h).
 #include "emit/encoder.h"
 
+#include <set>
+#include <vector>
+
 #include "model/naming.h"
+#include "model/type_kinds.h"
 
 namespace instadump_codegen {
 
@@ -147,6 +151,28 @@ std::string encoder::map_functions(const std::string& key, const type_node& t) c
          "\n    ++i;\n  }\n" + closing(key) + "}\n";
 }
 
+bool encoder::holds_empty_elements(const std::string& key) const {
+  auto empty = [&](const std::string& struct_name) {
+    const struct_layout& l = ctx_.layout(struct_name);
+    return l.data_words == 0 && l.pointer_count == 0;
+  };
+  std::set<std::string> seen{key};
+  std::vector<std::string> todo{key};
+  while (!todo.empty()) {
+    const type_node& t = ctx_.type(todo.back());
+    todo.pop_back();
+    if (t.kind == type_kind::map && empty(t.schema_name)) return true;
+    if (is_list_backed(t.kind) && t.kind != type_kind::map) {
+      const type_node& e = ctx_.type(t.element);
+      if (e.kind == type_kind::monostate || (is_struct_backed(e.kind) && empty(e.schema_name))) return true;
+    }
+    for_each_written(ctx_.model_of(), t, [&](const std::string& k) {
+      if (seen.insert(k).second) todo.push_back(k);
+    });
+  }
+  return false;
+}
+
 // A value beyond a ceiling of the format is refused naming the state: the
 // encoders below it throw over_limit (codec_support.h) without knowing it.
 std::string encoder::state_encoder(const state& s) const {
@@ -155,7 +181,8 @@ std::string encoder::state_encoder(const state& s) const {
   const bool measured = ctx_.depth().dynamic(s.type);
   std::string body = "  auto b = message.initRoot<" + ctx_.capnp_struct(s.root_name) + ">();\n" +
                      opening(s.type, 0) + "  " + store(s.type, "v", field_slot("b", live_field(fields).schema_name)) +
-                     "\n" + (measured ? "  check_nesting(1 + levels);  // its root struct, then the value\n" : "");
+                     "\n" + (measured ? "  check_nesting(1 + levels);  // its root struct, then the value\n" : "") +
+                     (holds_empty_elements(s.type) ? "  check_traversal(message);\n" : "");
   std::string head = "void encode_state_" + codec_context::state_id(s) + "(const " + t.cpp +
                      "& v, ::capnp::MessageBuilder& message)";
   if (!measured && !ctx_.depth().holds_lengths(s.type)) return head + " {\n" + body + "}\n";

@@ -62,6 +62,10 @@ class encoder : public type_functions {
   // counts into `levels`, one more when the value has a pointer of its own
   // (it is not a struct inside a list of structs).
   std::string call(const std::string& key, const std::string& call, bool own_pointer) const;
+  // Whether a value of type `key` holds a list whose elements take no words
+  // (std::monostate, structs without fields): what a load reads of it may
+  // exceed its traversal budget, so its states check (check_traversal).
+  bool holds_empty_elements(const std::string& key) const;
 
   std::string head(const std::string& key, const type_node& t) const;
   std::string enum_functions(const std::string& key, const type_node& t) const override;

@@ -5,7 +5,6 @@
 #include <set>
 #include <vector>
 
-#include "model/type_kinds.h"
 
 namespace instadump_codegen {
 namespace {
@@ -14,26 +13,16 @@ bool pointer_kind(type_kind k) { return is_struct_backed(k) || is_list_backed(k)
 
 }  // namespace
 
-template <class F>
-void nesting::for_each_written(const type_node& t, F&& f) const {
-  for (const member& mem : t.members) {
-    if (!mem.obsolete && m_.types.count(mem.type)) f(mem.type);
-  }
-  for_each_nested(t, [&](const std::string& k) {
-    if (m_.types.count(k)) f(k);
-  });
-}
-
 bool nesting::reaches_itself(const std::string& key) const {
   std::set<std::string> seen;
   std::vector<std::string> todo;
-  for_each_written(m_.types.at(key), [&](const std::string& k) { todo.push_back(k); });
+  for_each_written(m_, m_.types.at(key), [&](const std::string& k) { todo.push_back(k); });
   while (!todo.empty()) {
     std::string k = std::move(todo.back());
     todo.pop_back();
     if (k == key) return true;
     if (!seen.insert(k).second) continue;
-    for_each_written(m_.types.at(k), [&](const std::string& n) { todo.push_back(n); });
+    for_each_written(m_, m_.types.at(k), [&](const std::string& n) { todo.push_back(n); });
   }
   return false;
 }
@@ -55,7 +44,7 @@ nesting::nesting(const model& m) : m_(m) {
       const type_node& n = m_.types.at(k);
       dynamic = dynamic || recursive.count(k) != 0;
       lengths = lengths || is_list_backed(n.kind) || n.kind == type_kind::text || n.kind == type_kind::data;
-      for_each_written(n, [&](const std::string& next) {
+      for_each_written(m_, n, [&](const std::string& next) {
         if (seen.insert(next).second) todo.push_back(next);
       });
     }
@@ -76,7 +65,7 @@ unsigned nesting::inner_of(const std::string& key) {
   unsigned levels = 0;
   if (is_struct_backed(t.kind) || (is_list_backed(t.kind) && !t.key.empty())) {
     // A struct's fields; a map's entries are structs of a key and a value.
-    for_each_written(t, [&](const std::string& k) { levels = std::max(levels, slot_of(k)); });
+    for_each_written(m_, t, [&](const std::string& k) { levels = std::max(levels, slot_of(k)); });
   } else if (is_list_backed(t.kind) && m_.types.count(t.element) && !dynamic_.at(t.element)) {
     levels = inline_element(t.element) ? inner_of(t.element) : slot_of(t.element);
   }

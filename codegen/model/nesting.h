@@ -24,8 +24,21 @@
 #include <string>
 
 #include "model/model.h"
+#include "model/type_kinds.h"
 
 namespace instadump_codegen {
+
+// Calls f(key) for every type of `m` whose values a value of `t` writes:
+// its live members, element, key and value.
+template <class F>
+void for_each_written(const model& m, const type_node& t, F&& f) {
+  for (const member& mem : t.members) {
+    if (!mem.obsolete && m.types.count(mem.type)) f(mem.type);
+  }
+  for_each_nested(t, [&](const std::string& k) {
+    if (m.types.count(k)) f(k);
+  });
+}
 
 class nesting {
  public:
@@ -54,9 +67,6 @@ class nesting {
   bool inline_element(const std::string& key) const;
 
  private:
-  // Calls f(key) for every type whose values a value of `t` writes.
-  template <class F>
-  void for_each_written(const type_node& t, F&& f) const;
   bool reaches_itself(const std::string& key) const;
   unsigned inner_of(const std::string& key);
 

@@ -8,8 +8,10 @@
 
 #include "instadump/capnp_compat.h"  // before any Cap'n Proto header
 
+#include <capnp/any.h>
 #include <capnp/blob.h>
 #include <capnp/common.h>
+#include <capnp/message.h>
 
 #include <bit>
 
@@ -158,6 +160,76 @@ std::size_t scalar_struct_words(std::span<::capnp::word> out, unsigned data_word
     std::memcpy(bytes + 8 + std::size_t{offset} * sizeof(Wire), &value, sizeof(Wire));
   }
   return 1 + std::size_t{data_words};
+}
+
+namespace detail {
+
+inline std::uint64_t words_to_read(::capnp::AnyPointer::Reader p);
+
+// The words a load reads of the struct `s` points to: its sections are
+// read where it lies (in a list of structs: as part of the list).
+inline std::uint64_t words_behind_pointers(::capnp::AnyStruct::Reader s) {
+  std::uint64_t words = 0;
+  for (auto p : s.getPointerSection()) words += words_to_read(p);
+  return words;
+}
+
+// The words a load reads following `p`, as instadump/wire_reader.h charges
+// them to its traversal budget: every struct and list its words, a list of
+// elements of no words (an empty type) one word per element.
+inline std::uint64_t words_to_read(::capnp::AnyPointer::Reader p) {
+  switch (p.getPointerType()) {
+    case ::capnp::PointerType::STRUCT: {
+      auto s = p.getAs<::capnp::AnyStruct>();
+      return s.getDataSection().size() / 8 + s.getPointerSection().size() + words_behind_pointers(s);
+    }
+    case ::capnp::PointerType::LIST: break;
+    default: return 0;
+  }
+  auto list = p.getAs<::capnp::AnyList>();
+  const std::uint64_t n = list.size();
+  switch (list.getElementSize()) {
+    case ::capnp::ElementSize::VOID: return n;
+    case ::capnp::ElementSize::BIT: return (n + 63) / 64;
+    case ::capnp::ElementSize::BYTE: return (n + 7) / 8;
+    case ::capnp::ElementSize::TWO_BYTES: return (2 * n + 7) / 8;
+    case ::capnp::ElementSize::FOUR_BYTES: return (4 * n + 7) / 8;
+    case ::capnp::ElementSize::EIGHT_BYTES: return n;
+    case ::capnp::ElementSize::POINTER: {
+      std::uint64_t words = n;
+      for (auto e : list.as<::capnp::List<::capnp::AnyPointer>>()) words += words_to_read(e);
+      return words;
+    }
+    case ::capnp::ElementSize::INLINE_COMPOSITE: {
+      std::uint64_t words = 0;
+      for (auto e : list.as<::capnp::List<::capnp::AnyStruct>>()) {
+        const std::uint64_t step = e.getDataSection().size() / 8 + e.getPointerSection().size();
+        words += (step == 0 ? 1 : step) + words_behind_pointers(e);
+      }
+      return words;
+    }
+  }
+  return 0;
+}
+
+}  // namespace detail
+
+// Refuses the value in `message` when a load of it would read more words
+// than the traversal budget its size gives (limits::traversal_words): a
+// value holding lists of many elements of an empty type. Walks the message:
+// generated only for states whose type holds such lists.
+inline void check_traversal(::capnp::MessageBuilder& message) {
+  auto root = message.getRoot<::capnp::AnyPointer>().asReader();
+  const std::uint64_t stored = 1 + root.targetSize().wordCount;  // its one segment
+  const std::uint64_t read = detail::words_to_read(root);
+  const std::uint64_t budget = limits::traversal_words(stored);
+  if (read > budget) [[unlikely]] {
+    throw over_limit("a load of the value would read " + std::to_string(read) + " words, and a value of " +
+                         std::to_string(stored) + " words may be read up to " + std::to_string(budget) +
+                         " (4 per word, plus 1024): it holds too many elements of an empty type "
+                         "(std::monostate, a struct without members) for its size",
+                     budget, read);
+  }
 }
 
 }  // namespace instadump::codec_support

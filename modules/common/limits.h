@@ -30,6 +30,18 @@ inline constexpr std::uint64_t text_bytes = data_bytes - 1;  // a Text's bytes e
 // One stored value is one segment (docs/FORMAT.md): at most this many
 // 8-byte words, about 4 GiB.
 inline constexpr std::uint64_t value_words = (std::uint64_t{1} << 29) - 1;
+// The words a load may read of a value stored in `words` words
+// (capnp::ReaderOptions::traversalLimitInWords, storage/manifest_codec.cpp).
+// Each word may be read a few times (far pointers, list tags), so 4x plus a
+// constant for tiny messages; capped so that the product cannot overflow.
+// What may exceed it: the elements of lists of an empty type (std::monostate,
+// a struct without members) cost one word each to read and none to store,
+// so that a few stored words cannot make a load build millions of values.
+inline constexpr std::uint64_t traversal_words(std::uint64_t words) {
+  constexpr std::uint64_t cap = std::uint64_t{1} << 47;
+  return (words < cap ? words : cap) * 4 + 1024;
+}
+
 // A state's key is stored once, as an LMDB value (LMDB keys are 8-byte
 // ids, so its 511-byte key limit never applies): at most 4 GiB - 1 bytes.
 inline constexpr std::uint64_t key_bytes = 0xffffffff;

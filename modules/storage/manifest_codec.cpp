@@ -31,14 +31,10 @@ std::span<const std::byte> whole_words(std::span<const std::byte> bytes, const s
 }  // namespace
 
 capnp::ReaderOptions reader_options_for(std::size_t size_words) {
-  // Each word can legitimately be visited a few times (far pointers, list
-  // tags); 4x plus a constant leaves room for that and for empty messages,
-  // while keeping a crafted message to linear work. The cap keeps the
-  // product from overflowing on absurd sizes.
-  constexpr std::uint64_t kCap = std::uint64_t{1} << 50;
-  const std::uint64_t words = std::min<std::uint64_t>(size_words, kCap / 8);
+  // Linear in the size, so that a crafted message cannot make a decode do
+  // more than linear work; saves check values against the same budget.
   capnp::ReaderOptions options;
-  options.traversalLimitInWords = words * 4 + 1024;
+  options.traversalLimitInWords = limits::traversal_words(size_words);
   options.nestingLimit = limits::nesting;  // what saves check values against
   return options;
 }

@@ -265,6 +265,13 @@ struct LimLevelN0 {  # ::lim::level<0>
   value @0 :Int32;
 }
 
+struct LimEmptiesState {  # state lim::empties
+  value @0 :List(LimEmpty);
+}
+
+struct LimEmpty {  # ::lim::empty
+}
+
 struct LimExpressionState {  # state lim::expression
   value @0 :LimExpr;
 }
@@ -348,4 +355,8 @@ struct LimTextState {  # state lim::text
 
 struct LimTreeState {  # state lim::tree
   value @0 :LimNode;
+}
+
+struct LimVoidsState {  # state lim::voids
+  value @0 :List(Void);
 }

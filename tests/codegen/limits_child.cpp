@@ -71,6 +71,9 @@ template <>
 struct level<0> {
   int value = 0;
 };
+// A type of no fields: its values take no words in a list.
+struct empty {};
+
 template <int N>
 int& bottom(level<N>& v) {
   if constexpr (N == 0) {
@@ -90,6 +93,8 @@ int& bottom(level<N>& v) {
 [[instadump::state]] instadump::ref<std::string> text;
 [[instadump::state]] instadump::ref<std::vector<std::byte>> bytes;
 [[instadump::state]] instadump::ref<std::vector<bool>> flags;
+[[instadump::state]] instadump::ref<std::vector<std::monostate>> voids;
+[[instadump::state]] instadump::ref<std::vector<empty>> empties;
 
 }  // namespace lim
 
@@ -190,6 +195,10 @@ bool set_shape(const std::string& shape, int n) {
     set(lim::numbers, std::vector<std::int32_t>(size, 5));
   } else if (shape == "wide-numbers") {  // n thousand words of data
     set(lim::numbers, std::vector<std::int32_t>(size * 2000, 5));
+  } else if (shape == "voids") {
+    set(lim::voids, std::vector<std::monostate>(size));
+  } else if (shape == "empties") {
+    set(lim::empties, std::vector<lim::empty>(size));
   } else if (shape == "text") {
     set(lim::text, std::string(size, 't'));
   } else if (shape == "bytes") {
@@ -231,6 +240,8 @@ void print_loaded() {
   std::printf("text %zu\n", lim::text.deref().size());
   std::printf("bytes %zu\n", lim::bytes.deref().size());
   std::printf("flags %zu\n", lim::flags.deref().size());
+  std::printf("voids %zu\n", lim::voids.deref().size());
+  std::printf("empties %zu\n", lim::empties.deref().size());
 }
 
 }  // namespace

@@ -140,6 +140,30 @@ TEST_CASE("a list longer than Cap'n Proto allows is refused at save, naming the 
   CHECK_THAT(loaded(dir), Catch::Contains("text 3\n") && Catch::Contains("flags 0\n"));
 }
 
+TEST_CASE("lists of an empty type are refused at save when a load would read more than their size allows",
+          "[codegen][limits]") {
+  // Their elements take no words, but a load reads one word per element,
+  // within 4 words per stored word plus 1024 (limits::traversal_words).
+  //   voids    a root pointer and struct: 2 words, read: 1 + n       n <= 1031
+  //   empties  the same and the list's tag word: 3 words              n <= 1035
+  struct shape {
+    std::string name;
+    std::string key;
+    int most;
+  };
+  for (const shape& s : {shape{"voids", "lim::voids", 1031}, shape{"empties", "lim::empties", 1035}}) {
+    INFO(s.name);
+    test_util::scratch_dir dir;
+    REQUIRE(save(dir, s.name, s.most).out == "saved\n");
+    CHECK_THAT(loaded(dir), Catch::Contains(s.name + " " + std::to_string(s.most) + "\n"));
+    child_result r = save(dir, s.name, s.most + 1);
+    CHECK(r.status == 3);
+    CHECK_THAT(r.out, Catch::StartsWith(refusal(s.most + 1, s.most + 2, s.key) + "a load of the value would read " +
+                                        std::to_string(s.most + 2) + " words"));
+    CHECK_THAT(loaded(dir), Catch::Contains(s.name + " " + std::to_string(s.most) + "\n"));
+  }
+}
+
 TEST_CASE("values beyond lowered ceilings are refused at save, and at the ceiling they save and load",
           "[codegen][limits]") {
   // The child lowers the one ceiling each shape meets (limits::testing::lower).
