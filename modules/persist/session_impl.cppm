@@ -57,8 +57,9 @@ struct saved_slot {
   std::uint64_t checksum = 0;
   std::uint64_t key_id = 0;
 
-  // The slot of a value of version `stamp` stored as `e`.
-  static saved_slot of(std::uint64_t stamp, const entry_info& e, bool under_own_key) {
+  // The slot of a value of version `stamp` stored as `e`. (`inline`: a
+  // function defined in a class of a module is not inline by itself.)
+  static inline saved_slot of(std::uint64_t stamp, const entry_info& e, bool under_own_key) {
     return saved_slot{true, under_own_key, e.framed, stamp, e.schema, e.blob_id, e.offset, e.size_bytes,
                       e.checksum, e.key_id};
   }
@@ -71,7 +72,7 @@ enum class words_check : std::uint8_t { unchecked, agree, not_used };
 
 // What the session knows about one registered state.
 struct tracked_state {
-  explicit tracked_state(state_entry* e)
+  inline explicit tracked_state(state_entry* e)
       : entry(e), words(e->has_encode_words() ? words_check::unchecked : words_check::not_used) {}
 
   state_entry* entry;
