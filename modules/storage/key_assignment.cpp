@@ -3,14 +3,6 @@
 
 namespace instadump::storage {
 
-std::uint64_t key_assignment::find(std::string_view key, std::uint64_t hint) const {
-  // A value that brings its key id costs one string compare, no hashing.
-  if (hint != 0 && hint < names_.size() && names_[hint] == key) return hint;
-  if (auto it = ids_.find(key); it != ids_.end()) return it->second;
-  if (auto it = added_ids_.find(key); it != added_ids_.end()) return it->second;
-  return 0;
-}
-
 std::uint64_t key_assignment::add(std::string_view key) {
   const std::uint64_t id = next_key_id_++;
   added_ids_.emplace(key, id);

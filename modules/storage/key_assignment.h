@@ -29,8 +29,14 @@ class key_assignment {
       : names_(names), ids_(ids), next_key_id_(next_key_id) {}
 
   // The id of `key` for a value that brings `hint` (0: none), or 0 when the
-  // name has no id yet.
-  std::uint64_t find(std::string_view key, std::uint64_t hint = 0) const;
+  // name has no id yet. (Inline: a save calls it once per value.)
+  std::uint64_t find(std::string_view key, std::uint64_t hint = 0) const {
+    // A value that brings its key id costs one string compare, no hashing.
+    if (hint != 0 && hint < names_.size() && names_[hint] == key) return hint;
+    if (auto it = ids_.find(key); it != ids_.end()) return it->second;
+    if (auto it = added_ids_.find(key); it != added_ids_.end()) return it->second;
+    return 0;
+  }
   // Gives `key` the next free id and returns it. REQUIRES: find(key) == 0;
   // the characters of `key` stay valid as long as this object.
   std::uint64_t add(std::string_view key);

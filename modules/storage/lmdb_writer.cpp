@@ -216,7 +216,7 @@ snapshot_info lmdb_writer::write_once(MDB_txn* batch_txn, std::uint64_t base_id,
   const std::vector<std::uint64_t> removed = keys.removed(delta.remove);
 
   // 2. Placing the values: the new ones' bytes into blobs, then the kept
-  // ones where they are. Every key at most once, and not also removed.
+  // ones where they are.
   std::vector<stored_value> stored(put.size());
   const std::uint64_t next_blob =
       place_new_values(txn, dbis.blobs, put, rooms, read_counter(txn, dbis.meta, kMetaNextBlobKey, 1), stored, dir);
@@ -231,6 +231,7 @@ snapshot_info lmdb_writer::write_once(MDB_txn* batch_txn, std::uint64_t base_id,
     info.entries.push_back(entry_info{{}, s.schema, s.ref.blob_id, s.ref.size, s.checksum,
                                       s.ref.offset, s.framed, s.key_id});
   }
+  // Every key at most once, and not also removed.
   const auto by_key = [](const stored_value& a, const stored_value& b) { return a.key_id < b.key_id; };
   if (!std::is_sorted(stored.begin(), stored.end(), by_key)) std::sort(stored.begin(), stored.end(), by_key);
   const auto name_of = [&](const stored_value& s) {

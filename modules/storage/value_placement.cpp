@@ -18,28 +18,6 @@ namespace {
 using lmdb::check;
 using lmdb::id_key;
 
-// Calls v.fill_in_place on `space` (through an aligned copy when LMDB's
-// space is not 8-byte aligned); returns the bytes it used, or throws
-// room_needed.
-std::size_t fill_in_place(const new_value& v, std::span<std::byte> space, std::size_t index) {
-  std::size_t used;
-  if (reinterpret_cast<std::uintptr_t>(space.data()) % alignof(std::uint64_t) == 0) {
-    used = v.fill_in_place(space);
-  } else {
-    std::vector<std::uint64_t> aligned(space.size() / sizeof(std::uint64_t));
-    std::span<std::byte> tmp(reinterpret_cast<std::byte*>(aligned.data()), space.size());
-    used = v.fill_in_place(tmp);
-    if (used <= space.size()) std::memcpy(space.data(), tmp.data(), used);
-  }
-  if (used > space.size()) throw room_needed{index, (used + 7) / 8 * 8};
-  std::memset(space.data() + used, 0, space.size() - used);  // no stale bytes on disk
-  if (used % 8 != 0) {
-    throw save_failed("instadump: value \"" + std::string(v.key) + "\" was written with " + std::to_string(used) +
-                      " bytes, not a multiple of 8 (whole Cap'n Proto words); nothing was written");
-  }
-  return used;
-}
-
 // Reserves `bytes` for blob `blob` in `txn`; returns where to write them.
 std::byte* reserve_blob(MDB_txn* txn, MDB_dbi blobs, std::uint64_t blob, std::uint64_t bytes) {
   id_key key(blob);
@@ -62,22 +40,23 @@ void fill_value(const new_value& v, std::size_t i, std::span<std::byte> space, s
 
 }  // namespace
 
-void fill_new_value(const new_value& v, std::size_t index, std::span<std::byte>& space,
-                    const std::filesystem::path& dir) {
-  try {
-    if (v.fill_in_place) {
-      space = space.first(fill_in_place(v, space, index));
-    } else if (v.fill) {
-      v.fill(space);
-    } else {
-      std::memcpy(space.data(), v.bytes.data(), space.size());
-    }
-  } catch (const room_needed&) {
-    throw;
-  } catch (...) {
-    std::throw_with_nested(save_failed("instadump: filling value \"" + std::string(v.key) + "\" for a snapshot in " +
-                                       dir.string() + " threw; nothing was written"));
+std::size_t fill_in_place(const new_value& v, std::span<std::byte> space, std::size_t index) {
+  std::size_t used;
+  if (reinterpret_cast<std::uintptr_t>(space.data()) % alignof(std::uint64_t) == 0) {
+    used = v.fill_in_place(space);
+  } else {
+    std::vector<std::uint64_t> aligned(space.size() / sizeof(std::uint64_t));
+    std::span<std::byte> tmp(reinterpret_cast<std::byte*>(aligned.data()), space.size());
+    used = v.fill_in_place(tmp);
+    if (used <= space.size()) std::memcpy(space.data(), tmp.data(), used);
   }
+  if (used > space.size()) throw room_needed{index, (used + 7) / 8 * 8};
+  std::memset(space.data() + used, 0, space.size() - used);  // no stale bytes on disk
+  if (used % 8 != 0) {
+    throw save_failed("instadump: value \"" + std::string(v.key) + "\" was written with " + std::to_string(used) +
+                      " bytes, not a multiple of 8 (whole Cap'n Proto words); nothing was written");
+  }
+  return used;
 }
 
 std::uint64_t place_new_values(MDB_txn* txn, MDB_dbi blobs, const std::vector<std::variant<new_value, kept_value>>& put,

@@ -12,11 +12,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <exception>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <variant>
 #include <vector>
 
+#include "common/errors.h"
 #include "storage/record_codec.h"
 #include "storage/record_io.h"
 #include "storage/snapshot_types.h"
@@ -31,12 +35,34 @@ struct room_needed {
   std::size_t bytes;
 };
 
+// Calls v.fill_in_place on `space`, the room of put[index] (through an
+// aligned copy when LMDB's space is not 8-byte aligned); returns the bytes it
+// used. Throws room_needed when it needs more room, save_failed when it used
+// a size that is not whole words.
+std::size_t fill_in_place(const new_value& v, std::span<std::byte> space, std::size_t index);
+
 // Writes new value `v` (put[index]) into `space`: by its fill, by copying
 // its bytes, or by its fill_in_place, after which `space` is cut to the bytes
 // it used. Throws room_needed when fill_in_place needs more room, and
 // save_failed, with the exception nested, when filling throws anything else.
-void fill_new_value(const new_value& v, std::size_t index, std::span<std::byte>& space,
-                    const std::filesystem::path& dir);
+// (Inline: a save calls it once per value.)
+inline void fill_new_value(const new_value& v, std::size_t index, std::span<std::byte>& space,
+                           const std::filesystem::path& dir) {
+  try {
+    if (v.fill_in_place) {
+      space = space.first(fill_in_place(v, space, index));
+    } else if (v.fill) {
+      v.fill(space);
+    } else {
+      std::memcpy(space.data(), v.bytes.data(), space.size());
+    }
+  } catch (const room_needed&) {
+    throw;
+  } catch (...) {
+    std::throw_with_nested(save_failed("instadump: filling value \"" + std::string(v.key) + "\" for a snapshot in " +
+                                       dir.string() + " threw; nothing was written"));
+  }
+}
 
 // Reserves blobs for the new values of `put` in `txn` (ids from `next_blob`
 // on) and fills them in; stored[i] gets where put[i] is stored, its checksum,
