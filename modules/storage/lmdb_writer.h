@@ -73,8 +73,9 @@ class lmdb_writer {
   void start_batch() REQUIRES(env().mu);
   // Writes snapshot `base_id` changed by `delta` into `txn`, created at
   // `created`. Its record is stored by finish_batch(), and only if a later
-  // snapshot of the batch has not pruned it by then. Adds the bytes it freed
-  // to `freed_bytes`. Returns its info (entries' keys left empty).
+  // snapshot of the batch has not pruned it by then. Sets `freed_bytes` to
+  // the size of the blobs it deleted. Returns its info (entries' keys left
+  // empty).
   snapshot_info write_in_batch(MDB_txn* txn, std::uint64_t base_id, const snapshot_delta& delta,
                                std::span<const schema_record> schemas, std::int64_t created,
                                std::uint64_t& freed_bytes) REQUIRES(env().mu);
