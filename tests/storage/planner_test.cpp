@@ -39,7 +39,7 @@ writer_state newest_holds_a() {
 
 }  // namespace
 
-TEST_CASE("key ids: a value keeps the id it brings only when that id names it; new names get ids in put order") {
+TEST_CASE("key ids: a value keeps the id it brings only when that id names it, and new names get ids in put order") {
   const std::vector<std::string> names = {"", "a", "b"};
   const name_map<std::uint64_t> ids = {{"a", 1}, {"b", 2}};
   key_assignment keys(names, ids, 3);
