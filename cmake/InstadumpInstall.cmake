@@ -28,8 +28,8 @@ install(TARGETS instadump instadump_storage instadump-codegen
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   FILE_SET CXX_MODULES DESTINATION ${CMAKE_INSTALL_LIBDIR}/instadump/modules)
-install(FILES ${PROJECT_SOURCE_DIR}/include/instadump/capnp_compat.h ${PROJECT_SOURCE_DIR}/include/instadump/codec_support.h
-              ${PROJECT_SOURCE_DIR}/include/instadump/wire_reader.h
+install(FILES ${PROJECT_SOURCE_DIR}/include/instadump/capnp_compat.h ${PROJECT_SOURCE_DIR}/include/instadump/support/codec_support.h
+              ${PROJECT_SOURCE_DIR}/include/instadump/support/wire_reader.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/instadump)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/modules/storage ${PROJECT_SOURCE_DIR}/modules/common
   DESTINATION ${_runtime_includes}

@@ -4,7 +4,7 @@
 // per-slot code (a struct field or a list element) is spelled inline, so the
 // generated code moves values straight between the C++ objects and the
 // message with no intermediate copies. Encoders fill Cap'n Proto's
-// builders; decoders read the message through instadump/wire_reader.h at
+// builders; decoders read the message through instadump/support/wire_reader.h at
 // the field offsets Cap'n Proto's compiler gives the schema (layout.h), not
 // through libcapnp's out-of-line accessors. Decoders treat the message as
 // untrusted: the wire reader checks every pointer and size, the decoders
@@ -133,7 +133,7 @@ class writer {
     out += "#include <capnp/message.h>\n\n#include <cstddef>\n#include <cstdint>\n"
            "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <string_view>\n"
            "#include <utility>\n\n"
-           "#include \"instadump/codec_support.h\"\n#include \"instadump/wire_reader.h\"\n#include \"" +
+           "#include \"instadump/support/codec_support.h\"\n#include \"instadump/support/wire_reader.h\"\n#include \"" +
            capnp_header + "\"\n" +
            (history_header.empty() ? std::string() : "#include \"" + history_header + "\"\n") + "\n";
     out += "namespace {\nnamespace instadump_generated {\n\n" + preamble();
@@ -149,7 +149,7 @@ class writer {
   }
 
  private:
-  // The helpers every codec uses live in instadump/codec_support.h. Only
+  // The helpers every codec uses live in instadump/support/codec_support.h. Only
   // member_access stays here: its explicit instantiations (which may name
   // private members) must be in a namespace enclosing the template.
   static std::string preamble() {
