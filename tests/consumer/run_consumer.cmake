@@ -1,5 +1,5 @@
 # Installs this build of Instadump into a temporary prefix, then configures,
-# builds and runs (a copy of) tests/consumer/project against the installed
+# builds and runs (a copy of) tests/consumer/shop against the installed
 # package (find_package(Instadump CONFIG)) from an empty build directory.
 # Then checks incremental regeneration: a no-op build does nothing, touching
 # a header of a scanned source re-runs the scan but not capnp compile (the
@@ -7,7 +7,7 @@
 # old snapshot still loads, changing a member's type fails the build with the
 # signature of the migration to write, which then converts the old snapshot,
 # and in locked mode a change to the history fails the build.
-#   -DCMAKE_EXE=<cmake> -DBUILD_DIR=<instadump build> -DPROJECT_DIR=<tests/consumer/project>
+#   -DCMAKE_EXE=<cmake> -DBUILD_DIR=<instadump build> -DPROJECT_DIR=<tests/consumer/shop>
 #   -DWORK_DIR=<scratch> -DCXX=<clang++-19> -DCONFIG=<build type>
 cmake_minimum_required(VERSION 3.25)  # script mode: current policies
 file(REMOVE_RECURSE ${WORK_DIR})
