@@ -211,6 +211,7 @@ function(_instadump_add_state_now target)
   endif()
   set_target_properties(${scan_target} PROPERTIES
     EXPORT_COMPILE_COMMANDS ON
+    UNITY_BUILD OFF  # one object, one answer, per source
     CXX_EXTENSIONS OFF
     POSITION_INDEPENDENT_CODE "${pic}"  # the same flags as <target>: the same BMIs
     CXX_COMPILER_LAUNCHER "${CMAKE_COMMAND};-DSTEP=detect;-DTARGET=${target};-P;${steps};--")
@@ -271,7 +272,8 @@ set(TOOL_ARGUMENTS [[-p;${CMAKE_BINARY_DIR};--target=${target};--schema-out=${sc
   endforeach()
   set_property(TARGET ${target} PROPERTY SOURCES ${kept})
   target_sources(${target} PRIVATE ${wrappers} ${codecs} ${history_header})
-  set_source_files_properties(${wrappers} PROPERTIES COMPILE_OPTIONS
-    "$<$<CXX_COMPILER_ID:Clang>:-Wno-unknown-attributes>;$<$<CXX_COMPILER_ID:GNU>:-Wno-attributes>")
+  set_source_files_properties(${wrappers} PROPERTIES
+    COMPILE_OPTIONS "$<$<CXX_COMPILER_ID:Clang>:-Wno-unknown-attributes>;$<$<CXX_COMPILER_ID:GNU>:-Wno-attributes>"
+    SKIP_UNITY_BUILD_INCLUSION ON)  # two codecs in one translation unit would collide
   target_include_directories(${target} PRIVATE ${out})
 endfunction()
