@@ -1,5 +1,5 @@
-// The errors of the helpers generated codecs use (instadump/codec_support.h,
-// instadump/wire_reader.h) and of the session's own checks: instadump errors
+// The errors of the helpers generated codecs use (instadump/support/codec_support.h,
+// instadump/support/wire_reader.h) and of the session's own checks: instadump errors
 // of the kind that says what to do, naming the offending value.
 #include <catch2/catch.hpp>
 
@@ -14,8 +14,8 @@
 #include <string>
 
 #include "common/errors.h"
-#include "instadump/codec_support.h"
-#include "instadump/wire_reader.h"
+#include "instadump/support/codec_support.h"
+#include "instadump/support/wire_reader.h"
 #include "temp_dir.h"
 
 import instadump;
