@@ -151,9 +151,9 @@ class trie_value {
   }
 
  private:
-  // `slot` (one of ours) becomes `fresh` (one hold, taken over).
+  // `slot` (one of ours, or null) becomes `fresh` (one hold, taken over).
   static void replace(node_header*& slot, node_header* fresh) noexcept {
-    nodes::release(slot);
+    if (slot) nodes::release(slot);
     slot = fresh;
   }
 
