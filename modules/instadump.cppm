@@ -20,6 +20,7 @@ export import :ref;
 export import :dosync;
 export import :registry;
 export import :session;
+export import :node_memory;
 export import :pnode;
 export import :collection_errors;
 export import :btree_nodes;

@@ -44,8 +44,8 @@ struct make_no_value {
 // specialize this for their own key types to get deep trees from few entries.
 template <class K, class V>
 struct btree_limits {
-  static constexpr std::size_t leaf_capacity = 32;
-  static constexpr std::size_t branch_capacity = 16;
+  static constexpr std::size_t leaf_capacity = 16;
+  static constexpr std::size_t branch_capacity = 8;
 };
 
 template <class K, class V>

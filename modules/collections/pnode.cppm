@@ -15,6 +15,7 @@ module;
 #include <new>
 #include <utility>
 export module instadump:pnode;
+import :node_memory;
 
 export namespace instadump::detail {
 
@@ -35,6 +36,15 @@ struct node_header {
   std::atomic<std::uint64_t> stored_tag{0};
   // Entries (elements) in the subtree below and including this node.
   std::uint64_t size = 0;
+
+  // Nodes (leaves and branches derive from node_header) come from the
+  // calling thread's cache of freed nodes (node_memory.cppm).
+  static void* operator new(std::size_t size) { return collection_node_cache::allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { collection_node_cache::free(p, size); }
+  static void* operator new(std::size_t size, std::align_val_t align) { return ::operator new(size, align); }
+  static void operator delete(void* p, std::size_t size, std::align_val_t align) noexcept {
+    ::operator delete(p, size, align);
+  }
 };
 
 // Takes one more hold on `n`. The caller must already hold it (directly or

@@ -51,9 +51,11 @@ std::int64_t checked_sum(const map_t& m) {
 TEST_CASE("readers iterate versions of a ref<pmap> while writers alter and commute it", "[collections][concurrency]") {
   instadump::ref<map_t> r{starting_map(20'000)};
   std::atomic<bool> writing{true};
+  std::atomic<long> reads{0};
   std::vector<std::thread> threads;
   for (int w = 0; w < 2; ++w) {
     threads.emplace_back([&, w] {
+      while (reads.load() < 2) std::this_thread::yield();  // the readers are under way
       std::mt19937_64 rng(w);
       for (int i = 0; i < 3'000; ++i) {
         std::int64_t k = static_cast<std::int64_t>(rng() % 70'000);
@@ -76,6 +78,7 @@ TEST_CASE("readers iterate versions of a ref<pmap> while writers alter and commu
       while (writing.load()) {
         instadump::pinned<map_t> p = r.pin();
         std::int64_t sum = checked_sum(*p);
+        ++reads;
         if (kept.size() < 8) kept.emplace_back(p, sum);
         // A copy of a version outside the ref, changed on this thread.
         map_t mine = *p;
@@ -93,6 +96,7 @@ TEST_CASE("readers iterate versions of a ref<pmap> while writers alter and commu
   checked_sum(r.deref());
   instadump::release_thread_pins();
   CHECK(failures == 0);
+  CHECK(reads > 2);
 }
 
 TEST_CASE("threads change copies of one shared pmap, pset and pvector at once", "[collections][concurrency]") {
