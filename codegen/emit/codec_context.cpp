@@ -115,7 +115,7 @@ std::string codec_context::member_of(const std::string& key, const member& mem, 
   return "(" + object + ".*member_pointer(" + access_tag(key, mem) + "{}))";
 }
 
-// The helpers every codec uses live in instadump/codec_support.h. Only
+// The helpers every codec uses live in instadump/support/codec_support.h. Only
 // member_access is generated: its explicit instantiations (which may name
 // private members) must be in a namespace enclosing the template.
 std::string codec_context::member_access_template() {

@@ -26,7 +26,7 @@ std::string includes(const std::string& capnp_header, const std::string& history
   return "#include <capnp/message.h>\n\n#include <cstddef>\n#include <cstdint>\n"
          "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <string_view>\n"
          "#include <utility>\n\n"
-         "#include \"instadump/codec_support.h\"\n#include \"instadump/wire_reader.h\"\n#include \"" +
+         "#include \"instadump/support/codec_support.h\"\n#include \"instadump/support/wire_reader.h\"\n#include \"" +
          capnp_header + "\"\n" + (history_header.empty() ? std::string() : "#include \"" + history_header + "\"\n") +
          "\n";
 }

@@ -3,7 +3,7 @@
 //
 // Decoders do not use libcapnp's readers: they read the bytes at the field
 // offsets Cap'n Proto's compiler gives the schema (layout.h) through
-// instadump/wire_reader.h. They treat the message as untrusted: the wire
+// instadump/support/wire_reader.h. They treat the message as untrusted: the wire
 // reader checks every pointer and size, the decoders every tag, enumerant,
 // length and key, and failures throw with the member path.
 //

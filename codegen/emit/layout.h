@@ -1,7 +1,7 @@
 // Where Cap'n Proto puts each field of the emitted schema: data offsets,
 // pointer indexes and union discriminants, as the Cap'n Proto compiler lays
 // them out. The generated decoders read fields at these constant offsets
-// (instadump/wire_reader.h) instead of through libcapnp's accessors.
+// (instadump/support/wire_reader.h) instead of through libcapnp's accessors.
 #pragma once
 
 #include <cstdint>

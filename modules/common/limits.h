@@ -4,7 +4,7 @@
 // A save must never write what a load refuses: the loader reads each value
 // with the nesting limit below, and Cap'n Proto's wire format cannot hold
 // longer lists, texts or segments than these. Generated codecs
-// (instadump/codec_support.h) and the library's encoder refuse a value
+// (instadump/support/codec_support.h) and the library's encoder refuse a value
 // beyond one of them at save, with instadump::limit_exceeded naming the ref;
 // instadump-codegen refuses at build time a state whose type alone nests
 // deeper than a load reads.

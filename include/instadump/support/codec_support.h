@@ -25,14 +25,18 @@
 #include <string>
 #include <type_traits>
 
-#include "common/limits.h"
+// The library's error types (installed with the runtime headers, which the
+// instadump target puts on the include path).
+#include "common/errors.h"
+#include "common/limits.h"  // the ceilings saves check values against
 
 namespace instadump::codec_support {
 
-// A decoding failure at a member path ("Item::kind"); the state's decoder
-// adds the key.
-struct decode_error : std::runtime_error {
-  decode_error(const char* where, const std::string& what) : std::runtime_error(what), where(where) {}
+// A decoding failure at a member path ("Item::kind"): the stored value is
+// not one of the state's type (damaged, or written by a newer build). The
+// state's decoder adds the key.
+struct decode_error : ::instadump::corrupt_data {
+  decode_error(const char* where, const std::string& what) : ::instadump::corrupt_data(what), where(where) {}
   const char* where;
 };
 
@@ -120,7 +124,9 @@ Bytes to_bytes(std::span<const std::byte> d) {
 // The schema history version a value was written in, from the state's schema
 // version stored with it: `history[v - 1]` is the newest history version
 // that wrote state version v. A version this build does not know was written
-// by a newer build whose type of this state cannot be read here: refused.
+// by a newer build whose type of this state cannot be read here: refused
+// with load_failed (corrupt_data for version 0, which no build writes),
+// naming `key` and both versions.
 template <class SchemaIdentity>
 unsigned history_version_of(const SchemaIdentity& stored, std::initializer_list<unsigned> history, const char* key) {
   unsigned current = static_cast<unsigned>(history.size());
@@ -130,10 +136,10 @@ unsigned history_version_of(const SchemaIdentity& stored, std::initializer_list<
                 key, static_cast<unsigned>(stored.version));
   std::string msg(buf);
   if (current > 1) msg += " to " + std::to_string(current);
-  if (stored.version == 0) throw std::runtime_error(msg + ": version 0 is not valid (damaged manifest?)");
-  throw std::runtime_error(msg + ": it was written by a newer build that changed the state's type incompatibly; "
-                           "run that build (or a later one), or open a snapshot this build wrote "
-                           "(setup_options::load_snapshot)");
+  if (stored.version == 0) throw ::instadump::corrupt_data(msg + ": version 0 is not valid (damaged manifest?)");
+  throw ::instadump::load_failed(msg + ": it was written by a newer build that changed the state's type incompatibly; "
+                                 "run that build (or a later one), or open a snapshot this build wrote "
+                                 "(setup_options::load_snapshot)");
 }
 
 // The encoding of a state whose root struct has data fields only (no
@@ -174,7 +180,7 @@ inline std::uint64_t words_behind_pointers(::capnp::AnyStruct::Reader s) {
   return words;
 }
 
-// The words a load reads following `p`, as instadump/wire_reader.h charges
+// The words a load reads following `p`, as instadump/support/wire_reader.h charges
 // them to its traversal budget: every struct and list its words, a list of
 // elements of no words (an empty type) one word per element.
 inline std::uint64_t words_to_read(::capnp::AnyPointer::Reader p) {

@@ -33,19 +33,20 @@
 #include <cstring>
 #include <deque>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 
+#include "common/errors.h"  // installed with the runtime headers (see codec_support.h)
+
 namespace instadump::wire {
 
 // The message breaks the wire format (or a limit): a pointer outside its
 // segment, a list whose elements are not what the schema says, too deep or
-// too much to traverse.
-struct malformed_data : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// too much to traverse: the stored bytes are damaged.
+struct malformed_data : ::instadump::corrupt_data {
+  using ::instadump::corrupt_data::corrupt_data;
 };
 
 // Every failure path is out of line and marked cold, so that the accessors
