@@ -1,8 +1,10 @@
-// The state type of decode_errors_test.cpp: an enum, a variant and a
-// fixed-size array, the members a damaged message can make invalid.
+// The state type of decode_errors_test.cpp: an enum, a variant, a
+// fixed-size array and a map keyed by the enum, the members a damaged
+// message can make invalid.
 #pragma once
 
 #include <array>
+#include <map>
 #include <string>
 #include <variant>
 
@@ -19,6 +21,7 @@ struct record {
   mode m = mode::idle;
   std::variant<int, std::string> v;
   std::array<int, 2> pair{};
+  std::map<mode, int> counts;
 };
 
 // The generated codec of bad::value, reached through decode_errors_states.cpp.

@@ -13,6 +13,7 @@ struct BadRecord {  # ::bad::record
   m @0 :BadMode;
   v @1 :VariantInt32Text;
   pair @2 :List(Int32);
+  counts @3 :List(MapBadModeInt32Entry);
 }
 
 enum BadMode {  # ::bad::mode
@@ -25,6 +26,11 @@ struct VariantInt32Text {
     int32 @0 :Int32;
     text @1 :Text;
   }
+}
+
+struct MapBadModeInt32Entry {
+  key @0 :BadMode;
+  value @1 :Int32;
 }
 
 struct DrawingSceneState {  # state drawing::scene

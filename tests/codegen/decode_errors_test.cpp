@@ -1,4 +1,5 @@
-// The generated decoders on bad input: an enumerant out of range, a wrong
+// The generated decoders on bad input: an enumerant out of range, a variant
+// alternative or a map key that is not one, a repeated map key, a wrong
 // std::array length, a newer schema version and a message of another shape
 // each throw a std::exception naming the state and the member path; nothing
 // crashes. Also instadump::check_value_decodes, which runs them on bytes. This file is not scanned (it includes the generated schema
@@ -11,6 +12,7 @@
 
 #include "bad_types.h"
 #include "codegen_roundtrip_test.capnp.h"  // after bad_types.h: Cap'n Proto's C++20 compat header first
+#include <capnp/schema.h>
 #include <capnp/serialize.h>
 #include "test_dir.h"
 
@@ -74,6 +76,33 @@ TEST_CASE("generated decoders reject bad data with the member path", "[codegen]"
     bad::encode(bad::record{}, m);
     m.getRoot<root>().getValue().initPair(3);
     CHECK(decode_error(m, id) == "bad::value \u2192 record::pair: expected a std::array of 2 elements, found 3");
+  }
+  SECTION("a variant alternative the type does not have") {
+    // Cap'n Proto's setters only write known alternatives: the union's
+    // discriminant is written into the struct's data section directly.
+    using variant_struct = instadump_schema::codegen_roundtrip_test::VariantInt32Text;
+    capnp::MallocMessageBuilder m;
+    bad::encode(bad::record{}, m);
+    const auto offset = capnp::Schema::from<variant_struct>().getProto().getStruct().getDiscriminantOffset();
+    auto data = capnp::toAny(m.getRoot<root>().getValue().getV()).getDataSection();
+    REQUIRE(data.size() >= 2 * offset + 2);
+    data[2 * offset] = 5;  // little-endian 16 bits: alternative 5 of 2
+    data[2 * offset + 1] = 0;
+    CHECK(decode_error(m, id) == "bad::value \u2192 record::v: unknown std::variant alternative 5");
+  }
+  SECTION("a map key that is not a value of its type") {
+    capnp::MallocMessageBuilder m;
+    bad::encode(bad::record{{}, {}, {}, {{bad::mode::busy, 1}}}, m);
+    m.getRoot<root>().getValue().getCounts()[0].setKey(
+        static_cast<instadump_schema::codegen_roundtrip_test::BadMode>(7));
+    CHECK(decode_error(m, id) == "bad::value \u2192 record::counts: enumerant 7 is not a value of bad::mode (it has 2; "
+                                 "written by a newer build?)");
+  }
+  SECTION("a map key that appears twice") {
+    capnp::MallocMessageBuilder m;
+    bad::encode(bad::record{{}, {}, {}, {{bad::mode::idle, 1}, {bad::mode::busy, 2}}}, m);
+    m.getRoot<root>().getValue().getCounts()[1].setKey(instadump_schema::codegen_roundtrip_test::BadMode::IDLE);
+    CHECK(decode_error(m, id) == "bad::value \u2192 record::counts: duplicate key in a map at index 1");
   }
   SECTION("another fingerprint of the same schema version reads (a compatible change)") {
     CHECK(decode_error(good, {id.fingerprint ^ 1, 1}) == "(no error)");
