@@ -5,6 +5,7 @@
 #include <functional>
 #include <set>
 
+#include "migrate/renames.h"
 #include "model/naming.h"
 #include "model/type_kinds.h"
 
@@ -22,8 +23,14 @@ class evolver {
   void run() {
     for (auto& [key, t] : c_.types) {
       auto it = l_.types.find(key);
-      if (it == l_.types.end() || it->second.kind != t.kind) continue;
-      if (t.kind == type_kind::record) evolve_record(t, it->second);
+      if (it == l_.types.end() || it->second.kind != t.kind) {
+        if (t.kind == type_kind::record) check_member_renames(t, nullptr, r_.errors);
+        continue;
+      }
+      if (t.kind == type_kind::record) {
+        check_member_renames(t, &it->second, r_.errors);
+        evolve_record(t, it->second);
+      }
       if (t.kind == type_kind::enumeration) evolve_enum(t, it->second);
     }
     for (state& s : c_.states) evolve_state(s);
@@ -230,12 +237,15 @@ class evolver {
   void evolve_state(state& s) {
     const state* ls = locked_state(s.key);
     if (!ls && !s.renamed_from.empty()) {
-      ls = locked_state(s.renamed_from);
-      if (ls && std::any_of(c_.states.begin(), c_.states.end(), [&](const state& o) { return o.key == ls->key; })) {
+      const std::string from = resolve_state_rename(s, l_, r_.errors);
+      if (from.empty()) return;
+      ls = locked_state(from);
+      if (std::any_of(c_.states.begin(), c_.states.end(), [&](const state& o) { return o.key == from; })) {
         r_.errors.push_back("state " + s.key + " is [[instadump::renamed_from(\"" + s.renamed_from +
-                            "\")]], but a state named " + s.renamed_from + " still exists");
+                            "\")]], but a state named " + from + " still exists");
         return;
       }
+      s.renamed_from = from;  // the whole key, as reconcile_names looks it up
     }
     if (!ls) {
       r_.changes.push_back("new state " + s.key);

@@ -1,7 +1,8 @@
 # The schema history of instadump-codegen, step by step: each step writes a
 # source, runs the tool against one history file and checks the exit code,
 # the messages and the schema. Covers ordinals kept across reordering and
-# renames, new and removed members and enumerators, determinism of the file,
+# renames, renames that name nothing, new and removed members and
+# enumerators, determinism of the file,
 # an incompatible change asking for a migration, locked mode and damaged or
 # newer history files.
 #   -DTOOL=<instadump-codegen> -DSOURCE_DIR=<tests/codegen> -DWORK_DIR=<scratch>
@@ -94,6 +95,73 @@ enum class E { x, y };
 [[instadump::state, instadump::renamed_from(\"p\")]] instadump::ref<P> q;
 [[instadump::state]] instadump::ref<E> e;"
      EXIT 1 HAS "state q is [[instadump::renamed_from(\"p\")]], but a state named p still exists")
+
+# A rename must name something the history holds: a typo would otherwise
+# drop the stored values as a removal plus an addition. A state's short name
+# is looked up from its namespace outwards, then as the unambiguous end of a
+# key; what is looked for and what exists are named.
+file(REMOVE ${history})
+set(renames_v1 "namespace game {
+struct P { int a = 0; std::string name; };
+[[instadump::state]] instadump::ref<P> p;
+[[instadump::state]] instadump::ref<std::string> motd;
+}
+namespace ui {
+[[instadump::state]] instadump::ref<std::string> motd;
+}")
+step(renames_first "${renames_v1}" EXIT 0)
+file(READ ${history} renames_history)
+step(member_typo "namespace game {
+struct P { int a = 0; [[instadump::renamed_from(\"nmae\")]] std::string label; };
+[[instadump::state]] instadump::ref<P> p;
+[[instadump::state]] instadump::ref<std::string> motd;
+}
+namespace ui {
+[[instadump::state]] instadump::ref<std::string> motd;
+}"
+     EXIT 1 HAS "member P::label is [[instadump::renamed_from(\"nmae\")]], but P in the schema history has no member nmae; its members are: a, name; fix the name or remove the attribute")
+step(member_of_new_type "${renames_v1}
+namespace game {
+struct Q { [[instadump::renamed_from(\"x\")]] int y = 0; };
+[[instadump::state]] instadump::ref<Q> q;
+}"
+     EXIT 1 HAS "member Q::y is [[instadump::renamed_from(\"x\")]], but Q is not in the schema history (a new type)")
+step(member_still_there "namespace game {
+struct P { int a = 0; std::string name; [[instadump::renamed_from(\"name\")]] std::string label; };
+[[instadump::state]] instadump::ref<P> p;
+[[instadump::state]] instadump::ref<std::string> motd;
+}
+namespace ui {
+[[instadump::state]] instadump::ref<std::string> motd;
+}"
+     EXIT 1 HAS "member P::label is [[instadump::renamed_from(\"name\")]], but a member named name still exists in P")
+set(renames_rest "namespace game {
+struct P { int a = 0; std::string name; };
+[[instadump::state]] instadump::ref<P> p;
+}
+namespace ui {
+[[instadump::state]] instadump::ref<std::string> motd;
+}")
+# (Locked mode lists the changes without writing them.)
+step(state_short_name "${renames_rest}
+namespace game {
+[[instadump::state, instadump::renamed_from(\"motd\")]] instadump::ref<std::string> message;
+}"
+     EXIT 1 ARGS --locked HAS "state game::motd renamed to game::message")
+step(state_typo "${renames_rest}
+namespace game {
+[[instadump::state, instadump::renamed_from(\"mtod\")]] instadump::ref<std::string> message;
+}"
+     EXIT 1 HAS "state game::message (" "is [[instadump::renamed_from(\"mtod\")]], but the schema history has no such state (looked for mtod, game::mtod, a key ending in ::mtod); its states are: game::motd, game::p, ui::motd; fix the name or remove the attribute")
+step(state_ambiguous "${renames_rest}
+namespace news {
+[[instadump::state, instadump::renamed_from(\"motd\")]] instadump::ref<std::string> message;
+}"
+     EXIT 1 HAS "state news::message (" "but several states of the schema history end in 'motd': game::motd, ui::motd; write the whole key")
+file(READ ${history} after_renames)
+if(NOT after_renames STREQUAL renames_history)
+  message(FATAL_ERROR "history test: a failed rename changed the history")
+endif()
 
 # Damaged and newer history files are refused with the file's name.
 file(WRITE ${history} "{ not json")
