@@ -1,7 +1,7 @@
 // Autosave (setup_options::autosave): a background thread that saves when a
 // timer expires or when enough commits changed state refs (a watch on each
-// counts them), and once more at shutdown. Failures go to the on_error
-// callback, never nowhere.
+// counts them -- states registered after setup() included), and once more at
+// shutdown. Failures go to the on_error callback, never nowhere.
 module;
 #include <chrono>
 #include <condition_variable>
@@ -36,21 +36,24 @@ void session::start_autosave() {
   const autosave_options& a = options_.autosave;
   if (a.every.count() <= 0 && a.after_commits == 0) return;
   commits_since_save_ = 0;
-  if (a.after_commits > 0) {
-    std::uint64_t threshold = a.after_commits;
-    for (state_entry* e : registered()) {
-      e->set_commit_listener([this, threshold] {
-        if (commits_since_save_.fetch_add(1, std::memory_order_relaxed) + 1 == threshold) {
-          lock_guard lock(autosave_mu_);
-          autosave_cv_.notify_one();
-        }
-      });
-    }
+  commit_threshold_ = a.after_commits;
+  if (commit_threshold_ > 0) {
+    for (tracked_state& t : tracked_) count_commits_of(t.entry);
   }
   lock_guard lock(autosave_mu_);
   autosave_ = a;
   autosave_stop_ = false;
   autosave_thread_ = std::thread([this] { autosave_loop(); });
+}
+
+void session::count_commits_of(state_entry* entry) {
+  if (commit_threshold_ == 0) return;
+  entry->set_commit_listener([this, threshold = commit_threshold_] {
+    if (commits_since_save_.fetch_add(1, std::memory_order_relaxed) + 1 == threshold) {
+      lock_guard lock(autosave_mu_);
+      autosave_cv_.notify_one();
+    }
+  });
 }
 
 bool session::autosave_due(std::chrono::steady_clock::time_point next) {
@@ -97,10 +100,13 @@ void session::stop_autosave(bool final_save) {
   }
   autosave_cv_.notify_all();
   thread.join();
-  for (state_entry* e : registered()) e->set_commit_listener(nullptr);
+  lock_guard op(op_mu_);
+  if (commit_threshold_ > 0) {
+    commit_threshold_ = 0;
+    for (tracked_state& t : tracked_) t.entry->set_commit_listener(nullptr);
+  }
   if (final_save && a.save_on_shutdown) {
     try {
-      lock_guard op(op_mu_);
       if (store_) save_locked(options_.durable);
     } catch (const std::exception& e) {
       report_autosave_failure(a, e);

@@ -5,6 +5,9 @@
 // a new version; only if all succeed are they installed, as blind writes in
 // one transaction (validators still apply). Each state's saved slot then
 // names the stored value, so that the next save does not write it again.
+// setup() and reload_all() load the same way, and may fall back to older
+// snapshots alike; only reload_all() resets the refs a snapshot does not hold
+// to their defaults (at setup they hold them already).
 module;
 #include "instadump/capnp_compat.h"
 #include <capnp/message.h>
@@ -26,6 +29,7 @@ module;
 
 #include "common/errors.h"
 #include "common/thread_safety.h"
+#include "storage/error_advice.h"
 #include "storage/manifest_codec.h"
 #include "storage/snapshot_store.h"
 #include "storage/value_message.h"
@@ -34,47 +38,56 @@ import :session_impl;
 
 namespace instadump::detail {
 
+namespace {
+
+// Where snapshot `id` is in `ids`; throws load_failed naming what there is
+// when it is not there. `verb` names the caller.
+std::size_t index_of(std::uint64_t id, std::span<const std::uint64_t> ids, const char* verb,
+                     const std::filesystem::path& dir) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == id) return i;
+  }
+  std::string held;
+  for (std::uint64_t i : ids) held += (held.empty() ? "" : ", ") + std::to_string(i);
+  throw load_failed(std::string("instadump::") + verb + ": \"" + dir.string() + "\" holds no snapshot " +
+                    std::to_string(id) + "; it holds " + (held.empty() ? "none" : held) + " (" +
+                    storage::advice::stored_snapshots + ")");
+}
+
+}  // namespace
+
 void session::load_at_setup() {
   // Ids only: a damaged manifest must not stop us from trying the others.
   std::vector<std::uint64_t> all = store_->snapshot_ids();  // newest first
-  if (all.empty()) {
-    if (options_.load_snapshot) {
-      throw load_failed("instadump::setup: \"" + store_->directory().string() + "\" holds no snapshot " +
-                        std::to_string(*options_.load_snapshot) + " (it holds none)");
-    }
-    return;
-  }
-  std::size_t first = 0;
-  if (options_.load_snapshot) {
-    while (first < all.size() && all[first] != *options_.load_snapshot) ++first;
-    if (first == all.size()) {
-      std::string ids;
-      for (std::uint64_t id : all) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
-      throw load_failed("instadump::setup: \"" + store_->directory().string() + "\" holds no snapshot " +
-                        std::to_string(*options_.load_snapshot) + "; it holds " + ids);
-    }
-  }
-  for (std::size_t i = first; i < all.size(); ++i) {
+  const std::size_t first =
+      options_.load_snapshot ? index_of(*options_.load_snapshot, all, "setup", store_->directory()) : 0;
+  if (all.empty()) return;
+  load_first_restorable(all, first, options_.fall_back_to_older_snapshots, options_.on_skipped_snapshot, false);
+}
+
+std::uint64_t session::load_first_restorable(std::span<const std::uint64_t> ids, std::size_t first, bool fall_back,
+                                             const skipped_snapshot_callback& on_skipped, bool defaults) {
+  for (std::size_t i = first;; ++i) {
     try {
       std::vector<entry_info> entries;
-      auto values = decode_snapshot(all[i], tracked_, false, &entries);
-      install(values, all[i]);
-      set_base(all[i], i == 0, entries);
-      return;
+      auto values = decode_snapshot(ids[i], tracked_, defaults, &entries);
+      install(values, ids[i]);
+      set_base(ids[i], i == 0, entries);
+      return ids[i];
     } catch (const storage_error& e) {
-      if (!options_.fall_back_to_older_snapshots || i + 1 == all.size()) throw;
-      if (options_.on_skipped_snapshot) {
-        options_.on_skipped_snapshot(all[i], e);
+      if (!fall_back || i + 1 == ids.size()) throw;
+      if (on_skipped) {
+        on_skipped(ids[i], e);
       } else {
-        std::fprintf(stderr, "instadump: skipping snapshot %llu: %s\n",
-                     static_cast<unsigned long long>(all[i]), e.what());
+        std::fprintf(stderr, "instadump: skipping snapshot %llu: %s\n", static_cast<unsigned long long>(ids[i]),
+                     e.what());
       }
     }
   }
 }
 
 std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<tracked_state> states,
-                                                    bool require_all, std::vector<entry_info>* not_own) {
+                                                    bool defaults, std::vector<entry_info>* not_own) {
   // A renamed state also claims the values stored under its previous keys;
   // its own key wins, then the newest previous key.
   struct claim {
@@ -131,16 +144,17 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
     release_all();
     throw;
   }
-  if (require_all && out.size() != states.size()) {
-    std::set<const tracked_state*> found;
-    for (const decoded_value& d : out) found.insert(d.state);
-    std::string missing;
-    for (const tracked_state& t : states) {
-      if (!found.count(&t)) missing += (missing.empty() ? "'" : ", '") + t.entry->key() + "'";
+  if (defaults && out.size() != states.size()) {  // states added after the snapshot was written
+    try {
+      out.reserve(states.size());
+      for (tracked_state& t : states) {
+        if (best.count(&t)) continue;
+        if (version_base* v = t.entry->copy_default()) out.push_back({&t, v, {}, true});
+      }
+    } catch (...) {
+      release_all();
+      throw;
     }
-    release_all();
-    throw load_failed("instadump: cannot restore snapshot " + std::to_string(id) + ": ref(s) " + missing +
-                      " were never saved in it; nothing was changed");
   }
   return out;
 }
@@ -164,7 +178,9 @@ void session::install(std::vector<decoded_value>& values, std::uint64_t id) {
     throw;
   }
   for (decoded_value& d : values) {
-    d.state->saved = saved_slot::of(d.value->stamp(), d.stored, d.stored.key == d.state->entry->key());
+    // (A default is stored nowhere: the next save writes it.)
+    d.state->saved = d.is_default ? saved_slot{}
+                                  : saved_slot::of(d.value->stamp(), d.stored, d.stored.key == d.state->entry->key());
     d.value->release();
   }
 }
@@ -194,23 +210,18 @@ void session::set_base(std::uint64_t id, bool newest, std::vector<entry_info>& n
   base_is_newest_ = newest;
 }
 
-void session::reload(std::optional<std::uint64_t> id) {
+std::uint64_t session::reload(std::optional<std::uint64_t> id, const reload_options& options) {
   lock_guard lock(op_mu_);
   storage::snapshot_store& store = store_or_throw("reload_all");
   // (The ids alone: listing the newest snapshot's values would read the
   // records once more than decoding it does.)
-  const std::vector<std::uint64_t> ids = store.snapshot_ids();
-  if (!id) {
-    if (ids.empty()) {
-      throw load_failed("instadump::reload_all: \"" + store.directory().string() +
-                        "\" holds no snapshot yet: call save_all() first");
-    }
-    id = ids.front();
+  const std::vector<std::uint64_t> ids = store.snapshot_ids();  // newest first
+  if (ids.empty()) {
+    throw load_failed("instadump::reload_all: \"" + store.directory().string() +
+                      "\" holds no snapshot yet: call save_all() first");
   }
-  std::vector<entry_info> entries;
-  auto values = decode_snapshot(*id, tracked_, true, &entries);
-  install(values, *id);
-  set_base(*id, !ids.empty() && ids.front() == *id, entries);
+  const std::size_t first = id ? index_of(*id, ids, "reload_all", store.directory()) : 0;
+  return load_first_restorable(ids, first, options.fall_back_to_older_snapshots, options.on_skipped_snapshot, true);
 }
 
 void session::load_late(state_entry* entry) {
@@ -238,14 +249,18 @@ void session::load_late(state_entry* entry) {
 
 namespace instadump {
 
-void reload_all() {
+std::uint64_t reload_all() { return reload_all(reload_options{}); }
+
+std::uint64_t reload_all(std::uint64_t snapshot_id) { return reload_all(snapshot_id, reload_options{}); }
+
+std::uint64_t reload_all(const reload_options& options) {
   detail::refuse_inside_transaction("reload_all");
-  detail::session::get().reload(std::nullopt);
+  return detail::session::get().reload(std::nullopt, options);
 }
 
-void reload_all(std::uint64_t snapshot_id) {
+std::uint64_t reload_all(std::uint64_t snapshot_id, const reload_options& options) {
   detail::refuse_inside_transaction("reload_all");
-  detail::session::get().reload(snapshot_id);
+  return detail::session::get().reload(snapshot_id, options);
 }
 
 }  // namespace instadump

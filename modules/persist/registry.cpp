@@ -26,8 +26,10 @@ void session::add(state_entry* entry) {
       }
     }
     entries_.reserve(entries_.size() + 1);
+    tracked_.reserve(tracked_.size() + 1);
+    count_commits_of(entry);  // (when autosave counts commits; the last step that may throw)
     tracked_.emplace_back(entry);
-    entries_.push_back(entry);  // (cannot throw: reserved)
+    entries_.push_back(entry);
     // Its keys are claimed now.
     unclaimed_.erase(entry->key());
     for (const std::string& k : entry->previous_keys()) {
@@ -46,6 +48,12 @@ void session::remove(state_entry* entry) noexcept {
   std::erase(entries_, entry);
   auto it = std::find_if(tracked_.begin(), tracked_.end(), [&](const tracked_state& t) { return t.entry == entry; });
   if (it == tracked_.end()) return;
+  if (commit_threshold_ > 0) {
+    try {
+      entry->set_commit_listener(nullptr);  // its ref may live on
+    } catch (...) {  // out of memory: the ref's commits go on counting, which only makes a save come early
+    }
+  }
   const saved_slot s = it->saved;
   tracked_.erase(it);
   if (!s.valid || !s.under_own_key || !store_) return;

@@ -25,6 +25,7 @@ module;
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "storage/snapshot_types.h"
@@ -94,6 +95,9 @@ class state_entry {
   virtual std::size_t encode_words(const version_base& v, std::span<capnp::word> out) const = 0;
   // A new version (one hold, stamp 0) holding the decoded value.
   virtual version_base* decode(capnp::MessageReader& message, const schema_identity& stored) const = 0;
+  // A new version (one hold, stamp 0) holding a copy of the state's default:
+  // the ref's value when it was registered. Null when T cannot be copied.
+  virtual version_base* copy_default() const = 0;
   // Calls `listener` after every commit that changes the ref (empty: stop).
   virtual void set_commit_listener(std::function<void()> listener) = 0;
 
@@ -113,7 +117,8 @@ class typed_state final : public state_entry {
  public:
   typed_state(ref<T>& r, std::string key, schema_identity schema, state_codec<T> codec,
               std::string_view schema_source, std::span<const std::string_view> previous_keys)
-      : state_entry(std::move(key), schema, schema_source, previous_keys), ref_(r), codec_(codec) {
+      : state_entry(std::move(key), schema, schema_source, previous_keys), ref_(r), codec_(codec),
+        default_(r.pin()) {
     core_ = &ref_.core();
     has_encode_words_ = codec_.encode_words != nullptr;
   }
@@ -127,6 +132,13 @@ class typed_state final : public state_entry {
   version_base* decode(capnp::MessageReader& message, const schema_identity& stored) const override {
     return new version<T>(0, codec_.decode(message, stored));
   }
+  version_base* copy_default() const override {
+    if constexpr (std::is_copy_constructible_v<T>) {
+      return new version<T>(0, *default_);
+    } else {
+      return nullptr;
+    }
+  }
   void set_commit_listener(std::function<void()> listener) override {
     if (listener) {
       ref_.add_watch("instadump.autosave", [l = std::move(listener)](const T&, const T&) { l(); });
@@ -138,6 +150,9 @@ class typed_state final : public state_entry {
  private:
   ref<T>& ref_;
   state_codec<T> codec_;
+  // The value at registration, which is what a program starts with: what
+  // reload_all() gives the state when the snapshot predates it.
+  pinned<T> default_;
 };
 
 // Adds `entry` to the registry (and loads its saved value when a store is
@@ -151,6 +166,9 @@ export namespace instadump {
 
 // Registers `r` as durable state under `key` for as long as this object
 // lives. Throws instadump::error if another live registration uses `key`.
+// The ref's value now is the state's default: what reload_all() of a
+// snapshot that does not hold the state sets it to (a copy; the registration
+// keeps that value alive).
 //
 // `schema_source`, when given, is the Cap'n Proto schema text that describes
 // what the codec writes; it is stored with the snapshots (once per distinct

@@ -46,6 +46,10 @@ struct autosave_options {
   std::function<void(const std::exception& failure)> on_error;
 };
 
+// Called for each snapshot that setup() or reload_all() skips (with
+// fall_back_to_older_snapshots), with the reason.
+using skipped_snapshot_callback = std::function<void(std::uint64_t snapshot_id, const std::exception& why)>;
+
 struct setup_options {
   // Snapshots to keep (the newest ones); reload_all(id) reaches all of them.
   // At least 1. Default: 2.
@@ -63,11 +67,22 @@ struct setup_options {
   // is reported to on_skipped_snapshot (default: stderr). Default: false
   // (setup fails and names the problem).
   bool fall_back_to_older_snapshots = false;
-  std::function<void(std::uint64_t snapshot_id, const std::exception& why)> on_skipped_snapshot;
+  skipped_snapshot_callback on_skipped_snapshot;
   // Called when a ref registered after setup() (e.g. from a library loaded
   // with dlopen) cannot be loaded; the ref keeps its default. Default: print
   // to stderr.
   std::function<void(const std::string& key, const std::exception& failure)> on_late_load_error;
+};
+
+// How reload_all() treats a snapshot that cannot be restored: as
+// setup_options' fields of the same names do.
+struct reload_options {
+  // When the snapshot to load cannot be restored (damaged, undecodable,
+  // rejected by a validator), load the newest older one that can, instead of
+  // failing; each skipped snapshot is reported to on_skipped_snapshot
+  // (default: stderr). Default: false (reload_all fails and changes nothing).
+  bool fall_back_to_older_snapshots = false;
+  skipped_snapshot_callback on_skipped_snapshot;
 };
 
 struct save_options {
@@ -91,14 +106,17 @@ struct save_result {
 
 // Opens (creating if needed, mode 0700) the snapshot directory `dir` and
 // loads its newest snapshot into every registered ref; refs missing from it
-// keep their defaults. Starts autosave if configured.
+// keep their defaults. Starts autosave if configured. `dir` must be missing,
+// empty, or a store: a directory holding anything else is refused, so that
+// a wrong path never mixes the store with other files.
 //
 // Throws open_failed / locked_by_other_process when the directory cannot be
-// used (see their documentation), corrupt_data or load_failed when the newest
-// snapshot cannot be restored (nothing is changed, the directory is closed
-// again: use reload_all(id) after a setup of an older copy, or fix the
-// cause), invalid_option when keep_generations is 0, and instadump::error
-// when already set up (call shutdown() first).
+// used (see their documentation; open_failed also for a directory that holds
+// files but no store), corrupt_data or load_failed when the newest snapshot
+// cannot be restored (nothing is changed, the directory is closed again: set
+// fall_back_to_older_snapshots or load_snapshot, or fix the cause),
+// invalid_option when keep_generations is 0, and instadump::error when
+// already set up (call shutdown() first).
 void setup(const std::filesystem::path& dir, const setup_options& options = {});
 
 // Saves one consistent snapshot of every registered ref (all values as of one
@@ -108,19 +126,29 @@ void setup(const std::filesystem::path& dir, const setup_options& options = {});
 // Throws instadump::error before setup() or inside a transaction (it would
 // see the transaction's uncommitted writes); save_failed when writing fails
 // (the previous snapshots are intact, and a later save can succeed unless the
-// message says the store must be reopened); whatever a codec throws.
+// message says the store must be reopened: shutdown(), then setup()); whatever a
+// codec throws.
 save_result save_all();
 save_result save_all(const save_options& options);
 
 // Reverts every registered ref to its value in the newest snapshot (or in
-// snapshot `snapshot_id`), in one transaction: watchers see one commit.
-// Decodes everything first: if any ref cannot be restored (not in the
-// snapshot, damaged, undecodable, incompatible schema, rejected by its
-// validator), throws an error naming the ref, the snapshot and the reason,
-// and changes nothing. Throws instadump::error before setup() or inside a
-// transaction, load_failed when there is no such snapshot.
-void reload_all();
-void reload_all(std::uint64_t snapshot_id);
+// snapshot `snapshot_id`), in one transaction: watchers see one commit. A
+// ref the snapshot does not hold (its state was added later) takes its
+// default, as it would at setup() in a new process: its value when it was
+// registered (it keeps its value if its type cannot be copied). Returns the
+// id of the snapshot loaded.
+//
+// Decodes everything first: if any ref cannot be restored (damaged,
+// undecodable, incompatible schema, rejected by its validator), throws an
+// error naming the ref, the snapshot and the reason, and changes nothing --
+// or, with options.fall_back_to_older_snapshots, tries the next older
+// snapshot (reporting the one skipped) and fails only when none restores.
+// Throws instadump::error before setup() or inside a transaction, load_failed
+// when there is no such snapshot.
+std::uint64_t reload_all();
+std::uint64_t reload_all(std::uint64_t snapshot_id);
+std::uint64_t reload_all(const reload_options& options);
+std::uint64_t reload_all(std::uint64_t snapshot_id, const reload_options& options);
 
 // The stored snapshots, newest first. Throws instadump::error before setup().
 std::vector<snapshot_info> snapshots();

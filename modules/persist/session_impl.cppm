@@ -80,11 +80,13 @@ struct tracked_state {
   words_check words;  // kept for as long as the state is registered
 };
 
-// A state's value decoded from a snapshot and not installed yet.
+// A state's value decoded from a snapshot (or its default, for a state the
+// snapshot does not hold) and not installed yet.
 struct decoded_value {
   tracked_state* state;
   version_base* value;  // one hold, ours
-  entry_info stored;    // where it came from
+  entry_info stored;    // where it came from (nothing, for a default)
+  bool is_default = false;
 };
 
 // Throws instadump::error when called inside a transaction: there, save_all
@@ -114,8 +116,9 @@ class session {
   // --- save.cpp
   save_result save(const save_options& options) EXCLUDES(op_mu_);
 
-  // --- load.cpp: reload_all(), of the newest snapshot or of `id`.
-  void reload(std::optional<std::uint64_t> id) EXCLUDES(op_mu_);
+  // --- load.cpp: reload_all(), of the newest snapshot or of `id`; returns
+  // the id of the snapshot loaded.
+  std::uint64_t reload(std::optional<std::uint64_t> id, const reload_options& options) EXCLUDES(op_mu_);
 
   // --- inspect.cpp: the verbs snapshots(), unclaimed_keys(), stored_schema(),
   // drop_unclaimed() and check_value_decodes().
@@ -141,11 +144,19 @@ class session {
 
   // load.cpp
   void load_at_setup() REQUIRES(op_mu_);
-  // Decodes the values of `states` found in snapshot `id`; missing keys are
-  // an error when `require_all`. `not_own` (if given) receives the
-  // snapshot's values that no state in `states` claims under its own key:
-  // unclaimed ones and those under a renamed state's previous key.
-  std::vector<decoded_value> decode_snapshot(std::uint64_t id, std::span<tracked_state> states, bool require_all,
+  // Loads into every registered ref the first snapshot of `ids` (newest
+  // first), from index `first`, that restores; returns its id. A snapshot
+  // that fails with a storage_error is skipped (and reported) when
+  // `fall_back`, else the error is thrown. `defaults`: refs a snapshot does
+  // not hold take their defaults (else they keep their values).
+  std::uint64_t load_first_restorable(std::span<const std::uint64_t> ids, std::size_t first, bool fall_back,
+                                      const skipped_snapshot_callback& on_skipped, bool defaults)
+      REQUIRES(op_mu_);
+  // Decodes the values of `states` found in snapshot `id`; with `defaults`,
+  // adds the default of each state it does not hold. `not_own` (if given)
+  // receives the snapshot's values that no state in `states` claims under its
+  // own key: unclaimed ones and those under a renamed state's previous key.
+  std::vector<decoded_value> decode_snapshot(std::uint64_t id, std::span<tracked_state> states, bool defaults,
                                              std::vector<entry_info>* not_own = nullptr) REQUIRES(op_mu_);
   // Installs `values` in one transaction and remembers what they came from.
   void install(std::vector<decoded_value>& values, std::uint64_t id) REQUIRES(op_mu_);
@@ -163,6 +174,9 @@ class session {
 
   // autosave.cpp
   void start_autosave() REQUIRES(op_mu_) EXCLUDES(autosave_mu_);
+  // Counts the commits of `entry`'s ref toward autosave_options::after_commits
+  // (when autosave counts them: commit_threshold_ != 0).
+  void count_commits_of(state_entry* entry) REQUIRES(op_mu_);
   void stop_autosave(bool final_save) EXCLUDES(op_mu_, autosave_mu_);
   void autosave_loop() EXCLUDES(op_mu_, autosave_mu_);
   // Whether the autosave thread should wake up and save (or stop).
@@ -208,6 +222,9 @@ class session {
   std::condition_variable autosave_cv_;
   // Commits that changed state refs since the last save (a watch on each).
   std::atomic<std::uint64_t> commits_since_save_{0};
+  // autosave_options::after_commits while autosave counts commits (every
+  // registered state's ref has a commit listener, late ones included), else 0.
+  std::uint64_t commit_threshold_ GUARDED_BY(op_mu_) = 0;
 };
 
 }  // namespace instadump::detail

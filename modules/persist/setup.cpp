@@ -1,8 +1,11 @@
 // setup() and shutdown(): opening the snapshot directory (whose newest
 // snapshot load.cpp then loads), closing it, and the one reset both do.
 module;
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 #include <map>
 #include <memory>
 #include <set>
@@ -17,6 +20,35 @@ module instadump;
 import :session_impl;
 
 namespace instadump::detail {
+namespace {
+
+// Throws open_failed when `dir` is a directory that holds files but no
+// store: a mistyped path (the home directory, a source tree) must not become
+// a store with the user's files in it. Missing and empty directories, and
+// stores (with data.mdb, or only the files a store's creation writes before
+// it), pass; whatever else is wrong with `dir` is the store's to report.
+void refuse_foreign_directory(const std::filesystem::path& dir) {
+  static constexpr std::array<std::string_view, 4> store_files = {"data.mdb", "lock.mdb", "instadump.lock",
+                                                                  "journal.log"};
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) return;  // missing, not a directory, or unreadable
+  std::string found;
+  std::size_t foreign = 0;
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name == "data.mdb") return;
+    if (std::find(store_files.begin(), store_files.end(), name) != store_files.end()) continue;
+    if (++foreign <= 3) found += (found.empty() ? "\"" : ", \"") + name + (it->is_directory(ec) ? "/\"" : "\"");
+  }
+  if (foreign == 0) return;
+  if (foreign > 3) found += " and " + std::to_string(foreign - 3) + " more";
+  throw open_failed("instadump::setup: \"" + dir.string() + "\" is not empty and holds no Instadump store (no " +
+                    "data.mdb); it holds " + found + ". Pass a new or empty directory, or the directory of an "
+                    "existing store");
+}
+
+}  // namespace
 
 session& session::get() {
   static session instance;
@@ -41,6 +73,7 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   if (options.keep_generations == 0) {
     throw invalid_option("instadump::setup: setup_options::keep_generations is 0; it must be at least 1");
   }
+  refuse_foreign_directory(dir);
   storage::store_options so;
   so.keep_generations = options.keep_generations;
   auto store = storage::snapshot_store::open(dir, so);

@@ -22,7 +22,7 @@ namespace instadump::storage {
 // "instadump: <where>: the stored <what> does not decode (<why>); <advice>"
 // when it fails other than with corrupt_data (passed on as it is).
 template <typename F>
-auto decoding(const std::string& where, const char* what, const char* advice, F&& decode) -> decltype(decode()) {
+auto decoding(const std::string& where, const char* what, const std::string& advice, F&& decode) -> decltype(decode()) {
   try {
     return decode();
   } catch (const corrupt_data&) {

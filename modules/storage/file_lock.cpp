@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/errors.h"
+#include "storage/error_advice.h"
 
 namespace instadump::storage {
 
@@ -28,8 +29,8 @@ directory_lock::directory_lock(const std::filesystem::path& dir) {
     if (err == EWOULDBLOCK) {
       throw locked_by_other_process(
           "instadump: the store in " + dir.string() +
-          " is already open for writing (by another process, or by another snapshot_store in this one);"
-          " only one writer is allowed: close the other writer, or open this one with read_only = true");
+          " is already open for writing (by another process, or by another snapshot_store in this one); " +
+          advice::one_writer);
     }
     throw open_failed("instadump: cannot lock " + file.string() + ": " + std::strerror(err));
   }

@@ -10,6 +10,7 @@
 
 #include "common/errors.h"
 #include "storage/checksum.h"
+#include "storage/error_advice.h"
 #include "storage/journal_recovery.h"
 #include "storage/journal_replay.h"
 #include "storage/lmdb_env.h"
@@ -203,9 +204,10 @@ std::optional<snapshot_info> journal::write_journaled(std::uint64_t base_id, con
       if (err.flush_failed()) writer_.env().poison();
       throw save_failed("instadump: writing " + snapshot_name(e.snapshot_id, dir) + " to its journal failed (" +
                         err.what() + "); " +
-                        (err.flush_failed() ? "it may not be durable and the store refuses further writes: close "
-                                              "and reopen it (the last durable snapshot is intact) and check the disk"
-                                            : "nothing was written; earlier snapshots are intact"));
+                        (err.flush_failed() ? std::string("it may not be durable and the store refuses further writes: ") +
+                                                  advice::reopen_store +
+                                                  " (the last durable snapshot is intact) and check the disk"
+                                            : std::string("nothing was written; earlier snapshots are intact")));
     }
     plan_.advance(e);
     newest_pending_ = std::chrono::steady_clock::now();
@@ -236,8 +238,8 @@ void journal::apply() {
   instadump::detail::lock_guard lock(writer_.env().mu);
   if (writer_.env().poisoned()) {
     throw save_failed("instadump: " + what + " cannot be written into data.mdb: an earlier flush of the store "
-                      "failed, so its writes can no longer be trusted; close and reopen the store (the journal "
-                      "keeps them) and check the disk");
+                      "failed, so its writes can no longer be trusted: " + advice::reopen_store +
+                      " (the journal keeps them) and check the disk");
   }
   std::uint64_t freed = 0;
   for (int attempt = 0;; ++attempt) {

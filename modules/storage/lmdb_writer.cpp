@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "common/errors.h"
+#include "storage/error_advice.h"
 #include "storage/lmdb_env.h"
 #include "storage/manifest_codec.h"
 #include "storage/value_placement.h"
@@ -155,8 +156,8 @@ snapshot_info lmdb_writer::write_locked(std::uint64_t base_id, const snapshot_de
       }
       if (lmdb::is_io_error(e.code())) env().poison();
       throw save_failed("instadump: writing a snapshot to " + dir.string() + " failed (" + e.what() + "); " +
-                        (env().poisoned() ? "the store must be reopened; the last durable snapshot is intact"
-                                         : "nothing was written; earlier snapshots are intact"));
+                        (env().poisoned() ? std::string(advice::reopen_store) + "; the last durable snapshot is intact"
+                                         : std::string("nothing was written; earlier snapshots are intact")));
     }
     if (durable) env().sync_or_poison(snapshot_name(info.id, dir));
     env().settle_freed_pages(freed_bytes);

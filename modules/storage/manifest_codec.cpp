@@ -10,6 +10,7 @@
 #include "common/errors.h"
 #include "common/limits.h"
 #include "storage/decode_guard.h"
+#include "storage/error_advice.h"
 #include "schemas/snapshot.capnp.h"
 
 namespace instadump::storage {
@@ -93,7 +94,7 @@ kj::Array<capnp::word> encode_manifest(const snapshot_info& snapshot) {
 }
 
 snapshot_info decode_manifest(std::span<const std::byte> bytes, const std::string& where) {
-  return decoding(where, "manifest", "the data is damaged: load an older snapshot", [&] {
+  return decoding(where, "manifest", std::string("the data is damaged: ") + advice::load_older_snapshot, [&] {
     aligned_words words(whole_words(bytes, where, "manifest"));
     capnp::FlatArrayMessageReader reader(words.words(), reader_options_for(words.words().size()));
     auto root = reader.getRoot<schema::Manifest>();

@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "storage/byte_output.h"
 #include "storage/decode_guard.h"
+#include "storage/error_advice.h"
 #include "schemas/snapshot.capnp.h"
 
 namespace instadump::storage {
@@ -33,7 +34,7 @@ capnp::ReaderOptions packed_reader_options(std::size_t packed_bytes) {
 
 [[noreturn]] void damaged(const std::string& where, const std::string& why) {
   throw corrupt_data("instadump: " + where + ": the stored snapshot record " + why +
-                     "; the data is damaged: load an older snapshot");
+                     "; the data is damaged: " + advice::load_older_snapshot);
 }
 
 }  // namespace
@@ -95,7 +96,7 @@ std::vector<std::byte> encode_record(const snapshot_record& record) {
 }
 
 snapshot_record decode_record(std::span<const std::byte> bytes, const std::string& where) {
-  return decoding(where, "snapshot record", "the data is damaged: load an older snapshot", [&] {
+  return decoding(where, "snapshot record", std::string("the data is damaged: ") + advice::load_older_snapshot, [&] {
     kj::ArrayInputStream in(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
     capnp::PackedMessageReader reader(in, packed_reader_options(bytes.size()));
     auto root = reader.getRoot<schema::SnapshotRecord>();

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/errors.h"
+#include "storage/error_advice.h"
 #include "storage/lmdb_env.h"
 #include "storage/manifest_codec.h"
 
@@ -156,7 +157,7 @@ snapshot_view view_of(const stored_chain& chain, std::uint64_t id, const std::fi
   auto at = std::find_if(chain.links.begin(), chain.links.end(), [&](const chain_link& l) { return l.id == id; });
   if (at == chain.links.end() || id < chain.oldest) {
     throw load_failed("instadump: there is no " + name +
-                      " (it was never written or has been pruned); list_snapshots() shows what exists");
+                      " (it was never written or has been pruned); " + advice::stored_snapshots);
   }
   // Back to the newest full record at or before `id`...
   auto start = at;

@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "common/limits.h"
 #include "storage/checksum.h"
+#include "storage/error_advice.h"
 #include "storage/journal.h"
 #include "storage/lmdb_env.h"
 #include "storage/lmdb_writer.h"
@@ -228,7 +229,7 @@ void snapshot_store::read_snapshot(
           if (brc == MDB_NOTFOUND) {
             blobs.erase(it);
             throw corrupt_data("instadump: the bytes of " + what() + " (blob " + std::to_string(e.blob_id) +
-                               ") are missing; the snapshot is damaged: load an older snapshot");
+                               ") are missing; the snapshot is damaged: " + advice::load_older_snapshot);
           }
           check(brc, "mdb_get (blob)");
           it->second = lmdb::bytes_of(bv);
@@ -238,7 +239,7 @@ void snapshot_store::read_snapshot(
           throw corrupt_data("instadump: " + what() + " takes " + std::to_string(e.size_bytes) + " bytes at offset " +
                              std::to_string(e.offset) + " of blob " + std::to_string(e.blob_id) + ", which is " +
                              std::to_string(blob.size()) +
-                             " bytes long; the snapshot is damaged or truncated: load an older snapshot");
+                             " bytes long; the snapshot is damaged or truncated: " + advice::load_older_snapshot);
         }
         bytes = blob.subspan(e.offset, e.size_bytes);
       }
@@ -246,7 +247,7 @@ void snapshot_store::read_snapshot(
       if (sum != e.checksum) {
         throw corrupt_data("instadump: checksum mismatch for " + what() + " (stored " + std::to_string(e.checksum) +
                            ", computed " + std::to_string(sum) +
-                           "); the snapshot is damaged: load an older snapshot");
+                           "); the snapshot is damaged: " + advice::load_older_snapshot);
       }
       bytes_of_entry.push_back(bytes);
     }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "storage/error_advice.h"
 #include "storage/file_lock.h"
 #include "storage/manifest_codec.h"
 #include "storage/store_directory.h"
@@ -186,8 +187,8 @@ void store_environment::check_process() const {
 void store_environment::refuse_writes_if_poisoned() const {
   if (poisoned_) {
     throw save_failed("instadump: an earlier flush of the store in " + dir_.string() +
-                      " failed, so its writes can no longer be trusted; close and reopen the store "
-                      "(the last durable snapshot is intact) and check the disk");
+                      " failed, so its writes can no longer be trusted: " + advice::reopen_store +
+                      " (the last durable snapshot is intact) and check the disk");
   }
 }
 
@@ -200,8 +201,8 @@ void store_environment::sync_or_poison(const std::string& what) {
     // writes from now on can be trusted to reach the disk.
     poisoned_ = true;
     throw save_failed("instadump: flushing " + what + " to disk failed (" + mdb_strerror(rc) +
-                      "); it may not be durable and the store refuses further writes: close and reopen it (the "
-                      "last durable snapshot is intact) and check the disk");
+                      "); it may not be durable and the store refuses further writes: " + advice::reopen_store +
+                      " (the last durable snapshot is intact) and check the disk");
   }
 }
 

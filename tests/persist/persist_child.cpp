@@ -2,6 +2,9 @@
 // in a loop until it is killed, against a snapshot directory.
 //
 //   persist_child save <dir> <visits> <name>   setup, set both refs, save_all; prints "saved <id>"
+//   persist_child autosave-exit <dir> <visits> <name>
+//                                              setup with autosave (an hourly timer), set both refs,
+//                                              return from main: only the save at exit stores them
 //   persist_child print <dir>                  setup; prints "<visits> <name>"
 //   persist_child crash-loop <dir>             saves generation after generation, printing
 //                                              "saved <generation>" after each durable save
@@ -85,18 +88,22 @@ int check() {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: persist_child save|print|crash-loop|check|hold <dir> [args]\n");
+    std::fprintf(stderr, "usage: persist_child save|autosave-exit|print|crash-loop|check|hold <dir> [args]\n");
     return 2;
   }
   std::string mode = argv[1];
   try {
-    instadump::setup(argv[2]);
-    if (mode == "save" && argc == 5) {
+    instadump::setup_options options;
+    if (mode == "autosave-exit") options.autosave.every = std::chrono::hours(1);
+    instadump::setup(argv[2], options);
+    if ((mode == "save" || mode == "autosave-exit") && argc == 5) {
       instadump::dosync([&] {
         shop::visits.set(std::atol(argv[3]));
         shop::name.set(argv[4]);
       });
-      std::printf("saved %llu\n", static_cast<unsigned long long>(instadump::save_all().snapshot_id));
+      if (mode == "save") {
+        std::printf("saved %llu\n", static_cast<unsigned long long>(instadump::save_all().snapshot_id));
+      }
     } else if (mode == "print") {
       std::printf("%ld %s\n", shop::visits.deref(), shop::name.deref().c_str());
     } else if (mode == "crash-loop") {

@@ -132,6 +132,14 @@ TEST_CASE("values survive a restart", "[persist][process]") {
   CHECK(second.out == "1000 xyz\n");
 }
 
+TEST_CASE("autosave saves at normal exit, and a new process loads it", "[persist][process]") {
+  test_util::temp_dir dir;
+  auto exited = run_child({"autosave-exit", dir.db().string(), "77", "at-exit"});
+  CHECK(exited.status == 0);
+  CHECK(exited.out.empty());  // no error, and no save_all()
+  CHECK(run_child({"print", dir.db().string()}).out == "77 at-exit\n");
+}
+
 TEST_CASE("a second process cannot open the directory for writing", "[persist][process]") {
   test_util::temp_dir dir;
   running_child holder({"hold", dir.db().string()});
