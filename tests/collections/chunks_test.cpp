@@ -179,7 +179,7 @@ TEST_CASE("a pvector and a pset saved node by node round-trip and write little a
   auto t = vec_t().transient();
   for (std::int64_t i = 0; i < 50'000; ++i) t.push_back(i * i);
   const vec_t v = std::move(t).persistent();
-  auto ids = vec_chunks::save(vec_access::root(v), vec_access::tail(v), nullptr, nullptr, 0, 0, epoch, store);
+  vec_chunks::save(vec_access::root(v), vec_access::tail(v), nullptr, nullptr, 0, 0, epoch, store);
   const std::size_t all = store.commit(epoch);
 
   const vec_t changed = v.set(1234, -5).push_back(7);
@@ -189,7 +189,6 @@ TEST_CASE("a pvector and a pset saved node by node round-trip and write little a
   const std::size_t written = store.commit(epoch);
   CHECK(written <= vec_access::height(vec_access::root(changed)) + 2);  // the path to 1234, and the tail
   CHECK(written < all);
-  (void)ids;
 
   const vec_t loaded = vec_access::assemble(ids2.root ? vec_chunks::load(ids2.root, store, epoch) : vec_access::node_ref(),
                                             ids2.tail ? vec_chunks::load(ids2.tail, store, epoch) : vec_access::node_ref(),
