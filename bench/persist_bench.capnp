@@ -15,3 +15,27 @@ struct BenchProduct {  # ::bench::product
   price @2 :Float64;
   tags @3 :List(Text);
 }
+
+struct BenchRecordsState {  # state bench::records
+  value @0 :List(MapInt64BenchRecordEntry);
+}
+
+struct MapInt64BenchRecordEntry {
+  key @0 :Int64;
+  value @1 :BenchRecord;
+}
+
+struct BenchRecord {  # ::bench::record
+  id @0 :Int64;
+  score @1 :Float64;
+  name @2 :Text;
+}
+
+struct BenchStdRecordsState {  # state bench::std_records
+  value @0 :List(MapInt64BenchRecordEntry2);
+}
+
+struct MapInt64BenchRecordEntry2 {
+  key @0 :Int64;
+  value @1 :BenchRecord;
+}

@@ -6,14 +6,17 @@
 //   (b) one ref holding a std::vector of 100,000 / 1,000,000 products, with
 //       the codec instadump-codegen generates (product_state.cpp)
 //   (c) (a) after changing one ref (incremental save)
+//   (d) issue 22's big state: 1,000,000 records in a ref<pmap> against the
+//       same records in a ref<std::map> (big_state.cpp)
 //
 // Baselines: a cereal binary archive written to a temporary file + fdatasync
 // + rename; SQLite storing the cereal blob in one transaction; LMDB storing
 // the cereal blob; and the physical floor (memcpy of as many bytes as
 // Instadump writes + write + fdatasync).
 //
-// The benchmarks are in persist_small_bench.cpp ((a), (c)) and
-// persist_products_bench.cpp ((b)); this file runs them, prints the ratios,
+// The benchmarks are in persist_small_bench.cpp ((a), (c)),
+// persist_products_bench.cpp ((b)) and persist_big_state_bench.cpp ((d));
+// this file runs them, prints the ratios,
 // and adds the measurements that are not timings.
 #include <benchmark/benchmark.h>
 
@@ -187,6 +190,13 @@ int main(int argc, char** argv) {
     pairs.push_back({"BM_load_products" + s, "BM_build_products_in_memory" + s});
     pairs.push_back({"BM_load_products" + s, "BM_build_products_old_alive" + s});
     pairs.push_back({"BM_load_products" + s, "BM_cereal_file_load_products" + s});
+  }
+  {
+    const std::string s = "/1000000/iterations:4/real_time";
+    pairs.push_back({"BM_big_pmap_first_save" + s, "BM_big_std_map_first_save" + s});
+    pairs.push_back({"BM_big_pmap_save_one_changed" + s, "BM_small_durable_lmdb_commit/real_time"});
+    pairs.push_back({"BM_big_pmap_load" + s, "BM_big_std_map_build_in_memory" + s});
+    pairs.push_back({"BM_big_pmap_load" + s, "BM_big_std_map_load" + s});
   }
   int rc = instadump_bench::run_with_ratios(argc, argv, pairs);
   if (!std::getenv("INSTADUMP_BENCH_SKIP_EXTRA")) persist_bench::report_extra_measurements();

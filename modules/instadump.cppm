@@ -37,3 +37,5 @@ export import :trie_nodes;
 export import :trie;
 export import :pvector;
 export import :pvector_access;
+export import :collection_loaders;
+export import :collection_chunks;

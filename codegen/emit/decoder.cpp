@@ -202,6 +202,7 @@ std::string decoder::sequence_functions(const std::string& key, const type_node&
            " elements, found \" + std::to_string(r.size()));\n  " + t.cpp + " v{};\n" +
            "  for (::capnp::uint i = 0; i < r.size(); ++i) v[i] = " + x + ";\n  return v;\n}\n";
   }
+  if (t.container == "pvector" || t.container == "pset") return s + collection_body(t, x) + "}\n";
   s += "  " + t.cpp + " v;\n";
   if (t.container == "vector" || t.container == "unordered_set") s += "  v.reserve(r.size());\n";
   s += "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n";
@@ -217,9 +218,31 @@ std::string decoder::sequence_functions(const std::string& key, const type_node&
   return s + "  }\n  return v;\n}\n";
 }
 
+// A pvector is built through a transient (one move per element); a pset
+// through pset_loader, straight into full nodes when its keys come in order.
+std::string decoder::collection_body(const type_node& t, const std::string& element) const {
+  if (t.container == "pvector") {
+    return "  auto v = " + t.cpp + "().transient();\n  for (::capnp::uint i = 0; i < r.size(); ++i) v.push_back(" +
+           element + ");\n  return std::move(v).persistent();\n";
+  }
+  return "  ::instadump::detail::pset_loader<" + ctx_.type(t.element).cpp +
+         "> v;\n  for (::capnp::uint i = 0; i < r.size(); ++i) {\n    if (!v.add(" + element +
+         ")) fail(where, \"duplicate element in a pset at index \" + std::to_string(i));\n  }\n" +
+         "  return std::move(v).finish();\n";
+}
+
 // Maps are lists of key/value entries; a repeated key is an error.
 std::string decoder::map_functions(const std::string& key, const type_node& t) const {
-  std::string s = head(key, t) + "  " + t.cpp + " v;\n";
+  std::string s = head(key, t);
+  if (t.container == "pmap") {
+    return s + "  ::instadump::detail::pmap_loader<" + ctx_.type(t.key).cpp + ", " + ctx_.type(t.value).cpp +
+           "> v;\n  for (::capnp::uint i = 0; i < r.size(); ++i) {\n    auto e = r.struct_at(i);\n    auto key = " +
+           load(t.key, field_read("e", t.schema_name, "key"), "where") + ";\n    if (!v.add(std::move(key), " +
+           load(t.value, field_read("e", t.schema_name, "value"), "where") +
+           ")) {\n      fail(where, \"duplicate key in a pmap at index \" + std::to_string(i));\n    }\n  }\n" +
+           "  return std::move(v).finish();\n}\n";
+  }
+  s += "  " + t.cpp + " v;\n";
   if (t.container == "unordered_map") s += "  v.reserve(r.size());\n";
   return s + "  for (::capnp::uint i = 0; i < r.size(); ++i) {\n    auto e = r.struct_at(i);\n    auto key = " +
          load(t.key, field_read("e", t.schema_name, "key"), "where") + ";\n    if (!v.try_emplace(std::move(key), " +

@@ -76,6 +76,8 @@ class decoder : public type_functions {
   std::string variant_functions(const std::string& key, const type_node& t) const override;
   std::string sequence_functions(const std::string& key, const type_node& t) const override;
   std::string map_functions(const std::string& key, const type_node& t) const override;
+  // The body of a pvector's or pset's decoder, `element` reading element i.
+  std::string collection_body(const type_node& t, const std::string& element) const;
 };
 
 }  // namespace instadump_codegen

@@ -25,9 +25,10 @@ enum class type_kind {
   data,        // std::vector<std::byte | std::uint8_t | unsigned char>
   enumeration, // enum / enum class (enumerators)
   record,      // struct or class with public data members (members)
-  sequence,    // std::vector, std::deque, std::set, std::unordered_set (container, element)
+  sequence,    // std::vector, std::deque, std::set, std::unordered_set, instadump::pvector,
+               // instadump::pset (container, element)
   array,       // std::array<T, N> (element, array_size)
-  map,         // std::map, std::unordered_map (container, key, value)
+  map,         // std::map, std::unordered_map, instadump::pmap (container, key, value)
   optional,    // std::optional<T> (element)
   tuple,       // std::pair, std::tuple (members: "first"/"second" or "e0".., cpp_name = index)
   variant,     // std::variant (members: one per alternative, cpp_name = index)
@@ -91,7 +92,8 @@ struct type_node {
   std::vector<std::string> template_args;  // name fragments of template arguments (records), e.g. "Int"
   int bits = 0;             // integer, floating
   bool is_signed = false;   // integer
-  std::string container;    // sequence / map: "vector", "deque", "set", "unordered_set", "map", ...
+  std::string container;    // sequence / map: "vector", "deque", "set", "unordered_set", "map", ...,
+                            // "pvector", "pset", "pmap" (the persistent collections)
   std::string element;      // sequence, array, optional, duration, time_point; for data, the
                             // byte type's C++ spelling (not a key into model::types)
   std::string key, value;   // map

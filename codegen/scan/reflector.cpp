@@ -10,6 +10,7 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <optional>
+#include <string_view>
 
 #include "diagnostics.h"
 #include "scan/attribute.h"
@@ -96,6 +97,8 @@ std::string reflector::reflect(clang::QualType type, const std::string& path, cl
       } else {
         result = reflect_std(t, spec, name, path, where);
       }
+    } else if (spec && (name == "instadump::pmap" || name == "instadump::pvector" || name == "instadump::pset")) {
+      result = reflect_collection(t, spec, name, path, where);
     } else {
       result = reflect_record(t, rd, path, where);
     }
@@ -257,6 +260,31 @@ std::string reflector::reflect_std(clang::QualType t, const clang::ClassTemplate
   return fail(where, path, "'" + name + "' is not supported; supported standard types are string, vector, deque, "
                            "array, set, unordered_set, map, unordered_map, optional, pair, tuple, variant, "
                            "monostate, chrono::duration and chrono::time_point");
+}
+
+// The persistent collections take the representation of the standard
+// containers they stand in for (a pmap is written as a std::map is, a
+// pvector as a std::vector, a pset as a std::set), so switching a state
+// between the two is a compatible change; only their decoders differ.
+std::string reflector::reflect_collection(clang::QualType t, const clang::ClassTemplateSpecializationDecl* spec,
+                                          const std::string& name, const std::string& path,
+                                          clang::SourceLocation where) {
+  const auto& args = spec->getTemplateArgs();
+  type_node n;
+  n.cpp = spell_type(t, ctx_);
+  n.display = name;
+  n.container = name.substr(std::string_view("instadump::").size());
+  if (n.container == "pmap") {
+    n.kind = type_kind::map;
+    n.key = reflect(args[0].getAsType(), path, where);
+    n.value = reflect(args[1].getAsType(), path, where);
+    if (n.key.empty() || n.value.empty()) return {};
+  } else {
+    n.kind = type_kind::sequence;
+    n.element = reflect(args[0].getAsType(), path, where);
+    if (n.element.empty()) return {};
+  }
+  return add(t, std::move(n));
 }
 
 bool reflector::opted_in_private(const clang::CXXRecordDecl* rd) const {

@@ -33,6 +33,8 @@ class reflector {
                            clang::SourceLocation where);
   std::string reflect_std(clang::QualType t, const clang::ClassTemplateSpecializationDecl* spec,
                           const std::string& name, const std::string& path, clang::SourceLocation where);
+  std::string reflect_collection(clang::QualType t, const clang::ClassTemplateSpecializationDecl* spec,
+                                 const std::string& name, const std::string& path, clang::SourceLocation where);
   std::string reflect_record(clang::QualType t, const clang::CXXRecordDecl* rd, const std::string& path,
                              clang::SourceLocation where);
   bool opted_in_private(const clang::CXXRecordDecl* rd) const;

@@ -172,6 +172,11 @@ struct btree_access : node_inspection {
   // above the one before it throws corrupt_data.
   class bulk_tree {
    public:
+    // Whether add(key, ...) would take `key` (it is above every key added).
+    bool accepts(const K& key) const {
+      const K* before = bulk_.last_key();
+      return !before || nodes::less(*before, key);
+    }
     template <class... Value>
     void add(K key, Value&&... value) {
       const K* before = bulk_.last_key();
@@ -209,9 +214,11 @@ struct pmap_access : btree_access<K, V> {
 
   // Builds a map from entries in strictly increasing key order, with full
   // nodes and one copy of each entry (loading a std::map's snapshot into a
-  // pmap). add() throws corrupt_data if a key is not above the one before.
+  // pmap). add() throws corrupt_data if a key is not above the one before
+  // (accepts() says beforehand).
   class bulk_builder {
    public:
+    bool accepts(const K& key) const { return b_.accepts(key); }
     void add(K key, V value) { b_.add(std::move(key), std::move(value)); }
     pmap<K, V> finish() && { return pmap<K, V>(std::move(b_).finish()); }
 
@@ -232,6 +239,7 @@ struct pset_access : btree_access<K, no_value> {
   }
   class bulk_builder {
    public:
+    bool accepts(const K& key) const { return b_.accepts(key); }
     void add(K key) { b_.add(std::move(key)); }
     pset<K> finish() && { return pset<K>(std::move(b_).finish()); }
 

@@ -104,6 +104,126 @@ struct MapTextLocalItemEntry {
   value @1 :LocalItem;
 }
 
+struct PcAllElementsState {  # state pc::all_elements
+  value @0 :PcElements;
+}
+
+struct PcElements {  # ::pc::elements
+  bools @0 :List(Bool);
+  u8s @1 :List(UInt8);
+  i16s @2 :List(Int16);
+  floats @3 :List(Float32);
+  blobs @4 :List(Data);
+  tiers @5 :List(PcTier);
+  pairsOfInts @6 :List(List(Int32));
+  maybe @7 :List(OptionalText);
+  variants @8 :List(VariantMonostateInt32Text);
+  durations @9 :List(Int64);
+  times @10 :List(Int64);
+  stdMaps @11 :List(List(MapTextInt32Entry));
+  nested @12 :List(List(Int32));
+  names @13 :List(Text);
+  reals @14 :List(Float64);
+  tierSet @15 :List(PcTier);
+  tuples @16 :List(TupleInt32Text);
+  secondSet @17 :List(Int64);
+  listsById @18 :List(MapInt32ListTextEntry);
+  byTier @19 :List(MapPcTierOptionalFloat64Entry);
+  byPair @20 :List(MapPairInt32Int32ListInt32Entry);
+  nestedMaps @21 :List(MapTextMapTextListInt32Entry);
+}
+
+enum PcTier {  # ::pc::tier
+  bronze @0;
+  silver @1;
+  gold @2;
+}
+
+struct OptionalText {
+  union {
+    none @0 :Void;
+    value @1 :Text;
+  }
+}
+
+struct VariantMonostateInt32Text {
+  union {
+    monostate @0 :Void;
+    int32 @1 :Int32;
+    text @2 :Text;
+  }
+}
+
+struct MapTextInt32Entry {
+  key @0 :Text;
+  value @1 :Int32;
+}
+
+struct TupleInt32Text {
+  element0 @0 :Int32;
+  element1 @1 :Text;
+}
+
+struct MapInt32ListTextEntry {
+  key @0 :Int32;
+  value @1 :List(Text);
+}
+
+struct MapPcTierOptionalFloat64Entry {
+  key @0 :PcTier;
+  value @1 :OptionalFloat64;
+}
+
+struct MapPairInt32Int32ListInt32Entry {
+  key @0 :PairInt32Int32;
+  value @1 :List(Int32);
+}
+
+struct PairInt32Int32 {
+  first @0 :Int32;
+  second @1 :Int32;
+}
+
+struct MapTextMapTextListInt32Entry {
+  key @0 :Text;
+  value @1 :List(MapTextListInt32Entry);
+}
+
+struct MapTextListInt32Entry {
+  key @0 :Text;
+  value @1 :List(Int32);
+}
+
+struct PcNumbersState {  # state pc::numbers
+  value @0 :List(Int64);
+}
+
+struct PcPlayersState {  # state pc::players
+  value @0 :List(MapInt64PcPlayerEntry);
+}
+
+struct MapInt64PcPlayerEntry {
+  key @0 :Int64;
+  value @1 :PcPlayer;
+}
+
+struct PcPlayer {  # ::pc::player
+  name @0 :Text;
+  level @1 :Int32;
+  items @2 :List(Text);
+  friends @3 :List(Int64);
+  scores @4 :List(MapTextFloat64Entry);
+}
+
+struct MapTextFloat64Entry {
+  key @0 :Text;
+  value @1 :Float64;
+}
+
+struct PcWordsState {  # state pc::words
+  value @0 :List(Text);
+}
+
 struct RtAllState {  # state rt::all
   value @0 :RtEverything;
 }
@@ -168,13 +288,6 @@ enum RtColor {  # ::rt::color
   red @0;
   green @1;
   blue @2;
-}
-
-struct OptionalText {
-  union {
-    none @0 :Void;
-    value @1 :Text;
-  }
 }
 
 struct OptionalOptionalInt32 {

@@ -2,7 +2,8 @@
 // alternative or a map key that is not one, a repeated map key, a wrong
 // std::array length, a newer schema version and a message of another shape
 // each throw a std::exception naming the state and the member path; nothing
-// crashes. Also instadump::check_value_decodes, which runs them on bytes. This file is not scanned (it includes the generated schema
+// crashes; a repeated key of a stored pmap or pset is refused. Also
+// instadump::check_value_decodes, which runs them on bytes. This file is not scanned (it includes the generated schema
 // header, which the scan must not depend on); the state and its codec come
 // from decode_errors_states.cpp.
 #include <catch2/catch.hpp>
@@ -24,9 +25,9 @@ using root = instadump_schema::codegen_roundtrip_test::BadValueState;
 
 std::string stored_schema_text;
 
-// This build's schema identity of bad::value, as the store records it (and
+// This build's schema identity of state `key`, as the store records it (and
 // the schema text stored with it, in stored_schema_text).
-instadump::schema_identity stored_identity() {
+instadump::schema_identity stored_identity(const char* key = "bad::value") {
   test_util::scratch_dir dir;
   instadump::shutdown();
   instadump::setup(dir.path());
@@ -34,11 +35,17 @@ instadump::schema_identity stored_identity() {
   instadump::schema_identity id{};
   auto snapshots = instadump::snapshots();
   for (auto& e : snapshots.front().entries) {
-    if (e.key == "bad::value") id = e.schema;
+    if (e.key == key) id = e.schema;
   }
   stored_schema_text = instadump::stored_schema(id.fingerprint).value_or("(none)");
   instadump::shutdown();
   return id;
+}
+
+std::vector<std::byte> bytes_of(capnp::MallocMessageBuilder& m) {
+  auto words = capnp::messageToFlatArray(m);
+  auto b = words.asBytes();
+  return std::vector<std::byte>(reinterpret_cast<const std::byte*>(b.begin()), reinterpret_cast<const std::byte*>(b.end()));
 }
 
 std::string decode_error(capnp::MallocMessageBuilder& message, instadump::schema_identity id) {
@@ -126,12 +133,6 @@ TEST_CASE("generated decoders reject bad data with the member path", "[codegen]"
 
 TEST_CASE("check_value_decodes runs a state's decoder on stored bytes without touching it", "[codegen]") {
   instadump::schema_identity id = stored_identity();
-  auto bytes_of = [](capnp::MallocMessageBuilder& m) {
-    auto words = capnp::messageToFlatArray(m);
-    auto b = words.asBytes();
-    return std::vector<std::byte>(reinterpret_cast<const std::byte*>(b.begin()),
-                                  reinterpret_cast<const std::byte*>(b.end()));
-  };
   capnp::MallocMessageBuilder good;
   bad::encode(bad::record{}, good);
   CHECK_NOTHROW(instadump::check_value_decodes("bad::value", bytes_of(good), id));
@@ -148,4 +149,27 @@ TEST_CASE("check_value_decodes runs a state's decoder on stored bytes without to
   CHECK_THROWS_AS(instadump::check_value_decodes("bad::value", {}, id), instadump::load_failed);
   CHECK_THROWS_WITH(instadump::check_value_decodes("no::such_state", bytes_of(good), id),
                     Catch::Contains("no state is registered under the key 'no::such_state'"));
+}
+
+TEST_CASE("a stored pmap or pset with a repeated key is refused, naming the state", "[codegen]") {
+  namespace schema = instadump_schema::codegen_roundtrip_test;
+  const instadump::schema_identity words_id = stored_identity("pc::words");
+  capnp::MallocMessageBuilder words;
+  auto list = words.initRoot<schema::PcWordsState>().initValue(3);
+  list.set(0, "a");
+  list.set(1, "b");
+  list.set(2, "a");  // out of order, and repeated
+  CHECK_THROWS_MATCHES(instadump::check_value_decodes("pc::words", bytes_of(words), words_id), instadump::load_failed,
+                       Catch::Matchers::Message("instadump: the value of ref 'pc::words' does not decode (pc::words: "
+                                                "duplicate element in a pset at index 2)"));
+  list.set(2, "0");  // out of order only: inserted
+  CHECK_NOTHROW(instadump::check_value_decodes("pc::words", bytes_of(words), words_id));
+
+  const instadump::schema_identity players_id = stored_identity("pc::players");
+  capnp::MallocMessageBuilder players;
+  auto entries = players.initRoot<schema::PcPlayersState>().initValue(2);
+  entries[0].setKey(4);
+  entries[1].setKey(4);
+  CHECK_THROWS_WITH(instadump::check_value_decodes("pc::players", bytes_of(players), players_id),
+                    Catch::Contains("pc::players") && Catch::Contains("duplicate key in a pmap at index 1"));
 }

@@ -1,6 +1,7 @@
 // Stands in for `import instadump;` in the golden and diagnostics inputs, so
 // the tool can be run on them with plain flags (`-- -std=c++20 -I...`). The
-// tool only needs the name instadump::ref<T>.
+// tool only needs the name instadump::ref<T> (and the names of the persistent
+// collections).
 #pragma once
 
 namespace instadump {
@@ -11,4 +12,10 @@ class ref {
   constexpr ref(T v) : value(static_cast<T&&>(v)) {}
   T value{};
 };
+template <class K, class V>
+class pmap {};
+template <class T>
+class pvector {};
+template <class K>
+class pset {};
 }  // namespace instadump

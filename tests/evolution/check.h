@@ -1,10 +1,12 @@
-// Shared by the six versions of the evolution test program (v1/ .. v6/).
+// Shared by the eight versions of the evolution test program (v1/ .. v8/).
 //
 // Each version is the same small shop program at a later release: v2 adds
 // members and states, v3 renames a member and a state, v4 changes a member's
 // type and a state's type (user migrations), widens members and a state, and
 // extends an enum and a variant, v5 removes a member, v6 changes the member
-// type of v4 again (a second migration, chained after the first).
+// type of v4 again (a second migration, chained after the first), v7 adds a
+// std::map state, v8 switches it to instadump::pmap and a std::vector state
+// to instadump::pvector and changes their element type (a migration).
 // run_evolution.cmake runs them in sequence against one database. Every
 // snapshot records which version wrote it (the state shop::writer), and
 // each program knows what every older snapshot must look like through its

@@ -1,4 +1,4 @@
-# Runs the six releases of the evolution program in sequence against one
+# Runs the eight releases of the evolution program in sequence against one
 # database (see check.h): each reads what the older ones wrote, then writes
 # its own snapshot; each checks every stored snapshot; an older release
 # refuses a snapshot whose types it cannot read, and changes nothing.
@@ -66,3 +66,12 @@ endif()
 step(6 check)
 step(6 write)
 check_all(6)
+
+# Release 7 adds a std::map state; release 8 switches it to a pmap and the
+# items from std::vector to pvector (compatible), and changes Money, an
+# element of both, with a migration applied to every element on load.
+foreach(v 7 8)
+  step(${v} check)
+  step(${v} write)
+  check_all(${v})
+endforeach()

@@ -1,0 +1,14 @@
+// The big-state benchmarks' two states (persist_big_state_bench.cpp): the
+// same records in a pmap and in a std::map, with generated codecs. Empty
+// except while a big-state benchmark runs.
+#include <cstdint>
+#include <map>
+
+#include "big_state.h"
+
+import instadump;
+
+namespace bench {
+[[instadump::state]] instadump::ref<instadump::pmap<std::int64_t, record>> records;
+[[instadump::state]] instadump::ref<std::map<std::int64_t, record>> std_records;
+}  // namespace bench

@@ -1,0 +1,24 @@
+// The "big state" benchmarks' records (issue 22): 1,000,000 records
+// {int64, double, string} keyed by int64, kept in a ref<pmap> and, for the
+// baselines, a ref<std::map>. No Cap'n Proto here: instadump-codegen scans
+// this header (through big_state.cpp) and generates the codecs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace bench {
+
+struct record {
+  std::int64_t id = 0;
+  double score = 0;
+  std::string name;
+  bool operator==(const record&) const = default;
+};
+
+inline record make_record(std::int64_t i) {
+  return record{i, 0.5 * static_cast<double>(i), "record-" + std::to_string(i)};
+}
+
+}  // namespace bench

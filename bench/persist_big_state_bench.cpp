@@ -1,0 +1,120 @@
+// Persistence benchmarks (d) of persist_bench.cpp, issue 22's "big state":
+// 1,000,000 records {int64, double, string} keyed by int64 in a
+// ref<pmap> against the same records in a ref<std::map>. Saved as one value
+// each (the collections' whole-value encoding, which a std::map shares):
+// the first full save, the save after one entry changed, and the load in a
+// fresh setup, with their baselines (the std::map state's save and load, an
+// empty durable LMDB commit, building the std::map in memory).
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <map>
+#include <utility>
+
+#include "big_state.h"
+#include "persist_fixtures.h"
+
+import instadump;
+
+namespace bench {
+extern instadump::ref<instadump::pmap<std::int64_t, record>> records;  // big_state.cpp
+extern instadump::ref<std::map<std::int64_t, record>> std_records;
+}  // namespace bench
+
+namespace persist_bench {
+namespace {
+
+using record_map = instadump::pmap<std::int64_t, bench::record>;
+
+record_map make_record_map(std::int64_t n) {
+  auto t = record_map().transient();
+  for (std::int64_t i = 0; i < n; ++i) t.set(i, bench::make_record(i));
+  return std::move(t).persistent();
+}
+
+std::map<std::int64_t, bench::record> make_std_map(std::int64_t n) {
+  std::map<std::int64_t, bench::record> m;
+  for (std::int64_t i = 0; i < n; ++i) m.emplace_hint(m.end(), i, bench::make_record(i));
+  return m;
+}
+
+// Fills one of the two states for a benchmark and empties it afterwards.
+template <class T>
+struct filled {
+  instadump::ref<T>& ref;
+  filled(instadump::ref<T>& r, T value) : ref(r) {
+    instadump::dosync([&] { ref.set(std::move(value)); });
+  }
+  ~filled() {
+    instadump::dosync([&] { ref.set(T{}); });
+  }
+};
+
+void BM_big_pmap_first_save(benchmark::State& state) {
+  filled<record_map> s(bench::records, make_record_map(state.range(0)));
+  for (auto _ : state) {
+    state.PauseTiming();
+    instadump_session session("big-pmap-first");
+    state.ResumeTiming();
+    auto r = instadump::save_all();
+    state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
+  }
+}
+
+void BM_big_std_map_first_save(benchmark::State& state) {
+  filled<std::map<std::int64_t, bench::record>> s(bench::std_records, make_std_map(state.range(0)));
+  for (auto _ : state) {
+    state.PauseTiming();
+    instadump_session session("big-std-map-first");
+    state.ResumeTiming();
+    auto r = instadump::save_all();
+    state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
+  }
+}
+
+void BM_big_pmap_save_one_changed(benchmark::State& state) {
+  filled<record_map> s(bench::records, make_record_map(state.range(0)));
+  instadump_session session("big-pmap-one");
+  instadump::save_all();
+  std::int64_t k = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    k = (k + 7919) % state.range(0);
+    instadump::dosync([&] { bench::records.alter([&](const record_map& m) { return m.set(k, bench::make_record(-k)); }); });
+    state.ResumeTiming();
+    auto r = instadump::save_all();
+    state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
+  }
+}
+
+void BM_big_pmap_load(benchmark::State& state) {
+  filled<record_map> s(bench::records, make_record_map(state.range(0)));
+  instadump_session session("big-pmap-load");
+  instadump::save_all();
+  for (auto _ : state) instadump::reload_all();
+}
+
+void BM_big_std_map_load(benchmark::State& state) {
+  filled<std::map<std::int64_t, bench::record>> s(bench::std_records, make_std_map(state.range(0)));
+  instadump_session session("big-std-map-load");
+  instadump::save_all();
+  for (auto _ : state) instadump::reload_all();
+}
+
+void BM_big_std_map_build_in_memory(benchmark::State& state) {
+  for (auto _ : state) {
+    auto m = make_std_map(state.range(0));
+    benchmark::DoNotOptimize(m.size());
+  }
+}
+
+#define BIG_STATE_BENCH(fn) BENCHMARK(fn)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(4)
+BIG_STATE_BENCH(BM_big_pmap_first_save);
+BIG_STATE_BENCH(BM_big_std_map_first_save);
+BIG_STATE_BENCH(BM_big_pmap_save_one_changed);
+BIG_STATE_BENCH(BM_big_pmap_load);
+BIG_STATE_BENCH(BM_big_std_map_load);
+BIG_STATE_BENCH(BM_big_std_map_build_in_memory);
+
+}  // namespace
+}  // namespace persist_bench
