@@ -7,6 +7,7 @@ module;
 #include <atomic>
 #include <cstdint>
 #include <new>
+#include <vector>
 module instadump;
 
 namespace instadump::detail {
@@ -35,6 +36,11 @@ inline constexpr bool is_idle(std::uint64_t word) noexcept { return (word & 1) =
 
 struct alignas(64) slot {
   std::atomic<std::uint64_t> word{free_word};
+  // The clock value a move is taking the read point to, announced beside
+  // `word` until the move is confirmed; otherwise no_read_point.
+  std::atomic<std::uint64_t> moving{no_read_point};
+  // Odd while the owner walks a version chain. Only the owner writes it.
+  std::atomic<std::uint64_t> walks{0};
   std::atomic<bool> in_use{false};
 };
 
@@ -94,6 +100,7 @@ struct slot_owner {
   slot* s = claim_slot();
   ~slot_owner() {
     t_slot = nullptr;
+    s->moving.store(no_read_point, std::memory_order_release);
     s->word.store(free_word, std::memory_order_release);
     s->in_use.store(false, std::memory_order_release);
   }
@@ -133,7 +140,11 @@ std::uint64_t announce_clock_value(slot& s) noexcept {
 std::uint64_t clock_now() noexcept { return g_clock.load(std::memory_order_acquire); }
 
 std::uint64_t clock_tick() noexcept {
-  std::uint64_t stamp = g_clock.fetch_add(1, std::memory_order_acq_rel) + 1;
+  // Sequentially consistent, as the re-checks of announcements are: a
+  // committer's later scan then sees every announcement whose re-check read
+  // a clock value below its stamp. The tick also releases the idle word
+  // written before it to every committer that ticks later.
+  std::uint64_t stamp = g_clock.fetch_add(1, std::memory_order_seq_cst) + 1;
   t_known = stamp;
   return stamp;
 }
@@ -152,41 +163,87 @@ std::uint64_t announce_read_point() noexcept {
 
 std::uint64_t announce_current_read_point() noexcept { return announce_clock_value(my_slot()); }
 
-void advance_read_point(std::uint64_t rp) noexcept {
-  // Active words are never raised by others: a plain store suffices.
-  t_slot->word.store(active_word(rp), std::memory_order_release);
+std::uint64_t begin_read_point_move() noexcept {
+  // As announce_clock_value, in the second word: the first one keeps
+  // announcing the point the transaction has read at so far.
+  slot& s = *t_slot;
+  std::uint64_t rp = g_clock.load(std::memory_order_seq_cst);
+  for (;;) {
+    s.moving.store(rp, std::memory_order_seq_cst);
+    std::uint64_t again = g_clock.load(std::memory_order_seq_cst);
+    if (again == rp) return rp;
+    rp = again;
+  }
+}
+
+void finish_read_point_move(std::uint64_t rp) noexcept {
+  // Scanners read `moving` before `word`: one that finds the move cleared
+  // finds the new point in `word`. Active words are never changed by others.
+  slot& s = *t_slot;
+  s.word.store(active_word(rp), std::memory_order_release);
+  s.moving.store(no_read_point, std::memory_order_release);
   if (rp > t_known) t_known = rp;
 }
 
 void withdraw_read_point() noexcept {
   t_idle_word = idle_word(t_known);
-  my_slot().word.store(t_idle_word, std::memory_order_release);
+  slot& s = my_slot();
+  s.word.store(t_idle_word, std::memory_order_release);
+  // A move given up (its transaction failed) leaves its point behind.
+  if (s.moving.load(std::memory_order_relaxed) != no_read_point) [[unlikely]] {
+    s.moving.store(no_read_point, std::memory_order_release);
+  }
 }
 
-std::uint64_t min_active_read_point(std::uint64_t wanted) noexcept {
-  const std::uint64_t clock = g_clock.load(std::memory_order_seq_cst);
-  std::uint64_t lowest = clock;
-  const slot* mine = t_slot;
+void collect_read_points(std::uint64_t stamp, std::vector<std::uint64_t>& points) {
+  const slot* mine = t_slot;  // the caller's next point is its stamp, at least
   for (block* b = g_blocks.load(std::memory_order_acquire); b; b = b->next) {
     int used = b->used.load(std::memory_order_seq_cst);
     for (int i = 0; i < used; ++i) {
       slot& s = b->slots[i];
-      // The caller's own read point is withdrawn and its next one will be at
-      // least t_known.
-      std::uint64_t floor = t_known;
-      if (&s != mine) {
-        std::uint64_t w = s.word.load(std::memory_order_seq_cst);
-        // An idle thread holding the trim back loses its floor: it reads
-        // the clock when it starts its next transaction.
-        while (is_idle(w) && floor_of(w) < wanted) {
-          if (s.word.compare_exchange_weak(w, lifted_word, std::memory_order_seq_cst)) w = lifted_word;
-        }
-        floor = floor_of(w);
+      if (&s == mine) continue;
+      // `moving` first: see finish_read_point_move.
+      const std::uint64_t moving = s.moving.load(std::memory_order_seq_cst);
+      std::uint64_t w = s.word.load(std::memory_order_seq_cst);
+      // An idle thread holds no point: it re-reads the clock next time.
+      while (is_idle(w) && floor_of(w) < stamp) {
+        if (s.word.compare_exchange_weak(w, lifted_word, std::memory_order_seq_cst)) w = lifted_word;
       }
-      if (floor < lowest) lowest = floor;
+      // Free and lifted words are above every stamp.
+      if (!is_idle(w) && floor_of(w) < stamp) points.push_back(floor_of(w));
+      if (moving < stamp) points.push_back(moving);
     }
   }
-  return lowest;
+}
+
+void begin_walk() noexcept {
+  // Store, then fence; the cutter unlinks, then fences, then reads the
+  // counter (wait_for_walkers): either it sees this walk, or this walk's
+  // loads see the chain without what it cut.
+  slot& s = *t_slot;
+  s.walks.store(s.walks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+void end_walk() noexcept {
+  slot& s = *t_slot;
+  s.walks.store(s.walks.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+void wait_for_walkers() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const slot* mine = t_slot;
+  for (block* b = g_blocks.load(std::memory_order_acquire); b; b = b->next) {
+    int used = b->used.load(std::memory_order_acquire);
+    for (int i = 0; i < used; ++i) {
+      slot& s = b->slots[i];
+      if (&s == mine) continue;
+      const std::uint64_t walk = s.walks.load(std::memory_order_acquire);
+      if ((walk & 1) == 0) continue;
+      // A walk takes a few loads, unless its thread is descheduled.
+      for (unsigned round = 0; s.walks.load(std::memory_order_acquire) == walk; ++round) spin_pause(round);
+    }
+  }
 }
 
 }  // namespace instadump::detail
