@@ -59,14 +59,29 @@ module;
 module instadump;
 
 namespace instadump::detail {
-namespace {
 
-struct walk_scope {
-  walk_scope() noexcept { begin_walk(); }
-  ~walk_scope() { end_walk(); }
+// The slot's mark lets a committer wait for this walk to end; walkers_ tells
+// it whether there is any walk of this chain to wait for. Both are set
+// before the walk loads anything, through walkers_'s read-modify-write,
+// which the committer's own (after unlinking) is ordered with: see trim.
+class ref_core::walk_scope {
+ public:
+  explicit walk_scope(const ref_core& r) noexcept : r_(r) {
+    begin_walk();
+    r_.walkers_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  ~walk_scope() {
+    r_.walkers_.fetch_sub(1, std::memory_order_release);
+    end_walk();
+  }
   walk_scope(const walk_scope&) = delete;
   walk_scope& operator=(const walk_scope&) = delete;
+
+ private:
+  const ref_core& r_;
 };
+
+namespace {
 
 // Lets go of the versions from `v` down to (not including) `below`.
 void release_run(version_base* v, const version_base* below) noexcept {
@@ -80,7 +95,7 @@ void release_run(version_base* v, const version_base* below) noexcept {
 }  // namespace
 
 version_base* ref_core::walk_to(std::uint64_t rp) const {
-  walk_scope walking;
+  walk_scope walking(*this);
   version_base* v = head_.load(std::memory_order_acquire);
   while (v->stamp() > rp) v = v->older();
   return v;
@@ -93,7 +108,7 @@ version_base* ref_core::hold_newest(std::uint64_t rp) const {
     v->hold();  // vis(rp): kept while rp is announced
     return v;
   }
-  walk_scope walking;
+  walk_scope walking(*this);
   v = head_.load(std::memory_order_acquire);
   v->hold();
   return v;
@@ -112,7 +127,7 @@ std::uint32_t ref_core::trim(version_base* newest, std::uint32_t length, trimmer
   std::vector<std::uint64_t>& points = t.points_;
   points.clear();
   try {
-    collect_read_points(newest->stamp(), points);
+    collect_read_points(newest->stamp(), newest->older()->stamp(), points);
   } catch (const std::bad_alloc&) {
     return length;  // some points may be missing: keep everything
   }
@@ -121,8 +136,9 @@ std::uint32_t ref_core::trim(version_base* newest, std::uint32_t length, trimmer
   // Down the chain and the points together, newest and highest first.
   version_base* kept = newest;  // the oldest version kept so far
   std::uint32_t kept_count = 1;
-  std::uint32_t passed = 0;  // versions below `kept` not kept (yet)
-  std::size_t next = 0;      // the highest point whose version is not found yet
+  std::uint32_t passed = 0;       // versions below `kept` not kept (yet)
+  std::size_t next = 0;           // the highest point whose version is not found yet
+  const std::size_t first_run = t.runs_.size();
   for (version_base* v = newest->older(); v && next < points.size(); v = v->older()) {
     if (v->stamp() > points[next]) {
       ++passed;
@@ -141,8 +157,14 @@ std::uint32_t ref_core::trim(version_base* newest, std::uint32_t length, trimmer
     ++kept_count;
     while (next < points.size() && v->stamp() <= points[next]) ++next;
   }
+  if (t.runs_.size() != first_run && walkers_.fetch_add(0, std::memory_order_seq_cst) == 0) {
+    // No walk of this chain was under way when the runs were unlinked (a
+    // walk that starts later finds them unlinked): free them now.
+    for (std::size_t i = first_run; i < t.runs_.size(); ++i) release_run(t.runs_[i].first, t.runs_[i].second);
+    t.runs_.resize(first_run);
+  }
   // Every point's version is found, else the chain ran out (which the
-  // invariant above rules out): then what is below `kept` stays.
+  // argument above rules out): then what is below `kept` stays.
   if (next < points.size()) return kept_count + passed;
   version_base* tail = kept->older();
   kept->set_older(nullptr);

@@ -4,42 +4,42 @@
 // transaction reads at a read point and sees exactly the versions stamped at
 // or before it: snapshot isolation.
 //
-// Each thread owns a slot that announces the read point it reads at, so that
-// a committer trimming a ref's chain keeps, for each announced point, the
-// newest version at or before it, and nothing else but the newest version
-// (ref_core::trim). That is only safe if every point a thread reads at is
-// seen by every committer whose stamp is above it. A point is therefore
-// announced in one of three ways, each of which guarantees that:
+// Each thread owns a slot that announces its read point, so that a committer
+// trimming a ref's chain keeps, for each announced point, the newest version
+// at or before it, and otherwise only the newest version (chain.cpp). That
+// is safe only if every point a thread reads at is seen by every committer
+// whose stamp is above it. A thread announces one of:
 //
-//  - a clock value, stored and then re-checked against the clock
-//    (sequentially consistent on both sides): a committer that ticks after
-//    the re-check sees the store, and one that ticked before has a stamp at
-//    or below the point, so the point needs only its newest version;
-//  - the point the thread used last, or its own last commit stamp (the
-//    newest stamp it has seen), from an *idle* slot: between transactions the
-//    slot holds the newest stamp the thread had seen before its last step
-//    (idle_word). A committer above that stamp that finds the slot idle
-//    lifts it (the slot then holds no point, like a free one), and the owner,
-//    whose next announcement then fails to find its own idle word, announces
-//    a clock value instead. A committer that finds the slot active sees the
-//    point itself. (An idle word is written before the owner's commit tick,
-//    so a committer with a later stamp cannot see an older word.)
-//  - while a transaction moves its point forward to the clock, the new point
-//    sits beside the old one (a second word) until the move is confirmed, so
-//    that the versions it has read so far stay alive if it fails.
+//  - a clock value, stored and then re-checked against the clock, both
+//    sequentially consistent: a committer that ticks after the re-check sees
+//    the store, and one that ticked before has a stamp at or below the point
+//    (which then needs only the newest version);
+//  - the point it read at last, or its own last commit stamp: the newest
+//    stamp it has seen, kept in its slot as an *idle* word between
+//    transactions, so the next transaction starts without reading the
+//    clock, which every other core's commits write (the start costs one
+//    atomic operation on the thread's own cache line). A commit stores a
+//    *committing* word before it ticks and its stamp as the idle word right
+//    after; a committer stamped above that finds the word still committing
+//    sets the slot's `spoiled` flag, which sends the owner's next start to
+//    the clock. A committer may also lift an idle word whose point would
+//    keep a version older than the one it replaces (the owner then starts at
+//    the clock), so that a sleeping thread keeps at most that one version
+//    of a ref alive;
+//  - while a transaction moves its point forward to the clock, the clock
+//    value, announced as in the first case beside the old point, which
+//    stays until the move is confirmed: what it has read stays alive if the
+//    move fails.
 //
-// So an idle thread keeps no version alive for itself, and a transaction
-// starts without reading the clock, which every other core's commits write:
-// the start costs one atomic operation on the thread's own cache line. Its
-// point may be older than the clock, so a reader that meets a ref whose
-// newest version is newer moves its point forward (see transaction::read):
-// a transaction still sees every commit that finished before it started.
+// Such a read point may be older than the clock, so a reader that meets a
+// ref whose newest version is newer moves its point forward (see
+// transaction::read): a transaction still sees every commit that finished
+// before it started.
 //
 // A committer that cuts versions out of the middle of a chain must also know
-// that no reader is still walking through them (readers walk the chain
-// newest-first to their version). A reader marks its walks in its slot;
-// wait_for_walkers waits out the walks that were under way when a cut was
-// made.
+// that no reader still walks through them (readers walk the chain
+// newest-first down to their version): a reader marks its walks in its slot,
+// and wait_for_walkers waits out the walks under way.
 module;
 #include <atomic>
 #include <cstdint>
@@ -53,9 +53,9 @@ inline constexpr std::uint64_t no_read_point = ~std::uint64_t{0};
 // Current clock value: the stamp of the newest commit.
 std::uint64_t clock_now() noexcept;
 
-// Takes the stamp for a new commit (strictly greater than every earlier one).
-// REQUIRES: the calling thread has withdrawn its read point (the idle word
-// must precede the tick; see above).
+// Takes the stamp for a new commit (strictly greater than every earlier one),
+// which becomes the calling thread's next read point. REQUIRES:
+// withdraw_read_point_to_commit() since the thread's last announcement.
 std::uint64_t clock_tick() noexcept;
 
 // Announces a read point for the calling thread and returns it: the newest
@@ -79,20 +79,24 @@ void finish_read_point_move(std::uint64_t rp) noexcept;
 // Withdraws the calling thread's announcement.
 void withdraw_read_point() noexcept;
 
+// Withdraws it before clock_tick, for a commit. Not with a move under way.
+void withdraw_read_point_to_commit() noexcept;
+
 // Appends to `points` the read points below `stamp` at which other threads
-// read or may still read (unsorted, perhaps repeated); lifts idle slots
-// whose point is below it. Called by a committer, after taking `stamp`, for
-// a ref whose commit lock it holds. May throw std::bad_alloc (`points` then
-// holds only some of them).
-void collect_read_points(std::uint64_t stamp, std::vector<std::uint64_t>& points);
+// read or may read next (unsorted, perhaps repeated), lifting idle slots
+// whose point is below `replaced`. Called by a committer that took `stamp`,
+// for a ref whose commit lock it holds and whose newest version before it
+// was stamped `replaced`. May throw std::bad_alloc (`points` then holds only
+// some of them).
+void collect_read_points(std::uint64_t stamp, std::uint64_t replaced, std::vector<std::uint64_t>& points);
 
 // Brackets a walk down a version chain by a thread that has announced a read
-// point (see ref_core::walk_to). No waiting inside.
+// point (see chain.cpp). No waiting inside.
 void begin_walk() noexcept;
 void end_walk() noexcept;
 
-// Returns once every walk that may have started before the call has ended:
-// versions unlinked from every chain before the call are then unreachable.
+// Returns once every walk whose begin_walk happens before the call has
+// ended (end_walk then happens before the return).
 void wait_for_walkers() noexcept;
 
 }  // namespace instadump::detail

@@ -44,13 +44,13 @@ namespace instadump::detail {
 class transaction;
 
 // A committer's scratch for trimming chains (ref_core::publish): the read
-// points it found, and the versions it cut out of the middle of chains,
-// which readers may still be walking through. Each run of those is still
-// linked, oldest last, to the version below it.
+// points it found, and versions it cut out of the middle of chains while
+// readers were walking them. Each run of those is still linked, oldest
+// last, to the version below it.
 class trimmer {
  public:
   inline bool has_cut() const noexcept { return !runs_.empty(); }
-  // Waits until no walk that may have started before the call goes on
+  // Waits until the walks under way when they were cut have ended
   // (wait_for_walkers), then lets go of every version cut.
   void release_cut() noexcept;
 
@@ -143,10 +143,9 @@ class alignas(64) ref_core {
   inline void unlock() noexcept { lock_.store(0, std::memory_order_release); }
 
   // Publishes `v` (already stamped) as the newest version and trims versions
-  // no reader can see any more: those cut from the chain's end are freed at
-  // once, those cut from its middle are left in `t`, for the caller to
-  // release after unlocking. REQUIRES: the caller holds the commit lock and
-  // has withdrawn its read point (see clock_tick).
+  // no reader can see any more; those that readers may be walking through
+  // are left in `t`, for the caller to release after unlocking. REQUIRES:
+  // the caller holds the commit lock and took v's stamp with clock_tick.
   void publish(version_base* v, trimmer& t);
 
   // Fairness claims: the age ticket of the oldest transaction that lost a
@@ -220,6 +219,8 @@ class alignas(64) ref_core {
   void wait_for_commit_at_or_before(std::uint64_t rp) const;
   // version_at when the newest version is newer than rp.
   version_base* walk_to(std::uint64_t rp) const;
+  // Marks a walk down this chain, in the walker's slot and in walkers_.
+  class walk_scope;
   // The trimming half of publish(): returns the chain's new length.
   std::uint32_t trim(version_base* newest, std::uint32_t length, trimmer& t) noexcept;
   std::uint32_t assign_pin_index() const noexcept;
@@ -232,6 +233,7 @@ class alignas(64) ref_core {
   mutable std::atomic<std::uint32_t> chain_length_{0};
   const std::uint32_t rescan_length_;
   mutable std::atomic<std::uint32_t> pin_slot_{0};  // pin index << pin_slot_shift
+  mutable std::atomic<std::uint32_t> walkers_{0};   // walks down this chain under way
   std::atomic<bool> has_validator_{false};
   std::atomic<bool> has_watches_{false};
   std::atomic<std::uint64_t> commits_{0}, conflicts_{0}, retries_{0};

@@ -385,10 +385,11 @@ void transaction::commit() {
   // From here on the transaction reads nothing but the refs it has locked
   // (which nobody else can trim), so its read point can go now: then the
   // versions this commit replaces are not kept alive for its own sake.
-  withdraw_read_point();
   announced_ = false;
-
-  if (!writes_.empty()) {
+  if (writes_.empty()) {
+    withdraw_read_point();
+  } else {
+    withdraw_read_point_to_commit();
     std::uint64_t stamp = clock_tick();
     for (const ref_core* r : locked_) const_cast<ref_core*>(r)->set_lock_stamp(stamp);
     for (write_entry& e : writes_) publish_write(e, stamp);
@@ -450,7 +451,7 @@ void transaction::commit_one() {
     t_commit_locks = nullptr;
     throw;
   }
-  withdraw_read_point();  // see commit()
+  withdraw_read_point_to_commit();  // see commit()
   announced_ = false;
 
   std::uint64_t stamp = clock_tick();
