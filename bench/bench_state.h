@@ -8,7 +8,7 @@
 #include <capnp/message.h>
 
 #include "bench_state.capnp.h"
-#include "instadump/codec_support.h"
+#include "instadump/support/codec_support.h"
 
 #include <cstdint>
 #include <span>

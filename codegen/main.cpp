@@ -19,15 +19,18 @@
 #include <llvm/Support/Path.h>
 #include <llvm/Support/raw_ostream.h>
 
-#include "attribute.h"
-#include "codec_emitter.h"
 #include "diagnostics.h"
-#include "evolve.h"
-#include "history.h"
-#include "finder.h"
-#include "naming.h"
-#include "output.h"
-#include "schema_emitter.h"
+#include "emit/codec_emitter.h"
+#include "emit/output.h"
+#include "emit/schema_emitter.h"
+#include "migrate/evolve.h"
+#include "migrate/history.h"
+#include "migrate/history_header.h"
+#include "migrate/versioned_names.h"
+#include "model/naming.h"
+#include "scan/attribute.h"
+#include "scan/compile_commands.h"
+#include "scan/finder.h"
 
 namespace cl = llvm::cl;
 using namespace instadump_codegen;
@@ -99,30 +102,6 @@ Exit status:
   2  usage error, missing compile command, or an output could not be written
 )");
 
-// Picks, for each file, the compile command whose output matches --entry-filter.
-class filtered_database : public clang::tooling::CompilationDatabase {
- public:
-  filtered_database(clang::tooling::CompilationDatabase& inner, std::string filter)
-      : inner_(inner), filter_(std::move(filter)) {}
-  std::vector<clang::tooling::CompileCommand> getCompileCommands(llvm::StringRef file) const override {
-    auto all = inner_.getCompileCommands(file);
-    if (filter_.empty() || all.size() <= 1) return all;
-    for (auto& c : all) {
-      if (c.Output.find(filter_) != std::string::npos) return {c};
-      if (std::any_of(c.CommandLine.begin(), c.CommandLine.end(),
-                      [&](const std::string& a) { return a.find(filter_) != std::string::npos; })) {
-        return {c};
-      }
-    }
-    return {all.front()};
-  }
-  std::vector<std::string> getAllFiles() const override { return inner_.getAllFiles(); }
-
- private:
-  clang::tooling::CompilationDatabase& inner_;
-  std::string filter_;
-};
-
 std::string absolute(const std::string& path) {
   llvm::SmallString<256> p(path);
   llvm::sys::fs::make_absolute(p);
@@ -140,6 +119,12 @@ int user_error(const std::string& message) {
   return exit_user_error;
 }
 
+// An output could not be written: `message` says which and why.
+int output_error(const std::string& message) {
+  llvm::errs() << "instadump-codegen: error: " << message << "\n";
+  return exit_usage_error;
+}
+
 bool locked_mode() {
   const char* env = std::getenv("INSTADUMP_LOCKED");
   return locked || (env && *env && std::string(env) != "0");
@@ -149,11 +134,8 @@ int write_history_header() {
   if (history_path.empty()) return usage_error("--history-header-only needs --history=<file.json>");
   schema_history h;
   if (std::string err = read_history(history_path, h); !err.empty()) return user_error(err);
-  if (std::string err = write_if_changed(history_header_out, emit_history_header(h, target_name)); !err.empty()) {
-    llvm::errs() << "instadump-codegen: error: " << err << "\n";
-    return exit_usage_error;
-  }
-  return exit_ok;
+  std::string err = write_if_changed(history_header_out, emit_history_header(h, target_name));
+  return err.empty() ? exit_ok : output_error(err);
 }
 
 std::string bullet_list(const std::vector<std::string>& items) {
@@ -181,21 +163,14 @@ int apply_history(model& m, schema_history& h) {
                       "\nBuild once without INSTADUMP_LOCKED, review the change to the history file and commit it.");
   }
   if (ev.kind != evolution::identical) {
-    if (std::string err = write_if_changed(history_path, history_text(h)); !err.empty()) {
-      llvm::errs() << "instadump-codegen: error: " << err << "\n";
-      return exit_usage_error;
-    }
+    if (std::string err = write_if_changed(history_path, history_text(h)); !err.empty()) return output_error(err);
   }
   return exit_ok;
 }
 
 // Every migration the history requires must be defined in a scanned source.
 int check_migrations(const model& m, const scan_results& results) {
-  std::vector<std::string> missing;
-  for (const required_migration& r : all_migrations(m)) {
-    std::string from = versioned_name(m, r.record, r.state, r.version - 1).substr(2);
-    if (!results.migrations.count(from)) missing.push_back(migration_signature(m, r.record, r.state, r.version));
-  }
+  std::vector<std::string> missing = missing_migrations(m, results.migrations);
   if (missing.empty()) return exit_ok;
   std::string msg = "a stored snapshot may hold an older layout of a type or state whose type changed, and "
                     "this build has no migration for it. The schema history " + history_path.getValue() +
@@ -209,36 +184,26 @@ int check_migrations(const model& m, const scan_results& results) {
   return user_error(msg);
 }
 
-}  // namespace
-
-int main(int argc, const char** argv) {
-  link_state_attribute();
-  auto parsed = clang::tooling::CommonOptionsParser::create(argc, argv, category, cl::ZeroOrMore,
-                                                            "instadump-codegen: [[instadump::state]] -> Cap'n Proto "
-                                                            "schema + C++ codecs");
-  if (!parsed) {
-    llvm::errs() << "instadump-codegen: error: " << llvm::toString(parsed.takeError()) << "\n";
-    return exit_usage_error;
-  }
-  const std::vector<std::string>& source_args = parsed->getSourcePathList();
-  if (target_name.empty()) return usage_error("--target=<name> is required");
-  if (!history_header_out.empty()) return write_history_header();
-  if (source_args.empty()) return usage_error("no sources to scan");
+// The sources, the outputs and the resource directory make sense together.
+int check_arguments(const std::vector<std::string>& sources, const std::string& rdir) {
+  if (sources.empty()) return usage_error("no sources to scan");
   if (schema_out.empty()) return usage_error("--schema-out=<file.capnp> is required");
-  if (codec_out.size() != source_args.size()) {
-    return usage_error("expected one --codec-out per source: " + std::to_string(source_args.size()) +
-                       " sources, " + std::to_string(codec_out.size()) + " --codec-out");
+  if (codec_out.size() != sources.size()) {
+    return usage_error("expected one --codec-out per source: " + std::to_string(sources.size()) + " sources, " +
+                       std::to_string(codec_out.size()) + " --codec-out");
   }
-  std::string rdir = resource_dir.empty() ? std::string(INSTADUMP_CLANG_RESOURCE_DIR) : resource_dir.getValue();
   if (!llvm::sys::fs::is_directory(rdir)) {
     return usage_error("clang's resource directory '" + rdir + "' does not exist; pass --resource-dir=$(clang++-19 "
                        "-print-resource-dir)");
   }
+  return exit_ok;
+}
 
-  scan_results results;
-  for (const std::string& s : source_args) results.sources.push_back(absolute(s));
-
-  filtered_database db(parsed->getCompilations(), entry_filter);
+// Stage 1: parses every source with its compile command from `compilations`
+// and fills `results` with its states and their types, the states sorted by
+// key and each defined once.
+int scan(clang::tooling::CompilationDatabase& compilations, const std::string& rdir, scan_results& results) {
+  filtered_database db(compilations, entry_filter);
   for (const std::string& s : results.sources) {
     if (db.getCompileCommands(s).empty()) {
       return usage_error("no compile command for '" + s + "' in the compilation database; is it a source of the "
@@ -258,22 +223,21 @@ int main(int argc, const char** argv) {
   }
   if (failed) return exit_user_error;
 
-  model& m = results.types_and_states;
-  std::sort(m.states.begin(), m.states.end(), [](const state& a, const state& b) { return a.key < b.key; });
-  for (std::size_t i = 1; i < m.states.size(); ++i) {
-    if (m.states[i].key == m.states[i - 1].key) {
-      report_detached(m.states[i].location, "state '" + m.states[i].key + "' is defined twice (also at " +
-                                                m.states[i - 1].location +
-                                                "); each state needs a unique fully qualified name");
+  std::vector<state>& states = results.types_and_states.states;
+  std::sort(states.begin(), states.end(), [](const state& a, const state& b) { return a.key < b.key; });
+  for (std::size_t i = 1; i < states.size(); ++i) {
+    if (states[i].key == states[i - 1].key) {
+      report_detached(states[i].location, "state '" + states[i].key + "' is defined twice (also at " +
+                                              states[i - 1].location +
+                                              "); each state needs a unique fully qualified name");
       return exit_user_error;
     }
   }
-  assign_schema_names(m);
-  schema_history history;
-  if (!history_path.empty()) {
-    if (int rc = apply_history(m, history); rc != exit_ok) return rc;
-    if (int rc = check_migrations(m, results); rc != exit_ok) return rc;
-  }
+  return exit_ok;
+}
+
+// Stage 3: writes the schema, one codec per source and the depfile.
+int emit(const model& m, const schema_history& history, const scan_results& results) {
   schema_output schema = emit_schema(m, target_name);
   try {
     schema.layouts = layout_of(schema.text);
@@ -291,24 +255,48 @@ int main(int argc, const char** argv) {
                                                   history_header_name));
   }
   for (auto& [path, text] : outputs) {
-    if (std::string err = write_if_changed(path, text); !err.empty()) {
-      llvm::errs() << "instadump-codegen: error: " << err << "\n";
-      return exit_usage_error;
-    }
+    if (std::string err = write_if_changed(path, text); !err.empty()) return output_error(err);
   }
-  if (!depfile.empty()) {
-    // The tool's own outputs (and capnp's header of its schema) are never
-    // inputs: listing them would make a dependency cycle in the build.
-    std::set<std::string> deps;
-    for (const std::string& d : results.dependencies) {
-      bool own = llvm::sys::path::filename(d) == header ||
-                 std::any_of(outputs.begin(), outputs.end(), [&](auto& o) { return absolute(o.first) == d; });
-      if (!own) deps.insert(d);
-    }
-    if (std::string err = write_depfile(depfile, schema_out, deps); !err.empty()) {
-      llvm::errs() << "instadump-codegen: error: " << err << "\n";
-      return exit_usage_error;
-    }
+  if (depfile.empty()) return exit_ok;
+  // The tool's own outputs (and capnp's header of its schema) are never
+  // inputs: listing them would make a dependency cycle in the build.
+  std::set<std::string> deps;
+  for (const std::string& d : results.dependencies) {
+    bool own = llvm::sys::path::filename(d) == header ||
+               std::any_of(outputs.begin(), outputs.end(), [&](auto& o) { return absolute(o.first) == d; });
+    if (!own) deps.insert(d);
   }
-  return exit_ok;
+  std::string err = write_depfile(depfile, schema_out, deps);
+  return err.empty() ? exit_ok : output_error(err);
+}
+
+}  // namespace
+
+int main(int argc, const char** argv) {
+  link_state_attribute();
+  auto parsed = clang::tooling::CommonOptionsParser::create(argc, argv, category, cl::ZeroOrMore,
+                                                            "instadump-codegen: [[instadump::state]] -> Cap'n Proto "
+                                                            "schema + C++ codecs");
+  if (!parsed) {
+    llvm::errs() << "instadump-codegen: error: " << llvm::toString(parsed.takeError()) << "\n";
+    return exit_usage_error;
+  }
+  if (target_name.empty()) return usage_error("--target=<name> is required");
+  if (!history_header_out.empty()) return write_history_header();
+  std::string rdir = resource_dir.empty() ? std::string(INSTADUMP_CLANG_RESOURCE_DIR) : resource_dir.getValue();
+  if (int rc = check_arguments(parsed->getSourcePathList(), rdir); rc != exit_ok) return rc;
+
+  scan_results results;
+  for (const std::string& s : parsed->getSourcePathList()) results.sources.push_back(absolute(s));
+  if (int rc = scan(parsed->getCompilations(), rdir, results); rc != exit_ok) return rc;
+
+  // Stage 2: names, then the names and ordinals the history locks.
+  model& m = results.types_and_states;
+  assign_schema_names(m);
+  schema_history history;
+  if (!history_path.empty()) {
+    if (int rc = apply_history(m, history); rc != exit_ok) return rc;
+    if (int rc = check_migrations(m, results); rc != exit_ok) return rc;
+  }
+  return emit(m, history, results);
 }

@@ -3,9 +3,9 @@
 //   import instadump;
 //
 // exports the STM (ref, dosync, retry, or_else, after_commit, pinned), the
-// state registry, the snapshot verbs (setup, save_all, reload_all, ...) and
-// the error types. See README.md for a tour and docs/ARCHITECTURE.md for the
-// design.
+// persistent collections (pmap, pvector, pset), the state registry, the
+// snapshot verbs (setup, save_all, reload_all, ...) and the error types.
+// See README.md for a tour and docs/ARCHITECTURE.md for the design.
 export module instadump;
 
 export import :errors;
@@ -21,3 +21,20 @@ export import :ref;
 export import :dosync;
 export import :registry;
 export import :session;
+export import :node_memory;
+export import :pnode;
+export import :collection_errors;
+export import :btree_nodes;
+export import :btree_edit;
+export import :btree;
+export import :btree_cursor;
+export import :btree_value;
+export import :btree_build;
+export import :btree_check;
+export import :pmap;
+export import :pset;
+export import :btree_access;
+export import :trie_nodes;
+export import :trie;
+export import :pvector;
+export import :pvector_access;

@@ -65,6 +65,32 @@ class illegal_transaction_state : public error {
   using error::error;
 };
 
+// --- Persistent collections (pmap, pvector, pset) ---------------------------
+
+// pmap::at() was asked for a key the map does not hold. The message shows the
+// key when it can be printed. Use find() or contains() to look a key up
+// without an exception.
+class key_not_found : public error {
+ public:
+  using error::error;
+};
+
+// A pvector index at or past the end (at(), set()), or pop_back() of an empty
+// vector. The message names the operation, the index and the size. Nothing
+// was changed.
+class index_out_of_range : public error {
+ public:
+  using error::error;
+};
+
+// A transient (transient_pmap, transient_pvector, transient_pset) was used
+// after persistent() ended it, or after it was moved from. Make a new one
+// with transient() on the value.
+class transient_consumed : public error {
+ public:
+  using error::error;
+};
+
 // --- Storage -----------------------------------------------------------------
 
 // Base of errors about the snapshot directory and its files.

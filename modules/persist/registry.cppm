@@ -23,7 +23,6 @@ module;
 #include <functional>
 #include <memory>
 #include <span>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,23 +64,9 @@ struct state_codec {
 
 namespace instadump::detail {
 
-// Where the value of a state was last saved or loaded from (the session's
-// bookkeeping, so that an unchanged value is neither encoded nor rewritten;
-// guarded by the session's lock). See storage::kept_value for the fields.
-struct saved_slot {
-  bool valid = false;
-  bool under_own_key = false;  // stored under the state's key (not a previous one)
-  bool framed = false;
-  std::uint64_t stamp = 0;     // version stamp of the value saved or loaded
-  schema_identity schema;
-  std::uint64_t blob_id = 0;
-  std::uint64_t offset = 0;
-  std::uint64_t size_bytes = 0;
-  std::uint64_t checksum = 0;
-  std::uint64_t key_id = 0;
-};
-
-// A registered state, type-erased.
+// A registered state, type-erased: its key, schema and codec. (What a
+// session knows about it -- where its value is stored -- is the session's:
+// see tracked_state in session_impl.cppm.)
 class state_entry {
  public:
   state_entry(std::string key, schema_identity schema, std::string_view schema_source,
@@ -103,6 +88,8 @@ class state_entry {
   // no virtual call).
   inline const ref_core& core() const noexcept { return *core_; }
   virtual void encode(const version_base& v, capnp::MessageBuilder& message) const = 0;
+  // Whether the codec has encode_words (see state_codec).
+  inline bool has_encode_words() const noexcept { return has_encode_words_; }
   // The codec's encode_words (see state_codec); 0 without one.
   virtual std::size_t encode_words(const version_base& v, std::span<capnp::word> out) const = 0;
   // A new version (one hold, stamp 0) holding the decoded value.
@@ -110,15 +97,9 @@ class state_entry {
   // Calls `listener` after every commit that changes the ref (empty: stop).
   virtual void set_commit_listener(std::function<void()> listener) = 0;
 
-  saved_slot saved;  // the session's, see saved_slot
-  // Whether saves use encode_words: not before the session's first save of
-  // the state found it writes what encode does, never when it does not or
-  // the codec has none (guarded by the session's lock after registration).
-  enum class words_check : std::uint8_t { unchecked, agree, not_used };
-  words_check encode_words_check = words_check::unchecked;
-
  protected:
   const ref_core* core_ = nullptr;  // set by the typed subclass
+  bool has_encode_words_ = false;   // set by the typed subclass
 
  private:
   std::string key_;
@@ -134,7 +115,7 @@ class typed_state final : public state_entry {
               std::string_view schema_source, std::span<const std::string_view> previous_keys)
       : state_entry(std::move(key), schema, schema_source, previous_keys), ref_(r), codec_(codec) {
     core_ = &ref_.core();
-    if (!codec_.encode_words) encode_words_check = words_check::not_used;
+    has_encode_words_ = codec_.encode_words != nullptr;
   }
 
   void encode(const version_base& v, capnp::MessageBuilder& message) const override {

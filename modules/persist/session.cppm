@@ -97,7 +97,8 @@ struct save_result {
 // used (see their documentation), corrupt_data or load_failed when the newest
 // snapshot cannot be restored (nothing is changed, the directory is closed
 // again: use reload_all(id) after a setup of an older copy, or fix the
-// cause), and instadump::error when already set up (call shutdown() first).
+// cause), invalid_option when keep_generations is 0, and instadump::error
+// when already set up (call shutdown() first).
 void setup(const std::filesystem::path& dir, const setup_options& options = {});
 
 // Saves one consistent snapshot of every registered ref (all values as of one

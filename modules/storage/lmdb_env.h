@@ -9,6 +9,7 @@
 #include <lmdb.h>
 
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -32,6 +33,12 @@ class lmdb_failure : public std::runtime_error {
 
 // Throws lmdb_failure("<what>: <mdb_strerror>") when rc != MDB_SUCCESS.
 void check(int rc, const char* what);
+
+// Whether `code` (of an lmdb_failure) is an I/O error: EIO, or MDB_PANIC,
+// which LMDB returns once a write of the environment has failed. Pages
+// written before may then never reach the disk, so the store refuses
+// further writes (it is "poisoned").
+inline bool is_io_error(int code) noexcept { return code == EIO || code == MDB_PANIC; }
 
 // An open MDB_env. Not copyable. All member functions are as thread-safe as
 // the LMDB calls they wrap; resizing REQUIRES that this process has no

@@ -83,6 +83,11 @@ std::string snapshot_name(std::uint64_t id, const std::filesystem::path& dir) {
   return "snapshot " + std::to_string(id) + " in " + dir.string();
 }
 
+std::string snapshots_name(std::uint64_t first, std::uint64_t last, const std::filesystem::path& dir) {
+  if (first == last) return snapshot_name(first, dir);
+  return "snapshots " + std::to_string(first) + " to " + std::to_string(last) + " in " + dir.string();
+}
+
 std::uint64_t read_counter(MDB_txn* txn, MDB_dbi dbi, const char* key, std::uint64_t missing) {
   MDB_val k = text_key(key), v;
   const int rc = mdb_get(txn, dbi, &k, &v);

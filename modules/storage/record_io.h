@@ -79,5 +79,7 @@ std::int64_t now_unix_nanos();
 
 // "snapshot N in DIR", as errors name snapshots.
 std::string snapshot_name(std::uint64_t id, const std::filesystem::path& dir);
+// "snapshots N to M in DIR" (or snapshot_name(N) when M is N).
+std::string snapshots_name(std::uint64_t first, std::uint64_t last, const std::filesystem::path& dir);
 
 }  // namespace instadump::storage

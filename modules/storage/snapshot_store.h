@@ -43,34 +43,19 @@
 #include <capnp/message.h>
 #include <kj/common.h>
 
-#include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <span>
-#include <utility>
-#include <sys/types.h>
 #include <variant>
 #include <vector>
 
 #include "storage/manifest_codec.h"  // reader_options_for
 #include "storage/snapshot_types.h"
 
-struct MDB_txn;  // lmdb.h
-
 namespace instadump::storage {
-
-namespace lmdb {
-class environment;
-}
-class directory_lock;
-struct journal_entry;
-struct snapshot_record;
 
 class snapshot_store {
  public:
@@ -93,9 +78,10 @@ class snapshot_store {
   // is not a directory or cannot be created, is not
   // writable (writable opens), holds a data.mdb that is not LMDB, is an LMDB
   // environment that is not an Instadump store, or was written by a newer
-  // format version. Throws std::invalid_argument when keep_generations is 0,
-  // initial_map_size is 0 or journal_bytes is below 64 KiB. Releases reader slots left by crashed processes
-  // (see stats().stale_readers_cleared). Thread-safe.
+  // format version. Throws invalid_option, naming the option, when
+  // keep_generations is 0, initial_map_size is 0 or (with a journal)
+  // journal_bytes is below 64 KiB. Releases reader slots left by crashed
+  // processes (see stats().stale_readers_cleared). Thread-safe.
   static std::unique_ptr<snapshot_store> open(const std::filesystem::path& dir, const store_options& options);
 
   // Writes journaled snapshots into data.mdb (when that fails they stay in
@@ -210,107 +196,19 @@ class snapshot_store {
   store_stats stats() const;
 
   // The directory the store was opened in.
-  std::filesystem::path directory() const { return dir_; }
+  std::filesystem::path directory() const;
   // Whether the store was opened read-only.
-  bool read_only() const { return options_.read_only; }
+  bool read_only() const;
   // Whether a failed flush has poisoned the store (see write_snapshot()).
-  bool poisoned() const { return poisoned_.load(); }
+  bool poisoned() const;
 
  private:
-  struct dbis;
-  struct writer_state;   // what the writer knows of the records on disk (snapshot_writer.cpp)
-  struct journal_state;  // the journal and the snapshots in it (snapshot_journal.h)
-  struct journal_plan;
-  snapshot_store(std::filesystem::path dir, const store_options& options);
+  // The store's parts (snapshot_store.cpp): the LMDB environment, the writer
+  // and, for writable stores, the journal.
+  struct impl;
+  explicit snapshot_store(std::unique_ptr<impl> parts);
 
-  void check_process() const;
-  void initialize();
-  // Opens the "keys" database in a read-only store whose writer created it
-  // after this store was opened. Takes the exclusive lock.
-  void open_keys_database() const;
-  // Reads what the writer needs to know from the records on disk (writer_).
-  void load_writer(MDB_txn* txn);
-  std::size_t fill_in_place(const new_value& v, std::span<std::byte> space, std::size_t index);
-  const struct stored_value* find_kept(writer_state& w, MDB_txn* txn, std::uint64_t key_id,
-                                       const kept_value& kept);
-  // `rooms[i]`: the room to reserve for delta.put[i] when it is filled in
-  // place (0: its size_bytes); throws room_needed when one needs more.
-  // Sets `freed_bytes` to the size of the blobs it deleted.
-  // Returns the snapshot's info with its entries' keys left empty (the
-  // caller has them). `parent`: when not null, the write goes into that
-  // transaction (a batch of journaled snapshots), which the caller commits
-  // or aborts.
-  // `created`: the snapshot's creation time (0: now).
-  snapshot_info write_once(std::uint64_t base_id, const snapshot_delta& delta, const std::vector<std::size_t>& rooms,
-                           std::span<const schema_record> schemas, std::uint64_t& freed_bytes,
-                           MDB_txn* parent = nullptr, std::int64_t created = 0);
-  // Stores the records a batch held back (batch_records_) in `txn`.
-  void put_batch_records(MDB_txn* txn);
-  // The direct write of write_snapshot (REQUIRES: write_mu_).
-  snapshot_info write_direct(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
-                             std::span<const schema_record> schemas);
-  // Flushes data.mdb (mdb_env_sync) for `what`; poisons the store and throws
-  // save_failed when that fails.
-  void sync_or_poison(const std::string& what);
-
-  // The journal (snapshot_journal.cpp).
-  // Opens the journal of a writable store and writes the snapshots a crashed
-  // writer left in it into data.mdb. Throws open_failed.
-  void open_journal();
-  // Writes `delta` as a journaled snapshot, or returns nullopt when it must
-  // be written directly. REQUIRES: write_mu_.
-  std::optional<snapshot_info> write_journaled(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
-                                               std::span<const schema_record> schemas);
-  // Makes the plan follow `done`, the snapshot just journaled. REQUIRES: write_mu_.
-  void advance_journal_plan(const journal_entry& done) noexcept;
-  // Whether `delta` can go to the journal, and where everything goes if so.
-  std::optional<journal_plan> plan_journaled(std::uint64_t base_id, const snapshot_delta& delta,
-                                             std::span<const schema_record> schemas);
-  // Makes the plan of the next journaled snapshot follow data.mdb (after a
-  // direct write, or at the first journaled one). REQUIRES: mutex_, and no
-  // snapshot waiting in the journal.
-  void reset_journal_plan(MDB_txn* txn);
-  // Writes the journaled snapshots not yet in data.mdb into it: one LMDB
-  // write transaction that write_once writes each snapshot into, one
-  // durable commit; then the journal starts over if nothing
-  // else was added meanwhile. Throws save_failed (the snapshots stay
-  // journaled).
-  void apply_journaled();
-  // Writes one journaled snapshot in `parent`; returns the bytes it freed.
-  std::uint64_t apply_entry(MDB_txn* parent, const journal_entry& entry);
-  // apply_journaled() for a read: throws load_failed instead.
-  void catch_up() const;
-  void applier_loop();
-  void stop_applier() noexcept;
-  // After a write that freed `freed_bytes`: commits once more, so that the
-  // next write may reuse those pages (see snapshot_store.cpp).
-  void settle_freed_pages(std::uint64_t freed_bytes) noexcept;
-  template <typename F>
-  auto with_read_txn(F&& f) const;
-
-  std::filesystem::path dir_;
-  store_options options_;
-  pid_t pid_;
-  std::unique_ptr<directory_lock> lock_;
-  std::unique_ptr<lmdb::environment> env_;
-  std::unique_ptr<dbis> dbi_;
-  std::unique_ptr<writer_state> writer_;  // loaded by the first write; guarded by mutex_ (exclusive)
-  bool registered_ = false;  // in the process's table of open directories
-  std::pair<dev_t, ino_t> dir_identity_{};
-  int stale_readers_cleared_ = 0;
-  std::atomic<bool> poisoned_{false};
-  std::unique_ptr<journal_state> journal_;  // writable stores with a journal
-  // While apply_journaled writes a batch: the records of its snapshots not
-  // yet pruned by a later one, stored when the batch commits (guarded by
-  // mutex_, exclusive).
-  std::map<std::uint64_t, snapshot_record>* batch_records_ = nullptr;
-  // Lock order: write_mu_, apply_mu_, mutex_, then journal_state::mu.
-  std::mutex write_mu_;  // serializes write_snapshot
-  std::mutex apply_mu_;  // serializes apply_journaled
-  // Shared by read transactions, exclusive for write transactions and map
-  // resizes: mdb_env_set_mapsize is only legal with no transaction open in
-  // this process.
-  mutable std::shared_mutex mutex_;
+  std::unique_ptr<impl> impl_;
 };
 
 }  // namespace instadump::storage

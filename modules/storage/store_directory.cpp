@@ -9,12 +9,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/errors.h"
+#include "common/thread_safety.h"
 
 namespace instadump::storage {
 namespace {
@@ -29,8 +29,8 @@ struct open_directory {
   ino_t ino;
   pid_t pid;
 };
-std::mutex g_open_mutex;
-std::vector<open_directory> g_open_directories;
+instadump::detail::mutex g_open_mutex;
+std::vector<open_directory> g_open_directories GUARDED_BY(g_open_mutex);
 
 }  // namespace
 
@@ -108,7 +108,7 @@ std::pair<dev_t, ino_t> identity_of(const std::filesystem::path& dir) {
 }
 
 void register_open_directory(const std::filesystem::path& dir, std::pair<dev_t, ino_t> id) {
-  std::lock_guard lock(g_open_mutex);
+  instadump::detail::lock_guard lock(g_open_mutex);
   const pid_t self = ::getpid();
   std::erase_if(g_open_directories, [&](const open_directory& d) { return d.pid != self; });
   for (const open_directory& d : g_open_directories) {
@@ -122,12 +122,11 @@ void register_open_directory(const std::filesystem::path& dir, std::pair<dev_t, 
 }
 
 void unregister_open_directory(std::pair<dev_t, ino_t> id) {
-  std::lock_guard lock(g_open_mutex);
+  instadump::detail::lock_guard lock(g_open_mutex);
   const pid_t self = ::getpid();
   std::erase_if(g_open_directories, [&](const open_directory& d) {
     return d.pid == self && d.dev == id.first && d.ino == id.second;
   });
 }
-
 
 }  // namespace instadump::storage

@@ -26,4 +26,7 @@ namespace instadump::storage::detail {
 // by every durable flush: LMDB's and the journal's.
 int take_injected_sync_failure() noexcept;
 
+// Whether hold_journal_applier(true) is in force.
+bool journal_applier_held() noexcept;
+
 }  // namespace instadump::storage::detail

@@ -1,4 +1,4 @@
-// instadump/wire_reader.h, the reader the generated decoders use, on
+// instadump/support/wire_reader.h, the reader the generated decoders use, on
 // hand-built words: fields and lists read where Cap'n Proto puts them, far
 // pointers are followed, and every kind of damage -- a pointer out of its
 // segment, a wrong element size, text without its NUL, a missing segment,
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "bad_types.h"
-#include "instadump/wire_reader.h"
+#include "instadump/support/wire_reader.h"
 #include <capnp/serialize.h>
 
 namespace {

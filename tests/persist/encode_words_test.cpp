@@ -15,7 +15,7 @@
 #include <span>
 #include <string>
 
-#include "instadump/codec_support.h"
+#include "instadump/support/codec_support.h"
 #include "temp_dir.h"
 #include "test_state.h"
 

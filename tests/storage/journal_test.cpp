@@ -433,7 +433,7 @@ TEST_CASE("large values, and snapshots not on the newest, go to data.mdb directl
   CHECK(values.at("a") == pattern(64, 4));
 }
 
-TEST_CASE("a failed flush of the journal poisons the store; after reopening every snapshot loads") {
+TEST_CASE("a failed flush of the journal poisons the store, and after reopening every snapshot loads") {
   scratch_dir tmp;
   {
     held_applier held;  // (else the background writer's flush might take the failure)
@@ -458,7 +458,7 @@ TEST_CASE("a failed flush of the journal poisons the store; after reopening ever
   CHECK(store->write_snapshot(newest->id, step(newest->id + 1), true).id == newest->id + 1);
 }
 
-TEST_CASE("when data.mdb cannot take journaled snapshots, saves go on until the journal is full; nothing is lost") {
+TEST_CASE("when data.mdb cannot take journaled snapshots, saves go on until the journal is full, and nothing is lost") {
   scratch_dir tmp;
   store_options small;
   small.journal_bytes = 64 * 1024;

@@ -192,9 +192,30 @@ TEST_CASE("every descriptor into the store directory is close-on-exec") {
   CHECK(checked >= 3);  // data.mdb, lock.mdb, instadump.lock
 }
 
-TEST_CASE("open checks its options") {
+TEST_CASE("open refuses options out of range, naming the option, the value and what is allowed") {
   scratch_dir tmp;
-  store_options bad;
-  bad.keep_generations = 0;
-  CHECK_THROWS_AS(snapshot_store::open(tmp.path(), bad), std::invalid_argument);
+  auto refused = [&](store_options bad) -> std::string {
+    try {
+      snapshot_store::open(tmp.path(), bad);
+    } catch (const instadump::invalid_option& e) {
+      return e.what();
+    }
+    return "(opened)";
+  };
+  store_options no_generations;
+  no_generations.keep_generations = 0;
+  CHECK_THAT(refused(no_generations), Catch::Contains("store_options.keep_generations is 0") &&
+                                          Catch::Contains("at least 1"));
+  store_options no_map;
+  no_map.initial_map_size = 0;
+  CHECK_THAT(refused(no_map), Catch::Contains("store_options.initial_map_size is 0") &&
+                                  Catch::Contains("more than 0"));
+  store_options small_journal;
+  small_journal.journal_bytes = 1000;
+  CHECK_THAT(refused(small_journal), Catch::Contains("store_options.journal_bytes is 1000") &&
+                                         Catch::Contains("at least 65536"));
+  // Nothing was created or locked: the directory still opens.
+  CHECK_FALSE(std::filesystem::exists(tmp / "data.mdb"));
+  small_journal.journal = false;  // (the size does not matter without a journal)
+  CHECK(snapshot_store::open(tmp.path(), small_journal)->read_only() == false);
 }

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <utility>
 
-#include "instadump/codec_support.h"
-#include "instadump/wire_reader.h"
+#include "instadump/support/codec_support.h"
+#include "instadump/support/wire_reader.h"
 #include "shop.capnp.h"
 
 namespace {

@@ -1,0 +1,180 @@
+# The build-cost benchmark: what instadump_add_state adds to a user's build.
+#
+# Builds bench/build_cost/app (three files against the installed package:
+# state.cpp holds the states, report.cpp and main.cpp none) twice side by
+# side, with instadump_add_state and without it (the same compiles, no scan:
+# the baseline), and times, round by round in alternation:
+#   - a clean build (after `clean`, configure not counted),
+#   - an edit of report.cpp, a file without states,
+#   - an edit of state.cpp, the file with the states.
+# Prints the median of each and its ratio to the baseline, and for the app
+# with states the time its build steps spent in instadump-codegen and in the
+# hidden scan library (from .ninja_log).
+#
+#   cmake -DBUILD_DIR=<instadump build> [-DROUNDS=3] [-DJOBS=2] [-DWORK_DIR=<dir>]
+#         -P bench/build_cost/run.cmake
+#   (or -DPREFIX=<an installed Instadump> instead of BUILD_DIR)
+# Run it alone on the machine (scripts take the build lock: /work/bin/locked).
+cmake_minimum_required(VERSION 3.28)
+if(NOT ROUNDS)
+  set(ROUNDS 3)
+endif()
+if(NOT JOBS)
+  cmake_host_system_information(RESULT JOBS QUERY NUMBER_OF_LOGICAL_CORES)
+endif()
+if(NOT CXX)
+  set(CXX clang++-19)
+endif()
+if(NOT WORK_DIR)
+  set(WORK_DIR ${CMAKE_CURRENT_BINARY_DIR}/build-cost-work)
+endif()
+set(app_dir ${CMAKE_CURRENT_LIST_DIR}/app)
+
+function(run what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "build-cost benchmark: ${what} failed (exit ${rc}):\n${out}\n${err}")
+  endif()
+endfunction()
+
+function(now_us out)
+  string(TIMESTAMP s "%s")
+  string(TIMESTAMP f "%f")
+  math(EXPR us "${s} * 1000000 + ${f}")
+  set(${out} ${us} PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+if(BUILD_DIR)
+  set(PREFIX ${WORK_DIR}/prefix)
+  run("install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
+elseif(NOT PREFIX)
+  message(FATAL_ERROR "build-cost benchmark: pass -DBUILD_DIR=<instadump build> or -DPREFIX=<installed Instadump>")
+endif()
+
+set(variants state plain)
+foreach(v IN LISTS variants)
+  file(COPY ${app_dir}/ DESTINATION ${WORK_DIR}/${v}/src)
+  if(v STREQUAL "state")
+    set(with ON)
+  else()
+    set(with OFF)
+  endif()
+  run("configure (${v})" ${CMAKE_COMMAND} -S ${WORK_DIR}/${v}/src -B ${WORK_DIR}/${v}/build -G Ninja
+      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH=${PREFIX} -DWITH_STATE=${with})
+  # A first build: writes the state app's schema history, as a user's
+  # committed one would already be there.
+  run("first build (${v})" ${CMAKE_COMMAND} --build ${WORK_DIR}/${v}/build -j ${JOBS})
+endforeach()
+
+# Times one build of variant `v` after `prepare` (clean | touch <file>);
+# appends microseconds to <v>_<case>, and for the state app the time its
+# steps spent in the code generator and the scan library to <case>_codegen
+# and <case>_scanlib.
+macro(measure v case prepare)
+  set(b ${WORK_DIR}/${v}/build)
+  if("${prepare}" STREQUAL "clean")
+    run("clean (${v})" ${CMAKE_COMMAND} --build ${b} --target clean)
+  else()
+    file(TOUCH ${WORK_DIR}/${v}/src/${prepare})
+  endif()
+  file(STRINGS ${b}/.ninja_log log_before)
+  list(LENGTH log_before log_start)
+  now_us(t0)
+  run("${case} (${v})" ${CMAKE_COMMAND} --build ${b} -j ${JOBS})
+  now_us(t1)
+  math(EXPR dt "${t1} - ${t0}")
+  list(APPEND ${v}_${case} ${dt})
+  if(v STREQUAL "state")
+    file(STRINGS ${b}/.ninja_log log_after)
+    list(LENGTH log_after log_end)
+    set(codegen_ms 0)
+    set(scanlib_ms 0)
+    if(log_end GREATER log_start)
+      math(EXPR last "${log_end} - 1")
+      foreach(i RANGE ${log_start} ${last})
+        list(GET log_after ${i} line)
+        string(REPLACE "\t" ";" fields "${line}")
+        list(GET fields 0 start)
+        list(GET fields 1 end)
+        list(GET fields 3 output)
+        math(EXPR ms "${end} - ${start}")
+        if(output MATCHES "app\\.capnp$")  # the first output of the instadump-codegen step
+          math(EXPR codegen_ms "${codegen_ms} + ${ms}")
+        elseif(output MATCHES "_instadump_scan\\.dir/")
+          math(EXPR scanlib_ms "${scanlib_ms} + ${ms}")
+        endif()
+      endforeach()
+    endif()
+    list(APPEND ${case}_codegen ${codegen_ms}000)
+    list(APPEND ${case}_scanlib ${scanlib_ms}000)
+  endif()
+endmacro()
+
+set(cases clean edit_without_state edit_with_state)
+foreach(round RANGE 1 ${ROUNDS})
+  # Alternate which variant goes first, so a slow phase of the host hits both.
+  math(EXPR odd "${round} % 2")
+  if(odd)
+    set(order state plain)
+  else()
+    set(order plain state)
+  endif()
+  foreach(v IN LISTS order)
+    measure(${v} clean clean)
+    measure(${v} edit_without_state report.cpp)
+    measure(${v} edit_with_state state.cpp)
+  endforeach()
+  message(STATUS "round ${round} of ${ROUNDS} done")
+endforeach()
+
+function(median out)
+  set(values ${ARGN})
+  list(SORT values COMPARE NATURAL)
+  list(LENGTH values n)
+  math(EXPR mid "(${n} - 1) / 2")
+  list(GET values ${mid} m)
+  set(${out} ${m} PARENT_SCOPE)
+endfunction()
+
+# Microseconds as "12.34 s"; a ratio a/b as "1.23x".
+function(seconds out us)
+  math(EXPR cs "(${us} + 5000) / 10000")
+  math(EXPR whole "${cs} / 100")
+  math(EXPR frac "${cs} % 100")
+  if(frac LESS 10)
+    set(frac "0${frac}")
+  endif()
+  set(${out} "${whole}.${frac} s" PARENT_SCOPE)
+endfunction()
+function(ratio out a b)
+  math(EXPR r "(${a} * 100 + ${b} / 2) / ${b}")
+  math(EXPR whole "${r} / 100")
+  math(EXPR frac "${r} % 100")
+  if(frac LESS 10)
+    set(frac "0${frac}")
+  endif()
+  set(${out} "${whole}.${frac}x" PARENT_SCOPE)
+endfunction()
+
+set(report "build cost of instadump_add_state (medians of ${ROUNDS} rounds, -j${JOBS}; baseline: the same app without it)\n")
+string(APPEND report "  case                           with states   baseline   ratio   in codegen   in scan lib\n")
+foreach(c IN LISTS cases)
+  median(s ${state_${c}})
+  median(p ${plain_${c}})
+  median(g ${${c}_codegen})
+  median(l ${${c}_scanlib})
+  seconds(s_text ${s})
+  seconds(p_text ${p})
+  seconds(g_text ${g})
+  seconds(l_text ${l})
+  ratio(r ${s} ${p})
+  string(REPLACE "_" " " name "${c}")
+  string(APPEND report "  ${name}")
+  string(LENGTH "${name}" len)
+  math(EXPR pad "29 - ${len}")
+  string(REPEAT " " ${pad} spaces)
+  string(APPEND report "${spaces}  ${s_text}       ${p_text}    ${r}   ${g_text}      ${l_text}\n")
+endforeach()
+message("${report}")
+file(REMOVE_RECURSE ${WORK_DIR})

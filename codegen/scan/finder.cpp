@@ -1,0 +1,188 @@
+// Finding and checking [[instadump::state]] variables (see finder.h).
+#include "scan/finder.h"
+
+#include <algorithm>
+
+#include <clang/AST/ASTConsumer.h>
+#include <clang/AST/Attr.h>
+#include <clang/ASTMatchers/ASTMatchFinder.h>
+#include <clang/ASTMatchers/ASTMatchers.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/FrontendAction.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+
+#include "diagnostics.h"
+#include "scan/attribute.h"
+#include "scan/reflector.h"
+#include "scan/spelling.h"
+
+namespace instadump_codegen {
+namespace {
+
+namespace am = clang::ast_matchers;
+
+bool is_state(const clang::VarDecl* v) {
+  for (const auto* a : v->specific_attrs<clang::AnnotateAttr>()) {
+    if (a->getAnnotation() == state_annotation) return true;
+  }
+  return false;
+}
+
+// Collects annotated variables; they are checked after the traversal.
+class collector : public am::MatchFinder::MatchCallback {
+ public:
+  void run(const am::MatchFinder::MatchResult& r) override {
+    if (auto* v = r.Nodes.getNodeAs<clang::VarDecl>("var")) {
+      if (!v->isFromASTFile() && is_state(v)) found.push_back(v);
+    }
+  }
+  std::vector<const clang::VarDecl*> found;
+};
+
+class consumer : public clang::ASTConsumer {
+ public:
+  consumer(clang::CompilerInstance& ci, scan_results& results) : ci_(ci), results_(results) {}
+
+  void HandleTranslationUnit(clang::ASTContext& ctx) override {
+    collect_dependencies(ctx.getSourceManager());
+    if (ctx.getDiagnostics().hasErrorOccurred()) return;  // the run fails; don't reflect a recovered AST
+    am::MatchFinder finder;
+    collector c;
+    finder.addMatcher(am::varDecl(am::hasAttr(clang::attr::Annotate)).bind("var"), &c);
+    finder.matchAST(ctx);
+    std::set<const clang::VarDecl*> seen;
+    for (const clang::VarDecl* v : c.found) {
+      if (seen.insert(v->getCanonicalDecl()).second) check_state(ctx, v);
+    }
+    collect_migrations(ctx);
+  }
+
+  // Definitions of instadump::schema::migrate(const vN::...& old), by the
+  // value type they read ("instadump::schema::v1::shop::Item").
+  void collect_migrations(clang::ASTContext& ctx) {
+    am::MatchFinder finder;
+    struct callback : am::MatchFinder::MatchCallback {
+      std::set<std::string>* out;
+      void run(const am::MatchFinder::MatchResult& r) override {
+        auto* f = r.Nodes.getNodeAs<clang::FunctionDecl>("f");
+        if (!f || f->getNumParams() != 1 || !f->isThisDeclarationADefinition()) return;
+        const clang::CXXRecordDecl* rd = f->getParamDecl(0)->getType().getNonReferenceType()->getAsCXXRecordDecl();
+        if (rd) out->insert(rd->getQualifiedNameAsString());
+      }
+    } cb;
+    cb.out = &results_.migrations;
+    finder.addMatcher(am::functionDecl(am::hasName("::instadump::schema::migrate"), am::isDefinition()).bind("f"),
+                      &cb);
+    finder.matchAST(ctx);
+  }
+
+ private:
+  void collect_dependencies(const clang::SourceManager& sm) {
+    for (auto it = sm.fileinfo_begin(); it != sm.fileinfo_end(); ++it) {
+      llvm::SmallString<256> p(it->first.getName());
+      llvm::sys::fs::make_absolute(p);
+      llvm::sys::path::remove_dots(p, true);
+      results_.dependencies.insert(std::string(p));
+    }
+  }
+
+  void check_state(clang::ASTContext& ctx, const clang::VarDecl* decl) {
+    clang::DiagnosticsEngine& diags = ctx.getDiagnostics();
+    const clang::SourceManager& sm = ctx.getSourceManager();
+    const clang::VarDecl* v = decl->getDefinition();
+    if (!v) return;  // declared here, defined (and registered) by another file
+    clang::SourceLocation loc = v->getLocation();
+    if (!sm.isInMainFile(sm.getExpansionLoc(loc))) {
+      report(diags, loc,
+             "a state must be defined in a source file scanned by instadump_add_state, not in a header (it would "
+             "be registered once per file including it); declare it 'extern' in the header and define it in one "
+             ".cpp file");
+      return;
+    }
+    if (v->getDeclContext()->isFunctionOrMethod() || !v->hasGlobalStorage()) {
+      report(diags, loc, "instadump::state applies to variables at namespace scope and static data members, not to "
+                         "local variables");
+      return;
+    }
+    if (v->getTLSKind() != clang::VarDecl::TLS_None) {
+      report(diags, loc, "a state cannot be thread_local: a state is one value shared by the whole program");
+      return;
+    }
+    if (v->getDeclContext()->isDependentContext()) {
+      report(diags, loc, "a state cannot be a member of a class template; use a non-template class or a namespace");
+      return;
+    }
+    if (v->isStaticDataMember() && v->getAccess() != clang::AS_public) {
+      report(diags, loc, "a state that is a static data member must be public so the generated registration can "
+                         "name it; make it public or move it to a namespace");
+      return;
+    }
+    reflector refl(ctx, ci_.getSema(), results_.types_and_states);
+    std::string key = qualified_name(v);
+    clang::QualType type = v->getType();
+    auto* spec = llvm::dyn_cast_or_null<clang::ClassTemplateSpecializationDecl>(
+        type.getCanonicalType()->getAsCXXRecordDecl());
+    if (!spec || qualified_name(spec) != "instadump::ref" || type.isConstQualified()) {
+      report(diags, loc,
+             "the type of state '" + key + "' must be instadump::ref<T>; found '" + type.getAsString() +
+                 "': declare it as [[instadump::state]] instadump::ref<" +
+                 (spec ? std::string("T") : type.getUnqualifiedType().getAsString()) + "> " + v->getNameAsString() +
+                 "{...};");
+      return;
+    }
+    std::string type_key = refl.reflect(spec->getTemplateArgs()[0].getAsType(), key, loc);
+    if (type_key.empty()) return;
+    std::string main = main_file(sm);
+    auto pos = std::find(results_.sources.begin(), results_.sources.end(), main);
+    state s;
+    s.key = key;
+    s.cpp_expr = "::" + key;
+    s.type = type_key;
+    s.source = static_cast<std::size_t>(pos - results_.sources.begin());
+    s.location = location_string(sm, loc);
+    s.renamed_from = renamed_from(v);
+    if (s.renamed_from.rfind("::", 0) == 0) s.renamed_from.erase(0, 2);
+    results_.types_and_states.states.push_back(std::move(s));
+  }
+
+  std::string main_file(const clang::SourceManager& sm) {
+    auto entry = sm.getFileEntryRefForID(sm.getMainFileID());
+    llvm::SmallString<256> p(entry ? entry->getName() : "");
+    llvm::sys::fs::make_absolute(p);
+    llvm::sys::path::remove_dots(p, true);
+    return std::string(p);
+  }
+
+  clang::CompilerInstance& ci_;
+  scan_results& results_;
+};
+
+class action : public clang::ASTFrontendAction {
+ public:
+  explicit action(scan_results& results) : results_(results) {}
+  std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance& ci, llvm::StringRef) override {
+    return std::make_unique<consumer>(ci, results_);
+  }
+
+ private:
+  scan_results& results_;
+};
+
+class factory : public clang::tooling::FrontendActionFactory {
+ public:
+  explicit factory(scan_results& results) : results_(results) {}
+  std::unique_ptr<clang::FrontendAction> create() override { return std::make_unique<action>(results_); }
+
+ private:
+  scan_results& results_;
+};
+
+}  // namespace
+
+std::unique_ptr<clang::tooling::FrontendActionFactory> make_finder_factory(scan_results& results) {
+  return std::make_unique<factory>(results);
+}
+
+}  // namespace instadump_codegen

@@ -1,0 +1,107 @@
+// What the snapshot directory holds, for users and tools: snapshots(),
+// stored_schema(), unclaimed_keys() and drop_unclaimed(), and
+// check_value_decodes() (a stored value through this program's codec,
+// without touching any ref).
+module;
+#include "instadump/capnp_compat.h"
+#include <capnp/message.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/errors.h"
+#include "common/thread_safety.h"
+#include "storage/manifest_codec.h"
+#include "storage/snapshot_store.h"
+#include "storage/value_message.h"
+module instadump;
+import :session_impl;
+
+namespace instadump::detail {
+
+std::vector<snapshot_info> session::list() {
+  lock_guard lock(op_mu_);
+  return store_or_throw("snapshots").list_snapshots();
+}
+
+std::vector<std::string> session::unclaimed() {
+  lock_guard lock(op_mu_);
+  store_or_throw("unclaimed_keys");
+  std::vector<std::string> out;
+  for (const auto& [key, info] : unclaimed_) out.push_back(key);
+  return out;
+}
+
+std::optional<std::string> session::schema_text(std::uint64_t fingerprint) {
+  lock_guard lock(op_mu_);
+  auto bytes = store_or_throw("stored_schema").get_schema(fingerprint);
+  if (!bytes) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+}
+
+bool session::drop(std::string_view key) {
+  lock_guard lock(op_mu_);
+  store_or_throw("drop_unclaimed");
+  auto it = unclaimed_.find(key);
+  if (it == unclaimed_.end()) return false;
+  dropped_.insert(it->first);
+  pending_remove_.insert(it->first);
+  unclaimed_.erase(it);
+  return true;
+}
+
+void session::check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored,
+                            bool framed) {
+  state_entry* entry = nullptr;
+  for (state_entry* e : registered()) {
+    const auto& previous = e->previous_keys();
+    if (e->key() == key || std::find(previous.begin(), previous.end(), key) != previous.end()) entry = e;
+  }
+  if (!entry) {
+    throw error("instadump::check_value_decodes: no state is registered under the key '" + std::string(key) + "'");
+  }
+  // Stored values are whole words; a trailing partial word is not part of any.
+  storage::aligned_words words(bytes.first(bytes.size() - bytes.size() % sizeof(capnp::word)));
+  auto fail = [&](const std::string& why) {
+    return load_failed("instadump: the value of ref '" + std::string(key) + "' does not decode (" + why + ")");
+  };
+  version_base* v = nullptr;
+  try {
+    storage::value_message message(words.words(), framed, storage::reader_options_for(words.words().size()));
+    v = entry->decode(message.reader(), stored);
+  } catch (const std::exception& ex) {
+    throw fail(ex.what());
+  } catch (const kj::Exception& ex) {
+    throw fail(ex.getDescription().cStr());
+  }
+  v->release();
+}
+
+}  // namespace instadump::detail
+
+namespace instadump {
+
+std::vector<snapshot_info> snapshots() { return detail::session::get().list(); }
+
+std::vector<std::string> unclaimed_keys() { return detail::session::get().unclaimed(); }
+
+std::optional<std::string> stored_schema(std::uint64_t fingerprint) {
+  return detail::session::get().schema_text(fingerprint);
+}
+
+bool drop_unclaimed(std::string_view key) { return detail::session::get().drop(key); }
+
+void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, schema_identity stored,
+                         bool framed) {
+  detail::session::get().check_decodes(key, bytes, stored, framed);
+}
+
+}  // namespace instadump

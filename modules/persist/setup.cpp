@@ -1,0 +1,112 @@
+// setup() and shutdown(): opening the snapshot directory (whose newest
+// snapshot load.cpp then loads), closing it, and the one reset both do.
+module;
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+#include "common/errors.h"
+#include "common/thread_safety.h"
+#include "storage/snapshot_store.h"
+module instadump;
+import :session_impl;
+
+namespace instadump::detail {
+
+session& session::get() {
+  static session instance;
+  return instance;
+}
+
+session::~session() { stop_autosave(false); }
+
+void refuse_inside_transaction(const char* verb) {
+  if (current_transaction()) {
+    throw error(std::string("instadump::") + verb +
+                "() called inside a transaction: call it outside dosync (from after_commit(), for example)");
+  }
+}
+
+void session::setup(const std::filesystem::path& dir, const setup_options& options) {
+  lock_guard lock(op_mu_);
+  if (store_) {
+    throw error("instadump::setup(\"" + dir.string() + "\"): already set up with \"" +
+                store_->directory().string() + "\"; call instadump::shutdown() first");
+  }
+  if (options.keep_generations == 0) {
+    throw invalid_option("instadump::setup: setup_options::keep_generations is 0; it must be at least 1");
+  }
+  storage::store_options so;
+  so.keep_generations = options.keep_generations;
+  auto store = storage::snapshot_store::open(dir, so);
+  close();  // what the session knew about the directory it had open before
+  store_ = std::move(store);
+  options_ = options;
+  try {
+    load_at_setup();
+  } catch (...) {
+    close();
+    throw;
+  }
+  if (!atexit_registered_) {
+    atexit_registered_ = true;
+    std::atexit([] { session::get().shutdown(true); });
+  }
+  start_autosave();
+}
+
+void session::shutdown(bool final_save) {
+  stop_autosave(final_save);
+  lock_guard lock(op_mu_);
+  close();
+}
+
+void session::close() {
+  store_.reset();
+  for (tracked_state& t : tracked_) t.saved = {};
+  dropped_.clear();
+  pending_remove_.clear();
+  unclaimed_.clear();
+  base_id_ = 0;
+  base_is_newest_ = false;
+  schemas_stored_.clear();
+}
+
+bool session::open() {
+  lock_guard lock(op_mu_);
+  return store_ != nullptr;
+}
+
+storage::snapshot_store& session::store_or_throw(const char* verb) {
+  if (!store_) {
+    throw error(std::string("instadump::") + verb +
+                "() called before instadump::setup(dir): tell Instadump where the snapshots live first");
+  }
+  return *store_;
+}
+
+}  // namespace instadump::detail
+
+namespace instadump {
+
+void setup(const std::filesystem::path& dir, const setup_options& options) {
+  detail::refuse_inside_transaction("setup");
+  detail::session::get().setup(dir, options);
+}
+
+void shutdown() { detail::session::get().shutdown(true); }
+
+bool is_setup() noexcept {
+  try {
+    return detail::session::get().open();
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace instadump
