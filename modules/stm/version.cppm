@@ -3,8 +3,9 @@
 // Each committed value of a ref lives in its own heap node stamped with the
 // commit time (the global clock value of the committing transaction). A ref
 // keeps a newest-first chain of nodes; an older node stays in it while some
-// running transaction may still read it and is then cut out (chain.cpp). A node is freed when its last holder lets go: the chain is one holder,
-// every pinned<T> handle another. That is what lets a reader keep a
+// running transaction may still read it and is then cut out (chain.cpp). A
+// node is freed when its last holder lets go: the chain is one holder, every
+// pinned<T> handle another. That is what lets a reader keep a
 // million-element value alive in O(1) while writers move on.
 module;
 #include <atomic>
