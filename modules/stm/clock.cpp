@@ -29,16 +29,19 @@ std::atomic<std::uint64_t>& g_clock = g_clock_line.value;
 //  - idle: the owner is between transactions and starts its next one at the
 //    point, unless the word was lifted meanwhile;
 //  - committing: the owner has withdrawn its point to commit; right after
-//    taking its stamp it stores the stamp as an idle word;
+//    taking its stamp it stores the stamp as an idle word. The point is the
+//    newest stamp it had seen, below the stamp it is taking;
 //  - none: a free slot (free_word), or an idle one a committer lifted
 //    (lifted_word). Scanners skip both, and an owner leaving either
 //    re-checks the clock.
 enum : std::uint64_t { idle_kind = 0, active_kind = 1, committing_kind = 2, no_point_kind = 3 };
 inline constexpr std::uint64_t free_word = ~std::uint64_t{0};
 inline constexpr std::uint64_t lifted_word = ~std::uint64_t{4};
-inline constexpr std::uint64_t committing_word = committing_kind;
+// Stored by no one: the value a thread's t_idle_word starts with.
+inline constexpr std::uint64_t never_stored_word = no_point_kind;
 inline constexpr std::uint64_t active_word(std::uint64_t rp) noexcept { return (rp << 2) | active_kind; }
 inline constexpr std::uint64_t idle_word(std::uint64_t rp) noexcept { return (rp << 2) | idle_kind; }
+inline constexpr std::uint64_t committing_word(std::uint64_t known) noexcept { return (known << 2) | committing_kind; }
 inline constexpr std::uint64_t point_of(std::uint64_t word) noexcept { return word >> 2; }
 inline constexpr std::uint64_t kind_of(std::uint64_t word) noexcept { return word & 3; }
 
@@ -105,7 +108,7 @@ thread_local constinit slot* t_slot = nullptr;
 thread_local constinit std::uint64_t t_known = 0;
 // The idle word this thread last stored; another value in the slot means a
 // committer lifted it. Starts as a word no slot holds.
-thread_local constinit std::uint64_t t_idle_word = committing_word;
+thread_local constinit std::uint64_t t_idle_word = never_stored_word;
 
 struct slot_owner {
   slot* s = claim_slot();
@@ -210,8 +213,10 @@ void withdraw_read_point() noexcept {
 }
 
 void withdraw_read_point_to_commit() noexcept {
-  // Not t_idle_word: no idle word may be stored over a lifted one.
-  t_slot->word.store(committing_word, std::memory_order_release);
+  // Not t_idle_word: no idle word may be stored over a lifted one. The
+  // stamp about to be taken is above t_known, which tells committers that
+  // scan meanwhile a bound of this thread's next point.
+  t_slot->word.store(committing_word(t_known), std::memory_order_release);
 }
 
 void collect_read_points(std::uint64_t stamp, std::uint64_t replaced, std::vector<std::uint64_t>& points) {
@@ -241,11 +246,19 @@ void collect_read_points(std::uint64_t stamp, std::uint64_t replaced, std::vecto
             }
             break;
           case committing_kind: {
-            // Its next point is its stamp, stored right after its tick: if
-            // that is below ours, the idle word may come after this scan.
-            // Set `spoiled`, then look again: either the owner's next start
-            // sees the flag (and re-checks the clock), or the word here is
-            // already past committing.
+            // Its next point is its stamp, above rp, stored right after its
+            // tick: if that is below ours, the idle word may come after this
+            // scan. When rp is at or above `replaced`, so is that stamp:
+            // then it reads the version just replaced (or a newer one), and
+            // keeping vis(rp), which is that version, is enough.
+            if (rp >= stamp) break;
+            if (rp >= replaced) {
+              points.push_back(rp);
+              break;
+            }
+            // Otherwise set `spoiled`, then look again: either the owner's
+            // next start sees the flag (and re-checks the clock), or the word
+            // here is already past committing.
             s.spoiled.store(true, std::memory_order_seq_cst);
             const std::uint64_t again = s.word.load(std::memory_order_seq_cst);
             if (again != w) {

@@ -19,10 +19,12 @@
 //    transactions, so the next transaction starts without reading the
 //    clock, which every other core's commits write (the start costs one
 //    atomic operation on the thread's own cache line). A commit stores a
-//    *committing* word before it ticks and its stamp as the idle word right
+//    *committing* word before it ticks (holding the newest stamp it has
+//    seen, a bound of the one it takes) and its stamp as the idle word right
 //    after; a committer stamped above that finds the word still committing
-//    sets the slot's `spoiled` flag, which sends the owner's next start to
-//    the clock. A committer may also lift an idle word whose point would
+//    keeps the version it replaces if the bound shows the owner will read
+//    it, else sets the slot's `spoiled` flag, which sends the owner's next
+//    start to the clock. A committer may also lift an idle word whose point would
 //    keep a version older than the one it replaces (the owner then starts at
 //    the clock), so that a sleeping thread keeps at most that one version
 //    of a ref alive;
