@@ -239,7 +239,9 @@ TEST_CASE("threads that commit their own ref and then read another's find the ve
   // reading the clock, while the other thread's commits, trimming their
   // ref, may find it between withdrawing its point and storing that stamp.
   // A version cut that the next start needs shows up as a payload that is
-  // not intact (or, under the sanitizers, as a use after free).
+  // not intact (or, under the sanitizers, as a use after free). A stress
+  // test: the window in which a wrong cut bites is a few instructions wide,
+  // so a broken build fails here only sometimes.
   constexpr int rounds = 100'000;
   instadump::ref<payload> refs[2]{payload(0), payload(0)};
   std::atomic<long> wrong{0};
