@@ -15,5 +15,6 @@ using instadump::open_failed;
 using instadump::retry_limit_exceeded;
 using instadump::save_failed;
 using instadump::storage_error;
+using instadump::truncated_store;
 using instadump::validation_failed;
 }  // namespace instadump
