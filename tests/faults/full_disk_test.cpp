@@ -68,5 +68,11 @@ TEST_CASE("a real full disk: the save fails saying the disk is full and where, a
   CHECK_THAT(text, Catch::Contains("failed save_failed: ") && Catch::Contains("is full") &&
                        Catch::Contains(mount_point + "/db") && Catch::Contains("free space there"));
   CHECK_THAT(text, Catch::Contains("| recovered "));
+  // A fresh process loads the newest acknowledged state.
+  const auto acked = text.find("full ok ");
+  const auto loaded = text.find("| generation ");
+  REQUIRE(acked != std::string::npos);
+  REQUIRE(loaded != std::string::npos);
+  CHECK(std::stol(text.substr(loaded + 13)) >= std::stol(text.substr(acked + 8)));
   std::printf("%s", text.c_str());
 }
