@@ -21,7 +21,8 @@ struct armed_state {
   std::atomic<int> injected{0};
 };
 
-armed_state* g_armed = nullptr;
+// Read by the callback in any thread of the process.
+std::atomic<armed_state*> g_armed{nullptr};
 
 // libfiu calls this for every call of an armed point: nonzero fails it with
 // *failinfo as errno.
@@ -65,12 +66,16 @@ void disarm() {
   // small leak per arm(), in a short-lived child.)
 }
 
-int injected() { return g_armed ? g_armed->injected.load() : 0; }
+int injected() {
+  const armed_state* s = g_armed.load();
+  return s ? s->injected.load() : 0;
+}
 
 int calls(const std::string& point) {
-  if (g_armed == nullptr) return 0;
-  auto it = g_armed->calls.find(point);
-  return it == g_armed->calls.end() ? 0 : it->second.load();
+  armed_state* s = g_armed.load();
+  if (s == nullptr) return 0;
+  auto it = s->calls.find(point);
+  return it == s->calls.end() ? 0 : it->second.load();
 }
 
 bool preload_active() {
