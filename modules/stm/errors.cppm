@@ -20,6 +20,7 @@ using instadump::key_not_found;
 using instadump::transient_consumed;
 // Storage
 using instadump::corrupt_data;
+using instadump::truncated_store;
 using instadump::limit_exceeded;
 using instadump::load_failed;
 using instadump::locked_by_other_process;

@@ -46,7 +46,8 @@ TEMPLATE_TEST_CASE("every error type is exported by the module and is an instadu
                    instadump::illegal_transaction_state, instadump::key_not_found,
                    instadump::index_out_of_range, instadump::transient_consumed, instadump::storage_error,
                    instadump::open_failed, instadump::locked_by_other_process, instadump::corrupt_data,
-                   instadump::save_failed, instadump::limit_exceeded, instadump::load_failed) {
+                   instadump::truncated_store, instadump::save_failed, instadump::limit_exceeded,
+                   instadump::load_failed) {
   CHECK(caught_as<TestType, TestType>());
   CHECK(caught_as<TestType, instadump::error>());
   CHECK(caught_as<TestType, std::runtime_error>());
@@ -58,6 +59,7 @@ TEST_CASE("the storage errors share storage_error, and a store locked elsewhere 
   CHECK(caught_as<instadump::corrupt_data, instadump::storage_error>());
   CHECK(caught_as<instadump::save_failed, instadump::storage_error>());
   CHECK(caught_as<instadump::limit_exceeded, instadump::save_failed>());
+  CHECK(caught_as<instadump::truncated_store, instadump::corrupt_data>());
   CHECK(caught_as<instadump::load_failed, instadump::storage_error>());
   // The STM's and the collections' errors are not storage errors.
   CHECK_FALSE(caught_as<instadump::no_transaction, instadump::storage_error>());
