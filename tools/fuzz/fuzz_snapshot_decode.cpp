@@ -59,9 +59,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto entry_of = [](kj::ArrayPtr<const capnp::word> words) {
     try {
       const journal_entry e = decode_journal_entry(words, "fuzz input");
-      journal_message again(e.blob.size(), journal_message_words(e.values.size(), e.new_keys.size(), 64,
-                                                                 e.removed.size(), 64));
+      std::size_t chunk_bytes = 0, roots = 0;
+      for (const auto& c : e.chunks) chunk_bytes += c.size();
+      for (const journal_value& v : e.values) roots += v.chunk_roots.size();
+      journal_message again(e.blob.size(), chunk_bytes,
+                            journal_message_words(e.values.size(), e.new_keys.size(), 64, e.removed.size(), 64,
+                                                  e.chunks.size(), roots));
       std::copy(e.blob.begin(), e.blob.end(), again.blob().begin());
+      std::size_t at = 0;
+      for (const auto& c : e.chunks) {
+        std::copy(c.begin(), c.end(), again.chunks().begin() + static_cast<std::ptrdiff_t>(at));
+        at += c.size();
+      }
       again.finish(e);
     } catch (const instadump::corrupt_data&) {
     }
