@@ -13,7 +13,10 @@
 namespace instadump::storage {
 
 bool journal_planner::can_follow(const writer_state& w) noexcept {
-  return w.intact && w.format == format_version;  // else the next direct write makes it so
+  // Format 3 or 4 (a journaled save with chunks raises a store of format 3
+  // when it goes into data.mdb); older formats: the next direct write
+  // converts the store.
+  return w.intact && w.format >= format_version_without_chunks;
 }
 
 void journal_planner::reset(const writer_state& w, std::int64_t store_created, std::uint64_t next_blob) {
