@@ -60,6 +60,13 @@ void collect(const instadump::storage::chunk_source& chunks, std::uint64_t id, s
   }
 }
 
+void collect_ids(const instadump::storage::chunk_source& chunks, std::uint64_t id, std::set<std::uint64_t>& ids) {
+  if (!ids.insert(id).second) return;
+  const chunk_view c = chunks.get(id);
+  const std::vector<std::uint64_t> children(c.children.begin(), c.children.end());
+  for (std::uint64_t child : children) collect_ids(chunks, child, ids);
+}
+
 }  // namespace
 
 chunk_tree::chunk_tree(std::size_t leaves, std::size_t fanout, std::size_t leaf_words)
@@ -132,6 +139,17 @@ std::vector<std::uint64_t> read_tree(const instadump::storage::chunk_source& chu
   std::vector<std::uint64_t> seeds;
   collect(chunks, root, seeds);
   return seeds;
+}
+
+std::set<std::uint64_t> reachable_chunks(const instadump::storage::snapshot_store& store) {
+  std::set<std::uint64_t> ids;
+  for (std::uint64_t snapshot : store.snapshot_ids()) {
+    store.read_snapshot(snapshot, [&](const instadump::storage::entry_info& e, kj::ArrayPtr<const capnp::word>,
+                                      const instadump::storage::chunk_source& chunks) {
+      for (std::uint64_t root : e.chunk_roots) collect_ids(chunks, root, ids);
+    });
+  }
+  return ids;
 }
 
 std::vector<std::uint64_t> read_tree(const instadump::storage::snapshot_store& store, std::uint64_t id,

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,10 @@ class chunk_tree {
 // The leaf seeds of the tree under chunk `root`, read through `chunks`;
 // checks every chunk's schema, type and payload (REQUIREs them).
 std::vector<std::uint64_t> read_tree(const instadump::storage::chunk_source& chunks, std::uint64_t root);
+
+// The ids of every chunk the kept snapshots of `store` reach from their
+// values' chunk roots (following children).
+std::set<std::uint64_t> reachable_chunks(const instadump::storage::snapshot_store& store);
 
 // The leaf seeds of the tree under value `key` of snapshot `id` (whose value
 // names its root in its bytes and in its chunk roots).
