@@ -1,29 +1,17 @@
-// A tree of chunks for the storage tests (see chunk_tree.h).
+// A tree of chunks shaped like a persistent collection's (see chunk_tree.h).
 #include "chunk_tree.h"
 
-#include <catch2/catch.hpp>
-
+#include <algorithm>
 #include <cstring>
-
-#include "test_util.h"
 
 namespace storage_test {
 namespace {
 
-using instadump::storage::chunk_view;
 using instadump::storage::encode_chunk;
-
-std::uint64_t mix(std::uint64_t seed, std::uint64_t index, std::uint64_t k) {
-  std::uint64_t x = (seed * 0x9E3779B97F4A7C15ull) ^ (index << 20) ^ k;
-  x ^= x >> 31;
-  return x * 0xBF58476D1CE4E5B9ull;
-}
 
 std::vector<std::uint64_t> leaf_payload(std::uint64_t seed, std::uint64_t index, std::size_t words) {
   std::vector<std::uint64_t> w(words);
-  w[0] = seed;
-  w[1] = index;
-  for (std::size_t k = 2; k < words; ++k) w[k] = mix(seed, index, k);
+  for (std::size_t k = 0; k < words; ++k) w[k] = leaf_word(seed, index, k);
   return w;
 }
 
@@ -31,43 +19,15 @@ kj::ArrayPtr<const capnp::word> as_words(std::span<const std::uint64_t> w) {
   return kj::arrayPtr(reinterpret_cast<const capnp::word*>(w.data()), w.size());
 }
 
-std::uint64_t word_at(const chunk_view& c, std::size_t i) {
-  std::uint64_t v;
-  std::memcpy(&v, c.payload.begin() + i, 8);
-  return v;
-}
-
-void collect(const instadump::storage::chunk_source& chunks, std::uint64_t id, std::vector<std::uint64_t>& seeds) {
-  const chunk_view c = chunks.get(id);
-  REQUIRE(c.id == id);
-  REQUIRE(c.schema == kTreeSchema);
-  if (c.node_type == kLeafType) {
-    REQUIRE(c.children.empty());
-    REQUIRE(c.payload.size() >= 2);
-    const std::uint64_t seed = word_at(c, 0);
-    REQUIRE(word_at(c, 1) == seeds.size());
-    for (std::size_t k = 2; k < c.payload.size(); ++k) REQUIRE(word_at(c, k) == mix(seed, seeds.size(), k));
-    seeds.push_back(seed);
-    return;
-  }
-  REQUIRE(c.node_type == kBranchType);
-  REQUIRE(c.payload.size() == 1);
-  REQUIRE(word_at(c, 0) == c.children.size());
-  // (The span points into the chunk, which stays valid during the visit.)
-  for (std::uint64_t child : c.children) {
-    REQUIRE(child < id);
-    collect(chunks, child, seeds);
-  }
-}
-
-void collect_ids(const instadump::storage::chunk_source& chunks, std::uint64_t id, std::set<std::uint64_t>& ids) {
-  if (!ids.insert(id).second) return;
-  const chunk_view c = chunks.get(id);
-  const std::vector<std::uint64_t> children(c.children.begin(), c.children.end());
-  for (std::uint64_t child : children) collect_ids(chunks, child, ids);
-}
-
 }  // namespace
+
+std::uint64_t leaf_word(std::uint64_t seed, std::uint64_t index, std::size_t k) {
+  if (k == 0) return seed;
+  if (k == 1) return index;
+  std::uint64_t x = (seed * 0x9E3779B97F4A7C15ull) ^ (index << 20) ^ k;
+  x ^= x >> 31;
+  return x * 0xBF58476D1CE4E5B9ull;
+}
 
 chunk_tree::chunk_tree(std::size_t leaves, std::size_t fanout, std::size_t leaf_words)
     : fanout_(fanout), leaf_words_(leaf_words) {
@@ -111,10 +71,14 @@ instadump::storage::snapshot_delta chunk_tree::delta(std::uint64_t next_chunk_id
     std::memcpy(&chunk_id, bytes.data() + 8, 8);
     d.chunks.push_back(instadump::storage::new_chunk{chunk_id, bytes});
   }
-  std::vector<std::byte> descriptor(8);
+  key_ = key;
   const std::uint64_t r = root();
-  std::memcpy(descriptor.data(), &r, 8);
-  instadump::storage::new_value v = value_of(key, std::move(descriptor), kTreeSchema);
+  std::memcpy(value_.data(), &r, 8);
+  instadump::storage::new_value v;
+  v.key = key_;
+  v.schema = kTreeSchema;
+  v.size_bytes = value_.size();
+  v.bytes = value_;
   v.chunk_roots = {r};
   d.put.push_back(std::move(v));
   return d;
@@ -133,41 +97,6 @@ std::vector<std::uint64_t> chunk_tree::ids() const {
     for (const node& n : level) out.push_back(n.id);
   }
   return out;
-}
-
-std::vector<std::uint64_t> read_tree(const instadump::storage::chunk_source& chunks, std::uint64_t root) {
-  std::vector<std::uint64_t> seeds;
-  collect(chunks, root, seeds);
-  return seeds;
-}
-
-std::set<std::uint64_t> reachable_chunks(const instadump::storage::snapshot_store& store) {
-  std::set<std::uint64_t> ids;
-  for (std::uint64_t snapshot : store.snapshot_ids()) {
-    store.read_snapshot(snapshot, [&](const instadump::storage::entry_info& e, kj::ArrayPtr<const capnp::word>,
-                                      const instadump::storage::chunk_source& chunks) {
-      for (std::uint64_t root : e.chunk_roots) collect_ids(chunks, root, ids);
-    });
-  }
-  return ids;
-}
-
-std::vector<std::uint64_t> read_tree(const instadump::storage::snapshot_store& store, std::uint64_t id,
-                                     const std::string& key) {
-  std::vector<std::uint64_t> seeds;
-  bool found = false;
-  store.read_snapshot(id, [&](const instadump::storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
-                              const instadump::storage::chunk_source& chunks) {
-    if (e.key != key) return;
-    found = true;
-    REQUIRE(words.size() == 1);
-    std::uint64_t root;
-    std::memcpy(&root, words.begin(), 8);
-    REQUIRE(e.chunk_roots == std::vector<std::uint64_t>{root});
-    seeds = read_tree(chunks, root);
-  });
-  REQUIRE(found);
-  return seeds;
 }
 
 }  // namespace storage_test

@@ -5,10 +5,12 @@
 // and the new path of branches above them; everything else is referred to
 // by id.
 //
-// A leaf's payload is words {seed, leaf index, mix(seed, index)...}; a
-// branch's payload is one word: the number of its children. read_tree()
-// walks a stored tree and checks every payload against that rule, so a
-// chunk that comes back other than it was written is noticed.
+// A leaf's payload is words leaf_word(seed, leaf index, k); a branch's
+// payload is one word: the number of its children. read_tree() walks a
+// stored tree and checks every payload against that rule, so a chunk that
+// comes back other than it was written is noticed. (The model, chunk_tree.cpp,
+// needs no test framework: bench/ uses it too; the reading side,
+// chunk_tree_read.cpp, checks with Catch.)
 #pragma once
 
 #include <cstddef>
@@ -25,6 +27,10 @@ namespace storage_test {
 inline constexpr std::uint64_t kLeafType = 0xA11CE0000000001Aull;
 inline constexpr std::uint64_t kBranchType = 0xB4A7C00000000002ull;
 inline constexpr instadump::storage::schema_identity kTreeSchema{0x5EED5EED, 3};
+
+// Word k of the payload of leaf `index` with seed `seed`: the seed, the
+// index, then words mixed from both.
+std::uint64_t leaf_word(std::uint64_t seed, std::uint64_t index, std::size_t k);
 
 class chunk_tree {
  public:
@@ -57,12 +63,15 @@ class chunk_tree {
   std::size_t leaf_words_;
   std::vector<std::vector<node>> levels_;  // [0]: leaves; back(): the root alone
   std::vector<std::vector<std::byte>> written_;
-  std::vector<std::byte> value_;
+  std::string key_;
+  std::vector<std::byte> value_ = std::vector<std::byte>(8);  // the root's id
 };
 
 // The leaf seeds of the tree under chunk `root`, read through `chunks`;
 // checks every chunk's schema, type and payload (REQUIREs them).
 std::vector<std::uint64_t> read_tree(const instadump::storage::chunk_source& chunks, std::uint64_t root);
+
+// Reading (chunk_tree_read.cpp, with Catch):
 
 // The ids of every chunk the kept snapshots of `store` reach from their
 // values' chunk roots (following children).
