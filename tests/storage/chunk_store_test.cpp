@@ -338,3 +338,36 @@ TEST_CASE("a damaged or missing chunk is corrupt_data naming the chunk and the v
                                Catch::Contains("\"tree\""));
   }
 }
+
+TEST_CASE("a store of format 3 without a chunks database loads unchanged and is raised to 4 by its first chunked write") {
+  scratch_dir tmp;
+  {
+    auto store = snapshot_store::open(tmp.path(), direct());
+    store->write_snapshot(storage_test::one_value("plain", 64, 1), true);
+  }
+  // As a build of format 3 leaves it: no "chunks" database, no next_chunk_id.
+  tamper(tmp.path(), [&](MDB_txn* txn, const auto& dbi) { REQUIRE(mdb_drop(txn, dbi("chunks"), 1) == 0); });
+  REQUIRE(stored_format(tmp.path()) == format_version_without_chunks);
+  // Read-only (nothing added), then writable.
+  CHECK(storage_test::run_in_child([&] {
+          store_options ro;
+          ro.read_only = true;
+          auto store = snapshot_store::open(tmp.path(), ro);
+          return storage_test::read_all(*store, 1).at("plain") == storage_test::pattern(64, 1) &&
+                 store->next_chunk_id() == 1 && store->stats().chunk_count == 0;
+        }) == 0);
+  {
+    auto store = snapshot_store::open(tmp.path(), direct());
+    CHECK(storage_test::read_all(*store, 1).at("plain") == storage_test::pattern(64, 1));
+    store->write_snapshot(storage_test::one_value("plain", 64, 2), true);  // no chunks: stays 3
+  }
+  CHECK(stored_format(tmp.path()) == format_version_without_chunks);
+  auto store = snapshot_store::open(tmp.path(), direct());
+  chunk_tree t(40, 4, 4);
+  save_tree(*store, t);
+  store.reset();
+  CHECK(stored_format(tmp.path()) == format_version);
+  store = snapshot_store::open(tmp.path(), direct());
+  CHECK(read_tree(*store, 3) == t.seeds());
+  CHECK(storage_test::read_all(*store, 3).at("plain") == storage_test::pattern(64, 2));
+}
