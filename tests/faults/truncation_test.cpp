@@ -43,7 +43,9 @@ TEST_CASE("data.mdb truncated at 40 sizes: a typed error or an intact load in a 
     INFO("check:\n" << check.transcript());
     REQUIRE(check.signal == 0);
     REQUIRE(!check.hung);
-    if (cut >= needed) {
+    // Below the header's last page a cut may remove only pages nothing uses
+    // (LMDB leaves freed pages unwritten): then the store loads intact.
+    if (cut >= needed || check.exited(0)) {
       REQUIRE(check.exited(0));
       CHECK(check.after("generation ") == std::vector<std::string>{std::to_string(generation)});
       ++loaded;
