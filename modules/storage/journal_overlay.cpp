@@ -11,6 +11,7 @@
 #include "storage/journal_file.h"
 #include "storage/journal_recovery.h"
 #include "storage/lmdb_env.h"
+#include "storage/test_hooks.h"
 
 namespace instadump::storage {
 namespace {
@@ -57,6 +58,7 @@ journal_overlay journal_overlay::read(MDB_txn* txn, const store_dbis& dbis, cons
   if (read_format(txn, dbis, dir) == 1) return {};
   const std::uint64_t newest = lmdb::last_id(txn, dbis.snapshots).value_or(0);
   for (int reads = 1;; ++reads) {
+    detail::run_before_journal_read();
     journal_contents contents;
     try {
       contents = read_journal_contents(dir);

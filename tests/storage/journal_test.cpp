@@ -370,6 +370,10 @@ TEST_CASE("a journal written for another data.mdb is refused until it is removed
     CHECK_THAT(e.what(), Catch::Contains("another copy of data.mdb") && Catch::Contains("journal.log") &&
                              Catch::Contains("remove"));
   }
+  // A read-only open reports it as damage of journal.log (data.mdb did not
+  // change while it read).
+  CHECK_THROWS_WITH(snapshot_store::open(tmp.path(), read_only())->newest(),
+                    Catch::Contains("another copy of data.mdb") && Catch::Contains("journal.log"));
   // Refusing changed nothing: data.mdb is the copy, the journal still there.
   CHECK(frames_in(tmp.path()).size() == 3);
   std::filesystem::remove(tmp / "journal.log");

@@ -266,3 +266,44 @@ TEST_CASE("a damaged journal frame is reported, naming journal.log; a torn last 
     check_whole(*ro, 3);
   }
 }
+
+TEST_CASE("a read that races with the writer starting its journal over reads again, and sees the newest") {
+  scratch_dir tmp;
+  int command[2], done[2];
+  REQUIRE(::pipe(command) == 0);
+  REQUIRE(::pipe(done) == 0);
+  const pid_t writer = start_child([&] {
+    testing::hold_journal_applier(true);
+    auto store = snapshot_store::open(tmp.path(), {});
+    for (std::uint64_t i = 1; i <= 3; ++i) store->write_snapshot(i - 1, step(i), true);
+    char c = 1;
+    if (::write(done[1], &c, 1) != 1 || ::read(command[0], &c, 1) != 1) return false;
+    // Snapshots 1-3 into data.mdb (a commit), the journal started over, and
+    // snapshot 4 journaled at its start, over snapshot 1's frame.
+    store->flush_journal();
+    store->write_snapshot(3, step(4), true);
+    if (::write(done[1], &c, 1) != 1) return false;
+    ::pause();
+    return false;
+  });
+  char c = 0;
+  REQUIRE(::read(done[0], &c, 1) == 1);
+  auto ro = snapshot_store::open(tmp.path(), read_only());
+  CHECK(ro->newest()->id == 3);  // all three from the journal
+  int reads = 0;
+  testing::before_journal_read([&] {
+    if (++reads == 1) {  // the first read's transaction sees data.mdb without them
+      REQUIRE(::write(command[1], &c, 1) == 1);
+      REQUIRE(::read(done[0], &c, 1) == 1);
+    }
+  });
+  const std::optional<snapshot_info> newest = ro->newest();
+  testing::before_journal_read({});
+  CHECK(reads == 2);  // the journal no longer continued the first read's data.mdb: read again
+  REQUIRE(newest);
+  CHECK(newest->id == 4);
+  check_whole(*ro, 4);
+  CHECK(ro->stats().journaled_snapshots == 1);
+  ::kill(writer, SIGKILL);
+  CHECK(wait_child(writer) == 128 + SIGKILL);
+}
