@@ -52,14 +52,12 @@ struct journal_contents {
   std::optional<damaged_frame> damage;
 };
 
-// Splits a journal file's `bytes` into halves at their middle (a file is
-// always of the capacity it was grown to, or empty) and parses each.
-journal_contents parse_journal_contents(std::span<const std::byte> bytes);
-
 // Reads <dir>/journal.log without creating, locking or writing it, as a
-// read-only store must: an empty journal when there is no such file.
-// Throws journal_io_error.
-journal_contents read_journal_contents(const std::filesystem::path& dir);
+// read-only store must (an empty journal when there is no such file): the
+// frames of each half (split at the middle of the file) with ids from
+// `keep_from` on, walking over the others (walk_journal_frames). Reads each
+// half only as far as its frames go. Throws journal_io_error.
+journal_contents read_journal_contents(const std::filesystem::path& dir, std::uint64_t keep_from = 0);
 
 class journal_file {
  public:
@@ -72,9 +70,9 @@ class journal_file {
   journal_file(const journal_file&) = delete;
   journal_file& operator=(const journal_file&) = delete;
 
-  // Reads the whole file and returns the frames of both halves (see
-  // parse_journal_frames; a file not of the capacity it was opened with is
-  // split in halves by its own size), first half first. Throws
+  // Returns the frames of both halves, first half first, as
+  // read_journal_contents(dir, 0) does (a file not of the capacity it was
+  // opened with is split in halves by its own size). Throws
   // journal_io_error.
   std::vector<journal_frame> read_frames() const;
 

@@ -61,13 +61,12 @@ journal_overlay journal_overlay::read(MDB_txn* txn, const store_dbis& dbis, cons
     detail::run_before_journal_read();
     journal_contents contents;
     try {
-      contents = read_journal_contents(dir);
+      contents = read_journal_contents(dir, newest + 1);
     } catch (const journal_io_error& e) {
       throw load_failed("instadump: cannot read the journal of the store in " + dir.string() + ": " + e.what());
     }
     const bool unchanged = unchanged_since(txn);
-    const bool any_newer = std::any_of(contents.frames.begin(), contents.frames.end(),
-                                       [&](const journal_frame& f) { return f.snapshot_id > newest; });
+    const bool any_newer = !contents.frames.empty();  // (only frames newer than data.mdb's were taken)
     if (contents.damage && contents.damage->snapshot_id > newest) {
       if (!unchanged) throw journal_moved{};
       if (reads < kDamageReads) continue;

@@ -67,6 +67,18 @@ pid_t start_child(const std::function<bool()>& body) {
   return pid;
 }
 
+// Kills a child started with start_child when the test leaves its scope
+// early (a failed REQUIRE), so that no paused writer outlives the test.
+struct child_guard {
+  pid_t pid;
+  ~child_guard() {
+    if (::kill(pid, 0) == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
 // The child's exit code, 128 + signal when killed; -1 while it runs (no_hang).
 int wait_child(pid_t pid, bool no_hang = false) {
   int status = 0;
@@ -209,6 +221,7 @@ TEST_CASE("a read-only open next to a writer saving in a loop reads only whole s
     ::pause();
     return false;
   });
+  const child_guard guard{writer};
   ::close(ready[1]);
   // The store exists once the writer has saved once.
   std::unique_ptr<snapshot_store> ro;
@@ -286,6 +299,7 @@ TEST_CASE("a read that races with the writer starting its journal over reads aga
     ::pause();
     return false;
   });
+  const child_guard guard{writer};
   char c = 0;
   REQUIRE(::read(done[0], &c, 1) == 1);
   auto ro = snapshot_store::open(tmp.path(), read_only());
