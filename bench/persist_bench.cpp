@@ -180,6 +180,11 @@ int main(int argc, char** argv) {
       {"BM_incremental_save_1000_refs_one_changed/real_time", "BM_lmdb_commit_shaped_like_incremental_save/real_time"},
       {"BM_lmdb_commit_shaped_like_incremental_save/real_time", "BM_small_durable_lmdb_commit/real_time"},
       {"BM_load_1000_small_refs/real_time", "BM_cereal_file_1000_values/real_time"},
+      // Chunks (chunk_store_bench.cpp).
+      {"BM_chunked_save_one_leaf_changed/real_time", "BM_small_durable_lmdb_commit/real_time"},
+      {"BM_chunked_save_one_leaf_changed_direct/real_time", "BM_small_durable_lmdb_commit/real_time"},
+      {"BM_chunked_first_save_30000_leaves/iterations:3/real_time",
+       "BM_one_value_as_large_as_the_tree/iterations:3/real_time"},
   };
   for (const char* n : {"100000", "1000000"}) {
     std::string s = std::string("/") + n + "/iterations:4/real_time";

@@ -53,7 +53,8 @@ struct Entry {
 # newest full record at or before it, then each change after it in order.
 
 struct SnapshotRecord {
-  formatVersion @0 :UInt32;     # format version this record was written with (2)
+  formatVersion @0 :UInt32;     # format version this record was written with (2; 4 when an
+                                # entry has chunkRoots)
   snapshotId @1 :UInt64;        # equals its key; checked on read
   createdUnixNanos @2 :Int64;   # when the snapshot was written
   full @3 :Bool;                # entries lists every value of the snapshot; else only those
@@ -81,6 +82,7 @@ struct ValueEntry {
   framed @6 :Bool;              # the bytes are a message in the standard framing (segment
                                 # table first); else one segment, unframed (all values format 2
                                 # writes; format 1 values keep their framing)
+  chunkRoots @7 :List(UInt64);  # format 4: the chunks (in "chunks") the bytes refer to directly
 }
 
 # --- Format version 3: the journal -----------------------------------------------
@@ -94,7 +96,8 @@ struct ValueEntry {
 # that data.mdb does not have yet.
 
 struct JournalEntry {
-  formatVersion @0 :UInt32;          # format version this entry was written with (3)
+  formatVersion @0 :UInt32;          # format version this entry was written with (3; 4 when it
+                                     # has chunks or chunk roots)
   storeCreatedUnixNanos @1 :Int64;   # StoreMeta.createdUnixNanos of the store it belongs to
   snapshotId @2 :UInt64;             # the snapshot this entry writes; equals the frame's id
   baseId @3 :UInt64;                 # the snapshot it changes: snapshotId - 1 (0: none)
@@ -114,6 +117,14 @@ struct JournalEntry {
   framed @13 :List(Bool);            # as ValueEntry.framed
   schemas @14 :List(SchemaId);       # the schema identities the values use
   schemaTexts @15 :List(SchemaText); # schema descriptions to store ("schemas" database)
+  # Format 4: the new chunks, whole (docs/FORMAT.md, "Chunks"), side by side
+  # in ascending id order, and the chunks each new value refers to: value i
+  # lists chunkRootCounts[i] of chunkRoots, after those of the values before
+  # it (both lists empty when no value refers to chunks).
+  chunks @16 :Data;
+  chunkSizes @17 :List(UInt32);      # in bytes, multiples of 8, one per chunk
+  chunkRootCounts @18 :List(UInt32); # one per new value, or none
+  chunkRoots @19 :List(UInt64);
 }
 
 struct KeyName {

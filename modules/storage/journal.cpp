@@ -4,6 +4,7 @@
 #include "storage/journal.h"
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <utility>
@@ -47,7 +48,7 @@ journal::journal(lmdb_writer& writer)
     : writer_(writer),
       delay_(writer.env().options().journal_delay),
       file_(open_file(writer.env())),
-      plan_(file_.capacity() / 4) {}
+      plan_(file_.capacity() / 4, writer.env().options().keep_generations, writer.env().dir()) {}
 
 journal::~journal() {
   stop_applier();
@@ -145,9 +146,11 @@ std::optional<snapshot_info> journal::write_journaled(std::uint64_t base_id, con
   if (!planned) return std::nullopt;
   const std::filesystem::path& dir = writer_.env().dir();
   journal_entry& e = planned->entry;
+  const admitted_chunks& chunks = planned->chunks.admitted;
   auto message = std::make_unique<journal_message>(
-      planned->blob_bytes, journal_message_words(e.values.size(), e.new_keys.size(), planned->name_bytes,
-                                                 e.removed.size(), planned->schema_bytes));
+      planned->blob_bytes, chunks.total_bytes,
+      journal_message_words(e.values.size(), e.new_keys.size(), planned->name_bytes, e.removed.size(),
+                            planned->schema_bytes, chunks.bytes.size(), planned->chunk_roots));
   const std::span<std::byte> blob = message->blob();
   std::vector<std::uint64_t> checksums(e.values.size());
   for (std::size_t i = 0; i < e.values.size(); ++i) {
@@ -155,6 +158,13 @@ std::optional<snapshot_info> journal::write_journaled(std::uint64_t base_id, con
     std::span<std::byte> space = blob.subspan(out.offset, out.size_bytes);
     fill_new_value(std::get<new_value>(delta.put[i]), i, space, dir);
     checksums[i] = checksum_of(space);
+  }
+  std::size_t chunk_at = 0;
+  for (const std::span<const std::byte> c : chunks.bytes) {  // (in ascending id order)
+    const std::span<std::byte> space = message->chunks().subspan(chunk_at, c.size());
+    std::memcpy(space.data(), c.data(), c.size());
+    e.chunks.push_back(space);
+    chunk_at += c.size();
   }
   message->finish(e);
   e.blob = blob;
@@ -185,7 +195,7 @@ std::optional<snapshot_info> journal::write_journaled(std::uint64_t base_id, con
     const bool has_bytes = v.size_bytes != 0;
     info.entries.emplace_back(delta.entry_keys ? std::string(std::get<new_value>(delta.put[i]).key) : std::string(),
                               v.schema, has_bytes ? e.blob_id : 0, v.size_bytes, checksums[i],
-                              has_bytes ? v.offset : 0, v.framed, v.key_id);
+                              has_bytes ? v.offset : 0, v.framed, v.key_id, v.chunk_roots);
   }
 
   bool wake_applier = false;
@@ -209,7 +219,7 @@ std::optional<snapshot_info> journal::write_journaled(std::uint64_t base_id, con
                                                   " (the last durable snapshot is intact) and check the disk"
                                             : std::string("nothing was written; earlier snapshots are intact")));
     }
-    plan_.advance(e);
+    plan_.advance(e, std::move(planned->chunks));
     newest_pending_ = std::chrono::steady_clock::now();
     if (pending_.empty()) oldest_pending_ = newest_pending_;
     pending_snapshot& p = pending_.emplace_back();
@@ -225,6 +235,18 @@ std::optional<snapshot_info> journal::write_journaled(std::uint64_t base_id, con
 }
 
 // --- writing into data.mdb ---------------------------------------------------
+
+std::uint64_t journal::next_chunk_id() {
+  instadump::detail::lock_guard save(save_mu_);
+  if (plan_.planned()) return plan_.next_chunk_id();
+  // Without a plan, data.mdb and the snapshots still journaled tell.
+  std::uint64_t next = writer_.next_chunk_id();
+  instadump::detail::lock_guard lock(mu_);
+  for (const pending_snapshot& p : pending_) {
+    if (!p.entry.chunks.empty()) next = std::max(next, chunk_id_of(p.entry.chunks.back()) + 1);
+  }
+  return next;
+}
 
 void journal::apply() {
   instadump::detail::lock_guard apply(apply_mu_);

@@ -59,6 +59,10 @@ class journal {
   snapshot_info save(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
                      std::span<const schema_record> schemas) EXCLUDES(save_mu_, apply_mu_, mu_);
 
+  // The id the next save's new chunks start at: past every chunk in
+  // data.mdb and in the journal. Throws lmdb_failure and corrupt_data.
+  std::uint64_t next_chunk_id() EXCLUDES(save_mu_, apply_mu_, mu_);
+
   // Writes the journaled snapshots not yet in data.mdb into it: one LMDB
   // write transaction that the writer writes each snapshot into, one durable
   // commit; then the journal starts over if nothing else was added

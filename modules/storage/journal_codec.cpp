@@ -9,6 +9,7 @@
 
 #include "common/errors.h"
 #include "schemas/snapshot.capnp.h"
+#include "storage/chunk_format.h"
 #include "storage/journal_frame.h"
 #include "storage/decode_guard.h"
 #include "storage/manifest_codec.h"  // reader_options_for
@@ -32,27 +33,80 @@ capnp::Data::Reader data_of(std::span<const std::byte> b) {
   throw corrupt_data("instadump: " + where + ": the journal entry " + why);
 }
 
-}  // namespace
-
-std::size_t journal_message_words(std::size_t values, std::size_t new_keys, std::size_t name_bytes,
-                                  std::size_t removed, std::size_t schema_bytes) {
-  // Root struct and list headers; per value a key id, a size and a schema
-  // index (4 bytes each) and a bit; a KeyName 2 words and its name; a
-  // SchemaText 2 words and its bytes; a few SchemaIds.
-  return 64 + words_for(values * 12 + values / 8 + 8) + new_keys * 3 + words_for(name_bytes) + removed +
-         schema_bytes / kWord + 16 + 3 * 16;
+// The new chunks and the values' chunk roots of an entry (format 4).
+void decode_chunks(schema::JournalEntry::Reader root, journal_entry& e, const std::string& where) {
+  const std::span<const std::byte> all = bytes_of(root.getChunks());
+  std::uint64_t at = 0;
+  for (std::uint32_t size : root.getChunkSizes()) {
+    if (size % kWord != 0 || size < kChunkHeaderBytes || size > all.size() - at) {
+      damaged(where, "has a chunk of " + std::to_string(size) + " bytes, which does not fit its chunks");
+    }
+    const std::span<const std::byte> bytes = all.subspan(at, size);
+    const std::uint64_t id = chunk_id_of(bytes);
+    if (id == 0 || (!e.chunks.empty() && chunk_id_of(e.chunks.back()) >= id)) {
+      damaged(where, "lists its chunks out of order (chunk " + std::to_string(id) + ")");
+    }
+    chunk_view view;
+    std::string why;
+    if (!verify_chunk(bytes, id, view, why)) damaged(where, "has chunk " + std::to_string(id) + ", which " + why);
+    e.chunks.push_back(bytes);
+    at += size;
+  }
+  if (at != all.size()) {
+    damaged(where, "has chunks of " + std::to_string(at) + " bytes in all, but " + std::to_string(all.size()) +
+                       " bytes of chunks");
+  }
+  const auto counts = root.getChunkRootCounts();
+  const auto roots = root.getChunkRoots();
+  if (counts.size() != 0 && counts.size() != e.values.size()) damaged(where, "has chunk root counts not one per value");
+  std::uint64_t next = 0;
+  for (unsigned i = 0; i < counts.size(); ++i) {
+    if (counts[i] > roots.size() - next) damaged(where, "has chunk root counts that add up to more than its roots");
+    journal_value& v = e.values[i];
+    if (counts[i] != 0 && v.size_bytes == 0) damaged(where, "gives chunk roots to a value without bytes");
+    v.chunk_roots.resize(counts[i]);
+    for (std::uint32_t j = 0; j < counts[i]; ++j) v.chunk_roots[j] = roots[static_cast<unsigned>(next++)];
+  }
+  if (next != roots.size()) damaged(where, "has chunk roots that no value lists");
 }
 
-journal_message::journal_message(std::size_t blob_bytes, std::size_t other_words)
-    : message_(static_cast<unsigned>(std::min<std::size_t>(words_for(blob_bytes) + other_words, 1u << 28))) {
+}  // namespace
+
+std::uint64_t chunk_id_of(std::span<const std::byte> chunk) noexcept {
+  std::uint64_t id;
+  std::memcpy(&id, chunk.data() + 8, sizeof id);
+  return id;
+}
+
+std::size_t journal_message_words(std::size_t values, std::size_t new_keys, std::size_t name_bytes,
+                                  std::size_t removed, std::size_t schema_bytes, std::size_t chunks,
+                                  std::size_t chunk_roots) {
+  // Root struct and list headers; per value a key id, a size and a schema
+  // index (4 bytes each) and a bit; a KeyName 2 words and its name; a
+  // SchemaText 2 words and its bytes; a few SchemaIds; per chunk a size,
+  // per value a count of roots (4 bytes each), per root a word.
+  return 64 + words_for(values * 12 + values / 8 + 8) + new_keys * 3 + words_for(name_bytes) + removed +
+         schema_bytes / kWord + 16 + 3 * 16 + words_for(chunks * 4 + values * 4) + chunk_roots;
+}
+
+journal_message::journal_message(std::size_t blob_bytes, std::size_t chunk_bytes, std::size_t other_words)
+    : message_(static_cast<unsigned>(
+          std::min<std::size_t>(words_for(blob_bytes) + words_for(chunk_bytes) + other_words, 1u << 28))) {
   auto root = message_.initRoot<schema::JournalEntry>();
   auto blob = root.initBlob(static_cast<unsigned>(blob_bytes));
   blob_ = {reinterpret_cast<std::byte*>(blob.begin()), blob.size()};
+  if (chunk_bytes != 0) {
+    auto chunks = root.initChunks(static_cast<unsigned>(chunk_bytes));
+    chunks_ = {reinterpret_cast<std::byte*>(chunks.begin()), chunks.size()};
+  }
 }
 
 void journal_message::finish(const journal_entry& entry) {
   auto root = message_.getRoot<schema::JournalEntry>();
-  root.setFormatVersion(kJournalEntryFormat);
+  std::size_t roots = 0;
+  for (const journal_value& v : entry.values) roots += v.chunk_roots.size();
+  const bool with_chunks = roots != 0 || !entry.chunks.empty();
+  root.setFormatVersion(with_chunks ? kJournalEntryFormat : kJournalEntryFormatWithoutChunks);
   root.setStoreCreatedUnixNanos(entry.store_created_unix_nanos);
   root.setSnapshotId(entry.snapshot_id);
   root.setBaseId(entry.base_id);
@@ -98,6 +152,20 @@ void journal_message::finish(const journal_entry& entry) {
     texts[i].setFingerprint(entry.schemas[i].fingerprint);
     texts[i].setBytes(data_of(entry.schemas[i].bytes));
   }
+  if (!entry.chunks.empty()) {
+    auto chunk_sizes = root.initChunkSizes(static_cast<unsigned>(entry.chunks.size()));
+    for (unsigned i = 0; i < entry.chunks.size(); ++i) chunk_sizes.set(i, static_cast<std::uint32_t>(entry.chunks[i].size()));
+  }
+  if (roots != 0) {
+    auto counts = root.initChunkRootCounts(n);
+    auto out_roots = root.initChunkRoots(static_cast<unsigned>(roots));
+    unsigned at_root = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      const auto& ids = entry.values[i].chunk_roots;
+      counts.set(i, static_cast<std::uint32_t>(ids.size()));
+      for (std::uint64_t id : ids) out_roots.set(at_root++, id);
+    }
+  }
 
   // Packed: the blob of small values and the lists of small numbers are
   // mostly zero bytes, and the journal's flush costs by the byte.
@@ -141,7 +209,9 @@ journal_entry decode_journal_entry(kj::ArrayPtr<const capnp::word> payload, cons
                          ", but this build of Instadump only knows versions up to " +
                          std::to_string(kJournalEntryFormat) + "; upgrade Instadump to open it");
     }
-    if (format != kJournalEntryFormat) damaged(where, "has format version " + std::to_string(format) + " (expected 3)");
+    if (format != kJournalEntryFormat && format != kJournalEntryFormatWithoutChunks) {
+      damaged(where, "has format version " + std::to_string(format) + " (expected 3 or 4)");
+    }
     journal_entry e;
     e.store_created_unix_nanos = root.getStoreCreatedUnixNanos();
     e.snapshot_id = root.getSnapshotId();
@@ -196,6 +266,7 @@ journal_entry decode_journal_entry(kj::ArrayPtr<const capnp::word> payload, cons
       const auto b = bytes_of(s.getBytes());
       e.schemas.push_back(schema_record{s.getFingerprint(), std::vector<std::byte>(b.begin(), b.end())});
     }
+    decode_chunks(root, e, where);
     return e;
   });
 }

@@ -13,7 +13,10 @@
 namespace instadump::storage {
 
 bool journal_planner::can_follow(const writer_state& w) noexcept {
-  return w.intact && w.format == format_version;  // else the next direct write makes it so
+  // Format 3 or 4 (a journaled save with chunks raises a store of format 3
+  // when it goes into data.mdb); older formats: the next direct write
+  // converts the store.
+  return w.intact && w.format >= format_version_without_chunks;
 }
 
 void journal_planner::reset(const writer_state& w, std::int64_t store_created, std::uint64_t next_blob) {
@@ -36,6 +39,7 @@ void journal_planner::reset(const writer_state& w, std::int64_t store_created, s
     size_plus_one_[v.key_id] = v.ref.size + 1;
   }
   total_bytes_ = w.chain.total_bytes;
+  chunks_.reset(w, keep_, dir_);
   planned_ = true;
 }
 
@@ -55,10 +59,14 @@ std::optional<journal_plan> journal_planner::plan(std::uint64_t base_id, const s
     out.size_bytes = v->size_bytes;
     out.schema = v->schema;
     out.framed = v->framed;
+    out.chunk_roots = v->chunk_roots;
     plan.blob_bytes += v->size_bytes;
+    plan.chunk_roots += v->chunk_roots.size();
   }
   for (const schema_record& s : schemas) plan.schema_bytes += s.bytes.size() + 8;
-  if (plan.blob_bytes + plan.schema_bytes > max_entry_bytes_) return std::nullopt;
+  std::size_t chunk_bytes = 0;
+  for (const new_chunk& c : delta.chunks) chunk_bytes += c.bytes.size() + 4;
+  if (plan.blob_bytes + plan.schema_bytes + chunk_bytes + plan.chunk_roots * 8 > max_entry_bytes_) return std::nullopt;
 
   // Key ids, as the writer gives them.
   key_assignment keys(names_, key_ids_, next_key_id_);
@@ -99,12 +107,22 @@ std::optional<journal_plan> journal_planner::plan(std::uint64_t base_id, const s
   e.created_unix_nanos = now_unix_nanos();
   e.blob_id = plan.blob_bytes != 0 ? next_blob_ : 0;
   e.schemas.assign(schemas.begin(), schemas.end());
+
+  // The chunks, checked as the writer will check them (the names only
+  // for its errors about values with roots).
+  std::vector<std::string_view> names;
+  if (plan.chunk_roots != 0) {
+    names.resize(delta.put.size());
+    for (std::size_t i = 0; i < names.size(); ++i) names[i] = std::get<new_value>(delta.put[i]).key;
+  }
+  plan.chunks = chunks_.plan(e.values, names, e.removed, delta.chunks);
   return plan;
 }
 
-void journal_planner::advance(const journal_entry& done) noexcept {
+void journal_planner::advance(const journal_entry& done, chunk_forecast::step chunks) noexcept {
   try {
     planned_ = false;
+    chunks_.advance(done.values, done.removed, std::move(chunks));
     newest_ = done.snapshot_id;
     newest_created_ = done.created_unix_nanos;
     if (done.blob_id != 0) next_blob_ = done.blob_id + 1;

@@ -34,9 +34,12 @@ std::uint64_t replay_journaled(lmdb_writer& writer, MDB_txn* txn, const journal_
     nv.framed = v.framed;
     nv.key_id = v.key_id;
     nv.bytes = e.blob.subspan(v.offset, v.size_bytes);
+    nv.chunk_roots = v.chunk_roots;
     delta.put.emplace_back(std::move(nv));
   }
   for (std::uint64_t id : e.removed) delta.remove.push_back(name_of(id));
+  delta.chunks.reserve(e.chunks.size());
+  for (const std::span<const std::byte> c : e.chunks) delta.chunks.push_back(new_chunk{chunk_id_of(c), c});
 
   std::uint64_t freed = 0;
   const snapshot_info info = writer.write_in_batch(txn, e.base_id, delta, e.schemas, e.created_unix_nanos, freed);
@@ -49,7 +52,7 @@ std::uint64_t replay_journaled(lmdb_writer& writer, MDB_txn* txn, const journal_
     const bool has_bytes = v.size_bytes != 0;
     same = got.key_id == v.key_id && got.size_bytes == v.size_bytes && got.schema == v.schema &&
            got.framed == v.framed && got.blob_id == (has_bytes ? e.blob_id : 0) &&
-           got.offset == (has_bytes ? v.offset : 0);
+           got.offset == (has_bytes ? v.offset : 0) && got.chunk_roots == v.chunk_roots;
   }
   if (!same) {
     throw storage_error("instadump: " + where + " was written into data.mdb other than it was journaled "

@@ -21,7 +21,9 @@ namespace instadump::storage {
 // writer has started; returns the bytes it freed. Throws storage_error when
 // data.mdb's newest snapshot is not the one the entry builds on, the entry
 // names a key id data.mdb does not know, or the snapshot landed other than
-// the entry says (a bug); and what the writer throws.
+// the entry says (a bug); and what the writer throws (save_failed, also for
+// chunks that fail its checks, which the journal checked when it planned
+// the entry: a bug, too).
 std::uint64_t replay_journaled(lmdb_writer& writer, MDB_txn* txn, const journal_entry& entry)
     REQUIRES(writer.env().mu);
 

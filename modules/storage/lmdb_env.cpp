@@ -94,6 +94,17 @@ void for_each_record(MDB_txn* txn, MDB_dbi dbi, bool newest_first,
   }
 }
 
+std::optional<std::uint64_t> last_id(MDB_txn* txn, MDB_dbi dbi) {
+  MDB_cursor* cursor = nullptr;
+  check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open");
+  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> guard(cursor, mdb_cursor_close);
+  MDB_val k, v;
+  const int rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check(rc, "mdb_cursor_get");
+  return decode_id_key(k);
+}
+
 std::uint64_t decode_id_key(const MDB_val& key) {
   if (key.mv_size != 8) {
     throw lmdb_failure(MDB_CORRUPTED, "a key is " + std::to_string(key.mv_size) + " bytes long, expected 8");

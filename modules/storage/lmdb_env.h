@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -117,6 +118,9 @@ std::uint64_t decode_id_key(const MDB_val& key);
 // newest_first, in reverse key order (newest id first). Throws lmdb_failure.
 void for_each_record(MDB_txn* txn, MDB_dbi dbi, bool newest_first,
                      const std::function<void(const MDB_val& key, const MDB_val& value)>& visit);
+
+// The largest id key of `dbi`, or nullopt when it is empty. Throws lmdb_failure.
+std::optional<std::uint64_t> last_id(MDB_txn* txn, MDB_dbi dbi);
 
 // The bytes of an LMDB value.
 inline std::span<const std::byte> bytes_of(const MDB_val& v) noexcept {

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "common/errors.h"
+#include "storage/chunk_admission.h"
 #include "storage/error_advice.h"
 #include "storage/lmdb_env.h"
 #include "storage/manifest_codec.h"
@@ -52,41 +53,65 @@ void delete_id(MDB_txn* txn, MDB_dbi dbi, std::uint64_t id, const char* what) {
   if (rc != MDB_NOTFOUND) check(rc, what);
 }
 
-// Deletes blob `id` (if present); returns its size.
+// Deletes blob (or chunk) `id` (if present); returns its size.
 std::uint64_t delete_blob(MDB_txn* txn, MDB_dbi dbi, std::uint64_t id) {
   id_key key(id);
   MDB_val k = key.val(), v;
   const int rc = mdb_get(txn, dbi, &k, &v);
   if (rc == MDB_NOTFOUND) return 0;
-  check(rc, "mdb_get (blob to delete)");
-  check(mdb_del(txn, dbi, &k, nullptr), "mdb_del (blob)");
+  check(rc, "mdb_get (to delete)");
+  check(mdb_del(txn, dbi, &k, nullptr), "mdb_del");
   return v.mv_size;
 }
 
-// Makes a store of an older format one of format_version, with this write.
-void convert_format(MDB_txn* txn, const store_dbis& dbis, const writer_state& w, const std::filesystem::path& dir) {
+// Makes a store of an older format one of format `to` (3, or 4 when the
+// write stores chunks), with this write.
+void convert_format(MDB_txn* txn, const store_dbis& dbis, const writer_state& w, std::uint32_t to,
+                    const std::filesystem::path& dir) {
   if (w.format == 1) {
     // A format 1 store becomes format 2 with this write: its manifests are
     // replaced by the records converted from them, its names get key ids.
     for (const snapshot_record& r : w.converted) put_record(txn, dbis.snapshots, r);
     for (const auto& [key, key_id] : w.key_ids) put_name(txn, dbis.keys, key_id, key);  // format 1 has no other names
-    auto meta = encode_store_meta(store_meta{format_version, now_unix_nanos()});
+    auto meta = encode_store_meta(store_meta{to, now_unix_nanos()});
     MDB_val k = text_key(kMetaStoreKey);
     MDB_val v{meta.asBytes().size(), meta.asBytes().begin()};
     check(mdb_put(txn, dbis.meta, &k, &v, 0), "mdb_put (meta)");
-  } else if (w.format < format_version) {
+  } else if (w.format < to) {
     // Format 2 to 3: the data stays as it is; from now on the store may have
     // snapshots in its journal, which builds that know only format 2 would
-    // not see, so they must refuse it. (The creation time stays: journal
-    // entries name the store by it.)
+    // not see, so they must refuse it. To 4: the store holds chunks, which
+    // builds that know only format 3 would not read. (The creation time
+    // stays: journal entries name the store by it.)
     MDB_val k = text_key(kMetaStoreKey), old_meta;
     check(mdb_get(txn, dbis.meta, &k, &old_meta), "mdb_get (meta)");
     store_meta meta = decode_store_meta(lmdb::bytes_of(old_meta), "the meta record of " + dir.string());
-    meta.format_version = format_version;
+    meta.format_version = to;
     auto bytes = encode_store_meta(meta);
     MDB_val v{bytes.asBytes().size(), bytes.asBytes().begin()};
     check(mdb_put(txn, dbis.meta, &k, &v, 0), "mdb_put (meta)");
   }
+}
+
+// Stores the new chunks (ids ascending, above every stored one: appended).
+void put_chunks(MDB_txn* txn, MDB_dbi dbi, const admitted_chunks& chunks) {
+  for (std::size_t i = 0; i < chunks.links.size(); ++i) {
+    id_key key(chunks.links[i].id);
+    MDB_val k = key.val();
+    MDB_val v{chunks.bytes[i].size(), const_cast<std::byte*>(chunks.bytes[i].data())};
+    check(mdb_put(txn, dbi, &k, &v, MDB_APPEND), "mdb_put (chunk)");
+  }
+}
+
+// The chunk roots of the values whose intervals start with a write: those of
+// its changed values, each once per listing.
+std::vector<std::uint64_t> started_roots(const view_change& change) {
+  std::vector<std::uint64_t> roots;
+  for (const stored_value& v : change.changed) {
+    const auto ids = v.chunk_roots.ids();
+    roots.insert(roots.end(), ids.begin(), ids.end());
+  }
+  return roots;
 }
 
 }  // namespace
@@ -101,6 +126,12 @@ writer_state& lmdb_writer::loaded_state(MDB_txn* txn) {
     state_ = writer_state::load(txn, env().dbis(), env().dir());
   }
   return *state_;
+}
+
+std::uint64_t lmdb_writer::next_chunk_id() {
+  instadump::detail::lock_guard lock(env().mu);
+  lmdb::transaction txn(env().handle(), MDB_RDONLY);
+  return loaded_state(txn.get()).next_chunk_id;
 }
 
 snapshot_info lmdb_writer::write(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
@@ -225,13 +256,18 @@ snapshot_info lmdb_writer::write_once(MDB_txn* batch_txn, std::uint64_t base_id,
   info.id = w.chain.newest + 1;
   info.created_unix_nanos = created != 0 ? created : now_unix_nanos();
   info.entries.reserve(put.size());
+  std::vector<value_roots> roots;  // of the values that have any
   for (std::size_t i = 0; i < put.size(); ++i) {
     stored_value& s = stored[i];
     s.key_id = key_ids[i];
     if (const auto* kept = std::get_if<kept_value>(&put[i])) place_kept_value(w, txn, dbis, *kept, s, dir);
     info.entries.push_back(entry_info{{}, s.schema, s.ref.blob_id, s.ref.size, s.checksum,
-                                      s.ref.offset, s.framed, s.key_id});
+                                      s.ref.offset, s.framed, s.key_id, s.chunk_roots.to_vector()});
+    if (!s.chunk_roots.empty()) roots.push_back(value_roots{key_of(put[i]), s.chunk_roots.ids()});
   }
+  // The new chunks, checked against those stored, go in after the values.
+  admitted_chunks chunks = admit_chunks(w.chunks, w.next_chunk_id, delta.chunks, roots, dir);
+  put_chunks(txn, dbis.chunks, chunks);
   // Every key at most once, and not also removed.
   const auto by_key = [](const stored_value& a, const stored_value& b) { return a.key_id < b.key_id; };
   if (!std::is_sorted(stored.begin(), stored.end(), by_key)) std::sort(stored.begin(), stored.end(), by_key);
@@ -245,22 +281,29 @@ snapshot_info lmdb_writer::write_once(MDB_txn* batch_txn, std::uint64_t base_id,
   const snapshot_record record = build_record(w, info.id, info.created_unix_nanos, change);
   info.total_bytes = record.total_bytes;
 
-  // 4. Pruning: what the new record lets go.
+  // 4. Pruning: what the new record lets go, chunks included (none while
+  // the records cannot be trusted).
   const pruning prune = plan_pruning(w, change.change, record.full, env().options().keep_generations);
+  chunk_writes chunk_changes;
+  chunk_changes.step = w.chunks.plan(std::move(chunks.links), started_roots(change.change), prune.step.ended_roots,
+                                     w.intact);
+  chunk_changes.next_chunk_id = chunks.next_chunk_id;
+  chunk_changes.format = std::max(w.format, format_version_without_chunks);
+  if (!chunk_changes.step.created.empty() || !roots.empty()) chunk_changes.format = format_version;
 
   // 5. Storing it all, then the in-memory state follows.
-  const std::uint64_t freed = store(txn, w, record, keys, schemas, prune, next_blob);
+  const std::uint64_t freed = store(txn, w, record, keys, schemas, prune, next_blob, chunk_changes);
   if (own) own->commit();
   freed_bytes = freed;
-  follow(w, record, keys, change, prune);
+  follow(w, record, keys, change, prune, std::move(chunk_changes));
   return info;
 }
 
 std::uint64_t lmdb_writer::store(MDB_txn* txn, writer_state& w, const snapshot_record& record,
                                  const key_assignment& keys, std::span<const schema_record> schemas,
-                                 const pruning& prune, std::uint64_t next_blob) {
+                                 const pruning& prune, std::uint64_t next_blob, const chunk_writes& chunks) {
   const store_dbis& dbis = env().dbis();
-  convert_format(txn, dbis, w, env().dir());
+  convert_format(txn, dbis, w, chunks.format, env().dir());
   for (const auto& [key_id, key] : keys.added()) put_name(txn, dbis.keys, key_id, key);
   // In a batch, a record is encoded and stored when the batch commits, and
   // only if a later snapshot of the batch has not pruned it by then.
@@ -276,6 +319,8 @@ std::uint64_t lmdb_writer::store(MDB_txn* txn, writer_state& w, const snapshot_r
   }
   std::uint64_t freed = 0;
   for (std::uint64_t b : prune.drop_blobs) freed += delete_blob(txn, dbis.blobs, b);
+  for (std::uint64_t c : chunks.step.dropped) freed += delete_blob(txn, dbis.chunks, c);
+  if (chunks.next_chunk_id != w.next_chunk_id) write_counter(txn, dbis.meta, kMetaNextChunkKey, chunks.next_chunk_id);
   write_counter(txn, dbis.meta, kMetaNextBlobKey, next_blob);
   write_counter(txn, dbis.meta, kMetaNextKeyIdKey, keys.next_key_id());
   write_counter(txn, dbis.meta, kMetaOldestKey, prune.step.oldest);
@@ -284,12 +329,14 @@ std::uint64_t lmdb_writer::store(MDB_txn* txn, writer_state& w, const snapshot_r
 }
 
 void lmdb_writer::follow(writer_state& w, const snapshot_record& record, const key_assignment& keys,
-                         const snapshot_change& change, const pruning& prune) {
+                         const snapshot_change& change, const pruning& prune, chunk_writes&& chunks) {
   try {
     for (const auto& [key_id, key] : keys.added()) w.add_name(key_id, key);
     w.next_key_id = keys.next_key_id();
     w.newest_created = record.created_unix_nanos;
-    w.format = format_version;
+    w.format = chunks.format;
+    w.chunks.apply(std::move(chunks.step));
+    w.next_chunk_id = chunks.next_chunk_id;
     w.converted.clear();
     w.sweep.clear();
     w.kept_places_loaded = false;

@@ -6,10 +6,11 @@
 // Writing one snapshot goes in steps, each in a file of its own:
 //   1. key ids for the values' names (key_assignment.h);
 //   2. placing the values: new bytes into blobs, kept values where they are
-//      (value_placement.h);
+//      (value_placement.h); the new chunks, once checked (chunk_admission.h);
 //   3. what changed, and the record that says it (record_building.h);
 //   4. pruning: records no replay needs, blobs no kept snapshot has values
-//      in (record_building.h, snapshot_chain.h);
+//      in (record_building.h, snapshot_chain.h), chunks no kept snapshot
+//      reaches (chunk_ledger.h);
 //   5. storing all of that in the transaction (lmdb_writer.cpp), and once it
 //      has committed, making the in-memory state follow.
 //
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "common/thread_safety.h"
+#include "storage/chunk_ledger.h"
 #include "storage/key_assignment.h"
 #include "storage/record_building.h"
 #include "storage/record_codec.h"
@@ -59,6 +61,10 @@ class lmdb_writer {
   // poisons the store refuses too): the save of a store without a journal.
   snapshot_info save(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
                      std::span<const schema_record> schemas) EXCLUDES(env().mu);
+
+  // The id the next write's new chunks start at (snapshot_store::next_chunk_id
+  // without a journal). Throws lmdb_failure and corrupt_data.
+  std::uint64_t next_chunk_id() EXCLUDES(env().mu);
 
   // What the writer knows of the records on disk, read from `txn` when it
   // does not know it yet (or any more). In a batch, the records it holds
@@ -99,16 +105,24 @@ class lmdb_writer {
   snapshot_info write_once(MDB_txn* batch_txn, std::uint64_t base_id, const snapshot_delta& delta,
                            const std::vector<std::size_t>& rooms, std::span<const schema_record> schemas,
                            std::int64_t created, std::uint64_t& freed_bytes) REQUIRES(env().mu);
+  // What a write does to the chunks: the step of the ledger (new chunks,
+  // counts, chunks to delete), the next free chunk id afterwards, and the
+  // store's format afterwards (raised to 4 by the first write that needs it).
+  struct chunk_writes {
+    ledger_step step;
+    std::uint64_t next_chunk_id = 1;
+    std::uint32_t format = format_version_without_chunks;
+  };
   // Step 5: stores the snapshot's record, names and schemas in `txn`, deletes
-  // what `prune` lets go and moves the counters on (converting a store of an
-  // older format on the way). Returns the bytes it freed.
+  // what `prune` and `chunks` let go and moves the counters on (converting a
+  // store of an older format on the way). Returns the bytes it freed.
   std::uint64_t store(MDB_txn* txn, writer_state& w, const snapshot_record& record, const key_assignment& keys,
-                      std::span<const schema_record> schemas, const pruning& prune, std::uint64_t next_blob)
-      REQUIRES(env().mu);
+                      std::span<const schema_record> schemas, const pruning& prune, std::uint64_t next_blob,
+                      const chunk_writes& chunks) REQUIRES(env().mu);
   // After the write committed (or, in a batch, was written): the in-memory
   // state follows. Should that fail (memory), it is dropped and loaded again.
   void follow(writer_state& w, const snapshot_record& record, const key_assignment& keys,
-              const snapshot_change& change, const pruning& prune) REQUIRES(env().mu);
+              const snapshot_change& change, const pruning& prune, chunk_writes&& chunks) REQUIRES(env().mu);
 
   store_environment& env_;
   std::unique_ptr<writer_state> state_ GUARDED_BY(env().mu);

@@ -64,7 +64,7 @@ snapshot_record build_record(const writer_state& w, std::uint64_t id, std::int64
     total = 0;
     for (const stored_value& v : *c.whole) total += v.ref.size;
   } else {
-    for (const value_ref& r : change.superseded) total -= r.size;
+    for (const stored_value& v : change.superseded) total -= v.ref.size;
     for (const stored_value& v : change.changed) total += v.ref.size;
   }
   record.total_bytes = total;

@@ -20,7 +20,9 @@
 namespace instadump::storage {
 namespace {
 
+// Records are of format 2 unless a value refers to chunks (format 4).
 constexpr std::uint32_t kRecordFormat = 2;
+constexpr std::uint32_t kRecordFormatWithChunks = 4;
 
 // A packed byte stands for at most 128 words (a run of 256 zero words takes
 // two bytes), so this bounds the unpacked size -- and the work and memory of
@@ -40,11 +42,13 @@ capnp::ReaderOptions packed_reader_options(std::size_t packed_bytes) {
 }  // namespace
 
 std::vector<std::byte> encode_record(const snapshot_record& record) {
-  // One segment: a ValueEntry takes 6 words, a removed id one.
+  // One segment: a ValueEntry takes 7 words, a removed id or a chunk root one.
+  std::size_t roots = 0;
+  for (const stored_value& v : record.entries) roots += v.chunk_roots.ids().size();
   capnp::MallocMessageBuilder message(static_cast<unsigned>(
-      256 + std::min<std::size_t>(6 * record.entries.size() + record.removed.size(), 1u << 28)));
+      256 + std::min<std::size_t>(7 * record.entries.size() + record.removed.size() + roots, 1u << 28)));
   auto root = message.initRoot<schema::SnapshotRecord>();
-  root.setFormatVersion(kRecordFormat);
+  root.setFormatVersion(roots != 0 ? kRecordFormatWithChunks : kRecordFormat);
   root.setSnapshotId(record.id);
   root.setCreatedUnixNanos(record.created_unix_nanos);
   root.setFull(record.full);
@@ -81,6 +85,11 @@ std::vector<std::byte> encode_record(const snapshot_record& record) {
     e.setChecksum(v.checksum);
     e.setSchemaIndex(schema_of[i]);
     e.setFramed(v.framed);
+    if (!v.chunk_roots.empty()) {
+      const auto ids = v.chunk_roots.ids();
+      auto out = e.initChunkRoots(static_cast<unsigned>(ids.size()));
+      for (unsigned j = 0; j < ids.size(); ++j) out.set(j, ids[j]);
+    }
   }
   auto removed = root.initRemoved(static_cast<unsigned>(record.removed.size()));
   for (unsigned i = 0; i < record.removed.size(); ++i) removed.set(i, record.removed[i]);
@@ -100,8 +109,14 @@ snapshot_record decode_record(std::span<const std::byte> bytes, const std::strin
     kj::ArrayInputStream in(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
     capnp::PackedMessageReader reader(in, packed_reader_options(bytes.size()));
     auto root = reader.getRoot<schema::SnapshotRecord>();
-    if (root.getFormatVersion() != kRecordFormat) {
-      damaged(where, "has format version " + std::to_string(root.getFormatVersion()) + " (expected 2)");
+    const std::uint32_t format = root.getFormatVersion();
+    if (format > format_version) {
+      throw corrupt_data("instadump: " + where + ": the stored snapshot record has format version " +
+                         std::to_string(format) + ", but this build of Instadump only knows versions up to " +
+                         std::to_string(format_version) + "; upgrade Instadump to read it");
+    }
+    if (format != kRecordFormat && format != kRecordFormatWithChunks) {
+      damaged(where, "has format version " + std::to_string(format) + " (expected 2 or 4)");
     }
     snapshot_record r;
     r.id = root.getSnapshotId();
@@ -126,6 +141,13 @@ snapshot_record decode_record(std::span<const std::byte> bytes, const std::strin
       if (v.ref.offset % 8 != 0 || v.ref.size % 8 != 0) {
         damaged(where, "places a value at offset " + std::to_string(v.ref.offset) + " with size " +
                            std::to_string(v.ref.size) + " (both must be multiples of 8)");
+      }
+      if (e.hasChunkRoots()) {
+        const auto roots = e.getChunkRoots();
+        if (roots.size() != 0 && v.ref.size == 0) damaged(where, "gives chunk roots to a value without bytes");
+        std::vector<std::uint64_t> ids(roots.size());
+        for (unsigned j = 0; j < roots.size(); ++j) ids[j] = roots[j];
+        v.chunk_roots = chunk_root_list(std::move(ids));
       }
       if (!r.entries.empty() && r.entries.back().key_id >= v.key_id) damaged(where, "lists its values out of order");
       r.entries.push_back(v);

@@ -9,9 +9,11 @@
 // report any problem as corrupt_data.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -30,14 +32,39 @@ struct value_ref {
   friend bool operator==(const value_ref&, const value_ref&) = default;
 };
 
-// One value of a snapshot: whose (key id), where, how to check it, and what
-// it is (schema; framed or a single unframed segment).
+// The chunks a stored value refers to directly (ValueEntry.chunkRoots):
+// immutable, and shared by the copies of the value that views and records
+// make (most values have none, and copying those costs nothing).
+class chunk_root_list {
+ public:
+  chunk_root_list() = default;
+  explicit chunk_root_list(std::vector<std::uint64_t> ids)
+      : ids_(ids.empty() ? nullptr : std::make_shared<const std::vector<std::uint64_t>>(std::move(ids))) {}
+
+  std::span<const std::uint64_t> ids() const noexcept {
+    return ids_ ? std::span<const std::uint64_t>(*ids_) : std::span<const std::uint64_t>();
+  }
+  bool empty() const noexcept { return !ids_; }
+  std::vector<std::uint64_t> to_vector() const { return {ids().begin(), ids().end()}; }
+
+  friend bool operator==(const chunk_root_list& a, const chunk_root_list& b) {
+    return std::ranges::equal(a.ids(), b.ids());
+  }
+
+ private:
+  std::shared_ptr<const std::vector<std::uint64_t>> ids_;
+};
+
+// One value of a snapshot: whose (key id), where, how to check it, what it
+// is (schema; framed or a single unframed segment), and which chunks it
+// refers to.
 struct stored_value {
   std::uint64_t key_id = 0;
   value_ref ref;
   std::uint64_t checksum = 0;
   schema_identity schema;
   bool framed = false;
+  chunk_root_list chunk_roots;
 
   friend bool operator==(const stored_value&, const stored_value&) = default;
 };
@@ -53,13 +80,15 @@ struct snapshot_record {
   std::uint64_t total_bytes = 0;
 };
 
-// Serializes `record` (packed) with format version 2.
+// Serializes `record` (packed) with format version 2 or, when a value
+// refers to chunks, 4.
 std::vector<std::byte> encode_record(const snapshot_record& record);
 
 // Decodes a record. Throws corrupt_data naming `where` when the bytes do not
-// decode, the format version is not 2, or the lists break their rules
-// (entries or removed not sorted and unique, a schema index out of range, an
-// offset or size that is not a multiple of 8).
+// decode, the format version is not 2 or 4 (one newer than 4 asks for an
+// upgrade), or the lists break their rules (entries or removed not sorted
+// and unique, a schema index out of range, an offset or size that is not a
+// multiple of 8, chunk roots on a value without bytes).
 snapshot_record decode_record(std::span<const std::byte> bytes, const std::string& where);
 
 }  // namespace instadump::storage

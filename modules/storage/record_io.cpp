@@ -201,7 +201,7 @@ snapshot_info info_of(const stored_chain& chain, std::uint64_t id, const snapsho
   info.entries.reserve(view.size());
   for (const auto& [name, v] : order) {
     info.entries.push_back(entry_info{*name, v->schema, v->ref.blob_id, v->ref.size, v->checksum, v->ref.offset,
-                                      v->framed, chain.format == 1 ? 0 : v->key_id});
+                                      v->framed, chain.format == 1 ? 0 : v->key_id, v->chunk_roots.to_vector()});
     info.total_bytes += v->ref.size;
   }
   return info;

@@ -20,9 +20,11 @@
 
 namespace instadump::storage {
 
-// The store's named databases. keys is 0 when the store has none (format 1).
+// The store's named databases. keys is 0 when the store has none (format
+// 1), chunks when it has none (a store no build of format 4 has written to,
+// opened read-only).
 struct store_dbis {
-  MDB_dbi meta = 0, snapshots = 0, blobs = 0, schemas = 0, keys = 0;
+  MDB_dbi meta = 0, snapshots = 0, blobs = 0, schemas = 0, keys = 0, chunks = 0;
 };
 
 // Keys of the "meta" database.
@@ -30,6 +32,7 @@ inline constexpr const char* kMetaStoreKey = "store";
 inline constexpr const char* kMetaNextBlobKey = "next_blob_id";
 inline constexpr const char* kMetaNextKeyIdKey = "next_key_id";
 inline constexpr const char* kMetaOldestKey = "oldest_snapshot";
+inline constexpr const char* kMetaNextChunkKey = "next_chunk_id";
 
 std::uint64_t read_counter(MDB_txn* txn, MDB_dbi dbi, const char* key, std::uint64_t missing);
 void write_counter(MDB_txn* txn, MDB_dbi dbi, const char* key, std::uint64_t value);

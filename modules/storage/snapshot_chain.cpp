@@ -9,14 +9,11 @@
 #include "common/errors.h"
 
 namespace instadump::storage {
-namespace {
 
 std::uint64_t first_kept(std::uint64_t oldest, std::uint64_t newest, unsigned keep) {
   const std::uint64_t by_count = newest >= keep ? newest - keep + 1 : 1;
   return std::max(std::max<std::uint64_t>(oldest, 1), by_count);
 }
-
-}  // namespace
 
 bool same_value(const stored_value& a, const stored_value& b) {
   return a.ref == b.ref && a.schema == b.schema && a.checksum == b.checksum && a.framed == b.framed;
@@ -62,13 +59,13 @@ view_change diff_views(const snapshot_view& prev, const snapshot_view& next) {
   for (const stored_value& n : next) {
     while (p != prev.end() && p->key_id < n.key_id) {
       c.removed.push_back(p->key_id);
-      if (p->ref.size != 0) c.superseded.push_back(p->ref);
+      if (p->ref.size != 0) c.superseded.push_back(*p);
       ++p;
     }
     if (p != prev.end() && p->key_id == n.key_id) {
       if (!same_value(*p, n)) {
         c.changed.push_back(n);
-        if (p->ref.size != 0) c.superseded.push_back(p->ref);
+        if (p->ref.size != 0) c.superseded.push_back(*p);
       }
       ++p;
     } else {
@@ -78,7 +75,7 @@ view_change diff_views(const snapshot_view& prev, const snapshot_view& next) {
   }
   for (; p != prev.end(); ++p) {
     c.removed.push_back(p->key_id);
-    if (p->ref.size != 0) c.superseded.push_back(p->ref);
+    if (p->ref.size != 0) c.superseded.push_back(*p);
   }
   return c;
 }
@@ -91,7 +88,7 @@ view_change change_of(const view_index& current, const std::vector<stored_value>
     at = current.seek(at, v.key_id);
     const bool had = at != current.end() && at->key_id == v.key_id;
     if (had && same_value(*at, v)) continue;
-    if (had && at->ref.size != 0) c.superseded.push_back(at->ref);
+    if (had && at->ref.size != 0) c.superseded.push_back(*at);
     if (!had) ++c.added;
     c.changed.push_back(v);
   }
@@ -100,7 +97,7 @@ view_change change_of(const view_index& current, const std::vector<stored_value>
     at = current.seek(at, k);
     if (at == current.end() || at->key_id != k) continue;
     c.removed.push_back(k);
-    if (at->ref.size != 0) c.superseded.push_back(at->ref);
+    if (at->ref.size != 0) c.superseded.push_back(*at);
   }
   return c;
 }
@@ -211,7 +208,7 @@ chain_state rebuild_chain(const std::vector<snapshot_record>& records, std::uint
       view_change c = diff_views(current, next);
       for (const stored_value& v : c.changed) s.live.add(v.ref);
       if (r.id <= oldest) {
-        for (const value_ref& ref : c.superseded) s.live.release(ref);
+        for (const stored_value& v : c.superseded) s.live.release(v.ref);
       } else {
         s.pending.emplace_back(r.id, std::move(c.superseded));
       }
@@ -249,15 +246,17 @@ chain_step plan_step(const chain_state& state, const view_change& change, bool f
   for (const stored_value& v : change.changed) {
     if (v.ref.size != 0) ++delta[v.ref.blob_id];
   }
-  auto end_intervals = [&](const std::vector<value_ref>& refs) {
-    for (const value_ref& r : refs) {
-      if (r.size == 0) continue;
-      std::int64_t& d = delta[r.blob_id];
-      if (static_cast<std::int64_t>(state.live.in_blob(r.blob_id)) + d > 0) --d;  // as release() does
+  auto end_intervals = [&](const std::vector<stored_value>& values) {
+    for (const stored_value& v : values) {
+      const auto roots = v.chunk_roots.ids();
+      step.ended_roots.insert(step.ended_roots.end(), roots.begin(), roots.end());
+      if (v.ref.size == 0) continue;
+      std::int64_t& d = delta[v.ref.blob_id];
+      if (static_cast<std::int64_t>(state.live.in_blob(v.ref.blob_id)) + d > 0) --d;  // as release() does
     }
   };
-  for (const auto& [id, refs] : state.pending) {
-    if (id <= step.oldest) end_intervals(refs);
+  for (const auto& [id, values] : state.pending) {
+    if (id <= step.oldest) end_intervals(values);
   }
   if (step.id <= step.oldest) end_intervals(change.superseded);
   for (const auto& [blob, d] : delta) {
@@ -283,11 +282,11 @@ void apply_step(chain_state& state, const view_change& change, std::size_t recor
   for (const stored_value& v : change.changed) state.live.add(v.ref);
   std::erase_if(state.pending, [&](const auto& p) {
     if (p.first > step.oldest) return false;
-    for (const value_ref& r : p.second) state.live.release(r);
+    for (const stored_value& v : p.second) state.live.release(v.ref);
     return true;
   });
   if (step.id <= step.oldest) {
-    for (const value_ref& r : change.superseded) state.live.release(r);
+    for (const stored_value& v : change.superseded) state.live.release(v.ref);
   } else {
     state.pending.emplace_back(step.id, change.superseded);
   }
@@ -302,7 +301,7 @@ void apply_step(chain_state& state, const view_change& change, std::size_t recor
   }
   // The values replaced or removed are exactly the superseded ones (those
   // with bytes; the others count 0).
-  for (const value_ref& r : change.superseded) state.total_bytes -= r.size;
+  for (const stored_value& v : change.superseded) state.total_bytes -= v.ref.size;
   for (const stored_value& v : change.changed) state.total_bytes += v.ref.size;
   state.current.apply(change.changed, change.removed);
   state.newest = step.id;

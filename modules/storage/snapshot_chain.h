@@ -65,12 +65,12 @@ void apply_record(snapshot_view& view, const snapshot_record& r, const std::stri
 
 // What changed from `prev` to `next` (both sorted by key id): values of
 // `next` that `prev` does not have in the same place with the same schema,
-// key ids of `prev` missing from `next`, and the places of `prev`'s values
-// that `next` no longer has.
+// key ids of `prev` missing from `next`, and the values of `prev` (those
+// with bytes) that `next` no longer has.
 struct view_change {
   std::vector<stored_value> changed;
   std::vector<std::uint64_t> removed;
-  std::vector<value_ref> superseded;
+  std::vector<stored_value> superseded;
   std::size_t added = 0;  // values of `changed` whose key `prev` lacks
 };
 view_change diff_views(const snapshot_view& prev, const snapshot_view& next);
@@ -78,8 +78,7 @@ view_change diff_views(const snapshot_view& prev, const snapshot_view& next);
 // What changed from `current` when `put` (sorted by key id, unique) are
 // stored and the keys `removed` (sorted, unique; none of them in `put`) are
 // dropped: values of `put` that `current` does not already have as they are,
-// the removed keys `current` has, and the places of the values replaced or
-// removed. One galloping walk over `current` for each of the two lists.
+// the removed keys `current` has, and the values replaced or removed. One galloping walk over `current` for each of the two lists.
 view_change change_of(const view_index& current, const std::vector<stored_value>& put,
                       const std::vector<std::uint64_t>& removed);
 
@@ -119,7 +118,9 @@ struct chain_state {
   std::uint64_t total_bytes = 0; // of `current`
   live_values live;
   // Superseded lists of records oldest+1..newest (not yet reclaimed), by id.
-  std::vector<std::pair<std::uint64_t, std::vector<value_ref>>> pending;
+  // With `current`, they are the live value intervals: each of their values
+  // is one (chunk_ledger.h counts the chunk roots of these).
+  std::vector<std::pair<std::uint64_t, std::vector<stored_value>>> pending;
 };
 
 // Builds the state from `records`, every record on disk in id order (the
@@ -132,16 +133,23 @@ chain_state rebuild_chain(const std::vector<snapshot_record>& records, std::uint
 // than a full record has, or there is no record yet.
 bool next_record_full(const chain_state& state, std::size_t changed, std::size_t next_values);
 
+// The oldest snapshot kept once snapshot `newest` is written, when `oldest`
+// was the oldest kept before and `keep` snapshots are kept.
+std::uint64_t first_kept(std::uint64_t oldest, std::uint64_t newest, unsigned keep);
+
 // The effect of writing snapshot state.newest + 1, which changes `change`
 // from the current view, and then keeping `keep` snapshots: the new oldest
-// kept snapshot, the records no replay needs any more and the blobs no kept
-// snapshot has values in. Does not change `state`.
+// kept snapshot, the records no replay needs any more, the blobs no kept
+// snapshot has values in, and the chunk roots of the value intervals that
+// end (the values superseded up to the new oldest snapshot). Does not change
+// `state`.
 struct chain_step {
   std::uint64_t id = 0;                     // the new snapshot
   std::uint64_t oldest = 0;                 // the oldest kept snapshot afterwards
   bool full = false;                        // the new record is full
   std::vector<std::uint64_t> drop_records;  // ids, ascending
   std::vector<std::uint64_t> drop_blobs;    // ids, ascending
+  std::vector<std::uint64_t> ended_roots;   // each root once per value listing it
 };
 chain_step plan_step(const chain_state& state, const view_change& change, bool full, unsigned keep);
 

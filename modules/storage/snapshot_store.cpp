@@ -20,6 +20,7 @@
 #include "storage/lmdb_writer.h"
 #include "storage/record_io.h"
 #include "storage/store_environment.h"
+#include "storage/stored_chunks.h"
 
 namespace instadump::storage {
 
@@ -91,6 +92,10 @@ void check_values(const std::vector<std::variant<new_value, kept_value>>& values
         throw save_failed("instadump: value \"" + std::string(key) +
                           "\" has no fill function, and not size_bytes bytes either");
       }
+      if (!v->chunk_roots.empty() && v->size_bytes == 0) {
+        throw save_failed("instadump: value \"" + std::string(key) +
+                          "\" refers to chunks but has no bytes; a value that refers to chunks names them in its bytes");
+      }
     }
   }
 }
@@ -146,7 +151,7 @@ std::unique_ptr<snapshot_store> snapshot_store::open(const std::filesystem::path
 
 snapshot_info snapshot_store::write_snapshot(std::vector<std::variant<new_value, kept_value>> values,
                                              bool durable, std::span<const schema_record> schemas) {
-  return write_snapshot(0, snapshot_delta{std::move(values), {}}, durable, schemas);
+  return write_snapshot(0, snapshot_delta{std::move(values), {}, {}}, durable, schemas);
 }
 
 snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_delta delta, bool durable,
@@ -160,6 +165,23 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
   check_values(delta.put);
   if (parts.journaled) return parts.journaled->save(base_id, delta, durable, schemas);
   return parts.writer.save(base_id, delta, durable, schemas);
+}
+
+std::uint64_t snapshot_store::next_chunk_id() const {
+  impl& parts = *impl_;
+  parts.env->check_process();
+  try {
+    if (parts.journaled) return parts.journaled->next_chunk_id();
+    if (!parts.env->options().read_only) return parts.writer.next_chunk_id();
+  } catch (const lmdb_failure& e) {
+    throw load_failed("instadump: reading the store in " + parts.env->dir().string() + " failed: " + e.what());
+  }
+  // Read-only: what the writer would start at, as data.mdb says.
+  return parts.env->read([](MDB_txn* txn, const store_dbis& dbis) {
+    const std::uint64_t next = std::max<std::uint64_t>(read_counter(txn, dbis.meta, kMetaNextChunkKey, 1), 1);
+    const std::optional<std::uint64_t> last = dbis.chunks != 0 ? lmdb::last_id(txn, dbis.chunks) : std::nullopt;
+    return last ? std::max(next, *last + 1) : next;
+  });
 }
 
 void snapshot_store::flush_journal() {
@@ -206,6 +228,14 @@ std::optional<snapshot_info> snapshot_store::newest() const {
 
 void snapshot_store::read_snapshot(
     std::uint64_t id, const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>)>& visit) const {
+  read_snapshot(id, [&](const entry_info& e, kj::ArrayPtr<const capnp::word> words, const chunk_source&) {
+    visit(e, words);
+  });
+}
+
+void snapshot_store::read_snapshot(std::uint64_t id,
+                                   const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>,
+                                                            const chunk_source& chunks)>& visit) const {
   const std::filesystem::path& dir = impl_->env->dir();
   impl_->read([&](MDB_txn* txn, const store_dbis& dbis) {
     const std::string name = snapshot_name(id, dir);
@@ -251,9 +281,11 @@ void snapshot_store::read_snapshot(
       }
       bytes_of_entry.push_back(bytes);
     }
+    stored_chunk_source chunks(txn, dbis.chunks, name);
     for (std::size_t i = 0; i < info.entries.size(); ++i) {
       aligned_words words(bytes_of_entry[i]);
-      visit(info.entries[i], words.words());
+      chunks.visiting(info.entries[i].key);
+      visit(info.entries[i], words.words(), chunks);
     }
   });
 }
@@ -291,6 +323,9 @@ store_stats snapshot_store::stats() const {
     s.blob_count = st.ms_entries;
     lmdb::for_each_record(txn, dbis.blobs, false,
                           [&](const MDB_val&, const MDB_val& v) { s.live_bytes += v.mv_size; });
+    const chunk_totals chunks = stored_chunk_totals(txn, dbis.chunks);
+    s.chunk_count = chunks.count;
+    s.chunk_bytes = chunks.bytes;
     s.stale_readers_cleared = env.stale_readers_cleared();
     return s;
   });

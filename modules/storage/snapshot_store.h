@@ -12,11 +12,13 @@
 // LMDB layout (docs/FORMAT.md has the full description and the evolution
 // rules): named databases
 //   "meta"      "store"           -> StoreMeta message (magic, format version)
-//               "next_blob_id", "next_key_id", "oldest_snapshot" -> 8-byte big-endian
+//               "next_blob_id", "next_key_id", "oldest_snapshot",
+//               "next_chunk_id" -> 8-byte big-endian
 //   "snapshots" 8-byte BE id      -> SnapshotRecord message (packed)
 //   "blobs"     8-byte BE id      -> the bytes of the values saved together
 //   "keys"      8-byte BE key id  -> a value name
 //   "schemas"   8-byte BE fingerprint -> schema bytes (opaque to the store)
+//   "chunks"    8-byte BE id      -> one chunk (chunk_format.h)
 // Keys are short fixed-size ids, so LMDB's 511-byte key limit never applies
 // to value names, however long. Stores of format 1 (one full manifest per
 // snapshot) are read as they are and converted by their first write.
@@ -30,6 +32,13 @@
 // the writer journaled in the last few milliseconds, or that a crashed
 // writer left in its journal, appear to it once a writer has put them into
 // data.mdb (a writable open does that first).
+//
+// Chunks (format 4): a value may refer to chunks -- the nodes of the
+// persistent collections in it -- which are stored once, shared by every
+// kept snapshot that reaches them, and deleted (in the same transaction as
+// the write that makes it so) once none does. A save writes only the chunks
+// that are new (snapshot_delta::chunks, new_value::chunk_roots); reads hand
+// them out through a chunk_source.
 //
 // Processes: one writer per directory (enforced with a flock on
 // <dir>/instadump.lock); any number of read-only opens next to it. Do not use
@@ -52,10 +61,23 @@
 #include <variant>
 #include <vector>
 
+#include "storage/chunk_format.h"
 #include "storage/manifest_codec.h"  // reader_options_for
 #include "storage/snapshot_types.h"
 
 namespace instadump::storage {
+
+// The chunks of the snapshot being read, for a read_snapshot() visitor.
+class chunk_source {
+ public:
+  virtual ~chunk_source() = default;
+  // Chunk `id`, verified (checksum, size, id; see parse_chunk), read in the
+  // same transaction as the values: its payload 8-byte aligned (copied when
+  // the store's copy is not), valid until the visit of the value returns.
+  // Throws corrupt_data naming the chunk and the value being visited when
+  // the chunk is missing or damaged.
+  virtual chunk_view get(std::uint64_t id) const = 0;
+};
 
 class snapshot_store {
  public:
@@ -92,6 +114,13 @@ class snapshot_store {
   snapshot_store(const snapshot_store&) = delete;
   snapshot_store& operator=(const snapshot_store&) = delete;
 
+  // The id the new chunks of the next write start at (snapshot_delta::
+  // chunks): ids are unique and never reused; a write advances it past its
+  // largest. Between this call and the write that uses it, no other write
+  // may store chunks (the write then fails with save_failed). Throws
+  // load_failed when the store cannot be read. Thread-safe.
+  std::uint64_t next_chunk_id() const;
+
   // Writes a new snapshot made of `values` in one LMDB write transaction,
   // stores `schemas` (replacing records with the same fingerprint), then drops
   // snapshots beyond keep_generations and the bytes no kept snapshot has, in
@@ -119,7 +148,8 @@ class snapshot_store {
   // Throws save_failed, and nothing is changed, when: the store is read-only;
   // keys are empty or repeated; a new_value's size is not a multiple of 8 or
   // it has no fill; a kept_value names a place no kept snapshot has a value
-  // at; fill() throws (its exception is nested); the disk is full or the map
+  // at; the chunks fail their checks (see write_snapshot(base_id, delta));
+  // fill() throws (its exception is nested); the disk is full or the map
   // cannot grow, or the journal is full and the snapshots in it cannot be
   // written into data.mdb (the error says why). Throws save_failed and
   // poisons the store when flushing to disk fails (I/O error): the kernel
@@ -150,6 +180,17 @@ class snapshot_store {
   // returned entries are those of delta.put, in order. Throws save_failed
   // also when `base_id` is not a kept snapshot or cannot be read, or a key
   // is both put and removed.
+  //
+  // With chunks (format 4; the first write that stores one raises the
+  // store's format to 4): delta.chunks are stored, and each value's
+  // chunk_roots with it. Throws save_failed, and nothing is changed, when a
+  // chunk is malformed or not 8-byte aligned, has an id below
+  // next_chunk_id() or given twice, lists a child whose id is not smaller
+  // than its own or that is neither a new chunk nor one the store holds, or
+  // is referred to by no value and no other new chunk; or when a value's
+  // chunk root is neither a new chunk nor one the store holds. A journaled
+  // save is checked when it is journaled, against the chunks the store will
+  // hold by the time it is written into data.mdb.
   snapshot_info write_snapshot(std::uint64_t base_id, snapshot_delta delta, bool durable,
                                std::span<const schema_record> schemas = {});
 
@@ -188,6 +229,13 @@ class snapshot_store {
   // call write_snapshot() on this store (it would deadlock).
   void read_snapshot(std::uint64_t id,
                      const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>)>& visit) const;
+  // read_snapshot() for values that refer to chunks: `chunks` hands out the
+  // chunks of the snapshot (entry.chunk_roots and their children), read in
+  // the same transaction. Its get() throws corrupt_data for a missing or
+  // damaged chunk (after other values may have been visited).
+  void read_snapshot(std::uint64_t id,
+                     const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>,
+                                              const chunk_source& chunks)>& visit) const;
 
   // Returns the schema bytes stored for `fingerprint`, or nullopt. Thread-safe.
   std::optional<std::vector<std::byte>> get_schema(std::uint64_t fingerprint) const;

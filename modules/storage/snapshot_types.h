@@ -14,11 +14,17 @@
 
 namespace instadump::storage {
 
-// The on-disk format version this build writes and the newest it can read,
-// stored in StoreMeta (see docs/FORMAT.md). 3 added the journal: a store of
-// format 3 may hold snapshots in journal.log that data.mdb does not have yet,
-// so builds that know only format 2 must not open it.
-inline constexpr std::uint32_t format_version = 3;
+// The newest on-disk format version this build writes and reads, stored in
+// StoreMeta (see docs/FORMAT.md). 3 added the journal: a store of format 3
+// may hold snapshots in journal.log that data.mdb does not have yet, so
+// builds that know only format 2 must not open it. 4 added chunks.
+inline constexpr std::uint32_t format_version = 4;
+// The format version of a store's data as long as it holds no chunks: new
+// stores start at it, and a store is raised to format_version (4) by the
+// first write that stores a chunk or a value that refers to chunks, so that
+// builds that know only format 3 keep opening the stores that do not use
+// them.
+inline constexpr std::uint32_t format_version_without_chunks = 3;
 
 // How snapshot_store::open() opens a directory.
 struct store_options {
@@ -91,6 +97,12 @@ struct new_value {
   // entry_info::key_id of an earlier value under this key, if known (0: not
   // known): spares the store looking the name up.
   std::uint64_t key_id = 0;
+  // The chunks the value's bytes refer to directly (the roots of the
+  // persistent collections in it): each one a new chunk of the same write
+  // (snapshot_delta::chunks) or a chunk the store holds. Stored with the
+  // value (entry_info::chunk_roots); they stay while a kept snapshot has the
+  // value. A value that refers to chunks has bytes (size_bytes > 0).
+  std::vector<std::uint64_t> chunk_roots;
 };
 
 // A value that is unchanged since a stored snapshot: the new snapshot refers to
@@ -110,6 +122,25 @@ struct kept_value {
   // entry_info::key_id of that entry, if known (0: not known): spares the
   // store looking the name up.
   std::uint64_t key_id = 0;
+  // That entry's chunk_roots (valid until write_snapshot() returns): the
+  // store knows the roots of the values it holds and uses these only when
+  // its records are damaged (each must then be a chunk the store holds).
+  std::span<const std::uint64_t> chunk_roots;
+};
+
+// A chunk to store with a snapshot (format 4): one node of a persistent
+// collection, in the layout of chunk_format.h (encode_chunk). Chunks are
+// stored once and shared by every kept snapshot that reaches them: from a
+// value's chunk_roots, and from chunk to child. A chunk no kept snapshot
+// reaches any more is deleted.
+struct new_chunk {
+  // Unique, at least snapshot_store::next_chunk_id() (ids are never reused;
+  // gaps are fine), and greater than the id of every child it lists.
+  std::uint64_t id = 0;
+  // The whole chunk (header, child ids, payload), 8-byte aligned, as
+  // encode_chunk returns it; valid until write_snapshot() returns. The store
+  // copies it.
+  std::span<const std::byte> bytes;
 };
 
 // How a new snapshot differs from the one it builds on: values to store
@@ -118,6 +149,10 @@ struct kept_value {
 struct snapshot_delta {
   std::vector<std::variant<new_value, kept_value>> put;
   std::vector<std::string> remove;
+  // New chunks the values (or other new chunks) refer to, in any order.
+  // Every one must be referred to: by a value of `put`'s chunk_roots or as
+  // a child of another new chunk.
+  std::vector<new_chunk> chunks;
   // false: the entries write_snapshot() returns (those of `put`, in order)
   // leave `key` empty -- the caller has the names -- which spares copying
   // every name of a large save.
@@ -135,6 +170,7 @@ struct entry_info {
   std::uint64_t offset = 0;      // where in the blob the bytes start
   bool framed = false;           // see new_value::framed
   std::uint64_t key_id = 0;      // the store's id for `key` (0 for format 1 stores not yet converted)
+  std::vector<std::uint64_t> chunk_roots;  // the chunks the bytes refer to directly (new_value::chunk_roots)
 
   friend bool operator==(const entry_info&, const entry_info&) = default;
 };
@@ -164,6 +200,8 @@ struct store_stats {
   std::uint64_t used_bytes = 0;   // pages in use, including free pages LMDB will reuse
   std::uint64_t live_bytes = 0;   // sum of the sizes of all stored blobs
   std::uint64_t blob_count = 0;   // number of stored blobs
+  std::uint64_t chunk_count = 0;  // number of stored chunks
+  std::uint64_t chunk_bytes = 0;  // sum of their sizes
   std::uint64_t snapshot_count = 0;
   // Reader slots of dead processes that open() released (mdb_reader_check).
   int stale_readers_cleared = 0;

@@ -111,14 +111,16 @@ void store_environment::initialize() {
     check(mdb_dbi_open(txn.get(), "blobs", MDB_CREATE, &dbis_.blobs), "mdb_dbi_open (blobs)");
     check(mdb_dbi_open(txn.get(), "schemas", MDB_CREATE, &dbis_.schemas), "mdb_dbi_open (schemas)");
     check(mdb_dbi_open(txn.get(), "keys", MDB_CREATE, &dbis_.keys), "mdb_dbi_open (keys)");
-    auto meta = encode_store_meta(store_meta{format_version, now_unix_nanos()});
+    check(mdb_dbi_open(txn.get(), "chunks", MDB_CREATE, &dbis_.chunks), "mdb_dbi_open (chunks)");
+    // A new store needs format 4 only once it holds chunks (see snapshot_types.h).
+    auto meta = encode_store_meta(store_meta{format_version_without_chunks, now_unix_nanos()});
     MDB_val k = text_key(kMetaStoreKey);
     MDB_val v{meta.asBytes().size(), meta.asBytes().begin()};
     check(mdb_put(txn.get(), dbis_.meta, &k, &v, 0), "mdb_put (meta)");
     write_counter(txn.get(), dbis_.meta, kMetaNextBlobKey, 1);
     write_counter(txn.get(), dbis_.meta, kMetaNextKeyIdKey, 1);
     txn.commit();
-    keys_open_ = true;
+    late_databases_open_ = true;
     // The new store's files exist now: make sure nobody else can read them
     // whatever the umask was.
     ::chmod((dir_ / "data.mdb").c_str(), 0600);
@@ -157,22 +159,48 @@ void store_environment::initialize() {
   } else {
     check(keys_rc, "mdb_dbi_open (keys)");
   }
+  // Chunks (format 4): a writable open adds the database to an older store
+  // (older builds ignore it); the first write that stores a chunk raises the
+  // store's format.
+  const int chunks_rc = mdb_dbi_open(txn.get(), "chunks", writable ? MDB_CREATE : 0, &dbis_.chunks);
+  if (chunks_rc == MDB_NOTFOUND && meta.format_version < 4) {
+    dbis_.chunks = 0;
+  } else if (chunks_rc == MDB_NOTFOUND) {
+    throw open_failed("instadump: the store in " + dir_.string() +
+                      " has no \"chunks\" database; it is damaged: restore it from a backup");
+  } else {
+    check(chunks_rc, "mdb_dbi_open (chunks)");
+  }
   // Committing (also for a read transaction) keeps the database handles open.
   txn.commit();
-  keys_open_ = dbis_.keys != 0;
+  late_databases_open_ = dbis_.keys != 0 && dbis_.chunks != 0;
 }
 
-void store_environment::open_keys_database() const {
+void store_environment::open_late_databases() const {
   instadump::detail::lock_guard lock(mu);
-  if (dbis_.keys != 0) return;
+  if (dbis_.keys != 0 && dbis_.chunks != 0) return;
   lmdb::transaction txn(handle(), MDB_RDONLY);
-  MDB_dbi keys = 0;
-  const int rc = mdb_dbi_open(txn.get(), "keys", 0, &keys);
-  if (rc == MDB_NOTFOUND) return;  // still format 1
-  check(rc, "mdb_dbi_open (keys)");
+  MDB_dbi keys = dbis_.keys, chunks = dbis_.chunks;
+  if (keys == 0) {
+    const int rc = mdb_dbi_open(txn.get(), "keys", 0, &keys);
+    if (rc == MDB_NOTFOUND) {
+      keys = 0;  // still format 1
+    } else {
+      check(rc, "mdb_dbi_open (keys)");
+    }
+  }
+  if (chunks == 0) {
+    const int rc = mdb_dbi_open(txn.get(), "chunks", 0, &chunks);
+    if (rc == MDB_NOTFOUND) {
+      chunks = 0;  // no writer of format 4 yet
+    } else {
+      check(rc, "mdb_dbi_open (chunks)");
+    }
+  }
   txn.commit();
   dbis_.keys = keys;
-  keys_open_.store(true, std::memory_order_release);
+  dbis_.chunks = chunks;
+  if (keys != 0 && chunks != 0) late_databases_open_.store(true, std::memory_order_release);
 }
 
 void store_environment::check_process() const {

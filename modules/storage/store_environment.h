@@ -104,9 +104,10 @@ class store_environment {
  private:
   store_environment(std::filesystem::path dir, const store_options& options);
 
-  // Opens the "keys" database in a read-only store whose writer created it
-  // after this store was opened (converting a format 1 store).
-  void open_keys_database() const EXCLUDES(mu);
+  // Opens the "keys" and "chunks" databases in a read-only store whose
+  // writer created them after this store was opened (converting a format 1
+  // store; opening an older store writable with this build).
+  void open_late_databases() const EXCLUDES(mu);
 
   const std::filesystem::path dir_;
   const store_options options_;
@@ -117,17 +118,18 @@ class store_environment {
   std::pair<dev_t, ino_t> dir_identity_{};
   int stale_readers_cleared_ = 0;
   std::atomic<bool> poisoned_{false};
-  // Only `keys` changes after initialize(), in open_keys_database().
+  // Only `keys` and `chunks` change after initialize(), in open_late_databases().
   mutable store_dbis dbis_ GUARDED_BY(mu);
-  // Whether dbis_.keys is open: read without the lock by every read.
-  mutable std::atomic<bool> keys_open_{false};
+  // Whether dbis_.keys and dbis_.chunks are open: read without the lock by every read.
+  mutable std::atomic<bool> late_databases_open_{false};
 };
 
 template <typename F>
 auto store_environment::read(F&& f) const {
   // A writer in another process may have converted a format 1 store since
-  // this read-only store was opened; its key table is needed now.
-  if (!keys_open_.load(std::memory_order_acquire)) open_keys_database();
+  // this read-only store was opened, or added chunks to an older one: its
+  // key table and chunks are needed now.
+  if (!late_databases_open_.load(std::memory_order_acquire)) open_late_databases();
   for (int attempt = 0;; ++attempt) {
     {
       instadump::detail::shared_lock lock(mu);

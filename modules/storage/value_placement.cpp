@@ -36,6 +36,13 @@ void fill_value(const new_value& v, std::size_t i, std::span<std::byte> space, s
   s.checksum = checksum_of(space);
   s.schema = v.schema;
   s.framed = v.framed;
+  if (!v.chunk_roots.empty()) {
+    if (space.empty()) {
+      throw save_failed("instadump: value \"" + std::string(v.key) + "\" for a snapshot in " + dir.string() +
+                        " refers to chunks but was written with no bytes; nothing was written");
+    }
+    s.chunk_roots = chunk_root_list(v.chunk_roots);
+  }
 }
 
 }  // namespace
@@ -103,6 +110,7 @@ void place_kept_value(writer_state& w, MDB_txn* txn, const store_dbis& dbis, con
     s.ref = here->ref;
     s.checksum = here->checksum;
     s.framed = here->framed;
+    s.chunk_roots = here->chunk_roots;
   } else if (!w.intact) {
     // The records cannot say; the bytes must at least be there.
     id_key key(kept.blob_id);
@@ -117,6 +125,8 @@ void place_kept_value(writer_state& w, MDB_txn* txn, const store_dbis& dbis, con
     s.ref = value_ref{kept.blob_id, kept.offset, kept.size_bytes};
     s.checksum = kept.checksum;
     s.framed = kept.framed;
+    // (The writer checks that these are stored chunks.)
+    if (!kept.chunk_roots.empty()) s.chunk_roots = chunk_root_list({kept.chunk_roots.begin(), kept.chunk_roots.end()});
   } else {
     throw save_failed("instadump: value \"" + std::string(kept.key) + "\" refers to offset " +
                       std::to_string(kept.offset) + " of blob " + std::to_string(kept.blob_id) +

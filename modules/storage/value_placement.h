@@ -69,7 +69,7 @@ inline void fill_new_value(const new_value& v, std::size_t index, std::span<std:
 
 // Reserves blobs for the new values of `put` in `txn` (ids from `next_blob`
 // on) and fills them in; stored[i] gets where put[i] is stored, its checksum,
-// schema and framing (kept values are left alone). rooms[i], when present
+// schema, framing and chunk roots (kept values are left alone). rooms[i], when present
 // and not 0, is the room to reserve for put[i] if it is filled in place
 // (else its size_bytes). Returns the next free blob id. Throws room_needed,
 // save_failed (a fill threw, nested in it; or a value filled in place used
@@ -79,7 +79,7 @@ std::uint64_t place_new_values(MDB_txn* txn, MDB_dbi blobs, const std::vector<st
                                std::vector<stored_value>& stored, const std::filesystem::path& dir);
 
 // Where `kept` is stored: `s` (its key_id set) gets the place, checksum,
-// schema and framing of the value it refers to. Throws save_failed when no
+// schema, framing and chunk roots of the value it refers to. Throws save_failed when no
 // kept snapshot has a value there or, when the records cannot say (w is not
 // intact), the blob does not hold its bytes.
 void place_kept_value(writer_state& w, MDB_txn* txn, const store_dbis& dbis, const kept_value& kept, stored_value& s,

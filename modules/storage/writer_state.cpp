@@ -2,11 +2,42 @@
 // values kept snapshots have (see writer_state.h).
 #include "storage/writer_state.h"
 
+#include <algorithm>
+
 #include "common/errors.h"
+#include "storage/chunk_format.h"
 #include "storage/layout_rules.h"
 #include "storage/lmdb_env.h"
 
 namespace instadump::storage {
+namespace {
+
+// Every stored chunk, as its header lists it (a chunk whose header is cut
+// short lists no children: once nothing refers to it, it goes, and its
+// children with the next open, as orphans). Sets `next_chunk_id` past the
+// largest id.
+void load_chunks(MDB_txn* txn, const store_dbis& dbis, writer_state& w) {
+  w.next_chunk_id = std::max<std::uint64_t>(read_counter(txn, dbis.meta, kMetaNextChunkKey, 1), 1);
+  if (dbis.chunks == 0) return;
+  chunk_header header;
+  lmdb::for_each_record(txn, dbis.chunks, false, [&](const MDB_val& k, const MDB_val& v) {
+    const std::uint64_t id = lmdb::decode_id_key(k);
+    if (!read_chunk_header(lmdb::bytes_of(v), header) || header.id != id) header.children.clear();
+    w.chunks.add_stored(chunk_links{id, std::move(header.children)});
+    w.next_chunk_id = std::max(w.next_chunk_id, id + 1);
+  });
+}
+
+// The chunk roots of every live value interval: the newest snapshot's
+// values and those superseded since the oldest kept snapshot.
+void count_roots(writer_state& w) {
+  for (const stored_value& v : w.chain.current) w.chunks.add_roots(v.chunk_roots.ids());
+  for (const auto& [id, superseded] : w.chain.pending) {
+    for (const stored_value& v : superseded) w.chunks.add_roots(v.chunk_roots.ids());
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<writer_state> writer_state::load(MDB_txn* txn, const store_dbis& dbis,
                                                  const std::filesystem::path& dir) {
@@ -37,9 +68,11 @@ std::unique_ptr<writer_state> writer_state::load(MDB_txn* txn, const store_dbis&
   } else {
     w->intact = false;
   }
+  load_chunks(txn, dbis, *w);
   if (!w->intact) {
     // Nothing can be trusted about which bytes are live: the next record is
     // written full, and nothing is reclaimed (see intact).
+    w->chunks.finish_loading(false);
     w->chain = chain_state{};
     for (const chain_link& link : chain.links) {
       w->chain.records.emplace_back(link.id, link.record && link.record->full);
@@ -48,7 +81,10 @@ std::unique_ptr<writer_state> writer_state::load(MDB_txn* txn, const store_dbis&
     w->chain.oldest = chain.oldest;
     return w;
   }
-  // Bytes nothing kept refers to (a damaged record's, pruned since) go now.
+  // Bytes and chunks nothing kept refers to (a damaged record's, pruned
+  // since) go with the next write.
+  count_roots(*w);
+  w->chunks.finish_loading(true);
   lmdb::for_each_record(txn, dbis.blobs, false, [&](const MDB_val& k, const MDB_val&) {
     const std::uint64_t blob = lmdb::decode_id_key(k);
     if (w->chain.live.in_blob(blob) == 0) w->sweep.push_back(blob);

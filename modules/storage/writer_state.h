@@ -1,7 +1,8 @@
 // What the writer knows about the records on disk, kept in memory between
 // writes so that a save does not read the whole chain again: the newest
 // snapshot's values, which stored values some kept snapshot still has
-// (counted per blob), the key table, and whether the records can be trusted.
+// (counted per blob), the key table, the stored chunks and their reference
+// counts, and whether the records can be trusted.
 //
 // Loaded from the records when the first write needs it, changed by each
 // write once it has committed (lmdb_writer.cpp), and dropped -- to be loaded
@@ -23,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/chunk_ledger.h"
 #include "storage/name_map.h"
 #include "storage/record_codec.h"
 #include "storage/record_io.h"
@@ -39,9 +41,9 @@ struct place_hash {
 };
 
 struct writer_state {
-  // Reads the state from the records in `txn` (any transaction). Records
-  // that do not decode leave it not `intact`. Throws lmdb_failure and
-  // corrupt_data (a damaged meta record or key table).
+  // Reads the state from the records and the chunks' headers in `txn` (any
+  // transaction). Records that do not decode leave it not `intact`. Throws
+  // lmdb_failure and corrupt_data (a damaged meta record or key table).
   static std::unique_ptr<writer_state> load(MDB_txn* txn, const store_dbis& dbis, const std::filesystem::path& dir);
 
   // The stored value a kept_value (of key `key_id`) refers to, or nullptr:
@@ -64,10 +66,11 @@ struct writer_state {
   // are pruned (the state is then loaded again, see lmdb_writer.cpp).
   bool intact = true;
   std::vector<std::uint64_t> damaged;  // ids of records that do not decode
-  // 1 while the store is still in format 1: the next write converts it,
-  // writing these records (the manifests as format 2 would have written
-  // them) and the key table (key_ids) along with the new snapshot.
-  std::uint32_t format = format_version;
+  // The store's format. 1 while the store is still in format 1: the next
+  // write converts it, writing these records (the manifests as format 2
+  // would have written them) and the key table (key_ids) along with the new
+  // snapshot.
+  std::uint32_t format = format_version_without_chunks;
   std::vector<snapshot_record> converted;
   name_map<std::uint64_t> key_ids;  // name -> key id
   std::vector<std::string> names;   // key id -> name ("" for unused ids; ids below kIndexedKeyIds)
@@ -75,6 +78,11 @@ struct writer_state {
   // Blobs on disk that no kept snapshot has values in (left by damaged
   // records or an interrupted format conversion): deleted by the next write.
   std::vector<std::uint64_t> sweep;
+  // The stored chunks and their reference counts (the counts of roots are
+  // meaningless while not `intact`: nothing is reclaimed then), and the
+  // next free chunk id (never below the largest stored id + 1).
+  chunk_ledger chunks;
+  std::uint64_t next_chunk_id = 1;
   // Every value some kept snapshot has, by place: loaded on demand (see
   // find_kept) and dropped after each write.
   bool kept_places_loaded = false;

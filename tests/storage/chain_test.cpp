@@ -223,7 +223,7 @@ TEST_CASE("the writer's view finds, diffs and updates like a plain search would"
     CHECK(c.removed == gone);
     CHECK(c.added == added);
     std::multiset<std::uint64_t> got;
-    for (const value_ref& r : c.superseded) got.insert(r.offset);
+    for (const stored_value& v : c.superseded) got.insert(v.ref.offset);
     CHECK(got == superseded);
 
     // apply (and with) give the view with the change made.

@@ -22,6 +22,8 @@ using storage_test::scratch_dir;
 using storage_test::one_value;
 using storage_test::value_of;
 using storage_test::values_t;
+using storage_test::be_key;
+using storage_test::tamper;
 
 namespace {
 
@@ -139,29 +141,6 @@ TEST_CASE("flipped bytes in a blob are reported as corrupt_data naming key and s
 }
 
 namespace {
-// Runs f(txn, blobs, snapshots) in a write transaction of a raw LMDB handle on
-// a closed store, to damage it in ways a flipped bit in the file would.
-template <typename F>
-void tamper(const std::filesystem::path& dir, F&& f) {
-  MDB_env* env = nullptr;
-  REQUIRE(mdb_env_create(&env) == 0);
-  REQUIRE(mdb_env_set_maxdbs(env, 8) == 0);
-  REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0600) == 0);
-  MDB_txn* txn = nullptr;
-  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
-  MDB_dbi blobs, snapshots;
-  REQUIRE(mdb_dbi_open(txn, "blobs", 0, &blobs) == 0);
-  REQUIRE(mdb_dbi_open(txn, "snapshots", 0, &snapshots) == 0);
-  f(txn, blobs, snapshots);
-  REQUIRE(mdb_txn_commit(txn) == 0);
-  mdb_env_close(env);
-}
-
-MDB_val be_key(std::uint64_t id, unsigned char (&buf)[8]) {
-  for (int i = 7; i >= 0; --i, id >>= 8) buf[i] = static_cast<unsigned char>(id);
-  return MDB_val{8, buf};
-}
-
 std::string read_error(const snapshot_store& store, std::uint64_t id) {
   try {
     read_all(store, id);
@@ -183,7 +162,8 @@ TEST_CASE("missing or truncated blobs and damaged manifests are corrupt_data and
   }
   const std::uint64_t blob = second.entries[0].blob_id;
   SECTION("missing blob") {
-    tamper(tmp.path(), [&](MDB_txn* txn, MDB_dbi blobs, MDB_dbi) {
+    tamper(tmp.path(), [&](MDB_txn* txn, const auto& dbi) {
+      const MDB_dbi blobs = dbi("blobs");
       unsigned char buf[8];
       MDB_val k = be_key(blob, buf);
       REQUIRE(mdb_del(txn, blobs, &k, nullptr) == 0);
@@ -194,7 +174,8 @@ TEST_CASE("missing or truncated blobs and damaged manifests are corrupt_data and
     CHECK(read_all(*store, 1)["state"] == pattern(4096, 1));
   }
   SECTION("truncated blob") {
-    tamper(tmp.path(), [&](MDB_txn* txn, MDB_dbi blobs, MDB_dbi) {
+    tamper(tmp.path(), [&](MDB_txn* txn, const auto& dbi) {
+      const MDB_dbi blobs = dbi("blobs");
       unsigned char buf[8];
       MDB_val k = be_key(blob, buf);
       auto shorter = pattern(4000, 2);
@@ -206,7 +187,8 @@ TEST_CASE("missing or truncated blobs and damaged manifests are corrupt_data and
     CHECK(read_all(*store, 1)["state"] == pattern(4096, 1));
   }
   SECTION("damaged manifest") {
-    tamper(tmp.path(), [&](MDB_txn* txn, MDB_dbi, MDB_dbi snapshots) {
+    tamper(tmp.path(), [&](MDB_txn* txn, const auto& dbi) {
+      const MDB_dbi snapshots = dbi("snapshots");
       unsigned char buf[8];
       MDB_val k = be_key(2, buf);
       auto junk = pattern(48, 9);

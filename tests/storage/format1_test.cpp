@@ -18,17 +18,11 @@ using namespace instadump::storage;
 using storage_test::pattern;
 using storage_test::read_all;
 using storage_test::scratch_dir;
+using storage_test::be_key;
+using storage_test::stored_format;
 using storage_test::value_of;
 
 namespace {
-
-MDB_val be_key(std::uint64_t id, unsigned char (&buf)[8]) {
-  for (int i = 7; i >= 0; --i) {
-    buf[i] = static_cast<unsigned char>(id & 0xff);
-    id >>= 8;
-  }
-  return MDB_val{8, buf};
-}
 
 void put(MDB_txn* txn, MDB_dbi dbi, MDB_val k, std::span<const std::byte> bytes) {
   MDB_val v{bytes.size(), const_cast<std::byte*>(bytes.data())};
@@ -92,23 +86,6 @@ struct format1_store {
   }
 };
 
-std::uint32_t stored_format(const std::filesystem::path& dir) {
-  MDB_env* env = nullptr;
-  REQUIRE(mdb_env_create(&env) == 0);
-  mdb_env_set_maxdbs(env, 8);
-  REQUIRE(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0600) == 0);
-  MDB_txn* txn = nullptr;
-  REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
-  MDB_dbi meta;
-  REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
-  MDB_val k{5, const_cast<char*>("store")}, v;
-  REQUIRE(mdb_get(txn, meta, &k, &v) == 0);
-  const auto format = decode_store_meta({static_cast<const std::byte*>(v.mv_data), v.mv_size}, "test").format_version;
-  mdb_txn_abort(txn);
-  mdb_env_close(env);
-  return format;
-}
-
 // Three snapshots: "a" changes every time, "b" never, "c" is added in 2 and
 // removed in 3.
 format1_store three_snapshots() {
@@ -154,7 +131,7 @@ TEST_CASE("the first write converts a format 1 store, keeping every snapshot rea
     const auto info = store->write_snapshot(3, {{value_of("a", pattern(64, 50))}, {}}, true);
     CHECK(info.id == 4);
   }
-  CHECK(stored_format(tmp.path()) == format_version);
+  CHECK(stored_format(tmp.path()) == format_version_without_chunks);  // no chunks yet
   auto store = snapshot_store::open(tmp.path(), options);
   CHECK(store->snapshot_ids() == std::vector<std::uint64_t>{4, 3, 2});
   auto expected = old.values_of(3);

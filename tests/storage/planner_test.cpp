@@ -73,7 +73,7 @@ TEST_CASE("a key put twice, or put and removed, is refused naming it") {
 
 TEST_CASE("the journal plans the next snapshot as the writer lays it out: ids, one packed blob, offsets") {
   const writer_state w = newest_holds_a();
-  journal_planner planner(1 << 20);
+  journal_planner planner(1 << 20, 1, "/test-store");
   CHECK_FALSE(planner.planned());
   REQUIRE(journal_planner::can_follow(w));
   planner.reset(w, 7, 10);
@@ -101,7 +101,7 @@ TEST_CASE("the journal plans the next snapshot as the writer lays it out: ids, o
   CHECK(e.new_keys[0] == std::pair<std::uint64_t, std::string>{2, "b"});
 
   // Once journaled, the plan follows it: the next snapshot, blob and key ids.
-  planner.advance(e);
+  planner.advance(e, std::move(plan->chunks));
   REQUIRE(planner.planned());
   CHECK(planner.total_bytes() == 24);  // "a" now 8 bytes, "b" 16
   snapshot_delta next;
@@ -114,13 +114,13 @@ TEST_CASE("the journal plans the next snapshot as the writer lays it out: ids, o
   CHECK(plan->entry.values[0].key_id == 2);
   CHECK(plan->entry.new_keys.empty());
   CHECK(plan->entry.removed == std::vector<std::uint64_t>{1});
-  planner.advance(plan->entry);
+  planner.advance(plan->entry, std::move(plan->chunks));
   CHECK(planner.total_bytes() == 8);
 }
 
 TEST_CASE("what the writer would not pack into one blob on the newest snapshot is not journaled") {
   const writer_state w = newest_holds_a();
-  journal_planner planner(1024);
+  journal_planner planner(1024, 1, "/test-store");
   planner.reset(w, 7, 10);
   REQUIRE(planner.planned());
   auto planned = [&](snapshot_delta delta, std::uint64_t base = 5) { return planner.plan(base, delta, {}).has_value(); };
@@ -151,7 +151,7 @@ TEST_CASE("the journal does not plan from records the writer cannot trust") {
   writer_state w = newest_holds_a();
   w.intact = false;
   CHECK_FALSE(journal_planner::can_follow(w));
-  journal_planner planner(1 << 20);
+  journal_planner planner(1 << 20, 1, "/test-store");
   planner.reset(w, 7, 10);
   CHECK_FALSE(planner.planned());
 

@@ -1,6 +1,8 @@
 // Helpers shared by the storage tests (see test_util.h).
 #include "test_util.h"
 
+#include <catch2/catch.hpp>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +13,8 @@
 #include <mutex>
 #include <set>
 #include <string_view>
+
+#include "storage/manifest_codec.h"
 
 namespace storage_test {
 
@@ -82,6 +86,47 @@ std::set<std::uint64_t> referenced_blobs(const instadump::storage::snapshot_stor
     }
   }
   return blobs;
+}
+
+std::uint32_t stored_format(const std::filesystem::path& dir) {
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 8);
+  REQUIRE(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+  MDB_dbi meta;
+  REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+  MDB_val k{5, const_cast<char*>("store")}, v;
+  REQUIRE(mdb_get(txn, meta, &k, &v) == 0);
+  const auto format = instadump::storage::decode_store_meta(
+                          {static_cast<const std::byte*>(v.mv_data), v.mv_size}, "test")
+                          .format_version;
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  return format;
+}
+
+void tamper(const std::filesystem::path& dir,
+            const std::function<void(MDB_txn*, const std::function<MDB_dbi(const char*)>&)>& f) {
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  REQUIRE(mdb_env_set_maxdbs(env, 8) == 0);
+  REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  f(txn, [&](const char* name) {
+    MDB_dbi dbi = 0;
+    REQUIRE(mdb_dbi_open(txn, name, 0, &dbi) == 0);
+    return dbi;
+  });
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+}
+
+MDB_val be_key(std::uint64_t id, unsigned char (&buf)[8]) {
+  for (int i = 7; i >= 0; --i, id >>= 8) buf[i] = static_cast<unsigned char>(id);
+  return MDB_val{8, buf};
 }
 
 int run_in_child(const std::function<bool()>& body) {

@@ -2,6 +2,8 @@
 // recognizable bytes, reading a snapshot back, and running code in a child.
 #pragma once
 
+#include <lmdb.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -46,6 +48,18 @@ std::map<std::string, std::vector<std::byte>> read_all(const instadump::storage:
 
 // The blobs the kept snapshots of `store` have values in.
 std::set<std::uint64_t> referenced_blobs(const instadump::storage::snapshot_store& store);
+
+// The format version a closed store's meta record says.
+std::uint32_t stored_format(const std::filesystem::path& dir);
+
+// Runs f(txn, dbi) in a write transaction of a raw LMDB handle on a closed
+// store, to damage it in ways a flipped bit in the file would; dbi(name)
+// opens one of its databases.
+void tamper(const std::filesystem::path& dir,
+            const std::function<void(MDB_txn*, const std::function<MDB_dbi(const char*)>&)>& f);
+
+// `id` as an 8-byte big-endian LMDB key, in `buf`.
+MDB_val be_key(std::uint64_t id, unsigned char (&buf)[8]);
 
 // Runs `body` in a forked child; returns its exit code (the child exits 0
 // when body returns true, 1 when false, 2 on an exception, 128+signal when

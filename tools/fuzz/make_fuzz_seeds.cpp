@@ -8,6 +8,9 @@
 #include <fstream>
 #include <string>
 
+#include <cstring>
+
+#include "storage/chunk_format.h"
 #include "storage/journal_codec.h"
 #include "storage/journal_frame.h"
 #include "storage/manifest_codec.h"
@@ -97,17 +100,34 @@ int main(int argc, char** argv) {
     e.blob_id = id + 100;
     e.removed = {3};
     e.schemas.push_back(schema_record{0x77, std::vector<std::byte>(24, std::byte{'s'})});
-    journal_message message(32, journal_message_words(2, 1, 16, 1, 32));
+    // Entry 6 (format 4) carries chunks: a leaf and a branch over it, the
+    // branch a root of its first value.
+    const std::uint64_t leaf_words[2] = {id, 7};
+    const std::vector<std::byte> leaf = encode_chunk(
+        20, {0x5000, 1}, 0xA1, {}, kj::arrayPtr(reinterpret_cast<const capnp::word*>(leaf_words), 2));
+    const std::uint64_t kids[1] = {20};
+    const std::vector<std::byte> branch = encode_chunk(
+        21, {0x5000, 1}, 0xB1, kids, kj::arrayPtr(reinterpret_cast<const capnp::word*>(leaf_words), 1));
+    const bool with_chunks = id == 6;
+    journal_message message(32, with_chunks ? leaf.size() + branch.size() : 0,
+                            journal_message_words(2, 1, 16, 1, 32, with_chunks ? 2 : 0, with_chunks ? 1 : 0));
     for (std::size_t i = 0; i < 32; ++i) message.blob()[i] = static_cast<std::byte>(i * id);
     for (std::uint64_t i = 0; i < 2; ++i) {
-      e.values.push_back(journal_value{id + 10 - i, i * 16, 16, {0x5000 + i, 1}, i == 1});
+      e.values.push_back(journal_value{id + 10 - i, i * 16, 16, {0x5000 + i, 1}, i == 1, {}});
+    }
+    if (with_chunks) {
+      std::memcpy(message.chunks().data(), leaf.data(), leaf.size());
+      std::memcpy(message.chunks().data() + leaf.size(), branch.data(), branch.size());
+      e.chunks = {message.chunks().first(leaf.size()), message.chunks().subspan(leaf.size())};
+      e.values[0].chunk_roots = {21};
+      write(dir / "chunk", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(branch.data()), branch.size()));
     }
     message.finish(e);
     std::byte header[kJournalFrameHeaderBytes];
     fill_journal_frame_header(header, id, message.unpacked_bytes(), message.payload());
     journal.insert(journal.end(), header, header + sizeof header);
     for (const auto& part : message.payload()) journal.insert(journal.end(), part.begin(), part.end());
-    if (id == 5) {  // the entry alone, unpacked, as the decoder sees it
+    if (id == 6) {  // the entry alone, unpacked, as the decoder sees it
       std::vector<std::byte> packed;
       for (const auto& part : message.payload()) packed.insert(packed.end(), part.begin(), part.end());
       std::vector<std::byte> entry(message.unpacked_bytes());

@@ -1,0 +1,64 @@
+// Handing out stored chunks to readers (see stored_chunks.h).
+#include "storage/stored_chunks.h"
+
+#include <cstring>
+
+#include "common/errors.h"
+#include "storage/lmdb_env.h"
+
+namespace instadump::storage {
+
+namespace {
+
+std::string value_name(const std::string* key, const std::string& snapshot) {
+  return "value \"" + (key ? *key : std::string()) + "\" of " + snapshot;
+}
+
+}  // namespace
+
+void stored_chunk_source::visiting(const std::string& key) {
+  key_ = &key;
+  if (!copies_.empty()) copies_.clear();
+}
+
+chunk_view stored_chunk_source::get(std::uint64_t id) const {
+  MDB_val v{};
+  int rc = MDB_NOTFOUND;
+  if (dbi_ != 0) {
+    lmdb::id_key key(id);
+    MDB_val k = key.val();
+    rc = mdb_get(txn_, dbi_, &k, &v);
+  }
+  if (rc == MDB_NOTFOUND) {
+    throw corrupt_data("instadump: chunk " + std::to_string(id) + ", which " + value_name(key_, snapshot_) +
+                       " refers to, is missing; the snapshot is damaged: load an older snapshot");
+  }
+  lmdb::check(rc, "mdb_get (chunk)");
+  std::span<const std::byte> bytes = lmdb::bytes_of(v);
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(std::uint64_t) != 0) {
+    // LMDB keeps values only 2-byte aligned (chunk_format.h wants 8).
+    auto& copy = copies_.emplace_back(new std::uint64_t[(bytes.size() + 7) / 8]);
+    std::memcpy(copy.get(), bytes.data(), bytes.size());
+    bytes = {reinterpret_cast<const std::byte*>(copy.get()), bytes.size()};
+  }
+  chunk_view view;
+  std::string why;
+  if (!verify_chunk(bytes, id, view, why)) {
+    throw corrupt_data("instadump: chunk " + std::to_string(id) + ", which " + value_name(key_, snapshot_) +
+                       " refers to, " + why +
+                       "; the snapshot is damaged: load an older snapshot");
+  }
+  return view;
+}
+
+chunk_totals stored_chunk_totals(MDB_txn* txn, MDB_dbi dbi) {
+  chunk_totals t;
+  if (dbi == 0) return t;
+  lmdb::for_each_record(txn, dbi, false, [&](const MDB_val&, const MDB_val& v) {
+    ++t.count;
+    t.bytes += v.mv_size;
+  });
+  return t;
+}
+
+}  // namespace instadump::storage
