@@ -99,7 +99,10 @@ struct save_result {
   // (state_codec::encode_words) instead of through a MessageBuilder.
   std::size_t refs_written_as_words = 0;
   std::size_t unclaimed = 0;       // values carried over for keys no registered ref claims
-  std::uint64_t bytes_written = 0; // bytes of newly written values
+  std::uint64_t bytes_written = 0; // bytes of newly written values (and of the chunks below)
+  // Chunks written: the new nodes of pmap/pset states, which are saved
+  // node by node (their bytes count in bytes_written).
+  std::size_t chunks_written = 0;
   std::uint64_t total_bytes = 0;   // bytes of all values the snapshot refers to
   std::chrono::nanoseconds duration{0};
 };
