@@ -86,8 +86,8 @@ TEST_CASE("A 1M-entry pmap state: one change saves a few small chunks; a new ses
   INFO("bytes " << one.bytes_written << ", chunks " << one.chunks_written);
   CHECK(one.refs_written == 1);
   CHECK(one.bytes_written <= 64 * 1024);
-  CHECK(one.chunks_written >= 2);   // the leaf and the path above it
-  CHECK(one.chunks_written <= 6);
+  CHECK(one.chunks_written >= 2);   // the leaf and the path above it (a tree of 1M entries
+  CHECK(one.chunks_written <= 10);  // is at most 9 levels high at the nodes' smallest fanout)
 
   // A new session (a new epoch) builds the map from its chunks.
   instadump::shutdown();
@@ -97,10 +97,10 @@ TEST_CASE("A 1M-entry pmap state: one change saves a few small chunks; a new ses
   CHECK(state.deref() == model);
   // Loaded nodes carry their chunks' tags: the first save after a load
   // writes what changed only.
-  model = model.set(7, 7);
+  model = state.deref().set(7, 7);
   instadump::dosync([&] { state.set(model); });
   const instadump::save_result after_load = instadump::save_all();
-  CHECK(after_load.chunks_written <= 6);
+  CHECK(after_load.chunks_written <= 10);
   CHECK(after_load.bytes_written <= 64 * 1024);
   instadump::shutdown();
   instadump::dosync([&] { state.set(big_map{}); });
@@ -121,20 +121,25 @@ TEST_CASE("100 saves of a pmap state with keep_generations 2 keep the store boun
   instadump::shutdown();
   const auto start = stats_of(f.dir.db());
   instadump::setup(f.dir.db(), o);
+  REQUIRE(state.deref() == model);
+  model = state.deref();  // (the loaded nodes know their chunks; the old ones are of an earlier setup)
   std::uint64_t most_file = 0;
+  std::size_t most_written = 0;
   for (std::int64_t i = 0; i < 100; ++i) {
     model = model.set(i * 197 % 20'000, i).set(20'000 + i, i);
     instadump::dosync([&] { state.set(model); });
-    instadump::save_all();
+    most_written = std::max(most_written, instadump::save_all().chunks_written);
     most_file = std::max<std::uint64_t>(most_file, std::filesystem::file_size(f.dir.db() / "data.mdb"));
   }
   instadump::shutdown();
   const auto end = stats_of(f.dir.db());
   INFO("chunks " << start.chunk_count << " -> " << end.chunk_count << "; file " << start.file_bytes
-                 << " -> at most " << most_file);
-  // Two kept snapshots share all but a few nodes each (each save wrote a
-  // leaf or two and their paths; the third snapshot back is reclaimed).
-  CHECK(end.chunk_count <= start.chunk_count + 20);
+                 << " -> at most " << most_file << "; at most " << most_written << " chunks written by a save");
+  // The two kept snapshots share all but the nodes their saves wrote (a
+  // leaf or two and their paths); what older saves wrote is reclaimed (100
+  // saves wrote ~1000 chunks). The map grew by 100 entries: a few leaves more.
+  CHECK(most_written <= 20);
+  CHECK(end.chunk_count <= start.chunk_count + 2 * most_written + 10);
   CHECK(most_file <= 2 * start.file_bytes + (1u << 20));
   instadump::dosync([&] { state.set(big_map{}); });
   instadump::setup(f.dir.db(), o);
@@ -162,7 +167,7 @@ TEST_CASE("An older snapshot reloaded, changed and saved loads right (the safety
   const big_map changed = state.deref().set(1, 1);
   instadump::dosync([&] { state.set(changed); });
   const instadump::save_result s = instadump::save_all();
-  CHECK(s.chunks_written <= 6);  // the reloaded nodes are the old snapshot's chunks
+  CHECK(s.chunks_written <= 10);  // the reloaded nodes are the old snapshot's chunks
   for (int i = 0; i < 3; ++i) {
     instadump::dosync([&] { state.set(state.deref().set(100'000 + i, i)); });
     instadump::save_all();
