@@ -9,6 +9,7 @@
 export module instadump;
 
 export import :errors;
+export import :spin;
 export import :node_pool;
 export import :version;
 export import :ref_core;

@@ -1,5 +1,5 @@
-// The persistent collections' exception types (declared in common/errors.h
-// with the library's others) and the helpers that word their messages.
+// The helpers that word the persistent collections' error messages. The
+// types themselves are declared in common/errors.h and exported by :errors.
 module;
 #include <cstddef>
 #include <cstdint>
@@ -9,12 +9,6 @@ module;
 
 #include "common/errors.h"
 export module instadump:collection_errors;
-
-export namespace instadump {
-using instadump::index_out_of_range;
-using instadump::key_not_found;
-using instadump::transient_consumed;
-}  // namespace instadump
 
 export namespace instadump::detail {
 

@@ -120,6 +120,15 @@ class corrupt_data : public storage_error {
   using storage_error::storage_error;
 };
 
+// data.mdb is shorter than the pages its newest header says the store uses
+// (a partial copy, or a disk that filled during a copy or a restore). Found
+// before any page is read; nothing was changed. The message names the file,
+// its size and the size it needs: restore the whole file from a backup.
+class truncated_store : public corrupt_data {
+ public:
+  using corrupt_data::corrupt_data;
+};
+
 // A save failed (disk full, I/O error, map growth failure). The last good
 // snapshot is intact.
 class save_failed : public storage_error {

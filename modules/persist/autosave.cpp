@@ -82,6 +82,11 @@ void session::autosave_loop() {
       if (store_) save_locked(options_.durable);
     } catch (const std::exception& e) {
       report_autosave_failure(a, e);
+      // The next try comes with the next trigger (the timer, or one more
+      // commit), not at once: the commits counted are still there, and a
+      // lasting failure (a full disk, a store that must be reopened) would
+      // be retried, and reported, in a busy loop.
+      if (a.after_commits > 0) commits_since_save_.store(a.after_commits - 1, std::memory_order_relaxed);
     }
     next = std::chrono::steady_clock::now() + a.every;
     lock.lock();

@@ -148,6 +148,10 @@ std::common_type_t<std::invoke_result_t<A&>, std::invoke_result_t<B&>> or_else(A
       }
     } catch (const detail::retry_signal&) {
       detail::set_current_transaction(parent);
+    } catch (const detail::conflict_signal&) {
+      branch.count_restart();  // the whole transaction restarts
+      detail::set_current_transaction(parent);
+      throw;
     } catch (...) {
       detail::set_current_transaction(parent);
       throw;

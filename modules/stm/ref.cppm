@@ -123,8 +123,7 @@ class ref final : private detail::ref_core {
       v->hold();
     } else {
       std::uint64_t rp = detail::announce_read_point();
-      v = head_at(rp);
-      v->hold();
+      v = hold_newest(rp);
       detail::withdraw_read_point();
     }
     return pinned<T>::adopt(static_cast<detail::version<T>*>(v));

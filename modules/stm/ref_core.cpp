@@ -12,19 +12,6 @@ module instadump;
 namespace instadump::detail {
 namespace {
 
-// This thread's lower bound of all read points, refreshed only when a chain
-// grows: a stale value is still safe (slot floors only rise), it just
-// keeps a few more versions alive until the next refresh. Per thread, so that
-// committers on different cores never write a shared cache line for it.
-thread_local std::uint64_t t_cached_min_rp = 0;
-
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 // Pin indexes start at 1: entry 0 of every table stays empty.
 std::atomic<std::uint32_t> g_next_pin_index{0};
 
@@ -55,10 +42,10 @@ version_base* ref_core::init_head() const {
 }
 
 void ref_core::wait_for_commit_at_or_before(std::uint64_t rp) const {
-  for (int spins = 0;; ++spins) {
+  for (unsigned spins = 0;; ++spins) {
     if (!may_publish_at_or_before(rp)) return;
     if (committing_thread_holds(this)) return;  // a validator reading its own commit set
-    if (spins < 64) cpu_relax(); else std::this_thread::yield();
+    spin_pause(spins);
   }
 }
 
@@ -66,54 +53,12 @@ version_base* ref_core::pin_newest() const {
   std::uint32_t index = pin_index();
   if (index == 0) index = assign_pin_index();
   reserve_thread_pin(index);
-  // The announced read point keeps the newest version in the chain between
-  // loading it and taking the hold.
   std::uint64_t rp = announce_read_point();
-  version_base* v = head_at(rp);
-  v->hold();
+  version_base* v = hold_newest(rp);
   withdraw_read_point();
   push_thread_pin(index, v);
   cache_thread_pin(this, v);
   return v;
-}
-
-void ref_core::publish(version_base* v) {
-  version_base* old = head();
-  v->set_older(old);
-  head_.store(v, std::memory_order_release);
-  latest_stamp_.store(v->stamp(), std::memory_order_release);
-  std::uint32_t length = chain_length_.load(std::memory_order_relaxed) + 1;
-  if (length == 2) second_oldest_stamp_ = v->stamp();
-
-  // Versions older than the newest one at or before the oldest read point are
-  // invisible to every present and future reader. Nothing can be cut until
-  // that point reaches the second-oldest version, which is checked in O(1);
-  // so a long reader that pins a long chain costs no walks, and the walk that
-  // finally cuts is paid once.
-  if (length > rescan_length_ && t_cached_min_rp < second_oldest_stamp_) {
-    t_cached_min_rp = min_active_read_point(second_oldest_stamp_);
-  }
-  if (length > 1 && t_cached_min_rp >= second_oldest_stamp_) {
-    std::uint64_t min_rp = t_cached_min_rp;
-    std::uint32_t kept = 1;
-    version_base* newer = nullptr;
-    version_base* keep = v;
-    while (keep->stamp() > min_rp) {  // the tail is <= min_rp, so this stops
-      newer = keep;
-      keep = keep->older();
-      ++kept;
-    }
-    version_base* dead = keep->older();
-    keep->set_older(nullptr);
-    second_oldest_stamp_ = newer ? newer->stamp() : no_read_point;
-    while (dead) {
-      version_base* next = dead->older();
-      dead->release_cut();
-      dead = next;
-    }
-    length = kept;
-  }
-  chain_length_.store(length, std::memory_order_relaxed);
 }
 
 std::uint32_t ref_core::assign_pin_index() const noexcept {
@@ -131,8 +76,8 @@ std::uint32_t ref_core::assign_pin_index() const noexcept {
 }
 
 void ref_core::add_waiter() noexcept {
-  for (int spins = 0; !try_lock(); ++spins) {
-    if (spins < 64) cpu_relax(); else std::this_thread::yield();
+  for (unsigned spins = 0; !try_lock(); ++spins) {
+    spin_pause(spins);
   }
   waiters_.fetch_add(1, std::memory_order_relaxed);
   unlock();

@@ -3,6 +3,13 @@
 // It owns the version chain (newest first), the commit lock, the fairness
 // claim and the statistics; ref<T> adds the typed value operations on top.
 //
+// Version chains. A commit publishes its version as the head and then trims
+// the chain to the versions some reader can still see: the newest, and for
+// each announced read point the newest at or before it (chain.cpp says why
+// that is safe). Readers walk the chain from the head, so versions cut out
+// of its middle are freed only once no walk can reach them; the commit that
+// cut them frees them after unlocking (trimmer).
+//
 // Commit lock protocol. The lock word is 0 when free; a committer holding it
 // stores (stamp << 1) | 1, where stamp is 0 until the committer has taken its
 // commit stamp. A transaction reading at read point rp waits while the word
@@ -14,6 +21,8 @@ module;
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 export module instadump:ref_core;
 import :version;
 import :pins;
@@ -24,7 +33,8 @@ export namespace instadump {
 struct ref_stats {
   std::uint64_t commits = 0;    // committed transactions that changed the ref
   std::uint64_t conflicts = 0;  // transaction restarts caused by this ref
-  std::uint64_t retries = 0;    // restarts (any cause) of transactions that wrote it
+  std::uint64_t retries = 0;    // restarts (a conflict on any ref, or retry()) of transactions
+                                // that had written it, in an or_else branch too
 };
 
 }  // namespace instadump
@@ -33,10 +43,31 @@ namespace instadump::detail {
 
 class transaction;
 
+// A committer's scratch for trimming chains (ref_core::publish): the read
+// points it found, and versions it cut out of the middle of chains while
+// readers were walking them. Each run of those is still linked, oldest
+// last, to the version below it.
+class trimmer {
+ public:
+  inline bool has_cut() const noexcept { return !runs_.empty(); }
+  // Waits until the walks under way when they were cut have ended
+  // (wait_for_walkers), then lets go of every version cut.
+  void release_cut() noexcept;
+
+ private:
+  friend class ref_core;
+  // Notes the run from `first` down to (not including) `below`. Returns
+  // false, noting nothing, if there is no memory for it.
+  bool add_run(version_base* first, const version_base* below) noexcept;
+
+  std::vector<std::uint64_t> points_;
+  std::vector<std::pair<version_base*, const version_base*>> runs_;
+};
+
 class alignas(64) ref_core {
  public:
-  // `rescan_length`: the chain length from which a commit looks for versions
-  // no reader can see any more (see publish()).
+  // `rescan_length`: the chain length beyond which a commit looks for
+  // versions no reader can see any more (see publish()).
   constexpr explicit ref_core(std::uint32_t rescan_length) noexcept : rescan_length_(rescan_length) {}
   ref_core(const ref_core&) = delete;
   ref_core& operator=(const ref_core&) = delete;
@@ -65,22 +96,22 @@ class alignas(64) ref_core {
 
   // Newest version with stamp <= rp. Waits for a commit in progress that may
   // publish such a version (see the lock protocol above).
-  // REQUIRES: the calling thread has announced a read point at or below rp
-  // (see clock.cppm), which keeps the returned version alive, and rp is a
-  // clock value or a stamp it has seen published (so a commit that has not
-  // locked yet will take a later stamp).
+  // REQUIRES: the calling thread has announced rp (see clock.cppm), which
+  // keeps the returned version alive, and rp is a clock value or a stamp it
+  // has seen published (so a commit that has not locked yet will take a
+  // later stamp).
   inline version_base* version_at(std::uint64_t rp) const {
     if (may_publish_at_or_before(rp)) [[unlikely]] wait_for_commit_at_or_before(rp);
     version_base* v = head();
-    // The chain always keeps the newest version at or before every announced
-    // read point, so this walk cannot run off the end.
-    while (v->stamp() > rp) v = v->older();
-    return v;
+    // latest_stamp is published before the head (see publish): if it is at
+    // or before rp, so is `v`, which is then the version at rp, and alive.
+    // Otherwise `v` may already be cut and freed: walk from the head again.
+    if (latest_stamp_.load(std::memory_order_acquire) <= rp) [[likely]] return v;
+    return walk_to(rp);
   }
 
   // version_at(rp)->stamp(), without touching a version in the common case
-  // that the newest one is at or before rp (then its stamp is latest_stamp,
-  // published after it). REQUIRES: as version_at.
+  // that the newest one is at or before rp. REQUIRES: as version_at.
   inline std::uint64_t stamp_at(std::uint64_t rp) const {
     if (!may_publish_at_or_before(rp)) [[likely]] {
       const std::uint64_t s = latest_stamp_.load(std::memory_order_acquire);
@@ -89,13 +120,9 @@ class alignas(64) ref_core {
     return version_at(rp)->stamp();
   }
 
-  // The newest version, for a caller that announced read point rp: like
-  // version_at, waits for a commit in progress at or before rp first, so that
-  // the version returned cannot be trimmed while rp stays announced.
-  inline version_base* head_at(std::uint64_t rp) const {
-    if (may_publish_at_or_before(rp)) [[unlikely]] wait_for_commit_at_or_before(rp);
-    return head();
-  }
+  // The newest version, with one hold taken for the caller. Waits for a
+  // commit in progress at or before rp first. REQUIRES: as version_at.
+  version_base* hold_newest(std::uint64_t rp) const;
 
   // The newest version, pinned in the calling thread's table of
   // outside-transaction reads (see pins.cppm). Not inside a transaction.
@@ -116,8 +143,10 @@ class alignas(64) ref_core {
   inline void unlock() noexcept { lock_.store(0, std::memory_order_release); }
 
   // Publishes `v` (already stamped) as the newest version and trims versions
-  // no reader can see any more. REQUIRES: the caller holds the commit lock.
-  void publish(version_base* v);
+  // no reader can see any more; those that readers may be walking through
+  // are left in `t`, for the caller to release after unlocking. REQUIRES:
+  // the caller holds the commit lock and took v's stamp with clock_tick.
+  void publish(version_base* v, trimmer& t);
 
   // Fairness claims: the age ticket of the oldest transaction that lost a
   // conflict on this ref and is retrying. Younger writers yield to it.
@@ -133,7 +162,9 @@ class alignas(64) ref_core {
   // REQUIRES: the caller holds the commit lock.
   inline bool has_waiters() const noexcept { return waiters_.load(std::memory_order_relaxed) != 0; }
 
-  // Versions currently in the chain (for tests and diagnostics).
+  // Versions currently in the chain (for tests and diagnostics). A commit
+  // that makes it longer than rescan_length trims it to the newest version
+  // and one for each read point other threads have announced.
   inline std::uint32_t chain_length() const noexcept { return chain_length_.load(std::memory_order_relaxed); }
 
   // Index of this ref in every thread's table of outside-transaction pins
@@ -186,6 +217,12 @@ class alignas(64) ref_core {
     return (word & 1) && (word >> 1) <= rp;
   }
   void wait_for_commit_at_or_before(std::uint64_t rp) const;
+  // version_at when the newest version is newer than rp.
+  version_base* walk_to(std::uint64_t rp) const;
+  // Marks a walk down this chain, in the walker's slot and in walkers_.
+  class walk_scope;
+  // The trimming half of publish(): returns the chain's new length.
+  std::uint32_t trim(version_base* newest, std::uint32_t length, trimmer& t) noexcept;
   std::uint32_t assign_pin_index() const noexcept;
 
   mutable std::atomic<version_base*> head_{nullptr};
@@ -194,11 +231,9 @@ class alignas(64) ref_core {
   std::atomic<std::uint64_t> claim_{0};
   std::atomic<std::uint32_t> waiters_{0};
   mutable std::atomic<std::uint32_t> chain_length_{0};
-  // Stamp of the version just above the chain's tail (guarded by the commit
-  // lock); the chain can only be cut once every read point has passed it.
-  std::uint64_t second_oldest_stamp_ = ~std::uint64_t{0};
   const std::uint32_t rescan_length_;
   mutable std::atomic<std::uint32_t> pin_slot_{0};  // pin index << pin_slot_shift
+  mutable std::atomic<std::uint32_t> walkers_{0};   // walks down this chain under way
   std::atomic<bool> has_validator_{false};
   std::atomic<bool> has_watches_{false};
   std::atomic<std::uint64_t> commits_{0}, conflicts_{0}, retries_{0};

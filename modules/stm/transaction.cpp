@@ -25,12 +25,6 @@ thread_local const std::vector<const ref_core*>* t_commit_locks = nullptr;
 std::mutex g_wait_mu;
 std::condition_variable g_wait_cv;
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 void notify_retry_waiters() {
   { std::lock_guard<std::mutex> lock(g_wait_mu); }
   g_wait_cv.notify_all();
@@ -214,11 +208,11 @@ void transaction::start_attempt() {
 //
 // A provisional read point L may be older than the clock was when the
 // attempt started. A ref whose newest version is newer than L may have been
-// committed before the start, so the transaction must see it: it moves to a
-// newer point at which everything it has read, written or ensured is
-// unchanged. Reading at a point above the announced one is safe (the
-// announcement is a floor; see clock.cppm), and the new point is announced
-// after it has been checked.
+// committed before the start, so the transaction must see it: it moves to
+// the clock, if everything it has read, written or ensured is unchanged
+// there. The clock value is announced beside L first (see clock.cppm), so
+// that versions at it are kept while they are checked, and versions at L
+// while the move may still fail.
 
 bool transaction::touched_anything() const noexcept {
   if (!root_->reads_.empty()) return true;
@@ -259,40 +253,26 @@ const ref_core* transaction::changed_at(std::uint64_t rp) const {
   return nullptr;
 }
 
-void transaction::move_to(std::uint64_t rp, bool current) {
-  root_->read_point_ = rp;
-  root_->provisional_ = !current;
-  advance_read_point(rp);
-}
-
-void transaction::move_forward(const ref_core& r) {
-  // The clock covers every commit before the start: the point stops being
-  // provisional. Failing that, `r`'s newest stamp covers what was asked for.
-  const std::uint64_t clock = clock_now();
-  if (!changed_at(clock)) return move_to(clock, true);
-  const std::uint64_t newest = r.latest_stamp();
-  const ref_core* changed = changed_at(newest);
-  if (!changed) return move_to(newest, false);
-  conflict(*changed, false);
-}
-
 void transaction::catch_up(const ref_core& r) {
   // Newer versions of a ref already read were committed after that read,
   // so after the start: the snapshot stands.
   if (was_read(r)) return;
-  move_forward(r);
+  advance_to_clock();
 }
 
 void transaction::catch_up_or_conflict(const ref_core& r) {
   if (!root_->provisional_ || was_read(r)) conflict(r, false);
-  move_forward(r);
+  advance_to_clock();
   if (r.latest_stamp() > root_->read_point_) conflict(r, false);
 }
 
 void transaction::advance_to_clock() {
-  const std::uint64_t clock = clock_now();
+  const std::uint64_t clock = begin_read_point_move();
+  // On a conflict the move is given up when the attempt ends.
   if (const ref_core* changed = changed_at(clock)) conflict(*changed, false);
-  move_to(clock, true);
+  finish_read_point_move(clock);
+  root_->read_point_ = clock;
+  root_->provisional_ = false;
 }
 
 void transaction::release_writes() noexcept {
@@ -405,10 +385,11 @@ void transaction::commit() {
   // From here on the transaction reads nothing but the refs it has locked
   // (which nobody else can trim), so its read point can go now: then the
   // versions this commit replaces are not kept alive for its own sake.
-  withdraw_read_point();
   announced_ = false;
-
-  if (!writes_.empty()) {
+  if (writes_.empty()) {
+    withdraw_read_point();
+  } else {
+    withdraw_read_point_to_commit();
     std::uint64_t stamp = clock_tick();
     for (const ref_core* r : locked_) const_cast<ref_core*>(r)->set_lock_stamp(stamp);
     for (write_entry& e : writes_) publish_write(e, stamp);
@@ -416,6 +397,7 @@ void transaction::commit() {
   bool wake = false;
   for (const ref_core* r : locked_) wake = wake || r->has_waiters();
   unlock_all();
+  if (trimmer_.has_cut()) trimmer_.release_cut();
   if (wake) notify_retry_waiters();
 
   writes_.clear();
@@ -439,7 +421,7 @@ void transaction::publish_write(write_entry& e, std::uint64_t stamp) {
     watches_.push_back({r, old_v, e.staged});
   }
   e.staged->set_stamp(stamp);
-  r->publish(e.staged);
+  r->publish(e.staged, trimmer_);
   e.staged = nullptr;
   r->count_commit();
 }
@@ -469,7 +451,7 @@ void transaction::commit_one() {
     t_commit_locks = nullptr;
     throw;
   }
-  withdraw_read_point();  // see commit()
+  withdraw_read_point_to_commit();  // see commit()
   announced_ = false;
 
   std::uint64_t stamp = clock_tick();
@@ -478,6 +460,7 @@ void transaction::commit_one() {
   bool wake = r->has_waiters();
   r->unlock();
   t_commit_locks = nullptr;
+  if (trimmer_.has_cut()) [[unlikely]] trimmer_.release_cut();
   if (wake) notify_retry_waiters();
 
   writes_.clear();
@@ -489,9 +472,15 @@ void transaction::commit_one() {
   }
 }
 
+void transaction::count_restart() noexcept {
+  for (const write_entry& e : writes_) {
+    if (!parent_ || !parent_->find_entry(*e.ref)) const_cast<ref_core*>(e.ref)->count_retry();
+  }
+}
+
 void transaction::handle_conflict(const conflict_signal& c) {
   const_cast<ref_core*>(c.ref)->count_conflict();
-  for (const write_entry& e : writes_) const_cast<ref_core*>(e.ref)->count_retry();
+  count_restart();
   abandon_attempt();
   last_conflict_ = c.ref->describe();
   static const transaction_options defaults;
@@ -523,6 +512,7 @@ void transaction::handle_conflict(const conflict_signal& c) {
 }
 
 void transaction::block_until_read_set_changes() {
+  count_restart();
   std::vector<read_record> reads = std::move(reads_);
   reads_.clear();
   abandon_attempt();

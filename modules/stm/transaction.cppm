@@ -154,6 +154,9 @@ class transaction {
   // Decides what to do after a conflict: backs off and returns to restart, or
   // throws retry_limit_exceeded.
   void handle_conflict(const conflict_signal& c);
+  // Counts a restart of the attempt in the stats of the refs this branch has
+  // written (those an enclosing branch wrote too are counted by that one).
+  void count_restart() noexcept;
   // Blocks until a ref the attempt read changes (for retry()).
   void block_until_read_set_changes();
   // Discards the attempt's writes and withdraws the read point.
@@ -207,9 +210,9 @@ class transaction {
   // behind); one that started with a write catches up if `r` is newer.
   void settle_for_read(const ref_core& r);
   bool touched_anything() const noexcept;
-  // Moves a provisional read point forward so that it sees `r`'s newest
-  // version, unless `r` was read already; throws conflict_signal if what was
-  // read or written since the start differs at every newer point tried.
+  // Moves a provisional read point to the clock, so that it sees `r`'s
+  // newest version, unless `r` was read already; throws conflict_signal if
+  // what was read or written since the start differs there.
   void catch_up(const ref_core& r);
   // For a write to `r`, which has changed since the read point: catches up
   // if the read point is provisional and `r` was not read yet, and fails the
@@ -218,8 +221,6 @@ class transaction {
   // Moves the read point to the clock (throws conflict_signal if what was
   // read or written since the start differs there).
   void advance_to_clock();
-  void move_forward(const ref_core& r);
-  void move_to(std::uint64_t rp, bool current);
   bool was_read(const ref_core& r) const noexcept;
   // The first ref read, written or ensured so far whose version at `rp`
   // differs from the one the attempt has used, or null.
@@ -260,6 +261,7 @@ class transaction {
   std::vector<version_base*> retired_;
   std::vector<const ref_core*> claimed_;
   std::vector<const ref_core*> locked_;
+  trimmer trimmer_;  // for the chains this thread's commits trim
   struct pending_watch {
     const ref_core* ref;
     version_base* old_v;

@@ -2,10 +2,10 @@
 //
 // Each committed value of a ref lives in its own heap node stamped with the
 // commit time (the global clock value of the committing transaction). A ref
-// keeps a newest-first chain of nodes; older nodes stay reachable while some
-// running transaction may still need them (see read_points) and are then cut
-// off. A node is freed when its last holder lets go: the chain is one holder,
-// every pinned<T> handle another. That is what lets a reader keep a
+// keeps a newest-first chain of nodes; an older node stays in it while some
+// running transaction may still read it and is then cut out (chain.cpp). A
+// node is freed when its last holder lets go: the chain is one holder, every
+// pinned<T> handle another. That is what lets a reader keep a
 // million-element value alive in O(1) while writers move on.
 module;
 #include <atomic>
@@ -29,7 +29,7 @@ class version_base {
   inline void set_stamp(std::uint64_t s) noexcept { stamp_ = s; }
 
   // Next older version in the ref's chain, or null. Atomic because a
-  // committer trims the chain while readers walk its newer part.
+  // committer trims the chain while readers walk it.
   inline version_base* older() const noexcept { return older_.load(std::memory_order_acquire); }
   inline void set_older(version_base* v) noexcept { older_.store(v, std::memory_order_release); }
 
@@ -38,9 +38,9 @@ class version_base {
   inline void release() noexcept {
     if (holds_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
-  // release() for a version cut from its chain. Nobody can take a new hold
-  // on such a version (see ref_core::publish), so when ours is the only one
-  // left the atomic read-modify-write can be skipped.
+  // release() for a version cut from its chain that no walk reaches any
+  // more. Nobody can take a new hold on such a version (see chain.cpp), so
+  // when ours is the only one left the atomic read-modify-write is skipped.
   inline void release_cut() noexcept {
     if (holds_.load(std::memory_order_acquire) == 1) {
       delete this;

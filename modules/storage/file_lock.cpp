@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
 
 #include "common/errors.h"
 #include "storage/error_advice.h"
+#include "storage/io_errors.h"
 
 namespace instadump::storage {
 
@@ -19,8 +19,11 @@ directory_lock::directory_lock(const std::filesystem::path& dir) {
   fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) {
     const int err = errno;
+    const bool permission = err == EACCES || err == EPERM || err == EROFS;
     throw open_failed("instadump: cannot create the writer lock file " + file.string() + ": " +
-                      std::strerror(err) + "; the store directory must be writable");
+                      describe_errno("open", err) +
+                      (permission ? "; the store directory must be writable"
+                                  : "; an I/O or system failure, not a damaged store: check the disk and try again"));
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
@@ -32,7 +35,7 @@ directory_lock::directory_lock(const std::filesystem::path& dir) {
           " is already open for writing (by another process, or by another snapshot_store in this one); " +
           advice::one_writer);
     }
-    throw open_failed("instadump: cannot lock " + file.string() + ": " + std::strerror(err));
+    throw open_failed("instadump: cannot lock " + file.string() + ": " + describe_errno("flock", err));
   }
 }
 

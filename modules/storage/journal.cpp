@@ -14,6 +14,7 @@
 #include "storage/error_advice.h"
 #include "storage/journal_recovery.h"
 #include "storage/journal_replay.h"
+#include "storage/io_errors.h"
 #include "storage/lmdb_env.h"
 #include "storage/manifest_codec.h"
 #include "storage/record_io.h"
@@ -213,7 +214,7 @@ std::optional<snapshot_info> journal::write_journaled(std::uint64_t base_id, con
       // trusted to reach the disk.
       if (err.flush_failed()) writer_.env().poison();
       throw save_failed("instadump: writing " + snapshot_name(e.snapshot_id, dir) + " to its journal failed (" +
-                        err.what() + "); " +
+                        describe_write_failure(err.code(), err.what(), dir, payload_bytes) + "); " +
                         (err.flush_failed() ? std::string("it may not be durable and the store refuses further writes: ") +
                                                   advice::reopen_store +
                                                   " (the last durable snapshot is intact) and check the disk"
@@ -287,7 +288,8 @@ void journal::apply() {
         continue;
       }
       if (lmdb::is_io_error(e.code())) writer_.env().poison();
-      throw save_failed("instadump: writing " + what + " into data.mdb failed (" + e.what() + "); the journal keeps them");
+      throw save_failed("instadump: writing " + what + " into data.mdb failed (" +
+                        describe_write_failure(e.code(), e.what(), writer_.env().dir()) + "); the journal keeps them");
     } catch (const storage_error& e) {
       writer_.forget();
       writer_.env().poison();  // the journal and data.mdb disagree: do not add to either

@@ -12,6 +12,7 @@
 #include "common/errors.h"
 #include "storage/chunk_admission.h"
 #include "storage/error_advice.h"
+#include "storage/io_errors.h"
 #include "storage/lmdb_env.h"
 #include "storage/manifest_codec.h"
 #include "storage/value_placement.h"
@@ -186,7 +187,8 @@ snapshot_info lmdb_writer::write_locked(std::uint64_t base_id, const snapshot_de
         continue;
       }
       if (lmdb::is_io_error(e.code())) env().poison();
-      throw save_failed("instadump: writing a snapshot to " + dir.string() + " failed (" + e.what() + "); " +
+      throw save_failed("instadump: writing a snapshot to " + dir.string() + " failed (" +
+                        describe_write_failure(e.code(), e.what(), dir, new_bytes) + "); " +
                         (env().poisoned() ? std::string(advice::reopen_store) + "; the last durable snapshot is intact"
                                          : std::string("nothing was written; earlier snapshots are intact")));
     }

@@ -8,7 +8,9 @@
 #include <cerrno>
 
 #include "storage/error_advice.h"
+#include "storage/data_file_check.h"
 #include "storage/file_lock.h"
+#include "storage/io_errors.h"
 #include "storage/manifest_codec.h"
 #include "storage/store_directory.h"
 #include "storage/test_hooks.h"
@@ -59,6 +61,8 @@ std::unique_ptr<store_environment> store_environment::open(const std::filesystem
   store->registered_ = true;
   store->dir_identity_ = id;
   if (!options.read_only) store->lock_ = std::make_unique<directory_lock>(dir);
+  // Before LMDB maps data.mdb: a truncated file would crash it (SIGBUS).
+  const bool header_read = check_data_file(dir).has_value();
   try {
     // MDB_NOMETASYNC: each commit flushes the data pages but not the meta page,
     // so a machine crash can lose only the newest non-durable snapshot and never
@@ -68,6 +72,13 @@ std::unique_ptr<store_environment> store_environment::open(const std::filesystem
     store->env_ = std::make_unique<lmdb::environment>(dir, flags, options.initial_map_size, 8);
   } catch (const lmdb_failure& e) {
     const std::string where = "instadump: cannot open the store in " + dir.string() + ": ";
+    if (e.code() == MDB_INVALID && header_read) {
+      // check_data_file() has just read an intact header: LMDB's own read of
+      // it came back short.
+      throw open_failed(where + "LMDB could not read the header of data.mdb (" + e.what() +
+                        ") that was just read intact: an I/O failure, not a damaged store; check the disk and "
+                        "try again");
+    }
     if (e.code() == MDB_INVALID) {
       throw open_failed(where + "data.mdb is not an LMDB database; use an empty directory for a new store");
     }
@@ -76,6 +87,10 @@ std::unique_ptr<store_environment> store_environment::open(const std::filesystem
     }
     if (e.code() == ENOENT && options.read_only) {
       throw open_failed(where + "it holds no store (no data.mdb); open it writable once to create it");
+    }
+    if (e.code() > 0) {  // an errno value: the operating system failed, not the store
+      throw open_failed(where + describe_errno("mdb_env_open", e.code()) +
+                        "; an I/O or system failure, not a damaged store: check the disk and try again");
     }
     throw open_failed(where + e.what());
   }
@@ -228,7 +243,8 @@ void store_environment::sync_or_poison(const std::string& what) {
     // pages and report success next time, so nothing this process
     // writes from now on can be trusted to reach the disk.
     poisoned_ = true;
-    throw save_failed("instadump: flushing " + what + " to disk failed (" + mdb_strerror(rc) +
+    throw save_failed("instadump: flushing " + what + " to disk failed (" +
+                      describe_write_failure(rc, std::string("mdb_env_sync: ") + mdb_strerror(rc), dir_) +
                       "); it may not be durable and the store refuses further writes: " + advice::reopen_store +
                       " (the last durable snapshot is intact) and check the disk");
   }

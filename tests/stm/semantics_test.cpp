@@ -442,3 +442,60 @@ TEST_CASE("stats count commits", "[stm]") {
   r.reset_stats();
   CHECK(r.stats().commits == 0);
 }
+
+TEST_CASE("stats count the restarts of transactions that wrote a ref, whatever restarted them", "[stm]") {
+  instadump::ref<long> written{0}, contended{0}, gate{0};
+  // Commits `r` on another thread while the calling transaction is open.
+  auto commit_elsewhere = [](instadump::ref<long>& r) {
+    std::thread([&] { instadump::dosync([&] { r.alter([](long v) { return v + 1; }); }); }).join();
+  };
+  int attempts = 0;
+
+  SECTION("a conflict at commit on another ref it wrote") {
+    instadump::dosync([&] {
+      ++attempts;
+      written.set(attempts);
+      contended.alter([](long v) { return v + 10; });
+      if (attempts == 1) commit_elsewhere(contended);
+    });
+    CHECK(written.stats().retries == 1);
+    CHECK(written.stats().conflicts == 0);
+    CHECK(contended.stats().retries == 1);
+    CHECK(contended.stats().conflicts == 1);
+  }
+
+  SECTION("a conflict inside an or_else branch that wrote it") {
+    instadump::dosync([&] {
+      ++attempts;
+      instadump::or_else(
+          [&] {
+            written.set(attempts);
+            const long seen = contended.deref();
+            if (attempts == 1) commit_elsewhere(contended);
+            contended.set(seen + 10);  // changed since it was read: restarts the transaction
+          },
+          [] {});
+    });
+    CHECK(written.stats().retries == 1);
+    CHECK(contended.stats().conflicts == 1);
+    CHECK(contended.stats().retries == 0);  // not written yet when the attempt failed
+  }
+
+  SECTION("retry() after writing it") {
+    instadump::dosync([&] {
+      ++attempts;
+      written.set(attempts);
+      if (gate.deref() == 0) {
+        commit_elsewhere(gate);  // what retry() waits for has happened already
+        instadump::retry();
+      }
+    });
+    CHECK(written.stats().retries == 1);
+    CHECK(written.stats().conflicts == 0);
+  }
+
+  CHECK(attempts == 2);
+  CHECK(written.deref() == 2);
+  written.reset_stats();
+  CHECK(written.stats().retries == 0);
+}

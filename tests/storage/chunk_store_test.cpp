@@ -371,3 +371,32 @@ TEST_CASE("a store of format 3 without a chunks database loads unchanged and is 
   CHECK(read_tree(*store, 3) == t.seeds());
   CHECK(storage_test::read_all(*store, 3).at("plain") == storage_test::pattern(64, 2));
 }
+
+TEST_CASE("saving on an older kept snapshot refers to its chunks; they stay while a kept snapshot reaches them") {
+  scratch_dir tmp;
+  auto store = snapshot_store::open(tmp.path(), direct(3));
+  chunk_tree t(300, 8, 4);
+  kept_trees model;
+  model.saved(save_tree(*store, t).id, t, 3);
+  const chunk_tree first = t;  // what a reload of snapshot 1 gives
+  for (std::uint64_t i = 2; i <= 3; ++i) {
+    t.change_leaf(i * 50, 1000 + i);
+    model.saved(save_tree(*store, t).id, t, 3);
+  }
+  // Snapshot 4 builds on snapshot 1: its unchanged chunks, one new path.
+  chunk_tree reloaded = first;
+  reloaded.change_leaf(7, 4444);
+  const snapshot_info fourth = store->write_snapshot(1, reloaded.delta(store->next_chunk_id()), true);
+  REQUIRE(fourth.id == 4);
+  model.saved(4, reloaded, 3);
+  CHECK(store->stats().chunk_count == model.reachable());
+  for (const auto& [id, seeds] : model.seeds) CHECK(read_tree(*store, id) == seeds);
+  // Two more saves on it prune snapshots 2 and 3: their paths go, snapshot
+  // 1's chunks stay as long as snapshot 4's tree reaches them.
+  for (std::uint64_t i = 5; i <= 6; ++i) {
+    reloaded.change_leaf(i * 40, 1000 + i);
+    model.saved(save_tree(*store, reloaded).id, reloaded, 3);
+    CHECK(store->stats().chunk_count == model.reachable());
+  }
+  for (const auto& [id, seeds] : model.seeds) CHECK(read_tree(*store, id) == seeds);
+}

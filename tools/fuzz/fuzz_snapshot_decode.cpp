@@ -111,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const chunk_view v = parse_chunk(chunk, id, "fuzz input");
         std::uint64_t sum = v.id + v.node_type + v.schema.fingerprint;
         for (std::uint64_t child : v.children) sum += child;
-        if (!v.payload.asBytes().empty()) sum += static_cast<std::uint64_t>(v.payload.asBytes().back());
+        if (v.payload.size() != 0) sum += static_cast<std::uint64_t>(v.payload.asBytes().back());
         volatile std::uint64_t sink = sum;  // every read of the view happens
         (void)sink;
       } catch (const instadump::corrupt_data&) {

@@ -82,7 +82,7 @@ void encode_list_1(const ::instadump::pvector<int>& v, ::capnp::List<::std::int3
 void encode_list_2(const ::instadump::pset<::std::string>& v, ::capnp::List<::capnp::Text>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
-    b.set(i, ::capnp::Text::Reader(e.data(), e.size()));
+    b.set(i, text_of(e));
     ++i;
   }
 }
@@ -96,7 +96,7 @@ void encode_list_2(const ::instadump::pset<::std::string>& v, ::capnp::List<::ca
 
 // ::coll::record
 void encode_CollRecord_3(const ::coll::record& v, ::instadump_schema::collections::CollRecord::Builder b) {
-  b.setName(::capnp::Text::Reader(v.name.data(), v.name.size()));
+  b.setName(text_of(v.name));
   encode_list_1(v.history, b.initHistory(list_size(v.history.size(), "instadump::pvector")));
   encode_list_2(v.tags, b.initTags(list_size(v.tags.size(), "instadump::pset")));
 }
@@ -160,7 +160,7 @@ void encode_MapTextFloat64Entry_6(const ::instadump::pmap<::std::string, double>
   ::capnp::uint i = 0;
   for (const auto& [key, value] : v) {
     auto e = b[i];
-    e.setKey(::capnp::Text::Reader(key.data(), key.size()));
+    e.setKey(text_of(key));
     e.setValue(value);
     ++i;
   }
@@ -192,9 +192,11 @@ void encode_list_7(const ::instadump::pvector<::instadump::pmap<::std::string, d
 }
 
 // The state coll::ids (@INPUTS@/collections.cpp:17:68).
-void encode_state_coll__ids(const ::instadump::pset<long>& v, ::capnp::MessageBuilder& message) {
+void encode_state_coll__ids(const ::instadump::pset<long>& v, ::capnp::MessageBuilder& message) try {
   auto b = message.initRoot<::instadump_schema::collections::CollIdsState>();
   encode_list_0(v, b.initValue(list_size(v.size(), "instadump::pset")));
+} catch (const over_limit& e) {
+  throw ::instadump::limit_exceeded(refusal("coll::ids", e), e.limit, e.measured);
 }
 ::instadump::pset<long> decode_state_coll__ids(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
@@ -222,9 +224,11 @@ const ::instadump::state_registration<::instadump::pset<long>> registration_coll
     std::string_view(schema_of_coll__ids, sizeof schema_of_coll__ids - 1), {});
 
 // The state coll::plain (@INPUTS@/collections.cpp:19:69).
-void encode_state_coll__plain(const ::std::map<long, ::coll::record>& v, ::capnp::MessageBuilder& message) {
+void encode_state_coll__plain(const ::std::map<long, ::coll::record>& v, ::capnp::MessageBuilder& message) try {
   auto b = message.initRoot<::instadump_schema::collections::CollPlainState>();
   encode_MapInt64CollRecordEntry_4(v, b.initValue(list_size(v.size(), "std::map")));
+} catch (const over_limit& e) {
+  throw ::instadump::limit_exceeded(refusal("coll::plain", e), e.limit, e.measured);
 }
 ::std::map<long, ::coll::record> decode_state_coll__plain(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
@@ -261,9 +265,11 @@ const ::instadump::state_registration<::std::map<long, ::coll::record>> registra
     std::string_view(schema_of_coll__plain, sizeof schema_of_coll__plain - 1), {});
 
 // The state coll::records (@INPUTS@/collections.cpp:15:76).
-void encode_state_coll__records(const ::instadump::pmap<long, ::coll::record>& v, ::capnp::MessageBuilder& message) {
+void encode_state_coll__records(const ::instadump::pmap<long, ::coll::record>& v, ::capnp::MessageBuilder& message) try {
   auto b = message.initRoot<::instadump_schema::collections::CollRecordsState>();
   encode_MapInt64CollRecordEntry2_5(v, b.initValue(list_size(v.size(), "instadump::pmap")));
+} catch (const over_limit& e) {
+  throw ::instadump::limit_exceeded(refusal("coll::records", e), e.limit, e.measured);
 }
 ::instadump::pmap<long, ::coll::record> decode_state_coll__records(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
@@ -300,9 +306,11 @@ const ::instadump::state_registration<::instadump::pmap<long, ::coll::record>> r
     std::string_view(schema_of_coll__records, sizeof schema_of_coll__records - 1), {});
 
 // The state coll::tables (@INPUTS@/collections.cpp:16:95).
-void encode_state_coll__tables(const ::instadump::pvector<::instadump::pmap<::std::string, double>>& v, ::capnp::MessageBuilder& message) {
+void encode_state_coll__tables(const ::instadump::pvector<::instadump::pmap<::std::string, double>>& v, ::capnp::MessageBuilder& message) try {
   auto b = message.initRoot<::instadump_schema::collections::CollTablesState>();
   encode_list_7(v, b.initValue(list_size(v.size(), "instadump::pvector")));
+} catch (const over_limit& e) {
+  throw ::instadump::limit_exceeded(refusal("coll::tables", e), e.limit, e.measured);
 }
 ::instadump::pvector<::instadump::pmap<::std::string, double>> decode_state_coll__tables(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
   // History version of the data, from the state's schema version (refuses newer ones).
