@@ -42,7 +42,9 @@ struct autosave_options {
   // Save once more in shutdown() (and at normal program exit). Default: true.
   bool save_on_shutdown = true;
   // Called (on the autosave thread) with every failed autosave. Default:
-  // print the error to stderr. Failures are never silently dropped.
+  // print the error to stderr. Failures are never silently dropped. After a
+  // failure the next try waits 50 ms, doubling with each further failure up
+  // to 5 s, so a lasting fault (a full disk) is not retried in a busy loop.
   std::function<void(const std::exception& failure)> on_error;
 };
 
