@@ -42,7 +42,9 @@ struct autosave_options {
   // Save once more in shutdown() (and at normal program exit). Default: true.
   bool save_on_shutdown = true;
   // Called (on the autosave thread) with every failed autosave. Default:
-  // print the error to stderr. Failures are never silently dropped.
+  // print the error to stderr. Failures are never silently dropped. After a
+  // failure the next try waits 50 ms, doubling with each further failure up
+  // to 5 s, so a lasting fault (a full disk) is not retried in a busy loop.
   std::function<void(const std::exception& failure)> on_error;
 };
 
@@ -109,7 +111,10 @@ struct save_result {
   // (state_codec::encode_words) instead of through a MessageBuilder.
   std::size_t refs_written_as_words = 0;
   std::size_t unclaimed = 0;       // values carried over for keys no registered ref claims
-  std::uint64_t bytes_written = 0; // bytes of newly written values
+  std::uint64_t bytes_written = 0; // bytes of newly written values (and of the chunks below)
+  // Chunks written: the new nodes of pmap/pset states, which are saved
+  // node by node (their bytes count in bytes_written).
+  std::size_t chunks_written = 0;
   std::uint64_t total_bytes = 0;   // bytes of all values the snapshot refers to
   std::chrono::nanoseconds duration{0};
 };
@@ -126,8 +131,8 @@ struct save_result {
 // Throws open_failed / locked_by_other_process when the directory cannot be
 // used (see their documentation; open_failed also for a directory that holds
 // files but no store, and read-only for one without a store),
-// read_only_session for a read-only session with autosave, corrupt_data or load_failed when the newest snapshot
-// cannot be restored (nothing is changed, the directory is closed again: set
+// read_only_session for a read-only session with autosave, corrupt_data or
+// load_failed when the newest snapshot cannot be restored (nothing is changed, the directory is closed again: set
 // fall_back_to_older_snapshots or load_snapshot, or fix the cause),
 // invalid_option when keep_generations is 0, and instadump::error when
 // already set up (call shutdown() first).
