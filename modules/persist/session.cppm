@@ -132,8 +132,9 @@ struct save_result {
 // used (see their documentation; open_failed also for a directory that holds
 // files but no store, and read-only for one without a store),
 // read_only_session for a read-only session with autosave, corrupt_data or
-// load_failed when the newest snapshot cannot be restored (nothing is changed, the directory is closed again: set
-// fall_back_to_older_snapshots or load_snapshot, or fix the cause),
+// load_failed when the newest snapshot cannot be restored (nothing is
+// changed, the directory is closed again: set fall_back_to_older_snapshots
+// or load_snapshot, or fix the cause),
 // invalid_option when keep_generations is 0, and instadump::error when
 // already set up (call shutdown() first).
 void setup(const std::filesystem::path& dir, const setup_options& options = {});
