@@ -185,6 +185,9 @@ int main(int argc, char** argv) {
       {"BM_chunked_save_one_leaf_changed_direct/real_time", "BM_small_durable_lmdb_commit/real_time"},
       {"BM_chunked_first_save_30000_leaves/iterations:3/real_time",
        "BM_one_value_as_large_as_the_tree/iterations:3/real_time"},
+      // Read-only opens reading the journal (read_only_bench.cpp).
+      {"BM_read_only_read_settled_journal/real_time", "BM_read_only_read_no_journal/real_time"},
+      {"BM_read_only_read_50_journaled/real_time", "BM_read_only_read_no_journal/real_time"},
   };
   for (const char* n : {"100000", "1000000"}) {
     std::string s = std::string("/") + n + "/iterations:4/real_time";
