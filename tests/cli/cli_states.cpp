@@ -7,6 +7,8 @@
 //   cli_states golden DIR     two snapshots with fixed contents (1, then 2)
 //   cli_states loop DIR       saves until killed; in every snapshot
 //                             loop_a == loop_b == loop_list's size == every element
+//   cli_states check DIR      loads DIR (setup); exit 0 when its loop states
+//                             are one whole snapshot of `loop`, 1 otherwise
 //   cli_states big DIR N      one snapshot with `numbers` of N records
 #include <unistd.h>
 
@@ -81,7 +83,7 @@ void write_golden() {
     big_unsigned.set(std::numeric_limits<std::uint64_t>::max());
     numbers_special.set(floats{std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
                                -std::numeric_limits<double>::infinity(), 1.0 / 3, -0.0, 0.1f});
-    motto.set(std::string("line one\nhe said \"hi\"\0tail", 27));
+    motto.set(std::string("line one\nhe said \"hi\"\0tail", 26));
     not_utf8.set(std::string("\xff\xfe ok", 5));
     blob.set({std::byte{0}, std::byte{1}, std::byte{0x7f}, std::byte{0xff}});
     paint.set(color::green);
@@ -117,6 +119,15 @@ void write_golden() {
   }
 }
 
+int check_loop() {
+  const std::int64_t a = loop_a.deref();
+  const std::vector<std::int64_t>& list = loop_list.deref();
+  bool whole = loop_b.deref() == a && list.size() == static_cast<std::size_t>(a % 64);
+  for (std::int64_t v : list) whole = whole && v == a;
+  std::printf("loop_a = %lld, whole = %s\n", static_cast<long long>(a), whole ? "yes" : "no");
+  return whole ? 0 : 1;
+}
+
 void write_big(std::size_t n) {
   std::vector<record> all(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -130,7 +141,7 @@ void write_big(std::size_t n) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: cli_states golden|loop|big DIR [N]\n");
+    std::fprintf(stderr, "usage: cli_states golden|loop|check|big DIR [N]\n");
     return 2;
   }
   const std::string_view mode = argv[1];
@@ -139,6 +150,8 @@ int main(int argc, char** argv) {
     write_golden();
   } else if (mode == "loop") {
     write_loop();
+  } else if (mode == "check") {
+    return check_loop();
   } else if (mode == "big" && argc == 4) {
     write_big(std::strtoull(argv[3], nullptr, 10));
   } else {

@@ -29,7 +29,7 @@ function(check name)
   string(REPLACE "${WORK_DIR}" "<work>" text "${text}")
   string(REGEX REPLACE "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\\.[0-9][0-9][0-9]Z"
          "<time>" text "${text}")
-  if(UPDATE)
+  if(UPDATE OR "$ENV{INSTADUMP_UPDATE_GOLDEN}")
     file(WRITE ${GOLDEN}/${name}.txt "${text}")
     return()
   endif()

@@ -34,13 +34,10 @@ std::map<std::string, std::string> render(storage::snapshot_store& store, schema
                               const storage::chunk_source& chunks) {
     if (!keys.count(e.key)) return;
     output_buffer text;
-    text_emitter emitter(text);
+    text_emitter emitter(text, true);
     value_walker walker(emitter, nullptr);
     walk_stored_value(e, words, chunks, schemas, walker);
-    std::string s;
-    for (char c : text.take()) {  // on one line
-      if (c != '\n') s.push_back(c);
-    }
+    std::string s = text.take();
     if (s.size() > kShownChars) s = s.substr(0, kShownChars) + "...";
     out[e.key] = std::move(s);
   });

@@ -34,10 +34,7 @@ void check_keys(const storage::snapshot_info& info, const std::vector<std::strin
 
 int run_show(const show_request& request) {
   auto store = open_read_only(request.dir);
-  const storage::snapshot_info info = find_snapshot(*store, request.snapshot);
-  check_keys(info, request.keys, request.dir.string());
   const std::set<std::string> wanted(request.keys.begin(), request.keys.end());
-
   schema_library schemas(*store);
   output_buffer out(stdout);
   json_emitter json(out);
@@ -46,21 +43,24 @@ int run_show(const show_request& request) {
   progress_meter progress(progress_meter::stderr_is_terminal());
   value_walker walker(emitter, &progress);
 
-  if (request.json) {
-    out.put("{\"snapshot\":" + std::to_string(info.id) + ",\"created\":\"" + format_time(info.created_unix_nanos) +
-            "\",\"values\":{");
-  }
+  storage::snapshot_info info;
   bool first = true;
   std::uint64_t bad_values = 0;
   std::string first_bad;
-  // read_snapshot verifies the whole snapshot first: a damaged one is
-  // refused before anything is printed.
-  store->read_snapshot(info.id, [&](const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
-                                    const storage::chunk_source& chunks) {
+  auto json_header = [&] {
+    out.put("{\"snapshot\":" + std::to_string(info.id) + ",\"created\":\"" + format_time(info.created_unix_nanos) +
+            "\",\"values\":{\n");
+  };
+  auto visit = [&](const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
+                   const storage::chunk_source& chunks) {
     if (!wanted.empty() && !wanted.count(e.key)) return;
     progress.start(e.key);
     if (request.json) {
-      out.put(first ? "\n" : ",\n");
+      if (first) {
+        json_header();
+      } else {
+        out.put(",\n");
+      }
       json_emitter::quote(out, e.key);
       out.put(':');
     } else {
@@ -73,8 +73,26 @@ int run_show(const show_request& request) {
     if (walker.problems() != before && bad_values++ == 0) first_bad = e.key;
     if (!request.json) out.put('\n');
     progress.finish();
-  });
-  if (request.json) out.put("\n}}\n");
+  };
+  // read_snapshot verifies the whole snapshot first: a damaged one is
+  // refused before anything is printed. The newest snapshot may be pruned
+  // by a writer between choosing it and reading it: then the new newest.
+  for (int attempt = 1;; ++attempt) {
+    info = find_snapshot(*store, request.snapshot);
+    check_keys(info, request.keys, request.dir.string());
+    try {
+      store->read_snapshot(info.id, visit);
+      break;
+    } catch (const load_failed&) {
+      if (request.snapshot || attempt == 100 || !first || !pruned_meanwhile(*store, info.id)) throw;
+    }
+  }
+  if (request.json) {
+    if (first) {
+      json_header();
+    }
+    out.put("\n}}\n");
+  }
   out.flush();
   if (bad_values > 0) {
     std::fprintf(stderr, "instadump: %llu value%s of snapshot %llu did not decode in full (first: %s: %s)\n",

@@ -44,6 +44,13 @@ storage::snapshot_info find_snapshot(const storage::snapshot_store& store, std::
                   dir + "`)");
 }
 
+bool pruned_meanwhile(const storage::snapshot_store& store, std::uint64_t id) {
+  for (std::uint64_t kept : store.snapshot_ids()) {
+    if (kept == id) return false;
+  }
+  return true;
+}
+
 std::string format_time(std::int64_t unix_nanos) {
   const std::time_t seconds = static_cast<std::time_t>(unix_nanos / 1'000'000'000);
   const int millis = static_cast<int>(unix_nanos % 1'000'000'000 / 1'000'000);

@@ -24,6 +24,10 @@ std::unique_ptr<storage::snapshot_store> open_read_only(const std::filesystem::p
 // `id` (listing the ids it has).
 storage::snapshot_info find_snapshot(const storage::snapshot_store& store, std::optional<std::uint64_t> id);
 
+// Whether snapshot `id` is no longer in `store`: a writer running beside
+// the tool pruned it (it keeps only its newest few) after the tool chose it.
+bool pruned_meanwhile(const storage::snapshot_store& store, std::uint64_t id);
+
 // "2026-12-06T10:45:17.123Z": a snapshot's creation time, in UTC.
 std::string format_time(std::int64_t unix_nanos);
 

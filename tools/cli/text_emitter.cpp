@@ -34,7 +34,7 @@ void text_emitter::end_struct() {
 
 void text_emitter::begin_list(std::size_t, bool composite) {
   out_.put('[');
-  open_.push_back({false, composite && open_.empty()});
+  open_.push_back({false, composite && open_.empty() && !one_line_});
 }
 
 void text_emitter::element() { separate(); }
@@ -65,10 +65,11 @@ void text_emitter::floating(double v, bool single) {
 
 void text_emitter::text(std::string_view v) {
   out_.put('"');
+  const bool utf8 = valid_utf8(v);
   std::size_t plain = 0;
   for (std::size_t i = 0; i < v.size(); ++i) {
     const auto c = static_cast<unsigned char>(v[i]);
-    if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\' && (utf8 || c < 0x80)) continue;
     out_.put(v.substr(plain, i - plain));
     plain = i + 1;
     switch (c) {

@@ -1,7 +1,8 @@
 // The readable text of `show`, close to Cap'n Proto's text format:
 //   structs (name = "Apple", qty = 3), lists [1, 2, 3] (a state's
 //   collection of structs or lists one element per line), Text as a quoted
-//   string with C escapes (\0, \n, \xNN for other control bytes), Data as
+//   string with C escapes (\0, \n, \xNN for other control bytes, and for
+//   every byte above 0x7f when the text is not valid UTF-8), Data as
 //   0x"0a ff", enums by name, floats with the digits that read back as the
 //   same value (nan, inf, -inf), and <! what !> where a value does not decode.
 #pragma once
@@ -15,7 +16,8 @@ namespace instadump::cli {
 
 class text_emitter : public value_emitter {
  public:
-  explicit text_emitter(output_buffer& out) : out_(out) {}
+  // `one_line`: never break a collection into lines (for `diff`).
+  explicit text_emitter(output_buffer& out, bool one_line = false) : out_(out), one_line_(one_line) {}
 
   void begin_struct() override;
   void field(std::string_view name) override;
@@ -41,6 +43,7 @@ class text_emitter : public value_emitter {
   void separate();
 
   output_buffer& out_;
+  bool one_line_;
   std::vector<level> open_;
 };
 
