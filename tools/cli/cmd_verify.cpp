@@ -42,7 +42,7 @@ struct verify_run {
                                   const storage::chunk_source& chunks) {
         ++values;
         key_names[e.key_id] = e.key;
-        if (e.chunk_roots.empty() && !schemas.get(e.schema.fingerprint).root) {
+        if (e.chunk_roots.empty() && !schemas.get(e.schema.fingerprint).stored) {
           ++undescribed;
           return;
         }

@@ -76,6 +76,7 @@ const stored_schema& schema_library::get(std::uint64_t fingerprint) {
                   " (a state whose codec was written by hand stores none)";
     return out;
   }
+  out.stored = true;
   std::string text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
   const std::string root = first_struct_name(text);
   auto errors = std::make_shared<std::string>();

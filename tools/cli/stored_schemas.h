@@ -22,6 +22,7 @@ namespace instadump::cli {
 // A parsed stored schema: the state's root struct (`struct <Name>State
 // { value @0 :T; }`, the first struct of the text), or why there is none.
 struct stored_schema {
+  bool stored = false;  // whether the store has a text under the fingerprint
   std::optional<capnp::StructSchema> root;
   std::string problem;  // when !root: "no schema is stored for ...", or the parse errors
 };
