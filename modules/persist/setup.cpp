@@ -79,6 +79,9 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   auto store = storage::snapshot_store::open(dir, so);
   close();  // what the session knew about the directory it had open before
   store_ = std::move(store);
+  // (Wraps after a million setups in one process; a tag of the epoch before
+  // the wrap would need a node to survive them all.)
+  chunk_epoch_ = chunk_epoch_ % chunk_tags::max_epoch + 1;
   options_ = options;
   try {
     load_at_setup();
@@ -101,7 +104,10 @@ void session::shutdown(bool final_save) {
 
 void session::close() {
   store_.reset();
-  for (tracked_state& t : tracked_) t.saved = {};
+  for (tracked_state& t : tracked_) {
+    t.saved = {};
+    t.chunk_base.hold(nullptr);
+  }
   dropped_.clear();
   pending_remove_.clear();
   unclaimed_.clear();
