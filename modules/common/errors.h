@@ -154,6 +154,15 @@ class limit_exceeded : public save_failed {
   std::uint64_t measured_;
 };
 
+// A save (save_all(), autosave) was asked of a read-only session
+// (setup_options::read_only), which never writes the store: only its one
+// writer process saves. Nothing was written. Save from the writer, or set
+// up without read_only in a process that may write (one per directory).
+class read_only_session : public error {
+ public:
+  using error::error;
+};
+
 // A load failed as a whole; nothing was changed. The message names the ref,
 // the snapshot and the reason.
 class load_failed : public storage_error {

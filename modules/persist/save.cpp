@@ -187,6 +187,11 @@ save_result session::save(const save_options& options) {
 }
 
 save_result session::save_locked(bool durable) {
+  if (store_->read_only()) {
+    throw read_only_session("instadump::save_all: this is a read-only session (setup_options::read_only) of \"" +
+                            store_->directory().string() + "\", which never writes the store; save from the "
+                            "writer process, or set up without read_only where this process may write");
+  }
   auto started = std::chrono::steady_clock::now();
   std::vector<tracked_state>& states = tracked_;
   // Commits before this point are covered by this save; later ones count

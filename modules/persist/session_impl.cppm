@@ -176,6 +176,15 @@ class session {
 
   // load.cpp
   void load_at_setup() REQUIRES(op_mu_);
+  // Lists the snapshots and loads snapshot `id` (default: the newest) as
+  // load_first_restorable does; returns its id, 0 when there is none. In a
+  // read-only session it lists again when the writer pruned the newest
+  // between listing and reading it. `verb` names the caller in errors.
+  std::uint64_t load_listed(std::optional<std::uint64_t> id, bool fall_back, const skipped_snapshot_callback& on_skipped,
+                            bool defaults, const char* verb) REQUIRES(op_mu_);
+  // How often load_listed() lists again (each time the writer pruned what
+  // it listed: it saved keep_generations snapshots during one load).
+  static constexpr int kListingAttempts = 100;
   // Loads into every registered ref the first snapshot of `ids` (newest
   // first), from index `first`, that restores; returns its id. A snapshot
   // that fails with a storage_error is skipped (and reported) when

@@ -48,6 +48,23 @@ void refuse_foreign_directory(const std::filesystem::path& dir) {
                     "existing store");
 }
 
+// Throws for a read-only setup that cannot work: read_only_session when
+// autosave is set (a reader never saves), open_failed when `dir` holds no
+// store (a reader does not create one; the store's own open would say less).
+void refuse_read_only_misuse(const std::filesystem::path& dir, const setup_options& options) {
+  if (options.autosave.every.count() > 0 || options.autosave.after_commits > 0) {
+    throw read_only_session("instadump::setup(\"" + dir.string() + "\"): setup_options::autosave is set in a " +
+                            "read-only session (setup_options::read_only), which never saves; leave autosave off "
+                            "in readers (the writer process saves)");
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(dir / "data.mdb", ec)) {
+    throw open_failed("instadump::setup(\"" + dir.string() + "\", {.read_only = true}): there is no Instadump " +
+                      "store there (no data.mdb), and a read-only session does not create one; start the writer " +
+                      "process first (setup without read_only), or pass the directory of an existing store");
+  }
+}
+
 }  // namespace
 
 session& session::get() {
@@ -73,9 +90,14 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   if (options.keep_generations == 0) {
     throw invalid_option("instadump::setup: setup_options::keep_generations is 0; it must be at least 1");
   }
-  refuse_foreign_directory(dir);
+  if (options.read_only) {
+    refuse_read_only_misuse(dir, options);
+  } else {
+    refuse_foreign_directory(dir);
+  }
   storage::store_options so;
   so.keep_generations = options.keep_generations;
+  so.read_only = options.read_only;
   auto store = storage::snapshot_store::open(dir, so);
   close();  // what the session knew about the directory it had open before
   store_ = std::move(store);

@@ -22,6 +22,22 @@ journal_io_error io_error(const char* what, const std::filesystem::path& path, b
   return journal_io_error(code, std::string(what) + " " + path.string() + ": " + std::strerror(code), flush);
 }
 
+std::vector<std::byte> read_whole(int fd, const std::filesystem::path& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw io_error("cannot stat", path);
+  std::vector<std::byte> bytes(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw io_error("cannot read", path);
+    if (n == 0) break;  // shrunk meanwhile: what was read is all there is
+    done += static_cast<std::size_t>(n);
+  }
+  bytes.resize(done);
+  return bytes;
+}
+
 }  // namespace
 
 journal_io_error::journal_io_error(int code, const std::string& what, bool flush)
@@ -44,28 +60,43 @@ journal_file::~journal_file() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::vector<journal_frame> journal_file::read_frames() const {
-  struct stat st;
-  if (::fstat(fd_, &st) != 0) throw io_error("cannot stat", path_);
-  std::vector<std::byte> bytes(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::pread(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw io_error("cannot read", path_);
-    if (n == 0) break;  // shrunk meanwhile: what was read is all there is
-    done += static_cast<std::size_t>(n);
+journal_contents parse_journal_contents(std::span<const std::byte> bytes) {
+  journal_contents contents;
+  const std::size_t half = bytes.size() / 2 / 8 * 8;
+  for (const std::size_t start : {std::size_t{0}, half}) {
+    const std::span<const std::byte> part = start == 0 ? bytes.first(half) : bytes.subspan(half);
+    std::vector<journal_frame> frames = parse_journal_frames(part);
+    if (!contents.damage) {
+      if (std::optional<damaged_frame> d = find_damaged_frame(part, frames)) {
+        d->offset += start;
+        contents.damage = d;
+      }
+    }
+    for (journal_frame& f : frames) {
+      f.offset += start;
+      contents.frames.push_back(std::move(f));
+    }
   }
-  bytes.resize(done);
-  const std::size_t half = done / 2 / 8 * 8;
-  std::vector<journal_frame> frames = parse_journal_frames(std::span(bytes).first(half));
-  std::vector<journal_frame> second = parse_journal_frames(std::span(bytes).subspan(half));
-  for (journal_frame& f : second) {
-    f.offset += half;
-    frames.push_back(std::move(f));
-  }
-  return frames;
+  return contents;
 }
+
+journal_contents read_journal_contents(const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / "journal.log";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return {};
+  if (fd < 0) throw io_error("cannot open", path);
+  std::vector<std::byte> bytes;
+  try {
+    bytes = read_whole(fd, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  return parse_journal_contents(bytes);
+}
+
+std::vector<journal_frame> journal_file::read_frames() const { return parse_journal_contents(read_whole(fd_, path_)).frames; }
 
 void journal_file::start_over() {
   if (size_ != 0 && size_ != capacity_) {

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -42,6 +43,23 @@ class journal_io_error : public std::runtime_error {
   int code_;
   bool flush_;
 };
+
+// What a journal file holds: the frames of both halves (first half first,
+// offsets in the file) and, when one half has a damaged frame with intact
+// ones behind it (find_damaged_frame), that frame (its offset in the file).
+struct journal_contents {
+  std::vector<journal_frame> frames;
+  std::optional<damaged_frame> damage;
+};
+
+// Splits a journal file's `bytes` into halves at their middle (a file is
+// always of the capacity it was grown to, or empty) and parses each.
+journal_contents parse_journal_contents(std::span<const std::byte> bytes);
+
+// Reads <dir>/journal.log without creating, locking or writing it, as a
+// read-only store must: an empty journal when there is no such file.
+// Throws journal_io_error.
+journal_contents read_journal_contents(const std::filesystem::path& dir);
 
 class journal_file {
  public:

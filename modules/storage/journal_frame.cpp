@@ -66,6 +66,7 @@ std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes
     journal_frame f;
     f.snapshot_id = id;
     f.offset = offset;
+    f.stored_bytes = kJournalFrameHeaderBytes + payload_bytes;
     f.payload.resize(unpacked_bytes / 8);
     if (!unpack_words(payload, std::as_writable_bytes(std::span(f.payload)))) break;
     frames.push_back(std::move(f));
@@ -73,6 +74,21 @@ std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes
     expected = id + 1;
   }
   return frames;
+}
+
+std::optional<damaged_frame> find_damaged_frame(std::span<const std::byte> bytes,
+                                                const std::vector<journal_frame>& frames) {
+  const std::uint64_t at = frames.empty() ? 0 : frames.back().offset + frames.back().stored_bytes;
+  if (bytes.size() - at < kJournalFrameHeaderBytes) return std::nullopt;
+  const std::byte* header = bytes.data() + at;
+  if (load_u64(header) != kJournalFrameMagic) return std::nullopt;
+  const std::uint64_t id = load_u64(header + 8);
+  const std::uint64_t payload_bytes = load_u64(header + 16);
+  if (id == 0 || id == UINT64_MAX || (!frames.empty() && id != frames.back().snapshot_id + 1)) return std::nullopt;
+  if (payload_bytes % 8 != 0 || payload_bytes > bytes.size() - at - kJournalFrameHeaderBytes) return std::nullopt;
+  const std::uint64_t next = at + kJournalFrameHeaderBytes + payload_bytes;
+  if (parse_journal_frames(bytes.subspan(next), id + 1).empty()) return std::nullopt;
+  return damaged_frame{id, at};
 }
 
 void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id, std::uint64_t unpacked_bytes,

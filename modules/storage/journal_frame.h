@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -25,6 +26,7 @@ inline constexpr std::uint64_t kJournalMaxUnpackedBytes = std::uint64_t{1} << 29
 struct journal_frame {
   std::uint64_t snapshot_id = 0;
   std::uint64_t offset = 0;  // where the frame starts in the file
+  std::uint64_t stored_bytes = 0;  // header and packed payload: where the next frame starts
   std::vector<std::uint64_t> payload;
 };
 
@@ -34,6 +36,22 @@ struct journal_frame {
 // snapshot ids increasing by one; `first_id`, when not 0, is the only id the
 // first frame may have. Never reads outside `bytes`.
 std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes, std::uint64_t first_id = 0);
+
+// A frame that is damaged rather than torn (see find_damaged_frame).
+struct damaged_frame {
+  std::uint64_t snapshot_id = 0;  // as its header says
+  std::uint64_t offset = 0;       // where it starts in `bytes`
+};
+
+// Where parse_journal_frames(bytes) stopped, when that is not where writing
+// stopped: the frame there has a whole header (magic, the id that comes
+// next, a payload that fits) but fails its checksum or does not unpack, and
+// right behind it lies an intact frame of the id after it. A crash tears only
+// the last frame written, so nothing intact follows a torn one, and frames
+// left from before the half was started over have smaller ids. `frames` is
+// what parse_journal_frames(bytes) returned. Never reads outside `bytes`.
+std::optional<damaged_frame> find_damaged_frame(std::span<const std::byte> bytes,
+                                                const std::vector<journal_frame>& frames);
 
 // Writes the kJournalFrameHeaderBytes of the header of snapshot
 // `snapshot_id`'s frame into `header`: its payload is `parts` one after
