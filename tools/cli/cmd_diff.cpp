@@ -2,6 +2,7 @@
 // from snapshot ID1 to ID2 and, for values small enough to read on one
 // line, their text before and after.
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -15,8 +16,10 @@
 namespace instadump::cli {
 namespace {
 
-// Values up to this size (and not stored node by node) are shown.
+// Values up to this size are shown, and collections stored node by node of
+// up to this many entries (a larger one: its number of entries).
 constexpr std::uint64_t kShownBytes = 4096;
+constexpr std::uint64_t kShownEntries = 64;
 // Renderings longer than this are cut.
 constexpr std::size_t kShownChars = 400;
 
@@ -33,6 +36,14 @@ std::map<std::string, std::string> render(storage::snapshot_store& store, schema
   store.read_snapshot(id, [&](const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
                               const storage::chunk_source& chunks) {
     if (!keys.count(e.key)) return;
+    if (!e.chunk_roots.empty() && words.size() == 4) {
+      std::uint64_t entries = 0;
+      std::memcpy(&entries, words.begin() + 2, sizeof entries);  // ChunkedCollection.size
+      if (entries > kShownEntries) {
+        out[e.key] = "(a collection of " + std::to_string(entries) + " entries)";
+        return;
+      }
+    }
     output_buffer text;
     text_emitter emitter(text, true);
     value_walker walker(emitter, nullptr);
@@ -64,12 +75,8 @@ int run_diff(const std::filesystem::path& dir, std::uint64_t from, std::uint64_t
   for (const auto& [key, e] : after) {
     auto it = before.find(key);
     if (it != before.end() && same_value(*it->second, *e)) continue;
-    const bool small = [](const storage::entry_info& x) {
-      return x.chunk_roots.empty() && x.size_bytes <= kShownBytes;
-    }(*e);
-    if (small && (it == before.end() || (it->second->chunk_roots.empty() && it->second->size_bytes <= kShownBytes))) {
-      shown.insert(key);
-    }
+    auto small = [](const storage::entry_info& x) { return x.size_bytes <= kShownBytes; };
+    if (small(*e) && (it == before.end() || small(*it->second))) shown.insert(key);
   }
   schema_library schemas(*store);
   std::map<std::string, std::string> old_text = render(*store, schemas, a.id, shown);
