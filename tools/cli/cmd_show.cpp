@@ -75,18 +75,14 @@ int run_show(const show_request& request) {
     progress.finish();
   };
   // read_snapshot verifies the whole snapshot first: a damaged one is
-  // refused before anything is printed. The newest snapshot may be pruned
-  // by a writer between choosing it and reading it: then the new newest.
-  for (int attempt = 1;; ++attempt) {
-    info = find_snapshot(*store, request.snapshot);
-    check_keys(info, request.keys, request.dir.string());
-    try {
-      store->read_snapshot(info.id, visit);
-      break;
-    } catch (const load_failed&) {
-      if (request.snapshot || attempt == 100 || !first || !pruned_meanwhile(*store, info.id)) throw;
-    }
-  }
+  // refused before anything is printed.
+  read_chosen_snapshot(
+      *store, request.snapshot,
+      [&](const storage::snapshot_info& chosen) {
+        info = chosen;
+        check_keys(info, request.keys, request.dir.string());
+      },
+      visit);
   if (request.json) {
     if (first) {
       json_header();

@@ -69,6 +69,23 @@ lmdb_space read_lmdb_space(const std::filesystem::path& dir) {
   return out;
 }
 
+std::uint64_t newest_in_data_file(const std::filesystem::path& dir) {
+  read_only_env e(dir);
+  MDB_txn* txn = nullptr;
+  check(mdb_txn_begin(e.env, nullptr, MDB_RDONLY, &txn), "mdb_txn_begin");
+  std::unique_ptr<MDB_txn, void (*)(MDB_txn*)> txn_guard(txn, mdb_txn_abort);
+  MDB_dbi dbi = 0;
+  if (mdb_dbi_open(txn, "snapshots", 0, &dbi) == MDB_NOTFOUND) return 0;
+  MDB_cursor* cursor = nullptr;
+  check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open (snapshots)");
+  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> cursor_guard(cursor, mdb_cursor_close);
+  MDB_val key, value;
+  if (mdb_cursor_get(cursor, &key, &value, MDB_LAST) != MDB_SUCCESS || key.mv_size != 8) return 0;
+  std::uint64_t id = 0;
+  for (std::size_t i = 0; i < 8; ++i) id = id << 8 | static_cast<const unsigned char*>(key.mv_data)[i];
+  return id;
+}
+
 void copy_compacted(const std::filesystem::path& dir, const std::filesystem::path& dest) {
   read_only_env e(dir);
   check(mdb_env_copy2(e.env, dest.c_str(), MDB_CP_COMPACT), "cannot copy " + (dir / "data.mdb").string() + " to " +

@@ -1,6 +1,7 @@
 // What the tool reads from data.mdb through LMDB itself, beside the store's
-// API: the space the environment uses (free pages are not in store_stats)
-// and an online compacted copy (mdb_env_copy2 with MDB_CP_COMPACT, which
+// API: the space the environment uses (free pages are not in store_stats),
+// the newest snapshot in data.mdb alone (a read-only store lists the
+// journal's too), and an online compacted copy (mdb_env_copy2 with MDB_CP_COMPACT, which
 // runs in one read transaction: a consistent copy of a live store that
 // never blocks its writer).
 //
@@ -25,6 +26,11 @@ struct lmdb_space {
 
 // Throws cli_error when data.mdb in `dir` cannot be opened or read.
 lmdb_space read_lmdb_space(const std::filesystem::path& dir);
+
+// The newest snapshot data.mdb itself holds (0: none), without the
+// journal's: the last key of the "snapshots" database (docs/FORMAT.md).
+// Throws cli_error.
+std::uint64_t newest_in_data_file(const std::filesystem::path& dir);
 
 // Writes a compacted copy of data.mdb in `dir` to `dest`/data.mdb (`dest`
 // exists, holds no data.mdb). Throws cli_error.

@@ -16,7 +16,10 @@ namespace {
 
 using namespace instadump::cli;
 
-int fail(const std::string& message) {
+int fail(std::string message) {
+  // The library's messages start with "instadump: " already.
+  static constexpr std::string_view kPrefix = "instadump: ";
+  if (message.starts_with(kPrefix)) message.erase(0, kPrefix.size());
   std::fflush(stdout);
   std::fprintf(stderr, "instadump: %s\n", message.c_str());
   return exit_failed;

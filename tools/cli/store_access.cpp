@@ -51,6 +51,21 @@ bool pruned_meanwhile(const storage::snapshot_store& store, std::uint64_t id) {
   return true;
 }
 
+storage::snapshot_info read_chosen_snapshot(const storage::snapshot_store& store, std::optional<std::uint64_t> id,
+                                            const std::function<void(const storage::snapshot_info&)>& chosen,
+                                            const value_visitor& visit) {
+  for (int attempt = 1;; ++attempt) {
+    storage::snapshot_info info = find_snapshot(store, id);
+    chosen(info);
+    try {
+      store.read_snapshot(info.id, visit);
+      return info;
+    } catch (const load_failed&) {
+      if (id || attempt == 100 || !pruned_meanwhile(store, info.id)) throw;
+    }
+  }
+}
+
 std::string format_time(std::int64_t unix_nanos) {
   const std::time_t seconds = static_cast<std::time_t>(unix_nanos / 1'000'000'000);
   const int millis = static_cast<int>(unix_nanos % 1'000'000'000 / 1'000'000);

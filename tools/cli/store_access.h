@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,19 @@ storage::snapshot_info find_snapshot(const storage::snapshot_store& store, std::
 // Whether snapshot `id` is no longer in `store`: a writer running beside
 // the tool pruned it (it keeps only its newest few) after the tool chose it.
 bool pruned_meanwhile(const storage::snapshot_store& store, std::uint64_t id);
+
+// The visitor of snapshot_store::read_snapshot with chunks.
+using value_visitor = std::function<void(const storage::entry_info&, kj::ArrayPtr<const capnp::word>,
+                                         const storage::chunk_source&)>;
+
+// Reads snapshot `id` (default: the newest) with `visit`, calling
+// `chosen(info)` first. When no id was given and a writer running beside
+// pruned the newest between choosing and reading it (nothing was visited
+// then: a read verifies before it visits), reads the new newest. Returns
+// the snapshot read. Throws as find_snapshot and read_snapshot do.
+storage::snapshot_info read_chosen_snapshot(const storage::snapshot_store& store, std::optional<std::uint64_t> id,
+                                            const std::function<void(const storage::snapshot_info&)>& chosen,
+                                            const value_visitor& visit);
 
 // "2026-12-06T10:45:17.123Z": a snapshot's creation time, in UTC.
 std::string format_time(std::int64_t unix_nanos);

@@ -66,11 +66,16 @@ std::string hex_fingerprint(std::uint64_t fingerprint) {
   return text;
 }
 
+void schema_library::add(std::uint64_t fingerprint, std::span<const std::byte> text) {
+  extra_.try_emplace(fingerprint, text.begin(), text.end());
+}
+
 const stored_schema& schema_library::get(std::uint64_t fingerprint) {
   if (auto it = parsed_.find(fingerprint); it != parsed_.end()) return it->second;
   stored_schema& out = parsed_[fingerprint];
   const std::string name = "schema " + hex_fingerprint(fingerprint);
   std::optional<std::vector<std::byte>> bytes = store_.get_schema(fingerprint);
+  if (auto it = extra_.find(fingerprint); !bytes && it != extra_.end()) bytes = it->second;
   if (!bytes) {
     out.problem = "no schema is stored for fingerprint " + hex_fingerprint(fingerprint) +
                   " (a state whose codec was written by hand stores none)";

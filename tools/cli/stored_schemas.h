@@ -13,7 +13,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "storage/snapshot_store.h"
 
@@ -37,6 +39,9 @@ class schema_library {
   // The schema stored under `fingerprint`, parsed once. Never throws for
   // stored bytes that do not parse: the result says why.
   const stored_schema& get(std::uint64_t fingerprint);
+  // Uses `text` for `fingerprint` when the store has none (a schema that
+  // came with a snapshot still in the journal).
+  void add(std::uint64_t fingerprint, std::span<const std::byte> text);
 
  private:
   const storage::snapshot_store& store_;
@@ -44,6 +49,7 @@ class schema_library {
   // id, which one parser refuses.
   std::map<std::uint64_t, std::unique_ptr<capnp::SchemaParser>> parsers_;
   std::map<std::uint64_t, stored_schema> parsed_;
+  std::map<std::uint64_t, std::vector<std::byte>> extra_;
 };
 
 // "0x1e2adb85a34a5baf".
