@@ -23,7 +23,7 @@ class value_walker {
   // `progress` (may be null) counts the elements of the outermost lists.
   value_walker(value_emitter& out, progress_meter* progress) : out_(out), progress_(progress) {}
 
-  // Emits `value` (of schema type `type`).
+  // Emits `value`.
   void walk(const capnp::DynamicValue::Reader& value);
   // Emits field `field` of `parent`, or a problem when it does not decode.
   void walk_field(const capnp::DynamicStruct::Reader& parent, const capnp::StructSchema::Field& field);
