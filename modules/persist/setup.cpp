@@ -15,6 +15,7 @@ module;
 
 #include "common/errors.h"
 #include "common/thread_safety.h"
+#include "replication/replicator.h"
 #include "storage/snapshot_store.h"
 module instadump;
 import :session_impl;
@@ -77,8 +78,13 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   storage::store_options so;
   so.keep_generations = options.keep_generations;
   auto store = storage::snapshot_store::open(dir, so);
+  // Takes the writer's lease, and fills an empty store from the replicated
+  // copy, before the load below reads it.
+  std::unique_ptr<replication::replicator> replicator;
+  if (!options.replicate.url.empty()) replicator = std::make_unique<replication::replicator>(options.replicate, *store);
   close();  // what the session knew about the directory it had open before
   store_ = std::move(store);
+  replicator_ = std::move(replicator);
   options_ = options;
   try {
     load_at_setup();
@@ -100,6 +106,7 @@ void session::shutdown(bool final_save) {
 }
 
 void session::close() {
+  replicator_.reset();  // (its sender reads the store)
   store_.reset();
   for (tracked_state& t : tracked_) t.saved = {};
   dropped_.clear();

@@ -27,4 +27,7 @@ using instadump::locked_by_other_process;
 using instadump::open_failed;
 using instadump::save_failed;
 using instadump::storage_error;
+// Replication
+using instadump::replication_error;
+using instadump::lease_lost;
 }  // namespace instadump
