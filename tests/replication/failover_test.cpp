@@ -137,7 +137,9 @@ TEST_CASE("failover: a writer SIGKILLed 100 times, a standby takes over each tim
     writer = std::move(standby);
     if (dirs.size() > 4) dirs.erase(dirs.begin());  // (the killed writers' directories)
   }
+  REQUIRE(number_after(writer->line(), "acked") == acked + 1);  // the last one saves too
   writer->kill();
+  // Each of the 101 writers replicated under an epoch of its own.
   CHECK(pg.psql("select count(distinct epoch) from instadump.snapshots where store = 'failover'") ==
         std::to_string(kKills + 1));
 }
