@@ -40,3 +40,4 @@ export import :pvector;
 export import :pvector_access;
 export import :collection_loaders;
 export import :collection_chunks;
+export import :chunked_state;

@@ -3,6 +3,7 @@
 // counts them -- states registered after setup() included), and once more at
 // shutdown. Failures go to the on_error callback, never nowhere.
 module;
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -64,6 +65,14 @@ bool session::autosave_due(std::chrono::steady_clock::time_point next) {
 }
 
 void session::autosave_loop() {
+  // After a failure, the next try waits this long (doubling up to
+  // kMaxRetryDelay, back to none after a success) even when commits are due:
+  // one transaction over several refs counts one commit per ref, so without
+  // it a lasting failure (a full disk) would be retried, and reported, once
+  // per ref of every commit, in a busy loop.
+  constexpr std::chrono::milliseconds kFirstRetryDelay{50};
+  constexpr std::chrono::milliseconds kMaxRetryDelay{5000};
+  std::chrono::milliseconds retry_delay{0};
   unique_lock lock(autosave_mu_);
   const autosave_options a = autosave_;
   auto next = std::chrono::steady_clock::now() + a.every;
@@ -80,16 +89,23 @@ void session::autosave_loop() {
     try {
       lock_guard op(op_mu_);
       if (store_) save_locked(options_.durable);
+      retry_delay = std::chrono::milliseconds{0};
     } catch (const std::exception& e) {
       report_autosave_failure(a, e);
       // The next try comes with the next trigger (the timer, or one more
-      // commit), not at once: the commits counted are still there, and a
-      // lasting failure (a full disk, a store that must be reopened) would
-      // be retried, and reported, in a busy loop.
+      // commit) after the retry delay: the commits counted are still there.
       if (a.after_commits > 0) commits_since_save_.store(a.after_commits - 1, std::memory_order_relaxed);
+      retry_delay = retry_delay.count() == 0 ? kFirstRetryDelay : std::min(retry_delay * 2, kMaxRetryDelay);
     }
     next = std::chrono::steady_clock::now() + a.every;
     lock.lock();
+    if (retry_delay.count() > 0) {
+      const auto retry_at = std::chrono::steady_clock::now() + retry_delay;
+      while (!autosave_stop_ && std::chrono::steady_clock::now() < retry_at) {
+        autosave_cv_.wait_until(lock.native(), retry_at);
+      }
+      if (autosave_stop_) return;
+    }
   }
 }
 

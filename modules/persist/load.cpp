@@ -54,6 +54,23 @@ std::size_t index_of(std::uint64_t id, std::span<const std::uint64_t> ids, const
                     storage::advice::stored_snapshots + ")");
 }
 
+// A new version (one hold) of the value `info`, whose bytes are `words`: a
+// value stored node by node (it has chunk roots) is built from its chunks,
+// any other decoded by the state's codec.
+version_base* decode_value(const state_entry& e, const entry_info& info, kj::ArrayPtr<const capnp::word> words,
+                           const storage::chunk_source& chunks, std::uint64_t epoch) {
+  if (info.chunk_roots.empty()) {
+    storage::value_message message(words, info.framed, storage::reader_options_for(words.size()));
+    return e.decode(message.reader(), info.schema);
+  }
+  const chunk_payloads::descriptor d = chunk_payloads::read_descriptor(words, "value '" + info.key + "'");
+  if (info.chunk_roots.size() != 1 || info.chunk_roots[0] != d.root) {
+    throw corrupt_data("value '" + info.key + "' refers to chunk " + std::to_string(d.root) +
+                       ", which is not the chunk root stored with it");
+  }
+  return e.decode_chunked(d.root, d.size, chunks, epoch);
+}
+
 }  // namespace
 
 void session::load_at_setup() {
@@ -110,8 +127,10 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
     out.clear();
   };
   storage::snapshot_store& store = *store_;
+  const std::uint64_t epoch = chunk_epoch_;
   try {
-    store.read_snapshot(id, [&](const entry_info& info, kj::ArrayPtr<const capnp::word> words) {
+    store.read_snapshot(id, [&](const entry_info& info, kj::ArrayPtr<const capnp::word> words,
+                                const storage::chunk_source& chunks) {
       auto it = by_key.find(info.key);
       if (not_own && (it == by_key.end() || it->second.rank != 0)) not_own->push_back(info);
       if (it == by_key.end()) return;  // unclaimed: carried forward by the next save
@@ -120,8 +139,10 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
       if (!first && b->second.first <= it->second.rank) return;  // a better-ranked key holds it
       version_base* v;
       try {
-        storage::value_message message(words, info.framed, storage::reader_options_for(words.size()));
-        v = t->entry->decode(message.reader(), info.schema);
+        v = decode_value(*t->entry, info, words, chunks, epoch);
+      } catch (const corrupt_data& ex) {
+        throw corrupt_data("instadump: cannot restore ref '" + info.key + "' from snapshot " + std::to_string(id) +
+                           " in \"" + store.directory().string() + "\": " + ex.what() + "; nothing was changed");
       } catch (const std::exception& ex) {
         throw load_failed("instadump: cannot restore ref '" + info.key + "' from snapshot " + std::to_string(id) +
                           " in \"" + store.directory().string() + "\": its value does not decode (" + ex.what() +
@@ -181,6 +202,9 @@ void session::install(std::vector<decoded_value>& values, std::uint64_t id) {
     // (A default is stored nowhere: the next save writes it.)
     d.state->saved = d.is_default ? saved_slot{}
                                   : saved_slot::of(d.value->stamp(), d.stored, d.stored.key == d.state->entry->key());
+    // (The nodes of a value built from chunks carry their tags: the next
+    // save refers to those chunks, which the base snapshot holds.)
+    d.state->chunk_base.hold(d.is_default || !d.state->entry->chunked() ? nullptr : d.value);
     d.value->release();
   }
 }

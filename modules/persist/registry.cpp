@@ -3,6 +3,8 @@
 // keeps the stored value of one that goes as an unclaimed value.
 module;
 #include <algorithm>
+#include <cstdint>
+#include <utility>
 #include <map>
 #include <set>
 #include <string>
@@ -10,10 +12,22 @@ module;
 
 #include "common/errors.h"
 #include "common/thread_safety.h"
+#include "storage/snapshot_store.h"
 module instadump;
 import :session_impl;
 
 namespace instadump::detail {
+
+std::pair<std::uint64_t, std::uint64_t> state_entry::encode_chunked(const version_base&, const version_base*,
+                                                                    std::uint64_t, chunk_sink&) const {
+  throw error("instadump: state '" + key_ + "' is not a collection saved node by node");
+}
+
+version_base* state_entry::decode_chunked(std::uint64_t, std::uint64_t, const storage::chunk_source&,
+                                          std::uint64_t) const {
+  throw load_failed("instadump: state '" + key_ + "' cannot load a value stored node by node: its type is not a "
+                    "pmap or pset (a snapshot of a pmap/pset state loads only into a pmap/pset state)");
+}
 
 void session::add(state_entry* entry) {
   {
@@ -67,7 +81,8 @@ void session::remove(state_entry* entry) noexcept {
   if (!claimed && !dropped_.count(entry->key())) {
     try {
       unclaimed_[entry->key()] =
-          entry_info{entry->key(), s.schema, s.blob_id, s.size_bytes, s.checksum, s.offset, s.framed, s.key_id};
+          entry_info{entry->key(), s.schema, s.blob_id, s.size_bytes, s.checksum, s.offset, s.framed, s.key_id,
+                     s.chunk_roots};
     } catch (...) {  // out of memory: the orphan is not carried (it stays in the older snapshots)
     }
   }

@@ -28,11 +28,14 @@ module;
 #include <type_traits>
 #include <vector>
 
+#include "common/errors.h"
+#include "storage/snapshot_store.h"
 #include "storage/snapshot_types.h"
 export module instadump:registry;
 import :version;
 import :ref_core;
 import :ref;
+import :chunked_state;
 
 export namespace instadump {
 
@@ -101,9 +104,24 @@ class state_entry {
   // Calls `listener` after every commit that changes the ref (empty: stop).
   virtual void set_commit_listener(std::function<void()> listener) = 0;
 
+  // Whether the state's type is a collection saved node by node (pmap,
+  // pset: see chunked_state.cppm). The three calls below are for those.
+  inline bool chunked() const noexcept { return chunked_; }
+  // Adds to `sink` the chunks of `v` that `previous` (the value the save's
+  // base snapshot holds for this state, or null) does not let it refer to;
+  // returns the root chunk's id and the number of entries (root 0: `v` is
+  // empty, stored as a plain value).
+  virtual std::pair<std::uint64_t, std::uint64_t> encode_chunked(const version_base& v, const version_base* previous,
+                                                                 std::uint64_t epoch, chunk_sink& sink) const;
+  // A new version (one hold, stamp 0) holding the value stored under chunk
+  // `root` with `size` entries; its nodes are tagged (epoch, chunk id).
+  virtual version_base* decode_chunked(std::uint64_t root, std::uint64_t size, const storage::chunk_source& chunks,
+                                       std::uint64_t epoch) const;
+
  protected:
   const ref_core* core_ = nullptr;  // set by the typed subclass
   bool has_encode_words_ = false;   // set by the typed subclass
+  bool chunked_ = false;            // set by the typed subclass
 
  private:
   std::string key_;
@@ -121,6 +139,7 @@ class typed_state final : public state_entry {
         default_(r.pin()) {
     core_ = &ref_.core();
     has_encode_words_ = codec_.encode_words != nullptr;
+    chunked_ = chunked_traits<T>::chunked;
   }
 
   void encode(const version_base& v, capnp::MessageBuilder& message) const override {
@@ -137,6 +156,24 @@ class typed_state final : public state_entry {
       return new version<T>(0, *default_);
     } else {
       return nullptr;
+    }
+  }
+  std::pair<std::uint64_t, std::uint64_t> encode_chunked(const version_base& v, const version_base* previous,
+                                                         std::uint64_t epoch, chunk_sink& sink) const override {
+    if constexpr (chunked_traits<T>::chunked) {
+      const T& value = static_cast<const version<T>&>(v).value;
+      const T* before = previous ? &static_cast<const version<T>&>(*previous).value : nullptr;
+      return {btree_state_chunks<T>::save(value, before, epoch, schema(), codec_.encode, sink), value.size()};
+    } else {
+      return state_entry::encode_chunked(v, previous, epoch, sink);
+    }
+  }
+  version_base* decode_chunked(std::uint64_t root, std::uint64_t size, const storage::chunk_source& chunks,
+                               std::uint64_t epoch) const override {
+    if constexpr (chunked_traits<T>::chunked) {
+      return new version<T>(0, btree_state_chunks<T>::load(root, size, chunks, epoch, codec_.decode));
+    } else {
+      return state_entry::decode_chunked(root, size, chunks, epoch);
     }
   }
   void set_commit_listener(std::function<void()> listener) override {

@@ -12,7 +12,10 @@ module;
 #include "instadump/capnp_compat.h"
 #include <capnp/message.h>
 
+#include <array>
 #include <chrono>
+#include <deque>
+#include <optional>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -37,14 +40,15 @@ namespace {
 
 // A reference to the stored value `e`, to store under its own key.
 storage::kept_value kept_of(const entry_info& e) {
-  return storage::kept_value{e.key, e.schema, e.blob_id, e.offset, e.size_bytes, e.checksum, e.framed, e.key_id};
+  return storage::kept_value{e.key,    e.schema, e.blob_id, e.offset,       e.size_bytes,
+                             e.checksum, e.framed, e.key_id,  e.chunk_roots};
 }
 
 // A reference to the stored value of `s`, to store under `key` (which must
 // outlive the save).
 storage::kept_value kept_of(const saved_slot& s, std::string_view key) {
-  return storage::kept_value{key, s.schema, s.blob_id, s.offset, s.size_bytes, s.checksum, s.framed,
-                             s.under_own_key ? s.key_id : 0};
+  return storage::kept_value{key,        s.schema, s.blob_id, s.offset, s.size_bytes,
+                             s.checksum, s.framed, s.under_own_key ? s.key_id : 0, s.chunk_roots};
 }
 
 // What a save's read point found: each state's stamp and, for the states
@@ -148,6 +152,33 @@ bool encode_value(storage::new_value& value, tracked_state& t, const version_bas
   return as_words;
 }
 
+// The chunks a save writes for the states saved node by node, and the
+// descriptors that are those states' values (alive until the write returns).
+struct chunked_values {
+  std::optional<chunk_sink> sink;  // made for the first such state that changed
+  std::deque<std::array<capnp::word, chunk_payloads::descriptor_words>> descriptors;
+};
+
+// Fills in `value`, the new value of state `t` (saved node by node), with
+// its version `v`: its new nodes go to `out`'s sink, its bytes are a
+// descriptor of its root chunk. Returns false, having done nothing, when the
+// value is empty: it is then encoded as usual.
+bool encode_chunked_value(storage::new_value& value, tracked_state& t, const version_base* v, std::uint64_t epoch,
+                          storage::snapshot_store& store, chunked_values& out) {
+  if (!out.sink) out.sink.emplace(store.next_chunk_id());
+  const auto [root, size] = t.entry->encode_chunked(*v, t.chunk_base.get(), epoch, *out.sink);
+  if (root == 0) return false;
+  auto& words = out.descriptors.emplace_back();
+  chunk_payloads::write_descriptor(words, root, size);
+  value.key = t.entry->key();
+  value.schema = t.entry->schema();
+  value.key_id = t.saved.valid && t.saved.under_own_key ? t.saved.key_id : 0;
+  value.size_bytes = sizeof words;
+  value.bytes = std::as_bytes(std::span(words));
+  value.chunk_roots = {root};
+  return true;
+}
+
 }  // namespace
 
 save_result session::save(const save_options& options) {
@@ -177,6 +208,7 @@ save_result session::save_locked(bool durable) {
   changes.put.reserve(states.size() + (delta ? 0 : unclaimed_.size()));
   put_state.reserve(states.size());
   encoding::value_encoder encoder;
+  chunked_values chunked;
   for (std::size_t i = 0; i < states.size(); ++i) {
     tracked_state& t = states[i];
     if (!read.versions[i]) {  // unchanged since saved or loaded
@@ -188,7 +220,10 @@ save_result session::save_locked(bool durable) {
     }
     // (Built in place: a save of many small values should not move each.)
     auto& value = std::get<storage::new_value>(changes.put.emplace_back(std::in_place_type<storage::new_value>));
-    if (encode_value(value, t, read.versions[i], encoder)) ++result.refs_written_as_words;
+    if (!(t.entry->chunked() && encode_chunked_value(value, t, read.versions[i], chunk_epoch_, *store_, chunked)) &&
+        encode_value(value, t, read.versions[i], encoder)) {
+      ++result.refs_written_as_words;
+    }
     put_state.push_back(i);
     ++result.refs_written;
   }
@@ -203,6 +238,7 @@ save_result session::save_locked(bool durable) {
   }
 
   const std::vector<storage::schema_record> schemas = schemas_to_store(put_state);
+  if (chunked.sink) changes.chunks = chunked.sink->chunks();
   storage::snapshot_info info;
   try {
     info = store_->write_snapshot(delta ? base_id_ : 0, std::move(changes), durable, schemas);
@@ -214,12 +250,18 @@ save_result session::save_locked(bool durable) {
   base_is_newest_ = true;
   pending_remove_.clear();
   commits_since_save_.fetch_sub(commits_covered, std::memory_order_relaxed);
+  if (chunked.sink) {  // the store holds the chunks now: their nodes may be referred to
+    chunked.sink->tag_written(chunk_epoch_);
+    result.chunks_written = chunked.sink->count();
+    result.bytes_written += chunked.sink->bytes();
+  }
 
   // info.entries are those of the put values, in order.
   for (std::size_t p = 0; p < put_state.size(); ++p) {
     const std::size_t i = put_state[p];
     if (read.versions[i]) result.bytes_written += info.entries[p].size_bytes;  // written anew
     states[i].saved = saved_slot::of(read.stamps[i], info.entries[p], true);
+    if (read.versions[i] && states[i].entry->chunked()) states[i].chunk_base.hold(read.versions[i]);
   }
   result.snapshot_id = info.id;
   result.refs = states.size();

@@ -54,7 +54,9 @@ struct autosave_options {
   // Save once more in shutdown() (and at normal program exit). Default: true.
   bool save_on_shutdown = true;
   // Called (on the autosave thread) with every failed autosave. Default:
-  // print the error to stderr. Failures are never silently dropped.
+  // print the error to stderr. Failures are never silently dropped. After a
+  // failure the next try waits 50 ms, doubling with each further failure up
+  // to 5 s, so a lasting fault (a full disk) is not retried in a busy loop.
   std::function<void(const std::exception& failure)> on_error;
 };
 
@@ -116,7 +118,10 @@ struct save_result {
   // (state_codec::encode_words) instead of through a MessageBuilder.
   std::size_t refs_written_as_words = 0;
   std::size_t unclaimed = 0;       // values carried over for keys no registered ref claims
-  std::uint64_t bytes_written = 0; // bytes of newly written values
+  std::uint64_t bytes_written = 0; // bytes of newly written values (and of the chunks below)
+  // Chunks written: the new nodes of pmap/pset states, which are saved
+  // node by node (their bytes count in bytes_written).
+  std::size_t chunks_written = 0;
   std::uint64_t total_bytes = 0;   // bytes of all values the snapshot refers to
   std::chrono::nanoseconds duration{0};
 };

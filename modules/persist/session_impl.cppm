@@ -29,6 +29,7 @@ module;
 #include <string_view>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "common/thread_safety.h"
@@ -57,12 +58,13 @@ struct saved_slot {
   std::uint64_t size_bytes = 0;
   std::uint64_t checksum = 0;
   std::uint64_t key_id = 0;
+  std::vector<std::uint64_t> chunk_roots;  // the chunks the stored value refers to
 
   // The slot of a value of version `stamp` stored as `e`. (`inline`: a
   // function defined in a class of a module is not inline by itself.)
   static inline saved_slot of(std::uint64_t stamp, const entry_info& e, bool under_own_key) {
-    return saved_slot{true, under_own_key, e.framed, stamp, e.schema, e.blob_id, e.offset, e.size_bytes,
-                      e.checksum, e.key_id};
+    return saved_slot{true,         under_own_key, e.framed, stamp,    e.schema,
+                      e.blob_id,    e.offset,      e.size_bytes, e.checksum, e.key_id, e.chunk_roots};
   }
 };
 
@@ -71,6 +73,31 @@ struct saved_slot {
 // encode does; never when it does not, or the codec has none.
 enum class words_check : std::uint8_t { unchecked, agree, not_used };
 
+// One hold on a version (or none), given back when replaced or destroyed.
+class held_version {
+ public:
+  held_version() = default;
+  inline held_version(held_version&& o) noexcept : v_(std::exchange(o.v_, nullptr)) {}
+  inline held_version& operator=(held_version&& o) noexcept {
+    if (this != &o) reset(std::exchange(o.v_, nullptr));
+    return *this;
+  }
+  inline ~held_version() { reset(nullptr); }
+  // Holds `v` (null: nothing) instead of what it held.
+  inline void hold(version_base* v) noexcept {
+    if (v) v->hold();
+    reset(v);
+  }
+  inline const version_base* get() const noexcept { return v_; }
+
+ private:
+  inline void reset(version_base* v) noexcept {
+    if (v_) v_->release();
+    v_ = v;
+  }
+  version_base* v_ = nullptr;
+};
+
 // What the session knows about one registered state.
 struct tracked_state {
   inline explicit tracked_state(state_entry* e)
@@ -78,6 +105,11 @@ struct tracked_state {
 
   state_entry* entry;
   saved_slot saved;  // reset when the session opens or closes a directory
+  // For a state saved node by node (state_entry::chunked): the value the
+  // base snapshot holds for it (saved or loaded last), which decides which
+  // chunks a save may refer to (collection_chunks' safety rule). Reset with
+  // `saved`.
+  held_version chunk_base;
   words_check words;  // kept for as long as the state is registered
 };
 
@@ -220,6 +252,9 @@ class session {
   std::uint64_t base_id_ GUARDED_BY(op_mu_) = 0;  // that snapshot's id; 0 for none
   // Schema fingerprints known to be stored in this directory.
   std::unordered_set<std::uint64_t> schemas_stored_ GUARDED_BY(op_mu_);
+  // The epoch of the chunk tags this session sets (chunk_tags): a new one
+  // at every setup, so tags from an earlier directory never count.
+  std::uint64_t chunk_epoch_ GUARDED_BY(op_mu_) = 0;
   bool atexit_registered_ GUARDED_BY(op_mu_) = false;
 
   // Autosave: the thread, and its copy of setup_options::autosave.

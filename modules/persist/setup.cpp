@@ -85,6 +85,9 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   close();  // what the session knew about the directory it had open before
   store_ = std::move(store);
   replicator_ = std::move(replicator);
+  // (Wraps after a million setups in one process; a tag of the epoch before
+  // the wrap would need a node to survive them all.)
+  chunk_epoch_ = chunk_epoch_ % chunk_tags::max_epoch + 1;
   options_ = options;
   try {
     load_at_setup();
@@ -108,7 +111,10 @@ void session::shutdown(bool final_save) {
 void session::close() {
   replicator_.reset();  // (its sender reads the store)
   store_.reset();
-  for (tracked_state& t : tracked_) t.saved = {};
+  for (tracked_state& t : tracked_) {
+    t.saved = {};
+    t.chunk_base.hold(nullptr);
+  }
   dropped_.clear();
   pending_remove_.clear();
   unclaimed_.clear();

@@ -10,9 +10,9 @@
 #include <variant>
 
 #include "common/errors.h"
+#include "storage/chunk_admission.h"
 #include "storage/error_advice.h"
 #include "storage/io_errors.h"
-#include "storage/chunk_admission.h"
 #include "storage/lmdb_env.h"
 #include "storage/manifest_codec.h"
 #include "storage/value_placement.h"

@@ -17,3 +17,9 @@ struct Scalars {
   precise @7 :Float64;
   huge @8 :UInt64;
 }
+
+# A map of Int64 to Int64 (the hand-written codec of a pmap state).
+struct Int64Map {
+  keys @0 :List(Int64);
+  values @1 :List(Int64);
+}

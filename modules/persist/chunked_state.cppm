@@ -1,0 +1,247 @@
+// chunked_state: a state whose type is a pmap or a pset saved node by node
+// as the store's chunks (format 4), and loaded back from them.
+//
+// The value itself is stored as a small descriptor (the root chunk and the
+// number of entries); each node of the tree is one chunk. A leaf chunk's
+// payload is the state's own message -- what the state's codec writes for a
+// collection holding just that leaf's entries -- so leaves are written and
+// read with the codec the state already has (generated or hand-written),
+// under the schema identity they were written with: a stored leaf of an
+// older schema version loads through the codec's migrations like any value.
+// A branch chunk lists its children in the chunk header and their subtree
+// sizes in its payload. Which nodes a save may refer to instead of writing
+// them is collection_chunks' safety rule (epoch + same node at the same
+// position in the value the base snapshot holds).
+//
+// The descriptor and branch payloads are Cap'n Proto messages of two fixed
+// structs (docs/FORMAT.md, "Collections stored node by node"), written and
+// read word by word here: they never change shape.
+module;
+#include "instadump/capnp_compat.h"
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/errors.h"
+#include "storage/chunk_format.h"
+#include "storage/snapshot_store.h"
+#include "storage/snapshot_types.h"
+#include "storage/value_message.h"
+export module instadump:chunked_state;
+import :pnode;
+import :pmap;
+import :pset;
+import :btree_access;
+import :collection_chunks;
+
+export namespace instadump::detail {
+
+static_assert(std::endian::native == std::endian::little, "Cap'n Proto words are little-endian");
+
+// The payload types of the chunks (storage::chunk_view::node_type) and of a
+// collection value's bytes. A leaf's payload is a message of its chunk's
+// schema (the state's root struct); these two are fixed structs.
+struct chunk_payloads {
+  static constexpr std::uint64_t leaf_type = 0;  // the state's root struct, in the chunk's schema
+  static constexpr std::uint64_t branch_type = 0xb6f1c0a7e41d2c95ull;      // ChunkBranch
+  static constexpr std::uint64_t collection_type = 0xd2a4e86b1f0c3b77ull;  // ChunkedCollection
+
+  // ChunkedCollection {root @0 :UInt64; size @1 :UInt64; tail @2 :UInt64}
+  // as one segment: the root pointer, then the three data words.
+  static constexpr std::size_t descriptor_words = 4;
+  static void write_descriptor(std::span<capnp::word, descriptor_words> out, std::uint64_t root,
+                               std::uint64_t size) noexcept {
+    const std::uint64_t w[descriptor_words] = {std::uint64_t{3} << 32, root, size, 0};
+    std::memcpy(out.data(), w, sizeof w);
+  }
+  struct descriptor {
+    std::uint64_t root = 0;
+    std::uint64_t size = 0;
+  };
+  // Throws corrupt_data naming `where` when `words` are not a descriptor.
+  static descriptor read_descriptor(kj::ArrayPtr<const capnp::word> words, const std::string& where) {
+    std::uint64_t w[descriptor_words] = {};
+    if (words.size() != descriptor_words) {
+      throw corrupt_data(where + ": a collection stored node by node has a descriptor of " +
+                         std::to_string(words.size()) + " words, not " + std::to_string(descriptor_words));
+    }
+    std::memcpy(w, words.begin(), sizeof w);
+    if (w[0] != std::uint64_t{3} << 32) {
+      throw corrupt_data(where + ": the descriptor of a collection stored node by node does not start with its "
+                         "root pointer");
+    }
+    return {w[1], w[2]};
+  }
+
+  // ChunkBranch {sizes @0 :List(UInt64)}: the root pointer (no data, one
+  // pointer), the list pointer (8-byte elements), then the sizes.
+  static std::vector<capnp::word> branch(std::span<const std::uint64_t> sizes) {
+    std::vector<capnp::word> out(2 + sizes.size());
+    const std::uint64_t head[2] = {std::uint64_t{1} << 48, 1 | std::uint64_t{5} << 32 | std::uint64_t{sizes.size()} << 35};
+    std::memcpy(out.data(), head, sizeof head);
+    if (!sizes.empty()) std::memcpy(out.data() + 2, sizes.data(), sizes.size_bytes());
+    return out;
+  }
+  static std::vector<std::uint64_t> read_branch(kj::ArrayPtr<const capnp::word> words, std::size_t children,
+                                                std::uint64_t id) {
+    std::uint64_t head[2] = {};
+    if (words.size() == 2 + children) std::memcpy(head, words.begin(), sizeof head);
+    if (head[0] != std::uint64_t{1} << 48 ||
+        head[1] != (1 | std::uint64_t{5} << 32 | std::uint64_t{children} << 35)) {
+      throw corrupt_data("chunk " + std::to_string(id) + " is not a branch of " + std::to_string(children) +
+                         " children (its payload does not list their sizes)");
+    }
+    std::vector<std::uint64_t> sizes(children);
+    if (children) std::memcpy(sizes.data(), words.begin() + 2, children * sizeof(std::uint64_t));
+    return sizes;
+  }
+};
+
+// Collects the chunks one save writes (the session gives it the store's
+// next_chunk_id), and the node each was written for, to tag once the store
+// accepted the snapshot.
+class chunk_sink {
+ public:
+  explicit chunk_sink(std::uint64_t first_id) : next_id_(first_id) {}
+
+  // Adds a chunk of `schema` for `node`; returns its id (ids increase, so a
+  // chunk's id is above its children's: they are written first).
+  std::uint64_t add(const storage::schema_identity& schema, std::uint64_t node_type,
+                    std::span<const std::uint64_t> children, kj::ArrayPtr<const capnp::word> payload,
+                    const node_header* node) {
+    const std::uint64_t id = next_id_++;
+    bytes_.push_back(storage::encode_chunk(id, schema, node_type, children, payload));
+    written_.emplace_back(node, id);
+    return id;
+  }
+  // The chunks for snapshot_delta::chunks (valid while this sink is).
+  std::vector<storage::new_chunk> chunks() const {
+    std::vector<storage::new_chunk> out;
+    out.reserve(bytes_.size());
+    for (std::size_t i = 0; i < bytes_.size(); ++i) out.push_back({written_[i].second, bytes_[i]});
+    return out;
+  }
+  std::size_t count() const noexcept { return bytes_.size(); }
+  std::uint64_t bytes() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& b : bytes_) n += b.size();
+    return n;
+  }
+  // After the store accepted the snapshot: each written node carries its
+  // chunk's tag. REQUIRES: the nodes are alive (their values are held).
+  void tag_written(std::uint64_t epoch) const noexcept {
+    for (const auto& [node, id] : written_) node_inspection::set_stored_tag(node, chunk_tags::pack(epoch, id));
+  }
+
+ private:
+  std::uint64_t next_id_;
+  std::vector<std::vector<std::byte>> bytes_;
+  std::vector<std::pair<const node_header*, std::uint64_t>> written_;
+};
+
+// Which state types are stored node by node, and through which access API.
+template <class T>
+struct chunked_traits {
+  static constexpr bool chunked = false;
+};
+template <class K, class V>
+struct chunked_traits<pmap<K, V>> {
+  static constexpr bool chunked = true;
+  using access = pmap_access<K, V>;
+};
+template <class K>
+struct chunked_traits<pset<K>> {
+  static constexpr bool chunked = true;
+  using access = pset_access<K>;
+};
+
+// Saving and loading a pmap or pset state (T) node by node, with the
+// state's codec for the leaves.
+template <class T>
+class btree_state_chunks {
+  using access = typename chunked_traits<T>::access;
+  using node_ref = typename access::node_ref;
+  // Words of a leaf's first message segment: most leaves fit it.
+  static constexpr unsigned leaf_words_hint = 1024;
+
+ public:
+  using encode_fn = void (*)(const T&, capnp::MessageBuilder&);
+  using decode_fn = T (*)(capnp::MessageReader&, const storage::schema_identity&);
+
+  // Writes the nodes of `value` that `previous` (the value the base snapshot
+  // holds, or null) does not let it refer to; returns the root chunk's id,
+  // 0 for an empty value (which is stored as a plain value instead).
+  static std::uint64_t save(const T& value, const T* previous, std::uint64_t epoch,
+                            const storage::schema_identity& schema, encode_fn encode, chunk_sink& sink) {
+    const node_header* root = access::root(value);
+    if (!root) return 0;
+    struct writer {
+      const storage::schema_identity& schema;
+      encode_fn encode;
+      chunk_sink& sink;
+      std::uint64_t leaf(const node_header* n) {
+        // The leaf as a collection of its own (it is shared, not copied).
+        const T alone = access::assemble(node_ref::share(const_cast<node_header*>(n)), access::subtree_size(n));
+        capnp::MallocMessageBuilder message(leaf_words_hint);
+        encode(alone, message);
+        auto segments = message.getSegmentsForOutput();
+        if (segments.size() == 1) return sink.add(schema, chunk_payloads::leaf_type, {}, segments[0], n);
+        // (Rare: a leaf of large entries) one segment of the whole size.
+        std::size_t total = 0;
+        for (auto s : segments) total += s.size();
+        capnp::MallocMessageBuilder whole(static_cast<unsigned>(total + 8), capnp::AllocationStrategy::FIXED_SIZE);
+        encode(alone, whole);
+        auto again = whole.getSegmentsForOutput();
+        if (again.size() != 1) throw save_failed("instadump: a collection's leaf does not fit one segment");
+        return sink.add(schema, chunk_payloads::leaf_type, {}, again[0], n);
+      }
+      std::uint64_t branch(const node_header* n, std::span<const std::uint64_t> children) {
+        std::vector<std::uint64_t> sizes(children.size());
+        for (std::size_t i = 0; i < sizes.size(); ++i) sizes[i] = access::subtree_size(access::child(n, i));
+        const std::vector<capnp::word> payload = chunk_payloads::branch(sizes);
+        return sink.add(schema, chunk_payloads::branch_type, children,
+                        kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()), n);
+      }
+    } w{schema, encode, sink};
+    return btree_chunks<access>::save(root, previous ? access::root(*previous) : nullptr, epoch, w);
+  }
+
+  // The value of `size` entries stored under chunk `root`; every node built
+  // is tagged (epoch, its chunk). Throws corrupt_data for damage.
+  static T load(std::uint64_t root, std::uint64_t size, const storage::chunk_source& chunks, std::uint64_t epoch,
+                decode_fn decode) {
+    struct reader {
+      const storage::chunk_source& chunks;
+      decode_fn decode;
+      read_node<node_ref> read(std::uint64_t id) {
+        const storage::chunk_view c = chunks.get(id);
+        if (c.node_type == chunk_payloads::branch_type) {
+          std::vector<std::uint64_t> children(c.children.begin(), c.children.end());
+          std::vector<std::uint64_t> sizes = chunk_payloads::read_branch(c.payload, children.size(), id);
+          return {{}, std::move(children), std::move(sizes)};
+        }
+        if (c.node_type != chunk_payloads::leaf_type || !c.children.empty()) {
+          throw corrupt_data("chunk " + std::to_string(id) + " is neither a leaf nor a branch of a collection");
+        }
+        storage::value_message message(c.payload, false, storage::reader_options_for(c.payload.size()));
+        const T alone = decode(message.reader(), c.schema);
+        const node_header* leaf = access::root(alone);
+        if (!leaf || !access::is_leaf(leaf)) {
+          throw corrupt_data("chunk " + std::to_string(id) + " does not hold one leaf of a collection");
+        }
+        return {node_ref::share(const_cast<node_header*>(leaf)), {}, {}};
+      }
+    } r{chunks, decode};
+    return access::assemble(btree_chunks<access>::load(root, r, epoch), size);
+  }
+};
+
+}  // namespace instadump::detail
