@@ -170,4 +170,27 @@ class load_failed : public storage_error {
   using storage_error::storage_error;
 };
 
+// --- Replication to PostgreSQL ---------------------------------------------
+
+// Replicating to PostgreSQL failed: the server cannot be reached, refused a
+// statement, or holds a replicated copy that does not fit this store. The
+// message names the store, the snapshot and libpq's reason. Local saves are
+// not affected: a snapshot saved locally stays saved, and the next attempt
+// ships what PostgreSQL lacks.
+class replication_error : public error {
+ public:
+  using error::error;
+};
+
+// This process no longer holds the writer's lease on the replicated store:
+// another instance took it over (its epoch is newer). Nothing more is
+// replicated from here, and saves fail: shut this instance down (its
+// newest snapshots, if any, were never acknowledged by PostgreSQL), or
+// start it again with setup_options::replicate.standby to wait for the
+// lease.
+class lease_lost : public replication_error {
+ public:
+  using replication_error::replication_error;
+};
+
 }  // namespace instadump

@@ -25,8 +25,20 @@ module;
 #include <string_view>
 #include <vector>
 
+#include "replication/replication_options.h"
 #include "storage/snapshot_types.h"
 export module instadump:session;
+
+// Replication to PostgreSQL (README, "Beyond one machine"): the types of
+// setup_options::replicate and replication_status(), declared in
+// replication/replication_options.h.
+export namespace instadump::replication {
+using instadump::replication::async;
+using instadump::replication::options;
+using instadump::replication::send_mode;
+using instadump::replication::status;
+using instadump::replication::sync;
+}  // namespace instadump::replication
 
 export namespace instadump {
 
@@ -84,6 +96,11 @@ struct setup_options {
   // with dlopen) cannot be loaded; the ref keeps its default. Default: print
   // to stderr.
   std::function<void(const std::string& key, const std::exception& failure)> on_late_load_error;
+  // Replicate every snapshot to PostgreSQL (off unless replicate.url is
+  // set): the writer's lease, sync or async shipping, restore of an empty
+  // directory from the newest replicated snapshot, standby takeover. See
+  // replication::options and README "Beyond one machine".
+  replication::options replicate;
 };
 
 // How reload_all() treats a snapshot that cannot be restored: as
@@ -205,5 +222,15 @@ void check_value_decodes(std::string_view key, std::span<const std::byte> bytes,
 
 // Whether setup() has been called (and shutdown() has not).
 bool is_setup() noexcept;
+
+// How far replication to PostgreSQL has got (status::enabled is false when
+// setup() was not given setup_options::replicate, or before setup()).
+replication::status replication_status();
+
+// Waits up to `timeout` until every snapshot saved so far is replicated
+// (async mode: the sender caught up); returns whether it is. True at once
+// without replication or in sync mode (there a save that returned was
+// replicated).
+bool wait_for_replication(std::chrono::milliseconds timeout);
 
 }  // namespace instadump

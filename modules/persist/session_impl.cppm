@@ -33,6 +33,7 @@ module;
 #include <vector>
 
 #include "common/thread_safety.h"
+#include "replication/replicator.h"
 #include "storage/snapshot_store.h"
 #include "storage/snapshot_types.h"
 
@@ -156,6 +157,9 @@ class session {
   // drop_unclaimed() and check_value_decodes().
   std::vector<snapshot_info> list() EXCLUDES(op_mu_);
   std::vector<std::string> unclaimed() EXCLUDES(op_mu_);
+  // --- replicate.cpp: replication_status() and wait_for_replication().
+  replication::status replication_state() EXCLUDES(op_mu_);
+  bool wait_replicated(std::chrono::milliseconds timeout) EXCLUDES(op_mu_);
   std::optional<std::string> schema_text(std::uint64_t fingerprint) EXCLUDES(op_mu_);
   bool drop(std::string_view key) EXCLUDES(op_mu_);
   void check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored,
@@ -239,6 +243,9 @@ class session {
   std::vector<tracked_state> tracked_ GUARDED_BY(op_mu_);
 
   std::unique_ptr<storage::snapshot_store> store_ GUARDED_BY(op_mu_);  // null: not set up
+  // Replication of store_ to PostgreSQL (setup_options::replicate); null
+  // when off. Destroyed before store_, which its sender reads.
+  std::unique_ptr<replication::replicator> replicator_ GUARDED_BY(op_mu_);
   setup_options options_ GUARDED_BY(op_mu_);
   std::set<std::string, std::less<>> dropped_ GUARDED_BY(op_mu_);
   // Keys of the base snapshot the next save leaves out: dropped unclaimed

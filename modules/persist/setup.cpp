@@ -15,6 +15,7 @@ module;
 
 #include "common/errors.h"
 #include "common/thread_safety.h"
+#include "replication/replicator.h"
 #include "storage/snapshot_store.h"
 module instadump;
 import :session_impl;
@@ -99,8 +100,13 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   so.keep_generations = options.keep_generations;
   so.read_only = options.read_only;
   auto store = storage::snapshot_store::open(dir, so);
+  // Takes the writer's lease, and fills an empty store from the replicated
+  // copy, before the load below reads it.
+  std::unique_ptr<replication::replicator> replicator;
+  if (!options.replicate.url.empty()) replicator = std::make_unique<replication::replicator>(options.replicate, *store);
   close();  // what the session knew about the directory it had open before
   store_ = std::move(store);
+  replicator_ = std::move(replicator);
   // (Wraps after a million setups in one process; a tag of the epoch before
   // the wrap would need a node to survive them all.)
   chunk_epoch_ = chunk_epoch_ % chunk_tags::max_epoch + 1;
@@ -125,6 +131,7 @@ void session::shutdown(bool final_save) {
 }
 
 void session::close() {
+  replicator_.reset();  // (its sender reads the store)
   store_.reset();
   for (tracked_state& t : tracked_) {
     t.saved = {};

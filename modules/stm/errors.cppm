@@ -28,4 +28,7 @@ using instadump::open_failed;
 using instadump::read_only_session;
 using instadump::save_failed;
 using instadump::storage_error;
+// Replication
+using instadump::replication_error;
+using instadump::lease_lost;
 }  // namespace instadump
