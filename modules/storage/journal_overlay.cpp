@@ -16,17 +16,11 @@
 namespace instadump::storage {
 namespace {
 
-// A frame that looks damaged may be one the writer was writing while it was
-// read (the frames behind it written by the time they were read): it is
-// reported only when that many reads in a row find it.
-constexpr int kDamageReads = 3;
-
-// Whether data.mdb's newest commit is the one `txn` reads: nothing was
-// committed since it began.
-bool unchanged_since(MDB_txn* txn) {
+// data.mdb's newest commit.
+std::uint64_t last_commit(MDB_txn* txn) {
   MDB_envinfo info;
   lmdb::check(mdb_env_info(mdb_txn_env(txn), &info), "mdb_env_info");
-  return info.me_last_txnid == mdb_txn_id(txn);
+  return info.me_last_txnid;
 }
 
 // data.mdb's newest snapshot in `txn`, what the journal must continue.
@@ -52,53 +46,70 @@ std::string journal_name(const std::filesystem::path& dir) { return (dir / "jour
 
 }  // namespace
 
-journal_overlay journal_overlay::read(MDB_txn* txn, const store_dbis& dbis, const std::filesystem::path& dir) {
+journal_read journal_overlay::read_file(MDB_txn* txn, const store_dbis& dbis, const std::filesystem::path& dir) {
+  journal_read read;
   // A writer journals only on a store it has converted (a commit): a format
-  // 1 store as this transaction sees it has nothing journaled after it.
-  if (read_format(txn, dbis, dir) == 1) return {};
-  const std::uint64_t newest = lmdb::last_id(txn, dbis.snapshots).value_or(0);
-  for (int reads = 1;; ++reads) {
-    detail::run_before_journal_read();
-    journal_contents contents;
-    try {
-      contents = read_journal_contents(dir, newest + 1);
-    } catch (const journal_io_error& e) {
-      throw load_failed("instadump: cannot read the journal of the store in " + dir.string() + ": " + e.what());
-    }
-    const bool unchanged = unchanged_since(txn);
-    const bool any_newer = !contents.frames.empty();  // (only frames newer than data.mdb's were taken)
-    if (contents.damage && contents.damage->snapshot_id > newest) {
-      if (!unchanged) throw journal_moved{};
-      if (reads < kDamageReads) continue;
-      const damaged_frame& d = *contents.damage;
-      throw corrupt_data("instadump: " + journal_name(dir) + " is damaged: the frame of snapshot " +
-                         std::to_string(d.snapshot_id) + " at offset " + std::to_string(d.offset) +
-                         " fails its checksum, yet intact frames follow it, so snapshots from " +
-                         std::to_string(d.snapshot_id) + " on cannot be read; data.mdb's newest is snapshot " +
-                         std::to_string(newest) + ". Restore the store from a backup, or (with no writer running) "
-                         "remove journal.log to go back to data.mdb's snapshots");
-    }
-    if (!any_newer) return {};
-    journal_overlay overlay;
-    try {
-      recover_journaled(contents.frames, base_of(txn, dbis, dir), dir, dir / "journal.log",
-                        [&](journal_entry&& entry, std::vector<std::uint64_t>&& payload) {
-                          // (Moving a vector keeps its buffer: the entry's spans stay valid.)
-                          overlay.payloads_.push_back(std::move(payload));
-                          overlay.entries_.push_back(std::move(entry));
-                        });
-    } catch (const open_failed& e) {
-      if (!unchanged) throw journal_moved{};
-      throw corrupt_data(e.what());
-    }
-    for (const journal_entry& e : overlay.entries_) {
-      std::vector<std::uint64_t>& sums = overlay.checksums_.emplace_back();
-      sums.reserve(e.values.size());
-      for (const journal_value& v : e.values) sums.push_back(checksum_of(e.blob.subspan(v.offset, v.size_bytes)));
-      for (const std::span<const std::byte> c : e.chunks) overlay.chunks_.emplace(chunk_id_of(c), c);
-    }
-    return overlay;
+  // 1 store as this transaction sees it has nothing journaled after it (and
+  // over() finds out whether it was converted since).
+  if (read_format(txn, dbis, dir) == 1) {
+    read.skipped = true;
+    return read;
   }
+  read.data_txn = last_commit(txn);
+  const std::uint64_t newest = lmdb::last_id(txn, dbis.snapshots).value_or(0);
+  detail::run_before_journal_read();
+  try {
+    read.contents = read_journal_contents(dir, newest + 1);
+  } catch (const journal_io_error& e) {
+    throw load_failed("instadump: cannot read the journal of the store in " + dir.string() + ": " + e.what());
+  }
+  return read;
+}
+
+journal_overlay journal_overlay::over(MDB_txn* txn, const store_dbis& dbis, const std::filesystem::path& dir,
+                                      journal_read& read, bool report_damage) {
+  detail::run_before_journal_overlay();
+  const bool committed = mdb_txn_id(txn) != read.data_txn;
+  // (LMDB runs a read again after another process grew the map: the
+  // payloads went to the first run's overlay.)
+  if (read.used) throw journal_moved{committed};
+  if (read_format(txn, dbis, dir) == 1) return {};
+  if (read.skipped) throw journal_moved{true};  // converted from format 1 since
+  const std::uint64_t newest = lmdb::last_id(txn, dbis.snapshots).value_or(0);
+  const journal_contents& contents = read.contents;
+  if (contents.damage && contents.damage->snapshot_id > newest) {
+    if (committed || !report_damage) throw journal_moved{committed};
+    const damaged_frame& d = *contents.damage;
+    throw corrupt_data("instadump: " + journal_name(dir) + " is damaged: the frame of snapshot " +
+                       std::to_string(d.snapshot_id) + " at offset " + std::to_string(d.offset) +
+                       " fails its checksum, yet intact frames follow it, so snapshots from " +
+                       std::to_string(d.snapshot_id) + " on cannot be read; data.mdb's newest is snapshot " +
+                       std::to_string(newest) + ". Restore the store from a backup, or (with no writer running) "
+                       "remove journal.log to go back to data.mdb's snapshots");
+  }
+  const bool any_newer = std::any_of(contents.frames.begin(), contents.frames.end(),
+                                     [&](const journal_frame& f) { return f.snapshot_id > newest; });
+  if (!any_newer) return {};
+  journal_overlay overlay;
+  read.used = true;
+  try {
+    recover_journaled(read.contents.frames, base_of(txn, dbis, dir), dir, dir / "journal.log",
+                      [&](journal_entry&& entry, std::vector<std::uint64_t>&& payload) {
+                        // (Moving a vector keeps its buffer: the entry's spans stay valid.)
+                        overlay.payloads_.push_back(std::move(payload));
+                        overlay.entries_.push_back(std::move(entry));
+                      });
+  } catch (const open_failed& e) {
+    if (committed || !report_damage) throw journal_moved{committed};
+    throw corrupt_data(e.what());
+  }
+  for (const journal_entry& e : overlay.entries_) {
+    std::vector<std::uint64_t>& sums = overlay.checksums_.emplace_back();
+    sums.reserve(e.values.size());
+    for (const journal_value& v : e.values) sums.push_back(checksum_of(e.blob.subspan(v.offset, v.size_bytes)));
+    for (const std::span<const std::byte> c : e.chunks) overlay.chunks_.emplace(chunk_id_of(c), c);
+  }
+  return overlay;
 }
 
 void journal_overlay::extend(stored_chain& chain) const {

@@ -179,10 +179,45 @@ snapshot_view view_of(const stored_chain& chain, std::uint64_t id, const std::fi
   // ... then forward through the changes.
   snapshot_view view;
   for (auto it = start;; ++it) {
-    apply_record(view, *it->record, "the record of " + snapshot_name(it->id, dir));
+    apply_record(view, *it->record, [&] { return "the record of " + snapshot_name(it->id, dir); });
     if (it == at) break;
   }
   return view;
+}
+
+void for_each_kept_view(const stored_chain& chain, const std::filesystem::path& dir,
+                        const std::function<void(std::uint64_t, const snapshot_view&)>& visit) {
+  // One pass, oldest first, each record applied once (view_of per snapshot
+  // would replay the records since the last full one for every snapshot:
+  // quadratic in a busy writer's journal). A record that cannot be applied
+  // fails only the kept snapshots that need it, as view_of would.
+  snapshot_view view;
+  // Why the view so far cannot be built: what "cannot be read: " is
+  // followed by, or a record's own error when it did not fit.
+  std::optional<std::string> missing, failed;
+  const chain_link* prev = nullptr;
+  for (const chain_link& link : chain.links) {
+    if (!link.record) {
+      missing = link.damage;
+    } else if (link.record->full) {
+      view = link.record->entries;
+      missing.reset();
+      failed.reset();
+    } else if (prev == nullptr || prev->id + 1 != link.id) {
+      missing = "the records before it are missing; the store is damaged";
+    } else if (!missing && !failed) {
+      try {
+        apply_record(view, *link.record, [&] { return "the record of " + snapshot_name(link.id, dir); });
+      } catch (const corrupt_data& e) {
+        failed = e.what();
+      }
+    }
+    prev = &link;
+    if (link.id < chain.oldest) continue;
+    if (missing) throw corrupt_data("instadump: " + snapshot_name(link.id, dir) + " cannot be read: " + *missing);
+    if (failed) throw corrupt_data(*failed);
+    visit(link.id, view);
+  }
 }
 
 snapshot_info info_of(const stored_chain& chain, std::uint64_t id, const snapshot_view& view,

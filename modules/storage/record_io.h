@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -74,6 +75,12 @@ stored_chain read_chain(MDB_txn* txn, const store_dbis& dbis, const std::filesys
 // or before it. Throws load_failed when `id` is not a kept snapshot and
 // corrupt_data (naming the snapshot) when a record it needs is damaged.
 snapshot_view view_of(const stored_chain& chain, std::uint64_t id, const std::filesystem::path& dir);
+
+// Calls visit(id, view) for every kept snapshot, oldest first: what view_of
+// returns for each, in time linear in the records. Throws as view_of does,
+// at the first kept snapshot whose view cannot be built.
+void for_each_kept_view(const stored_chain& chain, const std::filesystem::path& dir,
+                        const std::function<void(std::uint64_t, const snapshot_view&)>& visit);
 
 // The snapshot_info of snapshot `id` from its view: entries sorted by name,
 // or (by_name false) in the view's order, which is cheaper. Throws

@@ -19,7 +19,7 @@ bool same_value(const stored_value& a, const stored_value& b) {
   return a.ref == b.ref && a.schema == b.schema && a.checksum == b.checksum && a.framed == b.framed;
 }
 
-void apply_record(snapshot_view& view, const snapshot_record& r, const std::string& where) {
+void apply_record(snapshot_view& view, const snapshot_record& r, const std::function<std::string()>& where) {
   if (r.full) {
     view = r.entries;
     return;
@@ -31,7 +31,7 @@ void apply_record(snapshot_view& view, const snapshot_record& r, const std::stri
   for (const stored_value& v : view) {
     while (changed != r.entries.end() && changed->key_id < v.key_id) next.push_back(*changed++);
     while (removed != r.removed.end() && *removed < v.key_id) {
-      throw corrupt_data("instadump: " + where + " removes key " + std::to_string(*removed) +
+      throw corrupt_data("instadump: " + where() + " removes key " + std::to_string(*removed) +
                          ", which the snapshot before it does not have; the records are damaged");
     }
     if (removed != r.removed.end() && *removed == v.key_id) {
@@ -46,7 +46,7 @@ void apply_record(snapshot_view& view, const snapshot_record& r, const std::stri
     }
   }
   if (removed != r.removed.end()) {
-    throw corrupt_data("instadump: " + where + " removes key " + std::to_string(*removed) +
+    throw corrupt_data("instadump: " + where() + " removes key " + std::to_string(*removed) +
                        ", which the snapshot before it does not have; the records are damaged");
   }
   next.insert(next.end(), changed, r.entries.end());
@@ -193,13 +193,12 @@ chain_state rebuild_chain(const std::vector<snapshot_record>& records, std::uint
                        ") is not full, so no snapshot can be read; the records are damaged");
   }
   for (const snapshot_record& r : records) {
-    const std::string where = "snapshot record " + std::to_string(r.id);
     if (!s.records.empty() && r.id != s.records.back().first + 1) {
       throw corrupt_data("instadump: snapshot record " + std::to_string(r.id) + " follows record " +
                          std::to_string(s.records.back().first) + "; the records are damaged");
     }
     snapshot_view next = current;
-    apply_record(next, r, where);
+    apply_record(next, r, [&] { return "snapshot record " + std::to_string(r.id); });
     if (s.records.empty()) {
       for (const stored_value& v : next) s.live.add(v.ref);
     } else {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -59,9 +60,11 @@ class view_index {
 };
 
 // Turns `view` (the view of snapshot r.id - 1, ignored when r.full) into the
-// view of snapshot r.id. Throws corrupt_data naming `where` when the record
-// does not fit the view (it removes a key the view does not have).
-void apply_record(snapshot_view& view, const snapshot_record& r, const std::string& where);
+// view of snapshot r.id. Throws corrupt_data naming where() when the record
+// does not fit the view (it removes a key the view does not have). (A
+// function: readers apply thousands of records, and name none of them
+// unless one is damaged.)
+void apply_record(snapshot_view& view, const snapshot_record& r, const std::function<std::string()>& where);
 
 // What changed from `prev` to `next` (both sorted by key id): values of
 // `next` that `prev` does not have in the same place with the same schema,

@@ -6,6 +6,8 @@
 // the format.
 #include "storage/snapshot_store.h"
 
+#include <algorithm>
+
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -40,24 +42,36 @@ struct snapshot_store::impl {
       if (journaled) journaled->catch_up();
       return env->read([&](MDB_txn* txn, const store_dbis& dbis) { return f(txn, dbis, journal_overlay()); });
     }
+    int unexplained = 0;  // reads in a row whose frames did not fit while data.mdb stood still
     for (int attempt = 1;; ++attempt) {
+      journal_read journaled_read = env->read([&](MDB_txn* txn, const store_dbis& dbis) {
+        return journal_overlay::read_file(txn, dbis, env->dir());
+      });
       try {
         return env->read([&](MDB_txn* txn, const store_dbis& dbis) {
-          return f(txn, dbis, journal_overlay::read(txn, dbis, env->dir()));
+          const bool report_damage = unexplained + 1 >= kDamageReads;
+          return f(txn, dbis, journal_overlay::over(txn, dbis, env->dir(), journaled_read, report_damage));
         });
-      } catch (const journal_moved&) {
+      } catch (const journal_moved& moved) {
+        unexplained = moved.writer_committed ? 0 : unexplained + 1;
         if (attempt >= kJournalReadAttempts) {
-          throw load_failed("instadump: reading the store in " + env->dir().string() + " failed: its writer started " +
-                            "the journal over " + std::to_string(attempt) + " times while it was being read; try again");
+          throw load_failed("instadump: reading the store in " + env->dir().string() + " failed: its writer moved " +
+                            "the journal's frames " + std::to_string(attempt) + " times while it was being read; " +
+                            "try again");
         }
       }
     }
   }
 
-  // An attempt fails only when the writer committed to data.mdb while it
-  // read the journal (a millisecond or so; a saving writer commits every
-  // journal_delay or so): this many in a row means something is wrong.
-  static constexpr int kJournalReadAttempts = 1000;
+  // An attempt fails only when the writer went on into the journal's other
+  // half while it was read (journal_overlay.h): it needs a whole half
+  // written meanwhile, so this many in a row means something is wrong.
+  static constexpr int kJournalReadAttempts = 100;
+  // A frame that looks damaged, or frames that do not continue data.mdb,
+  // may be ones the writer was writing while they were read: they are
+  // reported as damage only when that many reads in a row find them with
+  // data.mdb unchanged.
+  static constexpr int kDamageReads = 3;
 
   std::unique_ptr<store_environment> env;
   lmdb_writer writer;
@@ -221,9 +235,10 @@ std::vector<snapshot_info> snapshot_store::list_snapshots() const {
     stored_chain chain = read_chain(txn, dbis, dir);
     journaled.extend(chain);
     std::vector<snapshot_info> result;
-    for (std::uint64_t id : chain.kept_ids()) {
-      result.push_back(info_of(chain, id, view_of(chain, id, dir), dir));
-    }
+    for_each_kept_view(chain, dir, [&](std::uint64_t id, const snapshot_view& view) {
+      result.push_back(info_of(chain, id, view, dir));
+    });
+    std::reverse(result.begin(), result.end());  // newest first
     return result;
   });
 }

@@ -22,11 +22,13 @@ void fail_next_sync(int errno_code);
 // and closing still write them into data.mdb). Thread-safe.
 void hold_journal_applier(bool hold);
 
-// Runs `f` in every read of a read-only store of this process between
-// beginning its LMDB read transaction and reading journal.log (where a
-// writer starting its journal over makes the read go again); an empty
-// function removes it. Not thread-safe: set it while no store is read.
+// Run in every read of a read-only store of this process (see
+// journal_overlay.h): before_journal_read's `f` just before journal.log is
+// read, before_journal_overlay's after it, once the read transaction the
+// frames are laid over has begun. An empty function removes one. Not
+// thread-safe: set them while no store is read.
 void before_journal_read(std::function<void()> f);
+void before_journal_overlay(std::function<void()> f);
 
 }  // namespace instadump::storage::testing
 
@@ -39,7 +41,9 @@ int take_injected_sync_failure() noexcept;
 // Whether hold_journal_applier(true) is in force.
 bool journal_applier_held() noexcept;
 
-// Runs the function before_journal_read() set, if any.
+// Run the functions before_journal_read() and before_journal_overlay()
+// set, if any.
 void run_before_journal_read();
+void run_before_journal_overlay();
 
 }  // namespace instadump::storage::detail

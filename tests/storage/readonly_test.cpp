@@ -247,8 +247,12 @@ TEST_CASE("a damaged journal frame is reported, naming journal.log; a torn last 
   SECTION("damaged, with intact frames behind it") {
     flip_byte(tmp / "journal.log", frames[1].offset + kJournalFrameHeaderBytes + 8);
     auto ro = snapshot_store::open(tmp.path(), read_only());
+    int reads = 0;
+    testing::before_journal_read([&] { ++reads; });
     CHECK_THROWS_WITH(ro->newest(), Catch::Contains("journal.log") && Catch::Contains("snapshot 2") &&
                                         Catch::Contains("damaged"));
+    testing::before_journal_read({});
+    CHECK(reads == 3);  // (a frame being written as it is read looks damaged: reported when it stays so)
     CHECK_THROWS_AS(ro->read_snapshot(1, [](const entry_info&, kj::ArrayPtr<const capnp::word>) {}),
                     instadump::corrupt_data);
     CHECK_THROWS_AS(ro->snapshot_ids(), instadump::corrupt_data);
@@ -261,42 +265,66 @@ TEST_CASE("a damaged journal frame is reported, naming journal.log; a torn last 
   }
 }
 
-TEST_CASE("a read that races with the writer starting its journal over reads again, and sees the newest") {
+// A writer in a child that journals snapshots 1-3 with its applier held,
+// then, on a byte from `command`, writes them into data.mdb (a commit),
+// starts its journal over and journals snapshot 4 at its start, over
+// snapshot 1's frame. It writes a byte to `done` when each step is over.
+pid_t start_restarting_writer(const std::filesystem::path& dir, int command_read, int done_write) {
+  return start_child([=] {
+    testing::hold_journal_applier(true);
+    auto store = snapshot_store::open(dir, {});
+    for (std::uint64_t i = 1; i <= 3; ++i) store->write_snapshot(i - 1, step(i), true);
+    char c = 1;
+    if (::write(done_write, &c, 1) != 1 || ::read(command_read, &c, 1) != 1) return false;
+    store->flush_journal();
+    store->write_snapshot(3, step(4), true);
+    if (::write(done_write, &c, 1) != 1) return false;
+    ::pause();
+    return false;
+  });
+}
+
+TEST_CASE("a read that races with the writer starting its journal over sees one whole snapshot, never older") {
   scratch_dir tmp;
   int command[2], done[2];
   REQUIRE(::pipe(command) == 0);
   REQUIRE(::pipe(done) == 0);
-  const pid_t writer = start_child([&] {
-    testing::hold_journal_applier(true);
-    auto store = snapshot_store::open(tmp.path(), {});
-    for (std::uint64_t i = 1; i <= 3; ++i) store->write_snapshot(i - 1, step(i), true);
-    char c = 1;
-    if (::write(done[1], &c, 1) != 1 || ::read(command[0], &c, 1) != 1) return false;
-    // Snapshots 1-3 into data.mdb (a commit), the journal started over, and
-    // snapshot 4 journaled at its start, over snapshot 1's frame.
-    store->flush_journal();
-    store->write_snapshot(3, step(4), true);
-    if (::write(done[1], &c, 1) != 1) return false;
-    ::pause();
-    return false;
-  });
+  const pid_t writer = start_restarting_writer(tmp.path(), command[0], done[1]);
   const child_guard guard{writer};
   char c = 0;
   REQUIRE(::read(done[0], &c, 1) == 1);
   auto ro = snapshot_store::open(tmp.path(), read_only());
   CHECK(ro->newest()->id == 3);  // all three from the journal
+  CHECK(ro->stats().journaled_snapshots == 3);
   int reads = 0;
-  testing::before_journal_read([&] {
-    if (++reads == 1) {  // the first read's transaction sees data.mdb without them
+  // The journal is read first, then the transaction begins: a writer that
+  // commits and starts its journal over in between (or before) does not
+  // make the read go again, however often it does so.
+  const auto restart_writer = [&] {
+    if (++reads == 1) {
       REQUIRE(::write(command[1], &c, 1) == 1);
       REQUIRE(::read(done[0], &c, 1) == 1);
     }
-  });
-  const std::optional<snapshot_info> newest = ro->newest();
-  testing::before_journal_read({});
-  CHECK(reads == 2);  // the journal no longer continued the first read's data.mdb: read again
-  REQUIRE(newest);
-  CHECK(newest->id == 4);
+  };
+  std::optional<snapshot_info> newest;
+  SECTION("before the journal is read: the read sees snapshot 4, journaled over snapshot 1's frame") {
+    testing::before_journal_read(restart_writer);
+    newest = ro->newest();
+    testing::before_journal_read({});
+    REQUIRE(newest);
+    CHECK(newest->id == 4);
+  }
+  SECTION("after the journal is read: the read sees snapshot 3, now in data.mdb; the next one sees 4") {
+    testing::before_journal_overlay(restart_writer);
+    newest = ro->newest();
+    testing::before_journal_overlay({});
+    REQUIRE(newest);
+    CHECK(newest->id == 3);
+    check_whole(*ro, 3);
+    CHECK(ro->stats().journaled_snapshots == 1);  // snapshot 4 (the stats read the journal again)
+    CHECK(ro->newest()->id == 4);
+  }
+  CHECK(reads == 1);
   check_whole(*ro, 4);
   CHECK(ro->stats().journaled_snapshots == 1);
   ::kill(writer, SIGKILL);

@@ -40,8 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // before it (here: nothing, and itself), rebuild a chain from it, and
     // write it again.
     snapshot_view view;
-    apply_record(view, record, "fuzz input");
-    apply_record(view, record, "fuzz input");
+    apply_record(view, record, [] { return std::string("fuzz input"); });
+    apply_record(view, record, [] { return std::string("fuzz input"); });
     if (record.full) (void)rebuild_chain({record}, record.id);
     (void)encode_record(record);
   } catch (const instadump::corrupt_data&) {
