@@ -279,6 +279,20 @@ void snapshot_store::read_snapshot(
 void snapshot_store::read_snapshot(std::uint64_t id,
                                    const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>,
                                                             const chunk_source& chunks)>& visit) const {
+  read_verified(id, visit, nullptr);
+}
+
+void snapshot_store::check_snapshot(
+    std::uint64_t id,
+    const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>, const chunk_source& chunks)>& visit,
+    const std::function<void(const entry_info&, const std::string& problem)>& damaged) const {
+  read_verified(id, visit, &damaged);
+}
+
+void snapshot_store::read_verified(
+    std::uint64_t id,
+    const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>, const chunk_source& chunks)>& visit,
+    const std::function<void(const entry_info&, const std::string& problem)>* damaged) const {
   const std::filesystem::path& dir = impl_->env->dir();
   impl_->read([&](MDB_txn* txn, const store_dbis& dbis, const journal_overlay& journaled) {
     const std::string name = snapshot_name(id, dir);
@@ -286,11 +300,11 @@ void snapshot_store::read_snapshot(std::uint64_t id,
     journaled.extend(chain);
     const snapshot_info info = info_of(chain, id, view_of(chain, id, dir), dir, false);
     // Verify everything before visiting anything, so a damaged snapshot is
-    // rejected as a whole.
+    // rejected as a whole (or, checking, its intact values visited).
     std::unordered_map<std::uint64_t, std::span<const std::byte>> blobs;
-    std::vector<std::span<const std::byte>> bytes_of_entry;
+    std::vector<std::optional<std::span<const std::byte>>> bytes_of_entry;
     bytes_of_entry.reserve(info.entries.size());
-    for (const entry_info& e : info.entries) {
+    for (const entry_info& e : info.entries) try {
       // (Built only for an error: once per value, it would cost as much as checking it.)
       auto what = [&] { return "value \"" + e.key + "\" of " + name; };
       std::span<const std::byte> bytes;
@@ -326,10 +340,15 @@ void snapshot_store::read_snapshot(std::uint64_t id,
                            "); the snapshot is damaged: " + advice::load_older_snapshot);
       }
       bytes_of_entry.push_back(bytes);
+    } catch (const corrupt_data& problem) {
+      if (!damaged) throw;
+      (*damaged)(e, problem.what());
+      bytes_of_entry.push_back(std::nullopt);
     }
     stored_chunk_source chunks(txn, dbis.chunks, name, &journaled.chunks());
     for (std::size_t i = 0; i < info.entries.size(); ++i) {
-      aligned_words words(bytes_of_entry[i]);
+      if (!bytes_of_entry[i]) continue;
+      aligned_words words(*bytes_of_entry[i]);
       chunks.visiting(info.entries[i].key);
       visit(info.entries[i], words.words(), chunks);
     }

@@ -242,6 +242,15 @@ class snapshot_store {
   void read_snapshot(std::uint64_t id,
                      const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>,
                                               const chunk_source& chunks)>& visit) const;
+  // read_snapshot() for checking a store: a value whose bytes fail
+  // verification (missing, outside their blob, checksum mismatch) is not
+  // visited; damaged(entry, message) is called for it instead, and the
+  // snapshot's other values are still visited. Throws as read_snapshot()
+  // does otherwise.
+  void check_snapshot(
+      std::uint64_t id,
+      const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>, const chunk_source& chunks)>& visit,
+      const std::function<void(const entry_info&, const std::string& problem)>& damaged) const;
 
   // Returns the schema bytes stored for `fingerprint`, or nullopt. Thread-safe.
   std::optional<std::vector<std::byte>> get_schema(std::uint64_t fingerprint) const;
@@ -261,6 +270,11 @@ class snapshot_store {
   // and, for writable stores, the journal.
   struct impl;
   explicit snapshot_store(std::unique_ptr<impl> parts);
+  // read_snapshot(), or check_snapshot() when `damaged` is set.
+  void read_verified(
+      std::uint64_t id,
+      const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>, const chunk_source& chunks)>& visit,
+      const std::function<void(const entry_info&, const std::string& problem)>* damaged) const;
 
   std::unique_ptr<impl> impl_;
 };

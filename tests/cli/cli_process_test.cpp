@@ -116,6 +116,28 @@ TEST_CASE("verify names the value whose stored byte flipped; show refuses it cle
   fs::remove_all(tmp);
 }
 
+TEST_CASE("verify names every damaged value of a snapshot, not only its first") {
+  const fs::path tmp = scratch("flip-two");
+  const fs::path db = tmp / "db";
+  REQUIRE(clitest::run(states(), {"golden", db.string()}, tmp).exit_code == 0);
+  // motto's bytes are shared by both snapshots; stock was rewritten by the
+  // second, and both versions hold "fruit".
+  REQUIRE(patch_file(db / "data.mdb", "he said", "He said") >= 1);
+  REQUIRE(patch_file(db / "data.mdb", "fruit", "Fruit") >= 2);
+  program_result verify = tool({"verify", db.string()}, tmp);
+  INFO(verify.out << verify.err);
+  CHECK(verify.exit_code == 1);
+  const auto count = [&](const std::string& text) {
+    std::size_t n = 0;
+    for (std::size_t at = verify.out.find(text); at != std::string::npos; at = verify.out.find(text, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("value \"clitest::motto\"") == 2);  // in each snapshot
+  CHECK(count("value \"clitest::stock\"") == 2);
+  CHECK(verify.out.find("4 problems") != std::string::npos);
+  fs::remove_all(tmp);
+}
+
 TEST_CASE("verify names the values of a journal frame whose byte flipped") {
   const fs::path tmp = scratch("flip-frame");
   const fs::path db = tmp / "db";

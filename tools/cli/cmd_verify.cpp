@@ -50,11 +50,17 @@ class verify_run {
   void snapshot(std::uint64_t id) {
     const std::string where = "snapshot " + std::to_string(id);
     try {
-      store_.read_snapshot(id, [&](const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
-                                   const storage::chunk_source& chunks) {
-        key_names_[e.key_id] = e.key;
-        value(where, e, words, chunks);
-      });
+      // Every damaged value is named, not only a snapshot's first.
+      store_.check_snapshot(
+          id,
+          [&](const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words, const storage::chunk_source& chunks) {
+            key_names_[e.key_id] = e.key;
+            value(where, e, words, chunks);
+          },
+          [&](const storage::entry_info& e, const std::string& problem) {
+            key_names_[e.key_id] = e.key;
+            problems_.push_back(where + ": " + without_prefix(problem));
+          });
     } catch (const error& e) {
       // A writer running beside verify prunes its oldest snapshots.
       if (pruned_meanwhile(store_, id)) return;
