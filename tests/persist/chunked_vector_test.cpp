@@ -20,7 +20,7 @@
 
 #include "fresh_session.h"
 #include "storage/snapshot_store.h"
-#include "test_state.capnp.h"
+#include "test_state.h"
 
 import instadump;
 
@@ -237,5 +237,26 @@ TEST_CASE("check_value_decodes builds a value stored node by node from the store
                          const std::string what = e.what();
                          return what.find("chunks::checked_vector") != std::string::npos &&
                                 what.find("chunk 1000000000") != std::string::npos;
+                       }));
+}
+
+TEST_CASE("A pvector state's chunked value does not load into a pmap state (corrupt_data naming the mismatch)",
+          "[persist][chunks]") {
+  test_util::fresh_session f;
+  {
+    instadump::ref<big_vector> state{};
+    instadump::state_registration<big_vector> reg(state, "chunks::kind", list_schema, vector_codec);
+    instadump::setup(f.dir.db());
+    save(state, numbers(100));
+    instadump::shutdown();
+  }
+  instadump::ref<test_state::int64_map> map{};
+  instadump::state_registration<test_state::int64_map> reg(map, "chunks::kind", test_state::map_schema,
+                                                           test_state::map_codec);
+  CHECK_THROWS_MATCHES(instadump::setup(f.dir.db()), instadump::corrupt_data,
+                       Catch::Matchers::Predicate<instadump::corrupt_data>([](const instadump::corrupt_data& e) {
+                         const std::string what = e.what();
+                         return what.find("chunks::kind") != std::string::npos &&
+                                what.find("tail chunk") != std::string::npos;
                        }));
 }
