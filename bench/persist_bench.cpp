@@ -185,6 +185,9 @@ int main(int argc, char** argv) {
       {"BM_chunked_save_one_leaf_changed_direct/real_time", "BM_small_durable_lmdb_commit/real_time"},
       {"BM_chunked_first_save_30000_leaves/iterations:3/real_time",
        "BM_one_value_as_large_as_the_tree/iterations:3/real_time"},
+      // Read-only opens reading the journal (read_only_bench.cpp).
+      {"BM_read_only_read_settled_journal/real_time", "BM_read_only_read_no_journal/real_time"},
+      {"BM_read_only_read_50_journaled/real_time", "BM_read_only_read_no_journal/real_time"},
   };
   for (const char* n : {"100000", "1000000"}) {
     std::string s = std::string("/") + n + "/iterations:4/real_time";
@@ -200,6 +203,14 @@ int main(int argc, char** argv) {
     const std::string s = "/1000000/iterations:4/real_time";
     pairs.push_back({"BM_big_pmap_first_save" + s, "BM_big_std_map_first_save" + s});
     pairs.push_back({"BM_big_pmap_save_one_changed" + s, "BM_small_durable_lmdb_commit/real_time"});
+    for (const char* changed : {"1/clustered:0/iterations:100", "1000/clustered:0/iterations:20",
+                                "1000/clustered:1/iterations:20", "100000/clustered:0/iterations:4",
+                                "100000/clustered:1/iterations:4"}) {
+      pairs.push_back({std::string("BM_big_pmap_save_changed/entries:1000000/changed:") + changed + "/real_time",
+                       "BM_big_pmap_first_save" + s});
+    }
+    pairs.push_back({"BM_big_pmap_save_changed/entries:1000000/changed:1/clustered:0/iterations:100/real_time",
+                     "BM_small_durable_lmdb_commit/real_time"});
     pairs.push_back({"BM_big_pmap_load" + s, "BM_big_std_map_build_in_memory" + s});
     pairs.push_back({"BM_big_pmap_load" + s, "BM_big_std_map_load" + s});
   }

@@ -4,7 +4,8 @@
 // each (the collections' whole-value encoding, which a std::map shares):
 // the first full save, the save after one entry changed, and the load in a
 // fresh setup, with their baselines (the std::map state's save and load, an
-// empty durable LMDB commit, building the std::map in memory).
+// empty durable LMDB commit, building the std::map in memory), and the saves
+// after 1 / 1,000 / 100,000 entries changed against the full save.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -87,6 +88,48 @@ void BM_big_pmap_save_one_changed(benchmark::State& state) {
   }
 }
 
+// Saves after state.range(1) entries changed, spread over the map (random
+// keys: each change likely in a leaf of its own, the worst case for a save
+// node by node) or, with range(2) == 1, next to each other (a run of keys:
+// the leaves they share are written once). Compared with the full save
+// (BM_big_pmap_first_save): the target is <= 1.5x the changed share of it.
+void BM_big_pmap_save_changed(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  const std::int64_t changed = state.range(1);
+  const bool clustered = state.range(2) == 1;
+  filled<record_map> s(bench::records, make_record_map(n));
+  instadump_session session("big-pmap-changed");
+  instadump::save_all();
+  std::uint64_t lcg = 12345;
+  std::int64_t run_start = 0;
+  std::int64_t round = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    ++round;
+    instadump::dosync([&] {
+      bench::records.alter([&](const record_map& m) {
+        auto t = m.transient();
+        for (std::int64_t i = 0; i < changed; ++i) {
+          std::int64_t k;
+          if (clustered) {
+            k = (run_start + i) % n;
+          } else {
+            lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+            k = static_cast<std::int64_t>((lcg >> 17) % static_cast<std::uint64_t>(n));
+          }
+          t.set(k, bench::make_record(k + round * n));
+        }
+        return std::move(t).persistent();
+      });
+    });
+    run_start = (run_start + changed + 7919) % n;
+    state.ResumeTiming();
+    auto r = instadump::save_all();
+    state.counters["KB"] = static_cast<double>(r.bytes_written) / 1e3;
+    state.counters["chunks"] = static_cast<double>(r.chunks_written);
+  }
+}
+
 void BM_big_pmap_load(benchmark::State& state) {
   filled<record_map> s(bench::records, make_record_map(state.range(0)));
   instadump_session session("big-pmap-load");
@@ -112,6 +155,19 @@ void BM_big_std_map_build_in_memory(benchmark::State& state) {
 BIG_STATE_BENCH(BM_big_pmap_first_save);
 BIG_STATE_BENCH(BM_big_std_map_first_save);
 BIG_STATE_BENCH(BM_big_pmap_save_one_changed);
+// More saves for fewer changes: the first saves after the full one pay for
+// its pages still being flushed; a hundred saves show the steady cost.
+#define SAVE_CHANGED_BENCH(changed, iterations)                               \
+  BENCHMARK(BM_big_pmap_save_changed)                                        \
+      ->ArgNames({"entries", "changed", "clustered"})                        \
+      ->Args({1'000'000, changed, 0})                                        \
+      ->Args({1'000'000, changed, 1})                                        \
+      ->Unit(benchmark::kMillisecond)                                        \
+      ->UseRealTime()                                                        \
+      ->Iterations(iterations)
+SAVE_CHANGED_BENCH(1, 100);
+SAVE_CHANGED_BENCH(1'000, 20);
+SAVE_CHANGED_BENCH(100'000, 4);
 BIG_STATE_BENCH(BM_big_pmap_load);
 BIG_STATE_BENCH(BM_big_std_map_load);
 BIG_STATE_BENCH(BM_big_std_map_build_in_memory);

@@ -9,6 +9,7 @@ if(NOT TARGET CapnProto::capnp)  # (its config cannot be loaded twice into one d
 endif()
 find_package(LMDB REQUIRED GLOBAL)
 find_package(xxHash REQUIRED GLOBAL)
+find_package(PostgreSQL REQUIRED GLOBAL)  # libpq, for replication (modules/replication)
 if(NOT TARGET Threads::Threads)
   find_package(Threads REQUIRED GLOBAL)
 endif()

@@ -14,9 +14,10 @@
 #                           support/ (headers of the generated codecs),
 #                           runtime/ (the headers the module's sources include,
 #                           found from their #includes when installing)
-#   bin/                    instadump-codegen (with INSTADUMP_BUILD_CODEGEN)
+#   bin/                    instadump-codegen (with INSTADUMP_BUILD_CODEGEN), instadump
+#                           (the operators' tool, docs/CLI.md)
 #   lib/cmake/Instadump/    the package: targets Instadump::instadump,
-#                           Instadump::storage, Instadump::codegen;
+#                           Instadump::storage, Instadump::codegen, Instadump::cli;
 #                           instadump_add_state, instadump_capnp_generate;
 #                           FindLMDB, FindxxHash (found again by the package)
 include(GNUInstallDirs)
@@ -29,6 +30,11 @@ set(_targets instadump instadump_storage)
 if(TARGET instadump-codegen)
   list(APPEND _targets instadump-codegen)
   set_target_properties(instadump-codegen PROPERTIES EXPORT_NAME codegen)
+endif()
+# The operators' tool `instadump` (tools/cli): Instadump::cli, since
+# Instadump::instadump names the library.
+if(TARGET instadump_cli)
+  list(APPEND _targets instadump_cli)
 endif()
 set_target_properties(instadump_storage PROPERTIES EXPORT_NAME storage)
 foreach(_target instadump instadump_storage)

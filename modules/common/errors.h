@@ -154,11 +154,43 @@ class limit_exceeded : public save_failed {
   std::uint64_t measured_;
 };
 
+// A save (save_all(), autosave) was asked of a read-only session
+// (setup_options::read_only), which never writes the store: only its one
+// writer process saves. Nothing was written. Save from the writer, or set
+// up without read_only in a process that may write (one per directory).
+class read_only_session : public error {
+ public:
+  using error::error;
+};
+
 // A load failed as a whole; nothing was changed. The message names the ref,
 // the snapshot and the reason.
 class load_failed : public storage_error {
  public:
   using storage_error::storage_error;
+};
+
+// --- Replication to PostgreSQL ---------------------------------------------
+
+// Replicating to PostgreSQL failed: the server cannot be reached, refused a
+// statement, or holds a replicated copy that does not fit this store. The
+// message names the store, the snapshot and libpq's reason. Local saves are
+// not affected: a snapshot saved locally stays saved, and the next attempt
+// ships what PostgreSQL lacks.
+class replication_error : public error {
+ public:
+  using error::error;
+};
+
+// This process no longer holds the writer's lease on the replicated store:
+// another instance took it over (its epoch is newer). Nothing more is
+// replicated from here, and saves fail: shut this instance down (its
+// newest snapshots, if any, were never acknowledged by PostgreSQL), or
+// start it again with setup_options::replicate.standby to wait for the
+// lease.
+class lease_lost : public replication_error {
+ public:
+  using replication_error::replication_error;
 };
 
 }  // namespace instadump

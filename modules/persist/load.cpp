@@ -12,6 +12,7 @@ module;
 #include "instadump/capnp_compat.h"
 #include <capnp/message.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -74,12 +75,31 @@ version_base* decode_value(const state_entry& e, const entry_info& info, kj::Arr
 }  // namespace
 
 void session::load_at_setup() {
-  // Ids only: a damaged manifest must not stop us from trying the others.
-  std::vector<std::uint64_t> all = store_->snapshot_ids();  // newest first
-  const std::size_t first =
-      options_.load_snapshot ? index_of(*options_.load_snapshot, all, "setup", store_->directory()) : 0;
-  if (all.empty()) return;
-  load_first_restorable(all, first, options_.fall_back_to_older_snapshots, options_.on_skipped_snapshot, false);
+  load_listed(options_.load_snapshot, options_.fall_back_to_older_snapshots, options_.on_skipped_snapshot, false,
+              "setup");
+}
+
+std::uint64_t session::load_listed(std::optional<std::uint64_t> id, bool fall_back,
+                                   const skipped_snapshot_callback& on_skipped, bool defaults, const char* verb) {
+  storage::snapshot_store& store = *store_;
+  for (int attempt = 1;; ++attempt) {
+    // Ids only: a damaged record must not stop us from trying the others.
+    // (Listing the newest snapshot's values would also read the records
+    // once more than decoding it does.)
+    const std::vector<std::uint64_t> ids = store.snapshot_ids();  // newest first
+    const std::size_t first = id ? index_of(*id, ids, verb, store.directory()) : 0;
+    if (ids.empty()) return 0;
+    try {
+      return load_first_restorable(ids, first, fall_back, on_skipped, defaults);
+    } catch (const load_failed&) {
+      // A read-only session lists and reads in two steps, and the writer
+      // may prune the newest it listed in between (it saved `keep` more):
+      // then it lists again. A snapshot still there failed for real.
+      if (!store.read_only() || id || attempt >= kListingAttempts) throw;
+      const std::vector<std::uint64_t> now = store.snapshot_ids();
+      if (std::find(now.begin(), now.end(), ids[first]) != now.end()) throw;
+    }
+  }
 }
 
 std::uint64_t session::load_first_restorable(std::span<const std::uint64_t> ids, std::size_t first, bool fall_back,
@@ -237,15 +257,13 @@ void session::set_base(std::uint64_t id, bool newest, std::vector<entry_info>& n
 std::uint64_t session::reload(std::optional<std::uint64_t> id, const reload_options& options) {
   lock_guard lock(op_mu_);
   storage::snapshot_store& store = store_or_throw("reload_all");
-  // (The ids alone: listing the newest snapshot's values would read the
-  // records once more than decoding it does.)
-  const std::vector<std::uint64_t> ids = store.snapshot_ids();  // newest first
-  if (ids.empty()) {
-    throw load_failed("instadump::reload_all: \"" + store.directory().string() +
-                      "\" holds no snapshot yet: call save_all() first");
+  const std::uint64_t loaded =
+      load_listed(id, options.fall_back_to_older_snapshots, options.on_skipped_snapshot, true, "reload_all");
+  if (loaded == 0) {
+    throw load_failed("instadump::reload_all: \"" + store.directory().string() + "\" holds no snapshot yet: " +
+                      (store.read_only() ? "the writer has not saved one" : "call save_all() first"));
   }
-  const std::size_t first = id ? index_of(*id, ids, "reload_all", store.directory()) : 0;
-  return load_first_restorable(ids, first, options.fall_back_to_older_snapshots, options.on_skipped_snapshot, true);
+  return loaded;
 }
 
 void session::load_late(state_entry* entry) {

@@ -30,6 +30,7 @@ module;
 #include "common/errors.h"
 #include "common/thread_safety.h"
 #include "persist/value_encoding.h"
+#include "replication/replicator.h"
 #include "storage/snapshot_store.h"
 module instadump;
 import :session_impl;
@@ -187,7 +188,13 @@ save_result session::save(const save_options& options) {
 }
 
 save_result session::save_locked(bool durable) {
+  if (store_->read_only()) {
+    throw read_only_session("instadump::save_all: this is a read-only session (setup_options::read_only) of \"" +
+                            store_->directory().string() + "\", which never writes the store; save from the "
+                            "writer process, or set up without read_only where this process may write");
+  }
   auto started = std::chrono::steady_clock::now();
+  if (replicator_) replicator_->before_save();  // a fenced writer saves nothing more
   std::vector<tracked_state>& states = tracked_;
   // Commits before this point are covered by this save; later ones count
   // towards the next autosave.
@@ -264,6 +271,10 @@ save_result session::save_locked(bool durable) {
   result.snapshot_id = info.id;
   result.refs = states.size();
   result.total_bytes = info.total_bytes;
+  // sync: returns once PostgreSQL committed it (else throws, the snapshot
+  // saved locally and the session's bookkeeping above done); async: wakes
+  // the sender.
+  if (replicator_) replicator_->after_save(info.id);
   result.duration = std::chrono::steady_clock::now() - started;
   return result;
 }

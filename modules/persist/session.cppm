@@ -25,8 +25,20 @@ module;
 #include <string_view>
 #include <vector>
 
+#include "replication/replication_options.h"
 #include "storage/snapshot_types.h"
 export module instadump:session;
+
+// Replication to PostgreSQL (README, "Beyond one machine"): the types of
+// setup_options::replicate and replication_status(), declared in
+// replication/replication_options.h.
+export namespace instadump::replication {
+using instadump::replication::async;
+using instadump::replication::options;
+using instadump::replication::send_mode;
+using instadump::replication::status;
+using instadump::replication::sync;
+}  // namespace instadump::replication
 
 export namespace instadump {
 
@@ -53,6 +65,16 @@ struct autosave_options {
 using skipped_snapshot_callback = std::function<void(std::uint64_t snapshot_id, const std::exception& why)>;
 
 struct setup_options {
+  // A read-only session: for any number of processes that read the state
+  // of one writer process (which sets up without it) as typed values. setup()
+  // opens the existing store in `dir` without locking or writing anything
+  // (a missing store is open_failed: a reader does not create one) and loads
+  // its newest snapshot, including those the writer has only in its journal
+  // so far; reload_all() catches up with the writer's newest. save_all()
+  // throws read_only_session, and so does setup() when autosave is set.
+  // Readers never block or slow the writer, which need not know of them,
+  // and see only whole snapshots. Default: false (the one writer).
+  bool read_only = false;
   // Snapshots to keep (the newest ones); reload_all(id) reaches all of them.
   // At least 1. Default: 2.
   unsigned keep_generations = 2;
@@ -74,6 +96,11 @@ struct setup_options {
   // with dlopen) cannot be loaded; the ref keeps its default. Default: print
   // to stderr.
   std::function<void(const std::string& key, const std::exception& failure)> on_late_load_error;
+  // Replicate every snapshot to PostgreSQL (off unless replicate.url is
+  // set): the writer's lease, sync or async shipping, restore of an empty
+  // directory from the newest replicated snapshot, standby takeover. See
+  // replication::options and README "Beyond one machine".
+  replication::options replicate;
 };
 
 // How reload_all() treats a snapshot that cannot be restored: as
@@ -115,11 +142,16 @@ struct save_result {
 // empty, or a store: a directory holding anything else is refused, so that
 // a wrong path never mixes the store with other files.
 //
+// With options.read_only, opens an existing store without writing it (see
+// setup_options::read_only).
+//
 // Throws open_failed / locked_by_other_process when the directory cannot be
 // used (see their documentation; open_failed also for a directory that holds
-// files but no store), corrupt_data or load_failed when the newest snapshot
-// cannot be restored (nothing is changed, the directory is closed again: set
-// fall_back_to_older_snapshots or load_snapshot, or fix the cause),
+// files but no store, and read-only for one without a store),
+// read_only_session for a read-only session with autosave, corrupt_data or
+// load_failed when the newest snapshot cannot be restored (nothing is
+// changed, the directory is closed again: set fall_back_to_older_snapshots
+// or load_snapshot, or fix the cause),
 // invalid_option when keep_generations is 0, and instadump::error when
 // already set up (call shutdown() first).
 void setup(const std::filesystem::path& dir, const setup_options& options = {});
@@ -129,7 +161,8 @@ void setup(const std::filesystem::path& dir, const setup_options& options = {});
 // durable write. Returns what was saved.
 //
 // Throws instadump::error before setup() or inside a transaction (it would
-// see the transaction's uncommitted writes); save_failed when writing fails
+// see the transaction's uncommitted writes); read_only_session in a
+// read-only session (setup_options::read_only); save_failed when writing fails
 // (the previous snapshots are intact, and a later save can succeed unless the
 // message says the store must be reopened: shutdown(), then setup()); whatever a
 // codec throws.
@@ -149,7 +182,8 @@ save_result save_all(const save_options& options);
 // or, with options.fall_back_to_older_snapshots, tries the next older
 // snapshot (reporting the one skipped) and fails only when none restores.
 // Throws instadump::error before setup() or inside a transaction, load_failed
-// when there is no such snapshot.
+// when there is no such snapshot. In a read-only session, loads the writer's
+// newest (journaled ones included): how a reader catches up.
 std::uint64_t reload_all();
 std::uint64_t reload_all(std::uint64_t snapshot_id);
 std::uint64_t reload_all(const reload_options& options);
@@ -192,5 +226,15 @@ void check_value_decodes(std::string_view key, std::span<const std::byte> bytes,
 
 // Whether setup() has been called (and shutdown() has not).
 bool is_setup() noexcept;
+
+// How far replication to PostgreSQL has got (status::enabled is false when
+// setup() was not given setup_options::replicate, or before setup()).
+replication::status replication_status();
+
+// Waits up to `timeout` until every snapshot saved so far is replicated
+// (async mode: the sender caught up); returns whether it is. True at once
+// without replication or in sync mode (there a save that returned was
+// replicated).
+bool wait_for_replication(std::chrono::milliseconds timeout);
 
 }  // namespace instadump

@@ -33,6 +33,7 @@ module;
 #include <vector>
 
 #include "common/thread_safety.h"
+#include "replication/replicator.h"
 #include "storage/snapshot_store.h"
 #include "storage/snapshot_types.h"
 
@@ -156,6 +157,9 @@ class session {
   // drop_unclaimed() and check_value_decodes().
   std::vector<snapshot_info> list() EXCLUDES(op_mu_);
   std::vector<std::string> unclaimed() EXCLUDES(op_mu_);
+  // --- replicate.cpp: replication_status() and wait_for_replication().
+  replication::status replication_state() EXCLUDES(op_mu_);
+  bool wait_replicated(std::chrono::milliseconds timeout) EXCLUDES(op_mu_);
   std::optional<std::string> schema_text(std::uint64_t fingerprint) EXCLUDES(op_mu_);
   bool drop(std::string_view key) EXCLUDES(op_mu_);
   void check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored,
@@ -176,6 +180,15 @@ class session {
 
   // load.cpp
   void load_at_setup() REQUIRES(op_mu_);
+  // Lists the snapshots and loads snapshot `id` (default: the newest) as
+  // load_first_restorable does; returns its id, 0 when there is none. In a
+  // read-only session it lists again when the writer pruned the newest
+  // between listing and reading it. `verb` names the caller in errors.
+  std::uint64_t load_listed(std::optional<std::uint64_t> id, bool fall_back, const skipped_snapshot_callback& on_skipped,
+                            bool defaults, const char* verb) REQUIRES(op_mu_);
+  // How often load_listed() lists again (each time the writer pruned what
+  // it listed: it saved keep_generations snapshots during one load).
+  static constexpr int kListingAttempts = 100;
   // Loads into every registered ref the first snapshot of `ids` (newest
   // first), from index `first`, that restores; returns its id. A snapshot
   // that fails with a storage_error is skipped (and reported) when
@@ -230,6 +243,9 @@ class session {
   std::vector<tracked_state> tracked_ GUARDED_BY(op_mu_);
 
   std::unique_ptr<storage::snapshot_store> store_ GUARDED_BY(op_mu_);  // null: not set up
+  // Replication of store_ to PostgreSQL (setup_options::replicate); null
+  // when off. Destroyed before store_, which its sender reads.
+  std::unique_ptr<replication::replicator> replicator_ GUARDED_BY(op_mu_);
   setup_options options_ GUARDED_BY(op_mu_);
   std::set<std::string, std::less<>> dropped_ GUARDED_BY(op_mu_);
   // Keys of the base snapshot the next save leaves out: dropped unclaimed

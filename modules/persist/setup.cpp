@@ -15,6 +15,7 @@ module;
 
 #include "common/errors.h"
 #include "common/thread_safety.h"
+#include "replication/replicator.h"
 #include "storage/snapshot_store.h"
 module instadump;
 import :session_impl;
@@ -48,6 +49,23 @@ void refuse_foreign_directory(const std::filesystem::path& dir) {
                     "existing store");
 }
 
+// Throws for a read-only setup that cannot work: read_only_session when
+// autosave is set (a reader never saves), open_failed when `dir` holds no
+// store (a reader does not create one; the store's own open would say less).
+void refuse_read_only_misuse(const std::filesystem::path& dir, const setup_options& options) {
+  if (options.autosave.every.count() > 0 || options.autosave.after_commits > 0) {
+    throw read_only_session("instadump::setup(\"" + dir.string() + "\"): setup_options::autosave is set in a " +
+                            "read-only session (setup_options::read_only), which never saves; leave autosave off "
+                            "in readers (the writer process saves)");
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(dir / "data.mdb", ec)) {
+    throw open_failed("instadump::setup(\"" + dir.string() + "\", {.read_only = true}): there is no Instadump " +
+                      "store there (no data.mdb), and a read-only session does not create one; start the writer " +
+                      "process first (setup without read_only), or pass the directory of an existing store");
+  }
+}
+
 }  // namespace
 
 session& session::get() {
@@ -73,12 +91,22 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   if (options.keep_generations == 0) {
     throw invalid_option("instadump::setup: setup_options::keep_generations is 0; it must be at least 1");
   }
-  refuse_foreign_directory(dir);
+  if (options.read_only) {
+    refuse_read_only_misuse(dir, options);
+  } else {
+    refuse_foreign_directory(dir);
+  }
   storage::store_options so;
   so.keep_generations = options.keep_generations;
+  so.read_only = options.read_only;
   auto store = storage::snapshot_store::open(dir, so);
+  // Takes the writer's lease, and fills an empty store from the replicated
+  // copy, before the load below reads it.
+  std::unique_ptr<replication::replicator> replicator;
+  if (!options.replicate.url.empty()) replicator = std::make_unique<replication::replicator>(options.replicate, *store);
   close();  // what the session knew about the directory it had open before
   store_ = std::move(store);
+  replicator_ = std::move(replicator);
   // (Wraps after a million setups in one process; a tag of the epoch before
   // the wrap would need a node to survive them all.)
   chunk_epoch_ = chunk_epoch_ % chunk_tags::max_epoch + 1;
@@ -103,6 +131,7 @@ void session::shutdown(bool final_save) {
 }
 
 void session::close() {
+  replicator_.reset();  // (its sender reads the store)
   store_.reset();
   for (tracked_state& t : tracked_) {
     t.saved = {};

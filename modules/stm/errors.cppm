@@ -25,6 +25,10 @@ using instadump::limit_exceeded;
 using instadump::load_failed;
 using instadump::locked_by_other_process;
 using instadump::open_failed;
+using instadump::read_only_session;
 using instadump::save_failed;
 using instadump::storage_error;
+// Replication
+using instadump::replication_error;
+using instadump::lease_lost;
 }  // namespace instadump

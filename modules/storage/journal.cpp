@@ -37,12 +37,6 @@ journal_file open_file(const store_environment& env) {
   }
 }
 
-std::int64_t store_created_of(MDB_txn* txn, const store_dbis& dbis, const std::filesystem::path& dir) {
-  MDB_val k = lmdb::text_key(kMetaStoreKey), v;
-  lmdb::check(mdb_get(txn, dbis.meta, &k, &v), "mdb_get (meta)");
-  return decode_store_meta(lmdb::bytes_of(v), "the meta record of " + dir.string()).created_unix_nanos;
-}
-
 }  // namespace
 
 journal::journal(lmdb_writer& writer)
@@ -80,7 +74,7 @@ void journal::recover() {
       const writer_state& w = writer_.state(txn.get());
       base.newest = w.chain.newest;
       base.newest_created = w.newest_created;
-      base.store_created = store_created_of(txn.get(), writer_.env().dbis(), dir);
+      base.store_created = read_store_created(txn.get(), writer_.env().dbis(), dir);
     } catch (const lmdb_failure& e) {
       throw open_failed("instadump: cannot open the store in " + dir.string() + ": " + e.what());
     }
@@ -134,7 +128,7 @@ std::optional<journal_plan> journal::plan(std::uint64_t base_id, const snapshot_
     const writer_state& w = writer_.state(txn.get());
     if (!journal_planner::can_follow(w)) return std::nullopt;
     const store_dbis& dbis = writer_.env().dbis();
-    plan_.reset(w, store_created_of(txn.get(), dbis, writer_.env().dir()),
+    plan_.reset(w, read_store_created(txn.get(), dbis, writer_.env().dir()),
                 read_counter(txn.get(), dbis.meta, kMetaNextBlobKey, 1));
     if (!plan_.planned()) return std::nullopt;
   }

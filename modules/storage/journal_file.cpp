@@ -22,6 +22,97 @@ journal_io_error io_error(const char* what, const std::filesystem::path& path, b
   return journal_io_error(code, std::string(what) + " " + path.string() + ": " + std::strerror(code), flush);
 }
 
+// Reads up to `bytes.size()` bytes at `at`; returns how many there were
+// (fewer at the end of the file).
+std::size_t read_at(int fd, std::span<std::byte> bytes, std::uint64_t at, const std::filesystem::path& path) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(at + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw io_error("cannot read", path);
+    if (n == 0) break;  // shrunk meanwhile: what was read is all there is
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+// The first bytes of a half a reader reads; it reads more (four times as
+// much each time) while the frames go on.
+constexpr std::size_t kFirstRead = std::size_t{64} << 10;
+
+// One half of a journal file as far as it has been read.
+struct half_read {
+  std::uint64_t start = 0;   // in the file
+  std::uint64_t length = 0;  // of the half
+  std::vector<std::byte> bytes;
+  std::size_t got = 0;  // bytes read so far (fewer than bytes.size(): the file ended)
+
+  // Reads on up to `want` bytes of the half; the bytes read before stay (the
+  // file only gains frames behind them, or starts over: frames that do not
+  // fit together are refused later, by id and checksum).
+  void read_up_to(int fd, const std::filesystem::path& path, std::uint64_t want) {
+    bytes.resize(static_cast<std::size_t>(std::min(want, length)));
+    got += read_at(fd, std::span(bytes).subspan(got), start + got, path);
+  }
+  bool all() const { return got < bytes.size() || bytes.size() == length; }
+  std::span<const std::byte> read() const { return std::span(bytes).first(got); }
+};
+
+// Walks `h`, reading more of it while its frames go on; adds them and a
+// damaged frame (at most one per file) to `contents`.
+void walk_half(int fd, const std::filesystem::path& path, half_read& h, std::uint64_t keep_from,
+               journal_contents& contents) {
+  for (;;) {
+    journal_walk walk = walk_journal_frames(h.read(), 0, keep_from);
+    if (!h.all() && (walk.stopped_at_frame || h.got - walk.end < kJournalFrameHeaderBytes)) {
+      h.read_up_to(fd, path, h.bytes.size() * 4);  // the frames may go on
+      continue;
+    }
+    if (!contents.damage) {
+      if (std::optional<damaged_frame> d = find_damaged_frame(h.read(), walk)) {
+        d->offset += h.start;
+        contents.damage = d;
+      }
+    }
+    for (journal_frame& f : walk.frames) {
+      f.offset += h.start;
+      contents.frames.push_back(std::move(f));
+    }
+    return;
+  }
+}
+
+// The frames of both halves of the file open as `fd` (see
+// read_journal_contents).
+journal_contents read_contents(int fd, const std::filesystem::path& path, std::uint64_t keep_from) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw io_error("cannot stat", path);
+  const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+  const std::uint64_t middle = size / 2 / 8 * 8;
+  half_read halves[2];
+  halves[0].length = middle;
+  halves[1].start = middle;
+  halves[1].length = size - middle;
+  std::uint64_t first_ids[2];
+  for (int i = 0; i < 2; ++i) {
+    halves[i].read_up_to(fd, path, kFirstRead);
+    first_ids[i] = first_frame_id(halves[i].read());
+  }
+  // Writing goes on at the start of a half, so the half whose first frame
+  // has the larger id was started last, after every frame of the other was
+  // written. When that id is not beyond keep_from, the other half holds
+  // nothing from keep_from on: it is not walked (after a burst of saves it
+  // may be full of frames that a reader would walk on every read).
+  const int later = first_ids[1] > first_ids[0] ? 1 : 0;
+  const bool skip_earlier = keep_from != 0 && first_ids[later] != 0 && first_ids[later] <= keep_from;
+  journal_contents contents;
+  for (int i = 0; i < 2; ++i) {
+    if (skip_earlier && i != later) continue;
+    walk_half(fd, path, halves[i], keep_from, contents);
+  }
+  return contents;
+}
+
 }  // namespace
 
 journal_io_error::journal_io_error(int code, const std::string& what, bool flush)
@@ -44,28 +135,22 @@ journal_file::~journal_file() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::vector<journal_frame> journal_file::read_frames() const {
-  struct stat st;
-  if (::fstat(fd_, &st) != 0) throw io_error("cannot stat", path_);
-  std::vector<std::byte> bytes(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::pread(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw io_error("cannot read", path_);
-    if (n == 0) break;  // shrunk meanwhile: what was read is all there is
-    done += static_cast<std::size_t>(n);
+journal_contents read_journal_contents(const std::filesystem::path& dir, std::uint64_t keep_from) {
+  const std::filesystem::path path = dir / "journal.log";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return {};
+  if (fd < 0) throw io_error("cannot open", path);
+  try {
+    journal_contents contents = read_contents(fd, path, keep_from);
+    ::close(fd);
+    return contents;
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
-  bytes.resize(done);
-  const std::size_t half = done / 2 / 8 * 8;
-  std::vector<journal_frame> frames = parse_journal_frames(std::span(bytes).first(half));
-  std::vector<journal_frame> second = parse_journal_frames(std::span(bytes).subspan(half));
-  for (journal_frame& f : second) {
-    f.offset += half;
-    frames.push_back(std::move(f));
-  }
-  return frames;
 }
+
+std::vector<journal_frame> journal_file::read_frames() const { return read_contents(fd_, path_, 0).frames; }
 
 void journal_file::start_over() {
   if (size_ != 0 && size_ != capacity_) {

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,21 @@ class journal_io_error : public std::runtime_error {
   bool flush_;
 };
 
+// What a journal file holds: the frames of both halves (first half first,
+// offsets in the file) and, when one half has a damaged frame with intact
+// ones behind it (find_damaged_frame), that frame (its offset in the file).
+struct journal_contents {
+  std::vector<journal_frame> frames;
+  std::optional<damaged_frame> damage;
+};
+
+// Reads <dir>/journal.log without creating, locking or writing it, as a
+// read-only store must (an empty journal when there is no such file): the
+// frames of each half (split at the middle of the file) with ids from
+// `keep_from` on, walking over the others (walk_journal_frames). Reads each
+// half only as far as its frames go. Throws journal_io_error.
+journal_contents read_journal_contents(const std::filesystem::path& dir, std::uint64_t keep_from = 0);
+
 class journal_file {
  public:
   // Opens <dir>/journal.log for reading and writing, creating it (empty,
@@ -54,9 +70,9 @@ class journal_file {
   journal_file(const journal_file&) = delete;
   journal_file& operator=(const journal_file&) = delete;
 
-  // Reads the whole file and returns the frames of both halves (see
-  // parse_journal_frames; a file not of the capacity it was opened with is
-  // split in halves by its own size), first half first. Throws
+  // Returns the frames of both halves, first half first, as
+  // read_journal_contents(dir, 0) does (a file not of the capacity it was
+  // opened with is split in halves by its own size). Throws
   // journal_io_error.
   std::vector<journal_frame> read_frames() const;
 

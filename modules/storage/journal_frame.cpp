@@ -45,9 +45,13 @@ class frame_hasher {
 }  // namespace
 
 std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes, std::uint64_t first_id) {
-  std::vector<journal_frame> frames;
-  std::uint64_t offset = 0;
-  std::uint64_t expected = first_id;
+  return walk_journal_frames(bytes, first_id).frames;
+}
+
+journal_walk walk_journal_frames(std::span<const std::byte> bytes, std::uint64_t first_id, std::uint64_t keep_from) {
+  journal_walk walk;
+  walk.next_id = first_id;
+  std::uint64_t& offset = walk.end;
   while (bytes.size() - offset >= kJournalFrameHeaderBytes) {
     const std::byte* header = bytes.data() + offset;
     if (load_u64(header) != kJournalFrameMagic) break;
@@ -55,24 +59,52 @@ std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes
     const std::uint64_t payload_bytes = load_u64(header + 16);
     const std::uint64_t unpacked_bytes = load_u64(header + 24);
     const std::uint64_t room = bytes.size() - offset - kJournalFrameHeaderBytes;
-    if (id == 0 || (expected != 0 && id != expected)) break;
+    if (id == 0 || (walk.next_id != 0 && id != walk.next_id)) break;
+    walk.stopped_at_frame = true;  // (until it is accepted)
     if (payload_bytes % 8 != 0 || payload_bytes > room || unpacked_bytes % 8 != 0) break;
     if (unpacked_bytes > kJournalMaxUnpackedBytes || unpacked_bytes / 1024 > payload_bytes) break;
-    const auto payload = bytes.subspan(offset + kJournalFrameHeaderBytes, payload_bytes);
-    frame_hasher hash;
-    hash.add({header, 32});
-    hash.add(payload);
-    if (hash.digest() != load_u64(header + 32)) break;
-    journal_frame f;
-    f.snapshot_id = id;
-    f.offset = offset;
-    f.payload.resize(unpacked_bytes / 8);
-    if (!unpack_words(payload, std::as_writable_bytes(std::span(f.payload)))) break;
-    frames.push_back(std::move(f));
+    if (id >= keep_from) {
+      const auto payload = bytes.subspan(offset + kJournalFrameHeaderBytes, payload_bytes);
+      frame_hasher hash;
+      hash.add({header, 32});
+      hash.add(payload);
+      if (hash.digest() != load_u64(header + 32)) break;
+      journal_frame f;
+      f.snapshot_id = id;
+      f.offset = offset;
+      f.stored_bytes = kJournalFrameHeaderBytes + payload_bytes;
+      f.payload.resize(unpacked_bytes / 8);
+      if (!unpack_words(payload, std::as_writable_bytes(std::span(f.payload)))) break;
+      walk.frames.push_back(std::move(f));
+    }
+    walk.stopped_at_frame = false;
     offset += kJournalFrameHeaderBytes + payload_bytes;
-    expected = id + 1;
+    walk.next_id = id + 1;
   }
-  return frames;
+  return walk;
+}
+
+std::uint64_t first_frame_id(std::span<const std::byte> bytes) {
+  if (bytes.size() < kJournalFrameHeaderBytes) return 0;
+  const std::uint64_t payload_bytes = load_u64(bytes.data() + 16);
+  if (payload_bytes > bytes.size() - kJournalFrameHeaderBytes) return 0;
+  const std::vector<journal_frame> first =
+      parse_journal_frames(bytes.first(static_cast<std::size_t>(kJournalFrameHeaderBytes + payload_bytes)));
+  return first.empty() ? 0 : first.front().snapshot_id;
+}
+
+std::optional<damaged_frame> find_damaged_frame(std::span<const std::byte> bytes, const journal_walk& walk) {
+  if (!walk.stopped_at_frame) return std::nullopt;
+  const std::uint64_t at = walk.end;
+  if (bytes.size() - at < kJournalFrameHeaderBytes) return std::nullopt;
+  const std::byte* header = bytes.data() + at;
+  const std::uint64_t id = load_u64(header + 8);
+  const std::uint64_t payload_bytes = load_u64(header + 16);
+  if (id == UINT64_MAX) return std::nullopt;
+  if (payload_bytes % 8 != 0 || payload_bytes > bytes.size() - at - kJournalFrameHeaderBytes) return std::nullopt;
+  const std::uint64_t next = at + kJournalFrameHeaderBytes + payload_bytes;
+  if (parse_journal_frames(bytes.subspan(next), id + 1).empty()) return std::nullopt;
+  return damaged_frame{id, at};
 }
 
 void fill_journal_frame_header(std::byte* header, std::uint64_t snapshot_id, std::uint64_t unpacked_bytes,

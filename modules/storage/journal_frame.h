@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -25,6 +26,7 @@ inline constexpr std::uint64_t kJournalMaxUnpackedBytes = std::uint64_t{1} << 29
 struct journal_frame {
   std::uint64_t snapshot_id = 0;
   std::uint64_t offset = 0;  // where the frame starts in the file
+  std::uint64_t stored_bytes = 0;  // header and packed payload: where the next frame starts
   std::vector<std::uint64_t> payload;
 };
 
@@ -34,6 +36,45 @@ struct journal_frame {
 // snapshot ids increasing by one; `first_id`, when not 0, is the only id the
 // first frame may have. Never reads outside `bytes`.
 std::vector<journal_frame> parse_journal_frames(std::span<const std::byte> bytes, std::uint64_t first_id = 0);
+
+// How far walk_journal_frames() got.
+struct journal_walk {
+  std::vector<journal_frame> frames;  // the frames it took (ids from keep_from on)
+  std::uint64_t end = 0;              // where it stopped: behind the last frame it accepted
+  std::uint64_t next_id = 0;          // the id a frame there would need (0: any)
+  // It stopped at a whole header with the magic and that id: a frame that
+  // fails its checks (torn or damaged: see find_damaged_frame), or one that
+  // `bytes`, a prefix of the file, cuts short. (A prefix may also cut a
+  // header short: fewer than kJournalFrameHeaderBytes behind `end`.)
+  bool stopped_at_frame = false;
+};
+
+// parse_journal_frames() for a reader that holds the snapshots of the frames
+// below `keep_from` already: it walks over those by their headers alone (no
+// checksum, no unpacking) and takes only the others, each checked as
+// parse_journal_frames does. (A header it trusts can lead it only to bytes
+// it then checks.) With keep_from 0, the frames are parse_journal_frames'.
+journal_walk walk_journal_frames(std::span<const std::byte> bytes, std::uint64_t first_id = 0,
+                                 std::uint64_t keep_from = 0);
+
+// The id of the frame at the start of `bytes` when it is whole and intact
+// (its checksum matches), else 0.
+std::uint64_t first_frame_id(std::span<const std::byte> bytes);
+
+// A frame that is damaged rather than torn (see find_damaged_frame).
+struct damaged_frame {
+  std::uint64_t snapshot_id = 0;  // as its header says
+  std::uint64_t offset = 0;       // where it starts in `bytes`
+};
+
+// Where walk_journal_frames(bytes) stopped (`walk`), when that is not where
+// writing stopped: the frame there has a whole header (magic, the id that
+// comes next, a payload that fits) but fails its checksum or does not
+// unpack, and right behind it lies an intact frame of the id after it. A
+// crash tears only the last frame written, so nothing intact follows a torn
+// one, and frames left from before the half was started over have smaller
+// ids. Never reads outside `bytes`.
+std::optional<damaged_frame> find_damaged_frame(std::span<const std::byte> bytes, const journal_walk& walk);
 
 // Writes the kJournalFrameHeaderBytes of the header of snapshot
 // `snapshot_id`'s frame into `header`: its payload is `parts` one after

@@ -120,6 +120,12 @@ std::uint32_t read_format(MDB_txn* txn, const store_dbis& dbis, const std::files
   return decode_store_meta(lmdb::bytes_of(v), "the meta record of " + dir.string()).format_version;
 }
 
+std::int64_t read_store_created(MDB_txn* txn, const store_dbis& dbis, const std::filesystem::path& dir) {
+  MDB_val k = text_key(kMetaStoreKey), v;
+  check(mdb_get(txn, dbis.meta, &k, &v), "mdb_get (meta)");
+  return decode_store_meta(lmdb::bytes_of(v), "the meta record of " + dir.string()).created_unix_nanos;
+}
+
 stored_chain read_chain(MDB_txn* txn, const store_dbis& dbis, const std::filesystem::path& dir) {
   stored_chain chain;
   chain.format = read_format(txn, dbis, dir);

@@ -61,6 +61,10 @@ struct stored_chain {
 // Reads the store's format from its meta record. Throws corrupt_data.
 std::uint32_t read_format(MDB_txn* txn, const store_dbis& dbis, const std::filesystem::path& dir);
 
+// Reads the store's creation time (StoreMeta.createdUnixNanos) from its
+// meta record. Throws corrupt_data and lmdb failures.
+std::int64_t read_store_created(MDB_txn* txn, const store_dbis& dbis, const std::filesystem::path& dir);
+
 // Reads every record (format 2) or manifest (format 1, converted) in `txn`.
 // Records that do not decode are kept as links with `damage` set. Throws
 // lmdb failures and corrupt_data for a damaged meta record or key table.

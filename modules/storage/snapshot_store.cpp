@@ -16,6 +16,7 @@
 #include "storage/checksum.h"
 #include "storage/error_advice.h"
 #include "storage/journal.h"
+#include "storage/journal_overlay.h"
 #include "storage/lmdb_env.h"
 #include "storage/lmdb_writer.h"
 #include "storage/record_io.h"
@@ -27,15 +28,36 @@ namespace instadump::storage {
 struct snapshot_store::impl {
   explicit impl(std::unique_ptr<store_environment> e) : env(std::move(e)), writer(*env) {}
 
-  // Runs f(txn, dbis) in a read transaction, after the snapshots in the
-  // journal (if any) have gone into data.mdb.
+  // Runs f(txn, dbis, overlay) in a read transaction. Writable stores first
+  // write the snapshots in their journal (if any) into data.mdb, and the
+  // overlay is empty; read-only stores see them in the overlay
+  // (journal_overlay.h), read again while the writer starts its journal over.
   template <typename F>
   auto read(F&& f) const {
     env->check_process();
-    // (Logically const: data.mdb then holds what the store already held.)
-    if (journaled) journaled->catch_up();
-    return env->read(std::forward<F>(f));
+    if (!env->options().read_only) {
+      // (Logically const: data.mdb then holds what the store already held.)
+      if (journaled) journaled->catch_up();
+      return env->read([&](MDB_txn* txn, const store_dbis& dbis) { return f(txn, dbis, journal_overlay()); });
+    }
+    for (int attempt = 1;; ++attempt) {
+      try {
+        return env->read([&](MDB_txn* txn, const store_dbis& dbis) {
+          return f(txn, dbis, journal_overlay::read(txn, dbis, env->dir()));
+        });
+      } catch (const journal_moved&) {
+        if (attempt >= kJournalReadAttempts) {
+          throw load_failed("instadump: reading the store in " + env->dir().string() + " failed: its writer started " +
+                            "the journal over " + std::to_string(attempt) + " times while it was being read; try again");
+        }
+      }
+    }
   }
+
+  // An attempt fails only when the writer committed to data.mdb while it
+  // read the journal (a millisecond or so; a saving writer commits every
+  // journal_delay or so): this many in a row means something is wrong.
+  static constexpr int kJournalReadAttempts = 1000;
 
   std::unique_ptr<store_environment> env;
   lmdb_writer writer;
@@ -176,11 +198,13 @@ std::uint64_t snapshot_store::next_chunk_id() const {
   } catch (const lmdb_failure& e) {
     throw load_failed("instadump: reading the store in " + parts.env->dir().string() + " failed: " + e.what());
   }
-  // Read-only: what the writer would start at, as data.mdb says.
-  return parts.env->read([](MDB_txn* txn, const store_dbis& dbis) {
-    const std::uint64_t next = std::max<std::uint64_t>(read_counter(txn, dbis.meta, kMetaNextChunkKey, 1), 1);
+  // Read-only: what the writer would start at, as data.mdb and the journal say.
+  return parts.read([](MDB_txn* txn, const store_dbis& dbis, const journal_overlay& journaled) {
+    std::uint64_t next = std::max<std::uint64_t>(read_counter(txn, dbis.meta, kMetaNextChunkKey, 1), 1);
     const std::optional<std::uint64_t> last = dbis.chunks != 0 ? lmdb::last_id(txn, dbis.chunks) : std::nullopt;
-    return last ? std::max(next, *last + 1) : next;
+    if (last) next = std::max(next, *last + 1);
+    for (const auto& [id, bytes] : journaled.chunks()) next = std::max(next, id + 1);
+    return next;
   });
 }
 
@@ -193,8 +217,9 @@ void snapshot_store::flush_journal() {
 
 std::vector<snapshot_info> snapshot_store::list_snapshots() const {
   const std::filesystem::path& dir = impl_->env->dir();
-  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis) {
-    const stored_chain chain = read_chain(txn, dbis, dir);
+  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis, const journal_overlay& journaled) {
+    stored_chain chain = read_chain(txn, dbis, dir);
+    journaled.extend(chain);
     std::vector<snapshot_info> result;
     for (std::uint64_t id : chain.kept_ids()) {
       result.push_back(info_of(chain, id, view_of(chain, id, dir), dir));
@@ -205,9 +230,10 @@ std::vector<snapshot_info> snapshot_store::list_snapshots() const {
 
 std::vector<std::uint64_t> snapshot_store::snapshot_ids() const {
   const std::filesystem::path& dir = impl_->env->dir();
-  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis) {
+  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis, const journal_overlay& journaled) {
     const std::uint64_t oldest = oldest_kept(txn, dbis, dir);
     std::vector<std::uint64_t> ids;
+    for (auto e = journaled.entries().rbegin(); e != journaled.entries().rend(); ++e) ids.push_back(e->snapshot_id);
     lmdb::for_each_record(txn, dbis.snapshots, true, [&](const MDB_val& k, const MDB_val&) {
       const std::uint64_t id = lmdb::decode_id_key(k);
       if (id >= oldest) ids.push_back(id);
@@ -218,8 +244,10 @@ std::vector<std::uint64_t> snapshot_store::snapshot_ids() const {
 
 std::optional<snapshot_info> snapshot_store::newest() const {
   const std::filesystem::path& dir = impl_->env->dir();
-  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis) -> std::optional<snapshot_info> {
-    const stored_chain chain = read_chain(txn, dbis, dir);
+  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis,
+                          const journal_overlay& journaled) -> std::optional<snapshot_info> {
+    stored_chain chain = read_chain(txn, dbis, dir);
+    journaled.extend(chain);
     if (chain.links.empty()) return std::nullopt;
     const std::uint64_t id = chain.newest();
     return info_of(chain, id, view_of(chain, id, dir), dir);
@@ -237,9 +265,10 @@ void snapshot_store::read_snapshot(std::uint64_t id,
                                    const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>,
                                                             const chunk_source& chunks)>& visit) const {
   const std::filesystem::path& dir = impl_->env->dir();
-  impl_->read([&](MDB_txn* txn, const store_dbis& dbis) {
+  impl_->read([&](MDB_txn* txn, const store_dbis& dbis, const journal_overlay& journaled) {
     const std::string name = snapshot_name(id, dir);
-    const stored_chain chain = read_chain(txn, dbis, dir);
+    stored_chain chain = read_chain(txn, dbis, dir);
+    journaled.extend(chain);
     const snapshot_info info = info_of(chain, id, view_of(chain, id, dir), dir, false);
     // Verify everything before visiting anything, so a damaged snapshot is
     // rejected as a whole.
@@ -252,7 +281,9 @@ void snapshot_store::read_snapshot(std::uint64_t id,
       std::span<const std::byte> bytes;
       if (e.size_bytes != 0) {
         auto [it, fresh] = blobs.try_emplace(e.blob_id);
-        if (fresh) {
+        if (fresh && journaled.blob(e.blob_id)) {
+          it->second = *journaled.blob(e.blob_id);
+        } else if (fresh) {
           id_key blob_key(e.blob_id);
           MDB_val bk = blob_key.val(), bv;
           const int brc = mdb_get(txn, dbis.blobs, &bk, &bv);
@@ -281,7 +312,7 @@ void snapshot_store::read_snapshot(std::uint64_t id,
       }
       bytes_of_entry.push_back(bytes);
     }
-    stored_chunk_source chunks(txn, dbis.chunks, name);
+    stored_chunk_source chunks(txn, dbis.chunks, name, &journaled.chunks());
     for (std::size_t i = 0; i < info.entries.size(); ++i) {
       aligned_words words(bytes_of_entry[i]);
       chunks.visiting(info.entries[i].key);
@@ -301,7 +332,9 @@ void snapshot_store::read_chunks(const std::string& what,
 }
 
 std::optional<std::vector<std::byte>> snapshot_store::get_schema(std::uint64_t fingerprint) const {
-  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis) -> std::optional<std::vector<std::byte>> {
+  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis,
+                          const journal_overlay& journaled) -> std::optional<std::vector<std::byte>> {
+    if (const schema_record* s = journaled.schema(fingerprint)) return s->bytes;
     id_key key(fingerprint);
     MDB_val k = key.val(), v;
     const int rc = mdb_get(txn, dbis.schemas, &k, &v);
@@ -314,7 +347,7 @@ std::optional<std::vector<std::byte>> snapshot_store::get_schema(std::uint64_t f
 
 store_stats snapshot_store::stats() const {
   const store_environment& env = *impl_->env;
-  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis) {
+  return impl_->read([&](MDB_txn* txn, const store_dbis& dbis, const journal_overlay& journaled) {
     store_stats s;
     std::error_code ec;
     s.file_bytes = std::filesystem::file_size(env.dir() / "data.mdb", ec);
@@ -336,6 +369,17 @@ store_stats snapshot_store::stats() const {
     const chunk_totals chunks = stored_chunk_totals(txn, dbis.chunks);
     s.chunk_count = chunks.count;
     s.chunk_bytes = chunks.bytes;
+    s.snapshot_count += journaled.entries().size();
+    s.journaled_snapshots = journaled.entries().size();
+    s.journaled_bytes = journaled.value_bytes();
+    s.live_bytes += s.journaled_bytes;
+    for (const journal_entry& e : journaled.entries()) s.blob_count += e.blob.empty() ? 0 : 1;
+    for (const journal_entry& e : journaled.entries()) {
+      for (const std::span<const std::byte> c : e.chunks) {
+        ++s.chunk_count;
+        s.chunk_bytes += c.size();
+      }
+    }
     s.stale_readers_cleared = env.stale_readers_cleared();
     return s;
   });

@@ -28,10 +28,12 @@
 // a background thread then writes it into data.mdb (several at once, with
 // one durable LMDB commit) and the journal starts over once all are in.
 // Reads of this store first bring data.mdb up to date, so they always see
-// every snapshot written. A read-only open sees data.mdb only: the snapshots
-// the writer journaled in the last few milliseconds, or that a crashed
-// writer left in its journal, appear to it once a writer has put them into
-// data.mdb (a writable open does that first).
+// every snapshot written. A read-only open, which must not write, reads the
+// journal beside data.mdb instead (journal_overlay.h): it sees the snapshots
+// the writer journaled in the last few milliseconds, and those a crashed
+// writer left in its journal, whole, without blocking the writer. It lists
+// every journaled snapshot beside data.mdb's kept ones (the writer prunes
+// the older ones once they are in data.mdb).
 //
 // Chunks (format 4): a value may refer to chunks -- the nodes of the
 // persistent collections in it -- which are stored once, shared by every
@@ -200,6 +202,10 @@ class snapshot_store {
   // (durably). Nothing to do without a journal. Throws save_failed, and the
   // snapshots stay journaled, when they cannot be written. Thread-safe.
   void flush_journal();
+
+  // Reads (below) of a read-only store include the snapshots in the journal
+  // (see the file comment). They throw corrupt_data naming journal.log when
+  // it is damaged, and load_failed when it cannot be read.
 
   // Returns all stored snapshots, newest first. Throws corrupt_data when a
   // record does not decode (snapshot_ids() does not). Thread-safe.

@@ -202,7 +202,12 @@ struct store_stats {
   std::uint64_t blob_count = 0;   // number of stored blobs
   std::uint64_t chunk_count = 0;  // number of stored chunks
   std::uint64_t chunk_bytes = 0;  // sum of their sizes
-  std::uint64_t snapshot_count = 0;
+  std::uint64_t snapshot_count = 0;  // kept snapshots, journaled ones included
+  // Snapshots that only the journal holds so far, and the bytes of their new
+  // values (also counted above; the chunks among them in chunk_count). Always
+  // 0 for a writable store, whose reads first write them into data.mdb.
+  std::uint64_t journaled_snapshots = 0;
+  std::uint64_t journaled_bytes = 0;
   // Reader slots of dead processes that open() released (mdb_reader_check).
   int stale_readers_cleared = 0;
 };

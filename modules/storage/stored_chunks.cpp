@@ -22,6 +22,20 @@ void stored_chunk_source::visiting(const std::string& key) {
 }
 
 chunk_view stored_chunk_source::get(std::uint64_t id) const {
+  const auto journaled = journaled_ ? journaled_->find(id) : chunk_map::const_iterator();
+  const std::span<const std::byte> bytes =
+      journaled_ && journaled != journaled_->end() ? journaled->second : stored(id);
+  chunk_view view;
+  std::string why;
+  if (!verify_chunk(bytes, id, view, why)) {
+    throw corrupt_data("instadump: chunk " + std::to_string(id) + ", which " + value_name(key_, snapshot_) +
+                       " refers to, " + why +
+                       "; the snapshot is damaged: load an older snapshot");
+  }
+  return view;
+}
+
+std::span<const std::byte> stored_chunk_source::stored(std::uint64_t id) const {
   MDB_val v{};
   int rc = MDB_NOTFOUND;
   if (dbi_ != 0) {
@@ -41,14 +55,7 @@ chunk_view stored_chunk_source::get(std::uint64_t id) const {
     std::memcpy(copy.get(), bytes.data(), bytes.size());
     bytes = {reinterpret_cast<const std::byte*>(copy.get()), bytes.size()};
   }
-  chunk_view view;
-  std::string why;
-  if (!verify_chunk(bytes, id, view, why)) {
-    throw corrupt_data("instadump: chunk " + std::to_string(id) + ", which " + value_name(key_, snapshot_) +
-                       " refers to, " + why +
-                       "; the snapshot is damaged: load an older snapshot");
-  }
-  return view;
+  return bytes;
 }
 
 chunk_totals stored_chunk_totals(MDB_txn* txn, MDB_dbi dbi) {

@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "storage/snapshot_store.h"
@@ -18,11 +20,16 @@ namespace instadump::storage {
 
 // The chunks of `dbi` (0: the store has no chunks database) in `txn`, for the
 // visit of one value at a time of `snapshot` (its name in errors, e.g.
-// "snapshot 3 in /db"). REQUIRES: the transaction and `snapshot` outlive it.
+// "snapshot 3 in /db"), and the chunks `journaled` (by id, 8-byte aligned;
+// null: none) a read-only store sees in the journal (journal_overlay.h),
+// looked up first. REQUIRES: the transaction, `snapshot` and `journaled`
+// outlive it.
 class stored_chunk_source final : public chunk_source {
  public:
-  stored_chunk_source(MDB_txn* txn, MDB_dbi dbi, const std::string& snapshot)
-      : txn_(txn), dbi_(dbi), snapshot_(snapshot) {}
+  using chunk_map = std::unordered_map<std::uint64_t, std::span<const std::byte>>;
+
+  stored_chunk_source(MDB_txn* txn, MDB_dbi dbi, const std::string& snapshot, const chunk_map* journaled = nullptr)
+      : txn_(txn), dbi_(dbi), snapshot_(snapshot), journaled_(journaled) {}
 
   // The value being visited is `key` (named in errors; it must outlive the
   // visit). Frees the copies made for the value visited before.
@@ -31,9 +38,13 @@ class stored_chunk_source final : public chunk_source {
   chunk_view get(std::uint64_t id) const override;
 
  private:
+  // The bytes of chunk `id` in data.mdb, 8-byte aligned.
+  std::span<const std::byte> stored(std::uint64_t id) const;
+
   MDB_txn* const txn_;
   const MDB_dbi dbi_;
   const std::string& snapshot_;
+  const chunk_map* const journaled_;
   const std::string* key_ = nullptr;
   // Aligned copies of chunks whose stored bytes are not 8-byte aligned.
   mutable std::vector<std::unique_ptr<std::uint64_t[]>> copies_;

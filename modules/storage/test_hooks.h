@@ -4,8 +4,12 @@
 // consults this hook right before it flushes a durable snapshot. And a
 // journaled snapshot reaches data.mdb in the background within moments, so
 // tests that need it to stay in the journal (to see what a crash leaves)
-// hold the background writer.
+// hold the background writer; and a read-only read that races with the
+// writer starting its journal over is provoked by running code at the
+// right moment.
 #pragma once
+
+#include <functional>
 
 namespace instadump::storage::testing {
 
@@ -18,6 +22,12 @@ void fail_next_sync(int errno_code);
 // and closing still write them into data.mdb). Thread-safe.
 void hold_journal_applier(bool hold);
 
+// Runs `f` in every read of a read-only store of this process between
+// beginning its LMDB read transaction and reading journal.log (where a
+// writer starting its journal over makes the read go again); an empty
+// function removes it. Not thread-safe: set it while no store is read.
+void before_journal_read(std::function<void()> f);
+
 }  // namespace instadump::storage::testing
 
 namespace instadump::storage::detail {
@@ -28,5 +38,8 @@ int take_injected_sync_failure() noexcept;
 
 // Whether hold_journal_applier(true) is in force.
 bool journal_applier_held() noexcept;
+
+// Runs the function before_journal_read() set, if any.
+void run_before_journal_read();
 
 }  // namespace instadump::storage::detail

@@ -21,6 +21,11 @@
 //   persist_child chunked-journal <dir>        holds the journal's applier, changes one
 //                                              generation's entries, saves (journaled), prints
 //                                              "saved <generation>", sleeps until killed
+//   persist_child read-loop <dir> <generation> a read-only session: reload_all() until it sees
+//                                              <generation> (crash-loop's), checking every load
+//                                              is one whole generation and none goes back;
+//                                              prints "read <generation> after <loads> loads",
+//                                              exits 3 on a torn or older load
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -87,18 +92,26 @@ int crash_loop() {
   }
 }
 
-int check() {
-  long g = gen::counters[0].deref();
+// The generation the refs hold, or -1 (printing why) when they are not one
+// whole generation.
+long whole_generation() {
+  const long g = gen::counters[0].deref();
   for (auto& c : gen::counters) {
     if (c.deref() != g) {
       std::printf("inconsistent: counter0=%ld other=%ld\n", g, c.deref());
-      return 3;
+      return -1;
     }
   }
   if (g != 0 && gen::text.deref() != text_for(g)) {
     std::printf("inconsistent text for generation %ld\n", g);
-    return 3;
+    return -1;
   }
+  return g;
+}
+
+int check() {
+  const long g = whole_generation();
+  if (g < 0) return 3;
   std::printf("generation %ld\n", g);
   return 0;
 }
@@ -183,11 +196,38 @@ int chunked_journal() {
   for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
 }
 
+int read_loop(long target) {
+  try {
+    instadump::save_all();
+    std::printf("save_all did not throw in a read-only session\n");
+    return 3;
+  } catch (const instadump::read_only_session&) {
+  }
+  long last = whole_generation();
+  std::uint64_t last_id = 0;
+  long loads = 0;
+  while (last < target) {
+    const std::uint64_t id = instadump::reload_all();
+    ++loads;
+    const long g = whole_generation();
+    if (g < 0) return 3;
+    if (g < last || id < last_id) {
+      std::printf("went back: generation %ld (snapshot %llu) after %ld (snapshot %llu)\n", g,
+                  static_cast<unsigned long long>(id), last, static_cast<unsigned long long>(last_id));
+      return 3;
+    }
+    last = g;
+    last_id = id;
+  }
+  std::printf("read %ld after %ld loads\n", last, loads);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: persist_child save|autosave-exit|print|crash-loop|check|hold <dir> [args]\n");
+    std::fprintf(stderr, "usage: persist_child save|autosave-exit|print|crash-loop|check|hold|read-loop|chunked-loop|chunked-check|chunked-journal <dir> [args]\n");
     return 2;
   }
   std::string mode = argv[1];
@@ -201,6 +241,7 @@ int main(int argc, char** argv) {
       map_reg.emplace(big_map_ref, "chunked::map", test_state::map_schema, test_state::map_codec);
       text_reg.emplace(big_text_ref, "chunked::text", test_state::text_schema, test_state::text_codec);
     }
+    options.read_only = mode == "read-loop";
     instadump::setup(argv[2], options);
     if ((mode == "save" || mode == "autosave-exit") && argc == 5) {
       instadump::dosync([&] {
@@ -222,6 +263,8 @@ int main(int argc, char** argv) {
       return chunked_check();
     } else if (mode == "chunked-journal") {
       return chunked_journal();
+    } else if (mode == "read-loop" && argc == 4) {
+      return read_loop(std::atol(argv[3]));
     } else if (mode == "hold") {
       std::printf("ready\n");
       std::fflush(stdout);

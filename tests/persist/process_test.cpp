@@ -84,6 +84,13 @@ class running_child {
     }
     return lines;
   }
+  // Waits for the child to exit; returns its exit code (-1: killed).
+  int wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
   void kill_now() {
     kill(pid_, SIGKILL);
     int status;
@@ -196,6 +203,40 @@ TEST_CASE("a second process cannot open the directory for writing", "[persist][p
   }
   holder.kill_now();
   CHECK(run_child({"print", dir.db().string()}).status == 0);  // the lock died with the holder
+}
+
+TEST_CASE("two read-only sessions beside a saving writer catch up with reload_all, whole and in order",
+          "[persist][process]") {
+  test_util::temp_dir dir;
+  running_child writer({"crash-loop", dir.db().string()});
+  long saved = 0;
+  while (saved == 0) {
+    const auto lines = writer.read_lines(1000);
+    REQUIRE(!lines.empty());  // (the writer is alive and saving)
+    saved = last_saved(lines, saved);
+  }
+  // Each reader loads the newest snapshot again and again until it has seen
+  // a generation the writer saves well after it started, checking each load.
+  const std::string target = std::to_string(saved + 300);
+  running_child first({"read-loop", dir.db().string(), target});
+  running_child second({"read-loop", dir.db().string(), target});
+  const int first_status = first.wait();
+  const int second_status = second.wait();
+  const auto first_out = first.drain();
+  const auto second_out = second.drain();
+  std::string said;
+  for (const auto& l : first_out) said += "first reader: " + l + "\n";
+  for (const auto& l : second_out) said += "second reader: " + l + "\n";
+  INFO(said);
+  CHECK(first_status == 0);
+  CHECK(second_status == 0);
+  REQUIRE(first_out.size() == 1);
+  CHECK(first_out[0].rfind("read ", 0) == 0);
+  REQUIRE(second_out.size() == 1);
+  CHECK(second_out[0].rfind("read ", 0) == 0);
+  // The writer went on saving beside them all along.
+  CHECK(last_saved(writer.read_lines(1000), 0) > saved);
+  writer.kill_now();
 }
 
 TEST_CASE("killed at random moments, the directory always holds one complete snapshot", "[persist][process]") {

@@ -47,7 +47,8 @@ TEMPLATE_TEST_CASE("every error type is exported by the module and is an instadu
                    instadump::index_out_of_range, instadump::transient_consumed, instadump::storage_error,
                    instadump::open_failed, instadump::locked_by_other_process, instadump::corrupt_data,
                    instadump::truncated_store, instadump::save_failed, instadump::limit_exceeded,
-                   instadump::load_failed) {
+                   instadump::load_failed, instadump::read_only_session, instadump::replication_error,
+                   instadump::lease_lost) {
   CHECK(caught_as<TestType, TestType>());
   CHECK(caught_as<TestType, instadump::error>());
   CHECK(caught_as<TestType, std::runtime_error>());
@@ -64,4 +65,6 @@ TEST_CASE("the storage errors share storage_error, and a store locked elsewhere 
   // The STM's and the collections' errors are not storage errors.
   CHECK_FALSE(caught_as<instadump::no_transaction, instadump::storage_error>());
   CHECK_FALSE(caught_as<instadump::key_not_found, instadump::storage_error>());
+  // A save asked of a read-only session is a misuse, not a failed save to retry.
+  CHECK_FALSE(caught_as<instadump::read_only_session, instadump::save_failed>());
 }

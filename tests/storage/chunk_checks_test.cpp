@@ -165,10 +165,16 @@ TEST_CASE("a small chunked change goes to the journal and survives a kill before
   });
   REQUIRE(child == 0);
   {
-    // Snapshot 2 is in the journal only: a read-only open does not see it yet.
+    // Snapshot 2 is in the journal only: a read-only open reads it (its new
+    // chunks from the journal, the others from data.mdb) and writes nothing.
     store_options ro;
     ro.read_only = true;
-    CHECK(snapshot_store::open(tmp.path(), ro)->snapshot_ids() == std::vector<std::uint64_t>{1});
+    auto reader = snapshot_store::open(tmp.path(), ro);
+    CHECK(reader->snapshot_ids() == std::vector<std::uint64_t>{2, 1});
+    CHECK(read_tree(*reader, 2) == t.seeds());
+    CHECK(reader->next_chunk_id() == t.root() + 1);
+    CHECK(reader->stats().chunk_count == first_chunks + d.chunks.size());
+    CHECK(reader->stats().journaled_snapshots == 1);
   }
   auto store = snapshot_store::open(tmp.path(), {});
   CHECK(store->snapshot_ids() == std::vector<std::uint64_t>{2, 1});

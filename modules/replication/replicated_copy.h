@@ -1,0 +1,130 @@
+// The replicated copy of one store in PostgreSQL (tables: pg_schema.h),
+// seen through one connection: the writer's lease, what the copy holds, one
+// fenced transaction per snapshot, and reading a snapshot back.
+//
+// The lease: a session-level advisory lock on the store's name, held by
+// the writer's connection (PostgreSQL releases it when the connection ends:
+// the writer's process died, or its connection was cut), plus an epoch in
+// instadump.stores raised by every writer that takes the lock. Every write
+// moves the store's newest snapshot forward only when the epoch is still
+// the writer's, in the same transaction: a writer that lost the lock -- and
+// whose successor raised the epoch -- writes nothing more (lease_lost).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "replication/pg_connection.h"
+#include "storage/snapshot_types.h"
+
+namespace instadump::replication {
+
+// What the copy holds for one key (the bytes aside).
+struct copy_entry {
+  storage::schema_identity schema;
+  std::uint64_t checksum = 0;
+  std::uint64_t size_bytes = 0;
+  bool framed = false;
+  std::vector<std::uint64_t> chunk_roots;
+
+  friend bool operator==(const copy_entry&, const copy_entry&) = default;
+};
+using copy_entries = std::map<std::string, copy_entry, std::less<>>;
+
+// The newest replicated snapshot of a store.
+struct copy_head {
+  std::uint64_t seq = 0;
+  std::uint64_t epoch = 0;     // of the writer that replicated it
+  std::uint64_t local_id = 0;  // its id in that writer's local store
+  std::int64_t local_created_unix_nanos = 0;
+};
+
+// One snapshot to replicate: what changed relative to the copy's newest.
+struct outgoing_snapshot {
+  std::uint64_t local_id = 0;
+  std::int64_t local_created_unix_nanos = 0;
+  std::uint64_t total_bytes = 0;
+  struct put {
+    std::string key;
+    copy_entry entry;
+    std::vector<std::byte> bytes;
+  };
+  std::vector<put> puts;
+  std::vector<std::string> removed;
+  struct chunk {
+    std::uint64_t id = 0;
+    std::vector<std::byte> bytes;
+  };
+  std::vector<chunk> chunks;                     // new to the copy, children before parents or not
+  std::vector<storage::schema_record> schemas;   // new to the copy
+  std::uint64_t new_bytes() const;
+};
+
+class replicated_copy {
+ public:
+  // Connects and makes sure the tables exist (ensure_pg_schema) and the
+  // store has its row. Throws replication_error.
+  replicated_copy(const std::string& url, std::string store);
+
+  // Takes the advisory lock if no one holds it; then raises the epoch and
+  // returns true. false: another instance holds it.
+  bool try_take_lease();
+  // Waits (blocking) until the lock is free, then takes it and raises the
+  // epoch.
+  void take_lease_waiting();
+  // After a reconnect: takes the lock again and checks the epoch is still
+  // `epoch`. Throws lease_lost when another instance holds the lock or has
+  // raised the epoch since.
+  void resume_lease(std::uint64_t epoch);
+  // This connection's epoch (0: no lease taken).
+  std::uint64_t epoch() const { return epoch_; }
+
+  // The copy's newest snapshot, or nullopt when it has none.
+  std::optional<copy_head> head();
+  // The values of snapshot `seq`, without bytes.
+  copy_entries entries_at(std::uint64_t seq);
+  // Ids of every chunk, and fingerprints of every schema, the copy holds.
+  std::unordered_set<std::uint64_t> chunk_ids();
+  std::unordered_set<std::uint64_t> schema_fingerprints();
+
+  // Replicates `s` as the snapshot after `s`'s base in one transaction,
+  // fenced by the epoch; returns its seq. Throws lease_lost when the epoch
+  // is no longer ours (nothing written), replication_error otherwise (the
+  // transaction rolled back, or -- the connection lost during COMMIT --
+  // perhaps committed: head() tells).
+  std::uint64_t write(const outgoing_snapshot& s);
+
+  // Reads snapshot `seq` whole: visit(key, entry, bytes) for each value.
+  void read_values(std::uint64_t seq,
+                   const std::function<void(std::string_view, const copy_entry&, std::span<const std::byte>)>& visit);
+  // The chunks `ids` (those the copy holds), visit(id, bytes) each.
+  void read_chunks(std::span<const std::uint64_t> ids,
+                   const std::function<void(std::uint64_t, std::span<const std::byte>)>& visit);
+  // The schema bytes of `fingerprints` the copy holds.
+  std::vector<storage::schema_record> read_schemas(std::span<const std::uint64_t> fingerprints);
+
+  bool ok() const { return conn_.ok(); }
+  const std::string& store() const { return store_; }
+
+ private:
+  std::uint64_t raise_epoch();
+  void rollback_quietly();
+
+  std::string store_;
+  pg_connection conn_;
+  std::uint64_t epoch_ = 0;
+};
+
+// chunk_roots as stored in instadump.entries: little-endian 64-bit ids.
+std::vector<std::byte> pack_ids(std::span<const std::uint64_t> ids);
+std::vector<std::uint64_t> unpack_ids(std::span<const std::byte> bytes);
+
+}  // namespace instadump::replication

@@ -1,0 +1,244 @@
+// replicator (replicator.h): the lease at setup, restore of an empty store,
+// shipping in sync mode or by the sender thread in async mode.
+#include "replication/replicator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "common/errors.h"
+#include "replication/replicated_copy.h"
+#include "replication/restore.h"
+#include "replication/snapshot_shipper.h"
+#include "storage/snapshot_store.h"
+
+namespace instadump::replication {
+
+using detail::lock_guard;
+using detail::unique_lock;
+
+namespace {
+
+std::string message_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+}  // namespace
+
+replicator::replicator(const options& o, storage::snapshot_store& local)
+    : options_(o), local_(local), shipper_(std::make_unique<snapshot_shipper>(local)) {
+  if (options_.url.empty() || options_.store.empty()) {
+    throw invalid_option(std::string("instadump::setup: setup_options::replicate.") +
+                         (options_.url.empty() ? "url" : "store") +
+                         " is empty; replication needs both a PostgreSQL url and the store's name there");
+  }
+  const bool empty = !local_.newest();
+  if (options_.standby && !empty) {
+    throw invalid_option("instadump::setup: a standby (setup_options::replicate.standby) restores its directory "
+                         "from PostgreSQL when it takes over, but \"" + local_.directory().string() +
+                         "\" holds snapshots already; give it an empty directory");
+  }
+  auto copy = std::make_unique<replicated_copy>(options_.url, options_.store);
+  if (options_.standby) {
+    copy->take_lease_waiting();
+  } else if (!copy->try_take_lease()) {
+    throw replication_error("instadump::setup: another instance holds the writer's lease on replicated store \"" +
+                            options_.store + "\"; only one writes at a time. Stop it, or start this one with "
+                            "setup_options::replicate.standby = true to wait and take over when it ends");
+  }
+  epoch_ = copy->epoch();
+  if (empty) restore_from_copy(*copy, local_);
+  shipper_->attach(*copy);
+  copy_ = std::move(copy);
+  const std::optional<storage::snapshot_info> newest = local_.newest();
+  {
+    lock_guard lock(mu_);
+    connected_ = true;
+    target_ = newest ? newest->id : 0;
+    shipped_local_ = shipper_->last_shipped();
+    shipped_seq_ = shipper_->last_seq();
+    shipped_created_ = shipper_->last_created_unix_nanos();
+  }
+  if (options_.mode == send_mode::async) sender_ = std::thread([this] { sender_loop(); });
+}
+
+replicator::~replicator() { stop(options_.shutdown_drain); }
+
+void replicator::stop(std::chrono::milliseconds drain) {
+  if (!sender_.joinable()) return;
+  wait_shipped(drain);
+  {
+    lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  sender_.join();
+}
+
+void replicator::before_save() {
+  lock_guard lock(mu_);
+  if (lost_) throw lease_lost(lost_message_);
+}
+
+void replicator::ensure_connected() {
+  if (copy_ && copy_->ok()) return;
+  copy_.reset();
+  auto copy = std::make_unique<replicated_copy>(options_.url, options_.store);
+  copy->resume_lease(epoch_);
+  shipper_->attach(*copy);
+  copy_ = std::move(copy);
+}
+
+std::exception_ptr replicator::ship(std::uint64_t upto) {
+  std::exception_ptr failure;
+  bool lost = false;
+  // A connection that was cut while idle (the server restarted, a proxy
+  // timed it out) fails the first statement: then one more attempt on a
+  // new connection.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = copy_ != nullptr;
+    failure = nullptr;
+    try {
+      ensure_connected();
+      shipper_->ship_until(*copy_, upto);
+      break;
+    } catch (const lease_lost&) {
+      failure = std::current_exception();
+      lost = true;
+      copy_.reset();
+      break;
+    } catch (const std::exception&) {
+      failure = std::current_exception();
+      const bool cut = reused && copy_ && !copy_->ok();
+      copy_.reset();  // the next attempt reconnects and learns what the copy has
+      if (!cut) break;
+    }
+  }
+  lock_guard lock(mu_);
+  connected_ = copy_ != nullptr;
+  shipped_local_ = shipper_->last_shipped();
+  shipped_seq_ = shipper_->last_seq();
+  shipped_created_ = shipper_->last_created_unix_nanos();
+  last_error_ = failure ? message_of(failure) : std::string();
+  if (lost) {
+    lost_ = true;
+    lost_message_ = last_error_;
+  }
+  cv_.notify_all();
+  return failure;
+}
+
+void replicator::after_save(std::uint64_t local_id) {
+  {
+    lock_guard lock(mu_);
+    target_ = std::max(target_, local_id);
+  }
+  if (options_.mode == send_mode::async) {
+    cv_.notify_all();
+    return;
+  }
+  if (std::exception_ptr failure = ship(local_id)) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const lease_lost&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw replication_error("instadump::save_all: snapshot " + std::to_string(local_id) +
+                              " is saved locally but PostgreSQL did not acknowledge it (the next save ships "
+                              "it): " + e.what());
+    }
+  }
+}
+
+void replicator::report(const std::exception_ptr& failure) const {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    if (options_.on_error) {
+      try {
+        options_.on_error(e);
+      } catch (...) {
+      }
+    } else {
+      std::fprintf(stderr, "instadump: async replication: %s\n", e.what());
+    }
+  }
+}
+
+void replicator::sender_loop() {
+  std::chrono::milliseconds backoff = options_.min_backoff;
+  for (;;) {
+    std::uint64_t upto = 0;
+    {
+      unique_lock lock(mu_);
+      while (!stop_ && (lost_ || target_ <= shipped_local_)) cv_.wait(lock.native());
+      if (stop_) return;
+      upto = target_;
+    }
+    std::exception_ptr failure = ship(upto);
+    if (!failure) {
+      backoff = options_.min_backoff;
+      continue;
+    }
+    report(failure);
+    unique_lock lock(mu_);
+    if (lost_) continue;  // nothing more to do but wait for stop
+    cv_.wait_for(lock.native(), backoff, [&]() REQUIRES(mu_) { return stop_; });
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+bool replicator::wait_shipped(std::chrono::milliseconds timeout) {
+  unique_lock lock(mu_);
+  const std::uint64_t target = target_;
+  cv_.wait_for(lock.native(), timeout, [&]() REQUIRES(mu_) { return lost_ || shipped_local_ >= target; });
+  return shipped_local_ >= target;
+}
+
+status replicator::current() const {
+  status s;
+  s.enabled = true;
+  s.mode = options_.mode;
+  s.epoch = epoch_;
+  {
+    lock_guard lock(mu_);
+    s.connected = connected_;
+    s.lease_lost = lost_;
+    s.replicated_local_id = shipped_local_;
+    s.replicated_seq = shipped_seq_;
+    s.last_error = last_error_;
+    if (shipped_created_ != 0) {
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      s.replicated_age = std::max(std::chrono::nanoseconds(0),
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(now) -
+                                      std::chrono::nanoseconds(shipped_created_));
+    }
+  }
+  // Behind: the kept local snapshots after the replicated one, and the
+  // bytes of the values each changed relative to the one before it.
+  std::vector<storage::snapshot_info> kept = local_.list_snapshots();
+  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::map<std::string_view, std::uint64_t> previous;  // key -> checksum of the snapshot before
+  for (const auto& snap : kept) {
+    std::map<std::string_view, std::uint64_t> now;
+    for (const auto& e : snap.entries) {
+      now.emplace(e.key, e.checksum);
+      if (snap.id <= s.replicated_local_id) continue;
+      auto it = previous.find(e.key);
+      if (it == previous.end() || it->second != e.checksum) s.bytes_behind += e.size_bytes;
+    }
+    if (snap.id > s.replicated_local_id) ++s.snapshots_behind;
+    previous = std::move(now);
+  }
+  return s;
+}
+
+}  // namespace instadump::replication

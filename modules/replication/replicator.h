@@ -1,0 +1,102 @@
+// The replication of one open store to PostgreSQL, as the session drives
+// it: set up with the store (taking the writer's lease, restoring an empty
+// store from the copy), told before and after each local save, asked how
+// far it has got.
+//
+// sync: after_save() ships on the saving thread and returns once
+// PostgreSQL committed. async: after_save() only wakes the sender thread,
+// which ships in order, reconnects with backoff (options::min_backoff ..
+// max_backoff) and reports each failure to options::on_error.
+//
+// Threads: before_save/after_save are called by one thread at a time (the
+// session serializes saves); status(), wait_shipped() from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/thread_safety.h"
+#include "replication/replication_options.h"
+
+namespace instadump::storage {
+class snapshot_store;
+}
+
+namespace instadump::replication {
+
+class replicated_copy;
+class snapshot_shipper;
+
+class replicator {
+ public:
+  // Connects to options.url and takes the writer's lease on options.store
+  // (with options.standby, waits until it is free; else throws
+  // replication_error when another instance holds it). When `local` holds
+  // no snapshot and the copy has one, writes the copy's newest into it
+  // (restore_from_copy). In async mode, starts the sender, which first ships
+  // the local snapshots the copy lacks. Throws invalid_option when url or
+  // store is empty, or with standby when `local` holds snapshots already;
+  // replication_error when PostgreSQL cannot be reached or the copy has
+  // diverged from `local` (snapshot_shipper::attach).
+  replicator(const options& o, storage::snapshot_store& local);
+  // Stops the sender; it first gets up to options::shutdown_drain to ship
+  // what is pending. What it did not ship stays in the local store, and the
+  // next writer session on it ships it.
+  ~replicator();
+  replicator(const replicator&) = delete;
+  replicator& operator=(const replicator&) = delete;
+
+  // Throws lease_lost once the lease is known lost (before the local write:
+  // a fenced writer stops saving at once).
+  void before_save() EXCLUDES(mu_);
+  // Local snapshot `local_id` was written. sync: ships it (and any before it
+  // the copy lacks); throws replication_error (the snapshot stays saved
+  // locally, the next save ships it) or lease_lost. async: returns at once.
+  void after_save(std::uint64_t local_id) EXCLUDES(mu_);
+
+  // How far replication has got.
+  status current() const EXCLUDES(mu_);
+  // Waits up to `timeout` until every local snapshot saved so far is
+  // replicated; returns whether it is.
+  bool wait_shipped(std::chrono::milliseconds timeout) EXCLUDES(mu_);
+  // Stops the sender after at most `drain` spent shipping what is pending.
+  void stop(std::chrono::milliseconds drain) EXCLUDES(mu_);
+
+ private:
+  // Connects again when the connection is gone, resuming the lease and
+  // learning what the copy holds. Owner thread only.
+  void ensure_connected();
+  // Ships up to `upto`; returns the failure (null: none). Owner thread only.
+  std::exception_ptr ship(std::uint64_t upto) EXCLUDES(mu_);
+  void sender_loop() EXCLUDES(mu_);
+  void report(const std::exception_ptr& failure) const;
+
+  const options options_;
+  storage::snapshot_store& local_;
+  // Used by the thread that ships (the saving thread in sync mode, the
+  // sender in async mode) and by no other: not guarded.
+  std::unique_ptr<replicated_copy> copy_;
+  std::unique_ptr<snapshot_shipper> shipper_;
+  std::uint64_t epoch_ = 0;  // set once in the constructor
+
+  // What other threads see of it.
+  mutable detail::mutex mu_;
+  std::condition_variable cv_;  // the sender's wake-up, and wait_shipped()'s
+  std::uint64_t target_ GUARDED_BY(mu_) = 0;  // newest local snapshot to ship
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool connected_ GUARDED_BY(mu_) = false;
+  bool lost_ GUARDED_BY(mu_) = false;
+  std::string lost_message_ GUARDED_BY(mu_);
+  std::string last_error_ GUARDED_BY(mu_);
+  std::uint64_t shipped_local_ GUARDED_BY(mu_) = 0;
+  std::uint64_t shipped_seq_ GUARDED_BY(mu_) = 0;
+  std::int64_t shipped_created_ GUARDED_BY(mu_) = 0;
+  std::thread sender_;  // started in the constructor, joined by stop()
+};
+
+}  // namespace instadump::replication

@@ -1,0 +1,136 @@
+// snapshot_shipper (snapshot_shipper.h): local snapshots to the copy.
+#include "replication/snapshot_shipper.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "common/errors.h"
+#include "storage/chunk_format.h"
+
+namespace instadump::replication {
+namespace {
+
+copy_entry entry_of(const storage::entry_info& e) {
+  return copy_entry{e.schema, e.checksum, e.size_bytes, e.framed, e.chunk_roots};
+}
+
+bool same_values(const storage::snapshot_info& local, const copy_entries& copy) {
+  if (local.entries.size() != copy.size()) return false;
+  for (const auto& e : local.entries) {
+    auto it = copy.find(e.key);
+    if (it == copy.end() || !(it->second == entry_of(e))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void snapshot_shipper::attach(replicated_copy& copy) {
+  std::optional<copy_head> head = copy.head();
+  entries_ = head ? copy.entries_at(head->seq) : copy_entries{};
+  chunks_ = copy.chunk_ids();
+  schemas_ = copy.schema_fingerprints();
+  last_local_ = 0;
+  seq_ = head ? head->seq : 0;
+  last_created_ = head ? head->local_created_unix_nanos : 0;
+  if (!head) return;
+  if (head->epoch == copy.epoch()) {  // ours, shipped before the connection was lost
+    last_local_ = head->local_id;
+    return;
+  }
+  const std::vector<storage::snapshot_info> kept = local_.list_snapshots();  // newest first
+  if (kept.empty()) return;
+  for (const auto& s : kept) {
+    if ((s.id == head->local_id && s.created_unix_nanos == head->local_created_unix_nanos) ||
+        same_values(s, entries_)) {
+      last_local_ = s.id;
+      last_created_ = s.created_unix_nanos;
+      return;
+    }
+  }
+  if (kept.back().created_unix_nanos > head->local_created_unix_nanos) return;  // all kept ones are newer
+  throw replication_error(
+      "instadump replication of store \"" + copy.store() + "\": the local store in \"" +
+      local_.directory().string() + "\" and the replicated copy have diverged: the copy's newest snapshot (" +
+      std::to_string(head->seq) + ", written by epoch " + std::to_string(head->epoch) +
+      ") is none of the local ones and is newer than the oldest of them. Another writer went on without this "
+      "store: start this instance on an empty directory to restore the copy, or use another store name");
+}
+
+std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t upto) {
+  std::vector<storage::snapshot_info> pending = local_.list_snapshots();
+  std::erase_if(pending, [&](const storage::snapshot_info& s) { return s.id <= last_local_ || s.id > upto; });
+  std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::size_t shipped = 0;
+  for (const auto& info : pending) {
+    outgoing_snapshot s;
+    try {
+      s = build(info);
+    } catch (const load_failed&) {
+      continue;  // pruned since listed: a newer one follows
+    }
+    std::uint64_t seq = copy.write(s);
+    apply(s, seq);
+    ++shipped;
+  }
+  return shipped;
+}
+
+outgoing_snapshot snapshot_shipper::build(const storage::snapshot_info& info) {
+  outgoing_snapshot out;
+  out.local_id = info.id;
+  out.local_created_unix_nanos = info.created_unix_nanos;
+  out.total_bytes = info.total_bytes;
+  std::unordered_set<std::uint64_t> queued;
+  std::vector<std::uint64_t> fingerprints;
+  local_.read_snapshot(info.id, [&](const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
+                                    const storage::chunk_source& chunks) {
+    copy_entry meta = entry_of(e);
+    auto it = entries_.find(e.key);
+    if (it != entries_.end() && it->second == meta) return;
+    auto bytes = words.asBytes();
+    auto& put = out.puts.emplace_back();
+    put.key = e.key;
+    put.entry = std::move(meta);
+    put.bytes.resize(bytes.size());
+    if (bytes.size() != 0) std::memcpy(put.bytes.data(), bytes.begin(), bytes.size());
+    if (!schemas_.count(e.schema.fingerprint)) fingerprints.push_back(e.schema.fingerprint);
+    // The chunks it reaches that the copy lacks (a chunk the copy holds
+    // brings its children with it).
+    std::vector<std::uint64_t> todo(e.chunk_roots.begin(), e.chunk_roots.end());
+    while (!todo.empty()) {
+      const std::uint64_t id = todo.back();
+      todo.pop_back();
+      if (chunks_.count(id) || !queued.insert(id).second) continue;
+      storage::chunk_view c = chunks.get(id);
+      out.chunks.push_back({id, storage::encode_chunk(c.id, c.schema, c.node_type, c.children, c.payload)});
+      todo.insert(todo.end(), c.children.begin(), c.children.end());
+    }
+  });
+  std::unordered_set<std::string_view> present;
+  for (const auto& e : info.entries) present.insert(e.key);
+  for (const auto& [key, entry] : entries_) {
+    if (!present.count(key)) out.removed.push_back(key);
+  }
+  std::sort(fingerprints.begin(), fingerprints.end());
+  fingerprints.erase(std::unique(fingerprints.begin(), fingerprints.end()), fingerprints.end());
+  for (std::uint64_t fp : fingerprints) {
+    if (auto bytes = local_.get_schema(fp)) out.schemas.push_back({fp, std::move(*bytes)});
+  }
+  return out;
+}
+
+void snapshot_shipper::apply(const outgoing_snapshot& s, std::uint64_t seq) {
+  for (const auto& p : s.puts) entries_[p.key] = p.entry;
+  for (const auto& k : s.removed) entries_.erase(k);
+  for (const auto& c : s.chunks) chunks_.insert(c.id);
+  for (const auto& r : s.schemas) schemas_.insert(r.fingerprint);
+  last_local_ = s.local_id;
+  last_created_ = s.local_created_unix_nanos;
+  seq_ = seq;
+}
+
+}  // namespace instadump::replication

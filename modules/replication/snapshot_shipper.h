@@ -1,0 +1,61 @@
+// Ships local snapshots to the replicated copy, each as what the copy
+// lacks: the values that differ from the copy's newest snapshot (with
+// their bytes), the keys it has that the local snapshot does not, the
+// chunks and schemas it does not hold yet. Reads the local store, never
+// the save's in-memory data, so the same code serves a sync save (right
+// after its local write) and the async sender catching up; a sender that
+// fell behind pruning ships the newest kept snapshot, whole where needed.
+//
+// Not thread-safe: one thread at a time (the saving thread in sync mode,
+// the sender in async mode).
+#pragma once
+
+#include <cstdint>
+#include <unordered_set>
+
+#include "replication/replicated_copy.h"
+#include "storage/snapshot_store.h"
+
+namespace instadump::replication {
+
+class snapshot_shipper {
+ public:
+  explicit snapshot_shipper(storage::snapshot_store& local) : local_(local) {}
+
+  // Learns what `copy` holds and which local snapshot it has, after a
+  // (re)connect: the copy's newest snapshot was replicated by this writer
+  // (same epoch) -- the one it names; or it equals a kept local snapshot
+  // (same local id and creation time, or the same values: a store restored
+  // from it) -- that one; or the copy is older than every kept local
+  // snapshot (a writer restarted after its sender fell behind) -- none, so
+  // the kept ones are shipped. Otherwise the two have diverged (the copy
+  // moved on under another writer while this store was away): throws
+  // replication_error, and nothing is shipped.
+  void attach(replicated_copy& copy);
+
+  // Ships, in order, the kept local snapshots after the last one shipped,
+  // up to `upto`. Returns how many. A snapshot pruned meanwhile is skipped.
+  // Throws what replicated_copy::write throws; what was shipped before
+  // stays shipped (last_shipped()).
+  std::size_t ship_until(replicated_copy& copy, std::uint64_t upto);
+
+  // The newest local snapshot the copy has, its seq there, and when it was
+  // saved locally (0s: none).
+  std::uint64_t last_shipped() const { return last_local_; }
+  std::uint64_t last_seq() const { return seq_; }
+  std::int64_t last_created_unix_nanos() const { return last_created_; }
+
+ private:
+  outgoing_snapshot build(const storage::snapshot_info& info);
+  void apply(const outgoing_snapshot& s, std::uint64_t seq);
+
+  storage::snapshot_store& local_;
+  copy_entries entries_;  // the copy's newest snapshot
+  std::unordered_set<std::uint64_t> chunks_;
+  std::unordered_set<std::uint64_t> schemas_;
+  std::uint64_t last_local_ = 0;
+  std::uint64_t seq_ = 0;
+  std::int64_t last_created_ = 0;
+};
+
+}  // namespace instadump::replication

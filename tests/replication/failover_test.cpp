@@ -1,0 +1,145 @@
+// Failover: a writer process saving in a loop (sync replication) is
+// SIGKILLed at random moments, over and over; each time a standby process,
+// waiting for the lease, takes over. Every save a writer acknowledged is in
+// what its successor restored, and what it restored is one whole snapshot.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pg_server.h"
+#include "temp_dir.h"
+
+namespace {
+
+// A running replication_child and the lines it prints.
+class child {
+ public:
+  explicit child(const std::vector<std::string>& args) {
+    int out[2];
+    REQUIRE(pipe2(out, O_CLOEXEC) == 0);
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      std::vector<char*> argv;
+      std::string path = REPLICATION_CHILD_PATH;
+      argv.push_back(path.data());
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    fd_ = out[0];
+  }
+  ~child() {
+    kill();
+    close(fd_);
+  }
+  child(const child&) = delete;
+  child& operator=(const child&) = delete;
+
+  // The next line, or "" at end of output or after 60 s (a hang: liveness,
+  // not a performance threshold).
+  std::string line() {
+    for (;;) {
+      if (auto nl = buf_.find('\n'); nl != std::string::npos) {
+        std::string l = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return l;
+      }
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 60'000) <= 0) return "";
+      char b[4096];
+      ssize_t n = read(fd_, b, sizeof b);
+      if (n <= 0) return "";
+      buf_.append(b, static_cast<std::size_t>(n));
+    }
+  }
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string buf_;
+};
+
+long number_after(const std::string& line, const std::string& word) {
+  if (line.rfind(word + " ", 0) != 0) return -1;
+  return std::stol(line.substr(word.size() + 1));
+}
+
+}  // namespace
+
+TEST_CASE("failover: a writer SIGKILLed 100 times, a standby takes over each time with every acknowledged save",
+          "[replication][failover]") {
+  pg_test::pg_server pg;
+  std::mt19937 random(20261206);
+  std::vector<std::unique_ptr<test_util::temp_dir>> dirs;
+  auto next_dir = [&] {
+    dirs.push_back(std::make_unique<test_util::temp_dir>());
+    return dirs.back()->db().string();
+  };
+  auto writer = std::make_unique<child>(std::vector<std::string>{"writer", next_dir(), pg.url(), "failover"});
+  REQUIRE(writer->line() == "writer 0 1");
+  long acked = 0;
+  constexpr int kKills = 100;
+  for (int kill = 1; kill <= kKills; ++kill) {
+    // The standby starts now and waits for the lease while the writer saves.
+    auto standby = std::make_unique<child>(std::vector<std::string>{"standby", next_dir(), pg.url(), "failover"});
+    // Let the writer acknowledge a random number of saves (at least one),
+    // then kill it at a random moment of the next.
+    const int saves = 1 + static_cast<int>(random() % 6);
+    for (int i = 0; i < saves; ++i) {
+      std::string l = writer->line();
+      long g = number_after(l, "acked");
+      INFO("kill " << kill << ": the writer printed \"" << l << "\"");
+      REQUIRE(g == acked + 1);
+      acked = g;
+    }
+    if (random() % 2) usleep(static_cast<useconds_t>(random() % 3000));
+    writer->kill();
+    // Any line the writer printed before it died was acknowledged too: it
+    // reads to the end of its pipe.
+    for (std::string l; !(l = writer->line()).empty();) {
+      long g = number_after(l, "acked");
+      REQUIRE(g == acked + 1);
+      acked = g;
+    }
+    std::string took_over = standby->line();
+    INFO("kill " << kill << ": the standby printed \"" << took_over << "\"; acknowledged: " << acked);
+    long restored = -1;
+    int whole = 0;
+    std::istringstream in(took_over);
+    std::string word;
+    in >> word >> restored >> whole;
+    REQUIRE(word == "writer");
+    CHECK(whole == 1);
+    // Every acknowledged save is there; at most the one in flight beyond.
+    REQUIRE(restored >= acked);
+    REQUIRE(restored <= acked + 1);
+    acked = restored;
+    writer = std::move(standby);
+    if (dirs.size() > 4) dirs.erase(dirs.begin());  // (the killed writers' directories)
+  }
+  REQUIRE(number_after(writer->line(), "acked") == acked + 1);  // the last one saves too
+  writer->kill();
+  // Each of the 101 writers replicated under an epoch of its own.
+  CHECK(pg.psql("select count(distinct epoch) from instadump.snapshots where store = 'failover'") ==
+        std::to_string(kKills + 1));
+}
