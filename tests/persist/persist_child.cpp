@@ -227,7 +227,9 @@ int read_loop(long target) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: persist_child save|autosave-exit|print|crash-loop|check|hold|read-loop|chunked-loop|chunked-check|chunked-journal <dir> [args]\n");
+    std::fprintf(stderr,
+                 "usage: persist_child save|autosave-exit|print|crash-loop|check|hold|read-loop|chunked-loop|"
+                 "chunked-check|chunked-journal <dir> [args]\n");
     return 2;
   }
   std::string mode = argv[1];
