@@ -27,6 +27,7 @@ using namespace instadump::storage;
 using storage_test::pattern;
 using storage_test::read_all;
 using storage_test::scratch_dir;
+using storage_test::start_child;
 using storage_test::value_of;
 
 namespace {
@@ -45,26 +46,6 @@ snapshot_delta step(std::uint64_t n) {
   d.put.push_back(value_of("b", pattern(32, 1000 + n)));
   d.put.push_back(value_of("k" + std::to_string(n % 5), pattern(16, 2000 + n)));
   return d;
-}
-
-// Runs `body` in a forked child and returns its pid at once; the child
-// exits 0 when body returns true (see storage_test::run_in_child).
-pid_t start_child(const std::function<bool()>& body) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int code = 2;
-    try {
-      code = body() ? 0 : 1;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child: exception: %s\n", e.what());
-    } catch (...) {
-    }
-    std::fflush(nullptr);
-    ::_exit(code);
-  }
-  return pid;
 }
 
 // Kills a child started with start_child when the test leaves its scope

@@ -129,7 +129,7 @@ MDB_val be_key(std::uint64_t id, unsigned char (&buf)[8]) {
   return MDB_val{8, buf};
 }
 
-int run_in_child(const std::function<bool()>& body) {
+pid_t start_child(const std::function<bool()>& body) {
   std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
@@ -144,6 +144,11 @@ int run_in_child(const std::function<bool()>& body) {
     std::fflush(nullptr);
     ::_exit(code);
   }
+  return pid;
+}
+
+int run_in_child(const std::function<bool()>& body) {
+  const pid_t pid = start_child(body);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
   }

@@ -2,6 +2,8 @@
 // recognizable bytes, reading a snapshot back, and running code in a child.
 #pragma once
 
+#include <sys/types.h>
+
 #include <lmdb.h>
 
 #include <cstddef>
@@ -65,5 +67,8 @@ MDB_val be_key(std::uint64_t id, unsigned char (&buf)[8]);
 // when body returns true, 1 when false, 2 on an exception, 128+signal when
 // killed). The child never runs the parent's destructors.
 int run_in_child(const std::function<bool()>& body);
+// Like run_in_child, but returns the child's pid at once (the caller waits
+// for it, or kills it).
+pid_t start_child(const std::function<bool()>& body);
 
 }  // namespace storage_test
