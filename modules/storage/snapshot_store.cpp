@@ -324,8 +324,8 @@ void snapshot_store::read_snapshot(std::uint64_t id,
 void snapshot_store::read_chunks(const std::string& what,
                                  const std::function<void(const chunk_source& chunks)>& visit) const {
   const std::string name = "the store in \"" + impl_->env->dir().string() + "\"";
-  impl_->read([&](MDB_txn* txn, const store_dbis& dbis) {
-    stored_chunk_source chunks(txn, dbis.chunks, name);
+  impl_->read([&](MDB_txn* txn, const store_dbis& dbis, const journal_overlay& journaled) {
+    stored_chunk_source chunks(txn, dbis.chunks, name, &journaled.chunks());
     chunks.visiting(what);
     visit(chunks);
   });

@@ -247,7 +247,8 @@ class snapshot_store {
   // Calls `visit` with the store's chunks as they are now (one read
   // transaction), for decoding a value stored node by node outside a
   // snapshot's read (check_value_decodes). `what` names the value in
-  // errors. A chunk no kept snapshot reaches any more may be gone: get()
+  // errors; a read-only store sees the chunks of its journal's snapshots too.
+  // A chunk no kept snapshot reaches any more may be gone: get()
   // then throws corrupt_data.
   void read_chunks(const std::string& what, const std::function<void(const chunk_source& chunks)>& visit) const;
 
