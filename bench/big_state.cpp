@@ -1,6 +1,6 @@
-// The big-state benchmarks' two states (persist_big_state_bench.cpp): the
-// same records in a pmap and in a std::map, with generated codecs. Empty
-// except while a big-state benchmark runs.
+// The big-state benchmarks' states (persist_big_state_bench.cpp): the same
+// records in a pmap and in a std::map, and in a pvector, with generated
+// codecs. Empty except while a big-state benchmark runs.
 #include <cstdint>
 #include <map>
 
@@ -11,4 +11,5 @@ import instadump;
 namespace bench {
 [[instadump::state]] instadump::ref<instadump::pmap<std::int64_t, record>> records;
 [[instadump::state]] instadump::ref<std::map<std::int64_t, record>> std_records;
+[[instadump::state]] instadump::ref<instadump::pvector<record>> record_list;
 }  // namespace bench

@@ -16,6 +16,16 @@ struct BenchProduct {  # ::bench::product
   tags @3 :List(Text);
 }
 
+struct BenchRecordListState {  # state bench::record_list
+  value @0 :List(BenchRecord);
+}
+
+struct BenchRecord {  # ::bench::record
+  id @0 :Int64;
+  score @1 :Float64;
+  name @2 :Text;
+}
+
 struct BenchRecordsState {  # state bench::records
   value @0 :List(MapInt64BenchRecordEntry);
 }
@@ -23,12 +33,6 @@ struct BenchRecordsState {  # state bench::records
 struct MapInt64BenchRecordEntry {
   key @0 :Int64;
   value @1 :BenchRecord;
-}
-
-struct BenchRecord {  # ::bench::record
-  id @0 :Int64;
-  score @1 :Float64;
-  name @2 :Text;
 }
 
 struct BenchStdRecordsState {  # state bench::std_records

@@ -211,6 +211,11 @@ int main(int argc, char** argv) {
     }
     pairs.push_back({"BM_big_pmap_save_changed/entries:1000000/changed:1/clustered:0/iterations:100/real_time",
                      "BM_small_durable_lmdb_commit/real_time"});
+    for (const char* push_back : {"0", "1"}) {
+      pairs.push_back({std::string("BM_big_pvector_save_one_changed/elements:1000000/push_back:") + push_back +
+                           "/iterations:100/real_time",
+                       "BM_small_durable_lmdb_commit/real_time"});
+    }
     pairs.push_back({"BM_big_pmap_load" + s, "BM_big_std_map_build_in_memory" + s});
     pairs.push_back({"BM_big_pmap_load" + s, "BM_big_std_map_load" + s});
   }

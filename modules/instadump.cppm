@@ -41,3 +41,4 @@ export import :pvector_access;
 export import :collection_loaders;
 export import :collection_chunks;
 export import :chunked_state;
+export import :chunked_vector_state;

@@ -1,5 +1,6 @@
 // chunked_state: a state whose type is a pmap or a pset saved node by node
-// as the store's chunks (format 4), and loaded back from them.
+// as the store's chunks (format 4), and loaded back from them; the payloads
+// and the chunk I/O that pvector states share (chunked_vector_state.cppm).
 //
 // The value itself is stored as a small descriptor (the root chunk and the
 // number of entries); each node of the tree is one chunk. A leaf chunk's
@@ -57,15 +58,27 @@ struct chunk_payloads {
   // ChunkedCollection {root @0 :UInt64; size @1 :UInt64; tail @2 :UInt64}
   // as one segment: the root pointer, then the three data words.
   static constexpr std::size_t descriptor_words = 4;
-  static void write_descriptor(std::span<capnp::word, descriptor_words> out, std::uint64_t root,
-                               std::uint64_t size) noexcept {
-    const std::uint64_t w[descriptor_words] = {std::uint64_t{3} << 32, root, size, 0};
-    std::memcpy(out.data(), w, sizeof w);
-  }
+  // A collection value's parts: its root chunk (0 for a pvector whose
+  // elements are all in its tail), its number of entries, and a pvector's
+  // tail chunk (0 for a pmap or pset). All 0: an empty collection, which is
+  // stored as a plain value instead.
   struct descriptor {
     std::uint64_t root = 0;
     std::uint64_t size = 0;
+    std::uint64_t tail = 0;
   };
+  static void write_descriptor(std::span<capnp::word, descriptor_words> out, const descriptor& d) noexcept {
+    const std::uint64_t w[descriptor_words] = {std::uint64_t{3} << 32, d.root, d.size, d.tail};
+    std::memcpy(out.data(), w, sizeof w);
+  }
+  // The chunks a descriptor refers to (a value's chunk roots): the root,
+  // then the tail, each if it has one.
+  static std::vector<std::uint64_t> roots_of(const descriptor& d) {
+    std::vector<std::uint64_t> out;
+    if (d.root) out.push_back(d.root);
+    if (d.tail) out.push_back(d.tail);
+    return out;
+  }
   // Throws corrupt_data naming `where` when `words` are not a descriptor.
   static descriptor read_descriptor(kj::ArrayPtr<const capnp::word> words, const std::string& where) {
     std::uint64_t w[descriptor_words] = {};
@@ -78,7 +91,7 @@ struct chunk_payloads {
       throw corrupt_data(where + ": the descriptor of a collection stored node by node does not start with its "
                          "root pointer");
     }
-    return {w[1], w[2]};
+    return {w[1], w[2], w[3]};
   }
 
   // ChunkBranch {sizes @0 :List(UInt64)}: the root pointer (no data, one
@@ -147,101 +160,137 @@ class chunk_sink {
   std::vector<std::pair<const node_header*, std::uint64_t>> written_;
 };
 
-// Which state types are stored node by node, and through which access API.
+// A state's nodes as chunks: leaves written and read with the state's codec
+// (a leaf's payload is the codec's message for a collection of just that
+// leaf's elements), branches as ChunkBranch. Leaves (the collection kind)
+// provides `using access`, `static T alone(const node_header* leaf)` (the
+// leaf as a collection of its own, sharing it) and
+// `static const node_header* only_leaf(const T&)` (the leaf a decoded
+// collection of one leaf consists of, or null if it is not one).
+template <class T, class Leaves>
+struct state_node_io {
+  using access = typename Leaves::access;
+  using node_ref = typename access::node_ref;
+  using encode_fn = void (*)(const T&, capnp::MessageBuilder&);
+  using decode_fn = T (*)(capnp::MessageReader&, const storage::schema_identity&);
+  // Words of a leaf's first message segment: most leaves fit it.
+  static constexpr unsigned leaf_words_hint = 1024;
+
+  // The writer of collection_chunks' save.
+  struct writer {
+    const storage::schema_identity& schema;
+    encode_fn encode;
+    chunk_sink& sink;
+
+    std::uint64_t leaf(const node_header* n) {
+      const T alone = Leaves::alone(n);
+      capnp::MallocMessageBuilder message(leaf_words_hint);
+      encode(alone, message);
+      auto segments = message.getSegmentsForOutput();
+      if (segments.size() == 1) return sink.add(schema, chunk_payloads::leaf_type, {}, segments[0], n);
+      // (Rare: a leaf of large entries) one segment of the whole size.
+      std::size_t total = 0;
+      for (auto s : segments) total += s.size();
+      capnp::MallocMessageBuilder whole(static_cast<unsigned>(total + 8), capnp::AllocationStrategy::FIXED_SIZE);
+      encode(alone, whole);
+      auto again = whole.getSegmentsForOutput();
+      if (again.size() != 1) throw save_failed("instadump: a collection's leaf does not fit one segment");
+      return sink.add(schema, chunk_payloads::leaf_type, {}, again[0], n);
+    }
+    std::uint64_t branch(const node_header* n, std::span<const std::uint64_t> children) {
+      std::vector<std::uint64_t> sizes(children.size());
+      for (std::size_t i = 0; i < sizes.size(); ++i) sizes[i] = access::subtree_size(access::child(n, i));
+      const std::vector<capnp::word> payload = chunk_payloads::branch(sizes);
+      return sink.add(schema, chunk_payloads::branch_type, children,
+                      kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()), n);
+    }
+  };
+
+  // The reader of collection_chunks' load. Throws corrupt_data for a chunk
+  // that is neither a branch nor one leaf of this collection kind.
+  struct reader {
+    const storage::chunk_source& chunks;
+    decode_fn decode;
+
+    read_node<node_ref> read(std::uint64_t id) {
+      const storage::chunk_view c = chunks.get(id);
+      if (c.node_type == chunk_payloads::branch_type) {
+        std::vector<std::uint64_t> children(c.children.begin(), c.children.end());
+        std::vector<std::uint64_t> sizes = chunk_payloads::read_branch(c.payload, children.size(), id);
+        return {{}, std::move(children), std::move(sizes)};
+      }
+      if (c.node_type != chunk_payloads::leaf_type || !c.children.empty()) {
+        throw corrupt_data("chunk " + std::to_string(id) + " is neither a leaf nor a branch of a collection");
+      }
+      storage::value_message message(c.payload, false, storage::reader_options_for(c.payload.size()));
+      const T alone = decode(message.reader(), c.schema);
+      const node_header* leaf = Leaves::only_leaf(alone);
+      if (!leaf) throw corrupt_data("chunk " + std::to_string(id) + " does not hold one leaf of a collection");
+      return {node_ref::share(const_cast<node_header*>(leaf)), {}, {}};
+    }
+  };
+};
+
+// Which state types are stored node by node (pvector's specialization is in
+// chunked_vector_state.cppm); `chunks` saves and loads one.
 template <class T>
 struct chunked_traits {
   static constexpr bool chunked = false;
 };
+
+// Saving and loading a pmap or pset state (T, with access API Access) node
+// by node, with the state's codec for the leaves.
+template <class T, class Access>
+class btree_state_chunks {
+  struct leaves {
+    using access = Access;
+    static T alone(const node_header* n) {
+      return Access::assemble(Access::node_ref::share(const_cast<node_header*>(n)), Access::subtree_size(n));
+    }
+    static const node_header* only_leaf(const T& value) {
+      const node_header* leaf = Access::root(value);
+      return leaf && Access::is_leaf(leaf) ? leaf : nullptr;
+    }
+  };
+  using io = state_node_io<T, leaves>;
+
+ public:
+  using encode_fn = typename io::encode_fn;
+  using decode_fn = typename io::decode_fn;
+
+  // Writes the nodes of `value` that `previous` (the value the base snapshot
+  // holds, or null) does not let it refer to; returns the value's
+  // descriptor (all 0 for an empty value, which is stored as a plain value).
+  static chunk_payloads::descriptor save(const T& value, const T* previous, std::uint64_t epoch,
+                                         const storage::schema_identity& schema, encode_fn encode, chunk_sink& sink) {
+    const node_header* root = Access::root(value);
+    if (!root) return {};
+    typename io::writer w{schema, encode, sink};
+    return {btree_chunks<Access>::save(root, previous ? Access::root(*previous) : nullptr, epoch, w), value.size(), 0};
+  }
+
+  // The value `d` describes; every node built is tagged (epoch, its chunk).
+  // Throws corrupt_data for damage.
+  static T load(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks, std::uint64_t epoch,
+                decode_fn decode) {
+    if (d.tail != 0) {
+      throw corrupt_data("the descriptor of a map or set names a tail chunk (" + std::to_string(d.tail) +
+                         "), which only a vector has");
+    }
+    typename io::reader r{chunks, decode};
+    return Access::assemble(btree_chunks<Access>::load(d.root, r, epoch), d.size);
+  }
+};
+
 template <class K, class V>
 struct chunked_traits<pmap<K, V>> {
   static constexpr bool chunked = true;
-  using access = pmap_access<K, V>;
+  using chunks = btree_state_chunks<pmap<K, V>, pmap_access<K, V>>;
 };
 template <class K>
 struct chunked_traits<pset<K>> {
   static constexpr bool chunked = true;
-  using access = pset_access<K>;
-};
-
-// Saving and loading a pmap or pset state (T) node by node, with the
-// state's codec for the leaves.
-template <class T>
-class btree_state_chunks {
-  using access = typename chunked_traits<T>::access;
-  using node_ref = typename access::node_ref;
-  // Words of a leaf's first message segment: most leaves fit it.
-  static constexpr unsigned leaf_words_hint = 1024;
-
- public:
-  using encode_fn = void (*)(const T&, capnp::MessageBuilder&);
-  using decode_fn = T (*)(capnp::MessageReader&, const storage::schema_identity&);
-
-  // Writes the nodes of `value` that `previous` (the value the base snapshot
-  // holds, or null) does not let it refer to; returns the root chunk's id,
-  // 0 for an empty value (which is stored as a plain value instead).
-  static std::uint64_t save(const T& value, const T* previous, std::uint64_t epoch,
-                            const storage::schema_identity& schema, encode_fn encode, chunk_sink& sink) {
-    const node_header* root = access::root(value);
-    if (!root) return 0;
-    struct writer {
-      const storage::schema_identity& schema;
-      encode_fn encode;
-      chunk_sink& sink;
-      std::uint64_t leaf(const node_header* n) {
-        // The leaf as a collection of its own (it is shared, not copied).
-        const T alone = access::assemble(node_ref::share(const_cast<node_header*>(n)), access::subtree_size(n));
-        capnp::MallocMessageBuilder message(leaf_words_hint);
-        encode(alone, message);
-        auto segments = message.getSegmentsForOutput();
-        if (segments.size() == 1) return sink.add(schema, chunk_payloads::leaf_type, {}, segments[0], n);
-        // (Rare: a leaf of large entries) one segment of the whole size.
-        std::size_t total = 0;
-        for (auto s : segments) total += s.size();
-        capnp::MallocMessageBuilder whole(static_cast<unsigned>(total + 8), capnp::AllocationStrategy::FIXED_SIZE);
-        encode(alone, whole);
-        auto again = whole.getSegmentsForOutput();
-        if (again.size() != 1) throw save_failed("instadump: a collection's leaf does not fit one segment");
-        return sink.add(schema, chunk_payloads::leaf_type, {}, again[0], n);
-      }
-      std::uint64_t branch(const node_header* n, std::span<const std::uint64_t> children) {
-        std::vector<std::uint64_t> sizes(children.size());
-        for (std::size_t i = 0; i < sizes.size(); ++i) sizes[i] = access::subtree_size(access::child(n, i));
-        const std::vector<capnp::word> payload = chunk_payloads::branch(sizes);
-        return sink.add(schema, chunk_payloads::branch_type, children,
-                        kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()), n);
-      }
-    } w{schema, encode, sink};
-    return btree_chunks<access>::save(root, previous ? access::root(*previous) : nullptr, epoch, w);
-  }
-
-  // The value of `size` entries stored under chunk `root`; every node built
-  // is tagged (epoch, its chunk). Throws corrupt_data for damage.
-  static T load(std::uint64_t root, std::uint64_t size, const storage::chunk_source& chunks, std::uint64_t epoch,
-                decode_fn decode) {
-    struct reader {
-      const storage::chunk_source& chunks;
-      decode_fn decode;
-      read_node<node_ref> read(std::uint64_t id) {
-        const storage::chunk_view c = chunks.get(id);
-        if (c.node_type == chunk_payloads::branch_type) {
-          std::vector<std::uint64_t> children(c.children.begin(), c.children.end());
-          std::vector<std::uint64_t> sizes = chunk_payloads::read_branch(c.payload, children.size(), id);
-          return {{}, std::move(children), std::move(sizes)};
-        }
-        if (c.node_type != chunk_payloads::leaf_type || !c.children.empty()) {
-          throw corrupt_data("chunk " + std::to_string(id) + " is neither a leaf nor a branch of a collection");
-        }
-        storage::value_message message(c.payload, false, storage::reader_options_for(c.payload.size()));
-        const T alone = decode(message.reader(), c.schema);
-        const node_header* leaf = access::root(alone);
-        if (!leaf || !access::is_leaf(leaf)) {
-          throw corrupt_data("chunk " + std::to_string(id) + " does not hold one leaf of a collection");
-        }
-        return {node_ref::share(const_cast<node_header*>(leaf)), {}, {}};
-      }
-    } r{chunks, decode};
-    return access::assemble(btree_chunks<access>::load(root, r, epoch), size);
-  }
+  using chunks = btree_state_chunks<pset<K>, pset_access<K>>;
 };
 
 }  // namespace instadump::detail

@@ -26,6 +26,23 @@ module instadump;
 import :session_impl;
 
 namespace instadump::detail {
+namespace {
+
+// The descriptor `words` are, when they are the stored bytes of a collection
+// saved node by node (unframed: the store writes descriptors so) and
+// `entry` is such a collection's state; else nullopt (a value stored whole,
+// decoded by the codec).
+std::optional<chunk_payloads::descriptor> chunked_descriptor(const state_entry& entry,
+                                                             kj::ArrayPtr<const capnp::word> words, bool framed) {
+  if (!entry.chunked() || framed || words.size() != chunk_payloads::descriptor_words) return std::nullopt;
+  try {
+    return chunk_payloads::read_descriptor(words, entry.key());
+  } catch (const corrupt_data&) {
+    return std::nullopt;  // not a descriptor's shape: a value of 4 words stored whole
+  }
+}
+
+}  // namespace
 
 std::vector<snapshot_info> session::list() {
   lock_guard lock(op_mu_);
@@ -75,8 +92,20 @@ void session::check_decodes(std::string_view key, std::span<const std::byte> byt
   };
   version_base* v = nullptr;
   try {
-    storage::value_message message(words.words(), framed, storage::reader_options_for(words.words().size()));
-    v = entry->decode(message.reader(), stored);
+    if (const auto d = chunked_descriptor(*entry, words.words(), framed)) {
+      // Stored node by node: the bytes name chunks, which only the store has.
+      lock_guard op(op_mu_);
+      const std::string what = "value '" + std::string(key) + "'";
+      if (!store_) {
+        throw load_failed("it is a collection stored node by node, whose chunks are in the store: call "
+                          "setup() on its directory first");
+      }
+      // (Tags of epoch 0 match no session's: the nodes are discarded anyway.)
+      store_->read_chunks(what, [&](const storage::chunk_source& chunks) { v = entry->decode_chunked(*d, chunks, 0); });
+    } else {
+      storage::value_message message(words.words(), framed, storage::reader_options_for(words.words().size()));
+      v = entry->decode(message.reader(), stored);
+    }
   } catch (const std::exception& ex) {
     throw fail(ex.what());
   } catch (const kj::Exception& ex) {

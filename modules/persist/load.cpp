@@ -65,11 +65,11 @@ version_base* decode_value(const state_entry& e, const entry_info& info, kj::Arr
     return e.decode(message.reader(), info.schema);
   }
   const chunk_payloads::descriptor d = chunk_payloads::read_descriptor(words, "value '" + info.key + "'");
-  if (info.chunk_roots.size() != 1 || info.chunk_roots[0] != d.root) {
-    throw corrupt_data("value '" + info.key + "' refers to chunk " + std::to_string(d.root) +
-                       ", which is not the chunk root stored with it");
+  if (info.chunk_roots != chunk_payloads::roots_of(d)) {
+    throw corrupt_data("value '" + info.key + "' refers to chunks " + std::to_string(d.root) + " and " +
+                       std::to_string(d.tail) + ", which are not the chunk roots stored with it");
   }
-  return e.decode_chunked(d.root, d.size, chunks, epoch);
+  return e.decode_chunked(d, chunks, epoch);
 }
 
 }  // namespace

@@ -18,15 +18,15 @@ import :session_impl;
 
 namespace instadump::detail {
 
-std::pair<std::uint64_t, std::uint64_t> state_entry::encode_chunked(const version_base&, const version_base*,
-                                                                    std::uint64_t, chunk_sink&) const {
+chunk_payloads::descriptor state_entry::encode_chunked(const version_base&, const version_base*, std::uint64_t,
+                                                       chunk_sink&) const {
   throw error("instadump: state '" + key_ + "' is not a collection saved node by node");
 }
 
-version_base* state_entry::decode_chunked(std::uint64_t, std::uint64_t, const storage::chunk_source&,
+version_base* state_entry::decode_chunked(const chunk_payloads::descriptor&, const storage::chunk_source&,
                                           std::uint64_t) const {
   throw load_failed("instadump: state '" + key_ + "' cannot load a value stored node by node: its type is not a "
-                    "pmap or pset (a snapshot of a pmap/pset state loads only into a pmap/pset state)");
+                    "pmap, pset or pvector (a snapshot of such a state loads only into a state of the same kind)");
 }
 
 void session::add(state_entry* entry) {

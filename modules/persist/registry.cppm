@@ -36,6 +36,7 @@ import :version;
 import :ref_core;
 import :ref;
 import :chunked_state;
+import :chunked_vector_state;
 
 export namespace instadump {
 
@@ -105,17 +106,18 @@ class state_entry {
   virtual void set_commit_listener(std::function<void()> listener) = 0;
 
   // Whether the state's type is a collection saved node by node (pmap,
-  // pset: see chunked_state.cppm). The three calls below are for those.
+  // pset, pvector: see chunked_state.cppm, chunked_vector_state.cppm). The
+  // three calls below are for those.
   inline bool chunked() const noexcept { return chunked_; }
   // Adds to `sink` the chunks of `v` that `previous` (the value the save's
   // base snapshot holds for this state, or null) does not let it refer to;
-  // returns the root chunk's id and the number of entries (root 0: `v` is
-  // empty, stored as a plain value).
-  virtual std::pair<std::uint64_t, std::uint64_t> encode_chunked(const version_base& v, const version_base* previous,
-                                                                 std::uint64_t epoch, chunk_sink& sink) const;
-  // A new version (one hold, stamp 0) holding the value stored under chunk
-  // `root` with `size` entries; its nodes are tagged (epoch, chunk id).
-  virtual version_base* decode_chunked(std::uint64_t root, std::uint64_t size, const storage::chunk_source& chunks,
+  // returns the value's descriptor (all 0: `v` is empty, stored as a plain
+  // value).
+  virtual chunk_payloads::descriptor encode_chunked(const version_base& v, const version_base* previous,
+                                                    std::uint64_t epoch, chunk_sink& sink) const;
+  // A new version (one hold, stamp 0) holding the value the descriptor `d`
+  // names; its nodes are tagged (epoch, chunk id).
+  virtual version_base* decode_chunked(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
                                        std::uint64_t epoch) const;
 
  protected:
@@ -158,22 +160,22 @@ class typed_state final : public state_entry {
       return nullptr;
     }
   }
-  std::pair<std::uint64_t, std::uint64_t> encode_chunked(const version_base& v, const version_base* previous,
-                                                         std::uint64_t epoch, chunk_sink& sink) const override {
+  chunk_payloads::descriptor encode_chunked(const version_base& v, const version_base* previous,
+                                            std::uint64_t epoch, chunk_sink& sink) const override {
     if constexpr (chunked_traits<T>::chunked) {
       const T& value = static_cast<const version<T>&>(v).value;
       const T* before = previous ? &static_cast<const version<T>&>(*previous).value : nullptr;
-      return {btree_state_chunks<T>::save(value, before, epoch, schema(), codec_.encode, sink), value.size()};
+      return chunked_traits<T>::chunks::save(value, before, epoch, schema(), codec_.encode, sink);
     } else {
       return state_entry::encode_chunked(v, previous, epoch, sink);
     }
   }
-  version_base* decode_chunked(std::uint64_t root, std::uint64_t size, const storage::chunk_source& chunks,
+  version_base* decode_chunked(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
                                std::uint64_t epoch) const override {
     if constexpr (chunked_traits<T>::chunked) {
-      return new version<T>(0, btree_state_chunks<T>::load(root, size, chunks, epoch, codec_.decode));
+      return new version<T>(0, chunked_traits<T>::chunks::load(d, chunks, epoch, codec_.decode));
     } else {
-      return state_entry::decode_chunked(root, size, chunks, epoch);
+      return state_entry::decode_chunked(d, chunks, epoch);
     }
   }
   void set_commit_listener(std::function<void()> listener) override {

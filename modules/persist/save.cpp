@@ -166,16 +166,16 @@ struct chunked_values {
 bool encode_chunked_value(storage::new_value& value, tracked_state& t, const version_base* v, std::uint64_t epoch,
                           storage::snapshot_store& store, chunked_values& out) {
   if (!out.sink) out.sink.emplace(store.next_chunk_id());
-  const auto [root, size] = t.entry->encode_chunked(*v, t.chunk_base.get(), epoch, *out.sink);
-  if (root == 0) return false;
+  const chunk_payloads::descriptor d = t.entry->encode_chunked(*v, t.chunk_base.get(), epoch, *out.sink);
+  if (d.root == 0 && d.tail == 0) return false;
   auto& words = out.descriptors.emplace_back();
-  chunk_payloads::write_descriptor(words, root, size);
+  chunk_payloads::write_descriptor(words, d);
   value.key = t.entry->key();
   value.schema = t.entry->schema();
   value.key_id = t.saved.valid && t.saved.under_own_key ? t.saved.key_id : 0;
   value.size_bytes = sizeof words;
   value.bytes = std::as_bytes(std::span(words));
-  value.chunk_roots = {root};
+  value.chunk_roots = chunk_payloads::roots_of(d);
   return true;
 }
 

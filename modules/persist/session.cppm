@@ -217,6 +217,10 @@ std::optional<std::string> stored_schema(std::uint64_t fingerprint);
 // setup(). Throws load_failed naming the key and the reason when the value
 // does not decode, and error when no state is registered under `key`. For
 // tools that check stored data, and for fuzzing.
+// A pmap, pset or pvector state's value stored node by node (entry_info::
+// chunk_roots not empty; its bytes, unframed, are a descriptor of chunks) is
+// built from the chunks of the store setup() opened, which must be the one
+// it came from; without setup() it throws load_failed saying so.
 void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, storage::schema_identity stored,
                          bool framed = true);
 

@@ -355,6 +355,16 @@ void snapshot_store::read_verified(
   });
 }
 
+void snapshot_store::read_chunks(const std::string& what,
+                                 const std::function<void(const chunk_source& chunks)>& visit) const {
+  const std::string name = "the store in \"" + impl_->env->dir().string() + "\"";
+  impl_->read([&](MDB_txn* txn, const store_dbis& dbis, const journal_overlay& journaled) {
+    stored_chunk_source chunks(txn, dbis.chunks, name, &journaled.chunks());
+    chunks.visiting(what);
+    visit(chunks);
+  });
+}
+
 std::optional<std::vector<std::byte>> snapshot_store::get_schema(std::uint64_t fingerprint) const {
   return impl_->read([&](MDB_txn* txn, const store_dbis& dbis,
                           const journal_overlay& journaled) -> std::optional<std::vector<std::byte>> {

@@ -60,6 +60,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -251,6 +252,14 @@ class snapshot_store {
       std::uint64_t id,
       const std::function<void(const entry_info&, kj::ArrayPtr<const capnp::word>, const chunk_source& chunks)>& visit,
       const std::function<void(const entry_info&, const std::string& problem)>& damaged) const;
+
+  // Calls `visit` with the store's chunks as they are now (one read
+  // transaction), for decoding a value stored node by node outside a
+  // snapshot's read (check_value_decodes). `what` names the value in
+  // errors; a read-only store sees the chunks of its journal's snapshots too.
+  // A chunk no kept snapshot reaches any more may be gone: get()
+  // then throws corrupt_data.
+  void read_chunks(const std::string& what, const std::function<void(const chunk_source& chunks)>& visit) const;
 
   // Returns the schema bytes stored for `fingerprint`, or nullopt. Thread-safe.
   std::optional<std::vector<std::byte>> get_schema(std::uint64_t fingerprint) const;

@@ -105,6 +105,10 @@ struct OptionalFloat64 {
   }
 }
 
+struct ClitestSeriesState {  # state clitest::series
+  value @0 :List(Int64);
+}
+
 struct ClitestStockState {  # state clitest::stock
   value @0 :List(MapTextClitestItemEntry);
 }

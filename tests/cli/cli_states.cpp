@@ -2,7 +2,7 @@
 // (tests/cli/CMakeLists.txt): states of every kind the tool must print
 // losslessly -- 64-bit integers beyond 2^53, NaN and infinities, Text with
 // NUL bytes and bytes that are not UTF-8, Data, enums, optionals, variants,
-// maps, a pmap -- and modes that write them in the ways the tests need.
+// maps, a pmap, a pvector with a trie and a tail -- and modes that write them in the ways the tests need.
 //
 //   cli_states golden DIR     two snapshots with fixed contents (1, then 2)
 //   cli_states loop DIR       saves until killed; in every snapshot
@@ -65,6 +65,8 @@ struct record {
 [[instadump::state]] instadump::ref<std::map<std::string, item>> stock;
 [[instadump::state]] instadump::ref<std::variant<std::monostate, int, std::string>> choice;
 [[instadump::state]] instadump::ref<instadump::pmap<std::int64_t, item>> players;
+// 40 elements, then 41: one full trie leaf and a tail, each its own chunk.
+[[instadump::state]] instadump::ref<instadump::pvector<std::int64_t>> series;
 [[instadump::state]] instadump::ref<std::int64_t> loop_a{0};
 [[instadump::state]] instadump::ref<std::int64_t> loop_b{0};
 [[instadump::state]] instadump::ref<std::vector<std::int64_t>> loop_list;
@@ -92,6 +94,9 @@ void write_golden() {
     auto t = instadump::pmap<std::int64_t, item>().transient();
     for (std::int64_t i = 1; i <= 3; ++i) t.set(i * 10, item{"player " + std::to_string(i), i, std::nullopt, {}});
     players.set(std::move(t).persistent());
+    auto s = instadump::pvector<std::int64_t>().transient();
+    for (std::int64_t i = 1; i <= 40; ++i) s.push_back(i);
+    series.set(std::move(s).persistent());
   });
   instadump::save_all();
   instadump::dosync([] {
@@ -104,6 +109,7 @@ void write_golden() {
     });
     choice.set(42);
     players.alter([](const auto& m) { return m.set(20, item{"player two", 22, 2.5, {"renamed"}}); });
+    series.alter([](const auto& v) { return v.set(2, -3).push_back(41); });
   });
   instadump::save_all();
 }

@@ -21,37 +21,15 @@
 
 #include "fresh_session.h"
 #include "storage/snapshot_store.h"
-#include "test_state.capnp.h"
+#include "test_state.h"
 
 import instadump;
 
 namespace {
 
-using big_map = instadump::pmap<std::int64_t, std::int64_t>;
-constexpr instadump::schema_identity map_schema{0x44440000cccc0001ull, 1};
-
-void encode_map(const big_map& m, capnp::MessageBuilder& message) {
-  auto b = message.initRoot<::Int64Map>();
-  auto keys = b.initKeys(static_cast<unsigned>(m.size()));
-  auto values = b.initValues(static_cast<unsigned>(m.size()));
-  unsigned i = 0;
-  for (const auto& [k, v] : m) {
-    keys.set(i, k);
-    values.set(i, v);
-    ++i;
-  }
-}
-big_map decode_map(capnp::MessageReader& message, const instadump::schema_identity& stored) {
-  if (stored.fingerprint != map_schema.fingerprint) throw std::runtime_error("not an Int64Map");
-  auto r = message.getRoot<::Int64Map>();
-  auto keys = r.getKeys();
-  auto values = r.getValues();
-  if (keys.size() != values.size()) throw std::runtime_error("keys and values differ in number");
-  auto t = big_map().transient();
-  for (unsigned i = 0; i < keys.size(); ++i) t.insert(keys[i], values[i]);
-  return std::move(t).persistent();
-}
-constexpr instadump::state_codec<big_map> map_codec{&encode_map, &decode_map};
+using big_map = test_state::int64_map;
+using test_state::map_codec;
+using test_state::map_schema;
 
 big_map numbers(std::int64_t n) {
   std::vector<std::pair<std::int64_t, std::int64_t>> entries;

@@ -127,6 +127,47 @@ long last_saved(const std::vector<std::string>& lines, long so_far) {
   return so_far;
 }
 
+// Runs `loop_mode` children and kills each at a random moment, `iterations`
+// times; after each, a `check_mode` child must load one whole snapshot
+// ("generation <g>") no older than the last one a child reported saved.
+void kill_and_check(const std::string& loop_mode, const std::string& check_mode, int iterations) {
+  test_util::temp_dir dir;
+  std::mt19937 rng(12345);
+  long reported = 0;
+  for (int i = 0; i < iterations; ++i) {
+    running_child child({loop_mode, dir.db().string()});
+    // Let it get into its save loop (slow starts, e.g. under sanitizers, must
+    // not turn this into a test of killing idle processes), then kill it at a
+    // random moment.
+    std::vector<std::string> lines;
+    for (int waited = 0; waited < 200 && last_saved(lines, 0) == 0; ++waited) {
+      auto more = child.read_lines(50);
+      lines.insert(lines.end(), more.begin(), more.end());
+    }
+    REQUIRE(last_saved(lines, 0) > 0);
+    auto more = child.read_lines(static_cast<int>(rng() % 25));
+    lines.insert(lines.end(), more.begin(), more.end());
+    child.kill_now();
+    auto rest = child.drain();
+    lines.insert(lines.end(), rest.begin(), rest.end());
+    for (const auto& l : lines) INFO(l);
+    reported = last_saved(lines, reported);
+
+    auto check = run_child({check_mode, dir.db().string()});
+    INFO("iteration " << i << ": " << check.out);
+    REQUIRE(check.status == 0);
+    long loaded = std::atol(check.out.c_str() + std::string("generation ").size());
+    REQUIRE(loaded >= reported);  // no snapshot the child reported as saved is lost
+    reported = loaded;
+  }
+  CHECK(reported >= iterations);  // every child saved at least once
+}
+
+int crash_iterations(int otherwise) {
+  const char* env = std::getenv("INSTADUMP_CRASH_ITERATIONS");
+  return env ? std::atoi(env) : otherwise;
+}
+
 }  // namespace
 
 TEST_CASE("values survive a restart", "[persist][process]") {
@@ -199,36 +240,41 @@ TEST_CASE("two read-only sessions beside a saving writer catch up with reload_al
 }
 
 TEST_CASE("killed at random moments, the directory always holds one complete snapshot", "[persist][process]") {
-  int iterations = 200;
-  if (const char* env = std::getenv("INSTADUMP_CRASH_ITERATIONS")) iterations = std::atoi(env);
+  kill_and_check("crash-loop", "check", crash_iterations(200));
+}
+
+TEST_CASE("killed while saving a pmap state node by node, it loads one whole acknowledged snapshot",
+          "[persist][process][chunks]") {
+  // Journaled saves (a few entries) and direct ones (every 5th, with a text
+  // too big for the journal) of a 40,000-entry map.
+  kill_and_check("chunked-loop", "chunked-check", crash_iterations(200) / 5);
+}
+
+TEST_CASE("a chunked save left in the journal by a killed process is replayed by the next setup",
+          "[persist][process][chunks]") {
   test_util::temp_dir dir;
-  std::mt19937 rng(12345);
-  long reported = 0;
-  for (int i = 0; i < iterations; ++i) {
-    running_child child({"crash-loop", dir.db().string()});
-    // Let it get into its save loop (slow starts, e.g. under sanitizers, must
-    // not turn this into a test of killing idle processes), then kill it at a
-    // random moment.
+  {
+    running_child first({"chunked-loop", dir.db().string()});
     std::vector<std::string> lines;
-    for (int waited = 0; waited < 200 && last_saved(lines, 0) == 0; ++waited) {
-      auto more = child.read_lines(50);
+    for (int waited = 0; waited < 200 && last_saved(lines, 0) < 3; ++waited) {
+      auto more = first.read_lines(50);
       lines.insert(lines.end(), more.begin(), more.end());
     }
-    REQUIRE(last_saved(lines, 0) > 0);
-    auto more = child.read_lines(static_cast<int>(rng() % 25));
-    lines.insert(lines.end(), more.begin(), more.end());
-    child.kill_now();
-    auto rest = child.drain();
-    lines.insert(lines.end(), rest.begin(), rest.end());
-    for (const auto& l : lines) INFO(l);
-    reported = last_saved(lines, reported);
-
-    auto check = run_child({"check", dir.db().string()});
-    INFO("iteration " << i << ": " << check.out);
-    REQUIRE(check.status == 0);
-    long loaded = std::atol(check.out.c_str() + std::string("generation ").size());
-    REQUIRE(loaded >= reported);  // no snapshot the child reported as saved is lost
-    reported = loaded;
-  }
-  CHECK(reported >= iterations);  // every child saved at least once
+    REQUIRE(last_saved(lines, 0) >= 3);
+  }  // (killed)
+  auto before = run_child({"chunked-check", dir.db().string()});
+  REQUIRE(before.status == 0);
+  const long g = std::atol(before.out.c_str() + std::string("generation ").size());
+  // The child holds the journal's applier: its save stays in journal.log only.
+  running_child journaled({"chunked-journal", dir.db().string()});
+  std::vector<std::string> lines;
+  for (int waited = 0; waited < 200 && lines.empty(); ++waited) lines = journaled.read_lines(50);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("saved " + std::to_string(g + 1) + " (", 0) == 0);
+  CHECK(lines[0].find("(0 chunks)") == std::string::npos);  // it wrote chunks
+  journaled.kill_now();
+  auto after = run_child({"chunked-check", dir.db().string()});
+  INFO(after.out);
+  CHECK(after.status == 0);
+  CHECK(after.out == "generation " + std::to_string(g + 1) + "\n");
 }

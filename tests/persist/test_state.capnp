@@ -23,3 +23,8 @@ struct Int64Map {
   keys @0 :List(Int64);
   values @1 :List(Int64);
 }
+
+# A list of Int64 (the hand-written codec of a pvector state).
+struct Int64List {
+  values @0 :List(Int64);
+}

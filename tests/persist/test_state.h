@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "test_state.capnp.h"
 
@@ -34,5 +35,32 @@ inline std::string decode_text(capnp::MessageReader& m, const instadump::schema_
 
 inline constexpr instadump::state_codec<long> long_codec{&encode_long, &decode_long};
 inline constexpr instadump::state_codec<std::string> text_codec{&encode_text, &decode_text};
+
+// A pmap state (saved node by node): Int64Map, keys and values side by side.
+using int64_map = instadump::pmap<std::int64_t, std::int64_t>;
+inline constexpr instadump::schema_identity map_schema{0x44440000cccc0001ull, 1};
+
+inline void encode_map(const int64_map& m, capnp::MessageBuilder& message) {
+  auto b = message.initRoot<::Int64Map>();
+  auto keys = b.initKeys(static_cast<unsigned>(m.size()));
+  auto values = b.initValues(static_cast<unsigned>(m.size()));
+  unsigned i = 0;
+  for (const auto& [k, v] : m) {
+    keys.set(i, k);
+    values.set(i, v);
+    ++i;
+  }
+}
+inline int64_map decode_map(capnp::MessageReader& message, const instadump::schema_identity& stored) {
+  if (stored.fingerprint != map_schema.fingerprint) throw std::runtime_error("not an Int64Map");
+  auto r = message.getRoot<::Int64Map>();
+  auto keys = r.getKeys();
+  auto values = r.getValues();
+  if (keys.size() != values.size()) throw std::runtime_error("keys and values differ in number");
+  auto t = int64_map().transient();
+  for (unsigned i = 0; i < keys.size(); ++i) t.insert(keys[i], values[i]);
+  return std::move(t).persistent();
+}
+inline constexpr instadump::state_codec<int64_map> map_codec{&encode_map, &decode_map};
 
 }  // namespace test_state

@@ -43,9 +43,16 @@ class collection_walk {
     if (descriptor.size() != 4) return walker_.report("a collection stored node by node whose descriptor is not 4 words");
     std::memcpy(w, descriptor.begin(), sizeof w);
     if (w[0] != kDescriptorRootPointer) return walker_.report("a collection descriptor without its root pointer");
+    // w[1]: the root chunk (0 for a pvector whose elements all fit its
+    // tail); w[3]: a pvector's tail leaf, after the root's elements (0 for a
+    // pmap or pset).
+    const std::uint64_t root = w[1];
+    const std::uint64_t tail = w[3];
+    if (root == 0 && tail == 0) return walker_.report("a collection descriptor without a root or a tail chunk");
     expected_ = w[2];
-    walker_.begin_outer_list(expected_, composite_elements(w[1]));
-    node(w[1], UINT64_MAX);
+    walker_.begin_outer_list(expected_, composite_elements(root != 0 ? root : tail));
+    if (root != 0) node(root, UINT64_MAX);
+    if (tail != 0) node(tail, UINT64_MAX);
     walker_.end_outer_list();
     if (seen_ != expected_) {
       walker_.report("the collection's chunks hold " + std::to_string(seen_) + " entries, its descriptor says " +
