@@ -39,7 +39,7 @@ std::uint64_t apply_replicated_snapshot(replicated_copy& copy, storage::snapshot
                                         std::uint64_t base_local_id) {
   std::vector<changed_value> puts;
   std::vector<std::string> removed;
-  copy.read_changes(
+  const bool there = copy.read_changes(
       seq,
       [&](std::string_view key, const copy_entry& e, std::span<const std::byte> bytes) {
         if (bytes.size() % 8 != 0 || storage::checksum_of(bytes) != e.checksum) {
@@ -49,6 +49,11 @@ std::uint64_t apply_replicated_snapshot(replicated_copy& copy, storage::snapshot
         puts.push_back({std::string(key), e, aligned_copy(bytes)});
       },
       [&](std::string_view key) { removed.emplace_back(key); });
+  if (!there) {
+    throw replication_error(where(copy, seq) + ": the copy no longer holds it (its rows were pruned), so the "
+                            "reader's cache cannot be brought forward snapshot by snapshot: set the reader up "
+                            "again (setup rebuilds its cache from the newest snapshot)");
+  }
 
   // The chunks new to the cache, level by level from the values' roots.
   const std::uint64_t first_new = cache.next_chunk_id();

@@ -22,7 +22,8 @@ namespace instadump::replication {
 // (an older chunk the writer refers back to is then still kept).
 //
 // Each value's bytes are checked against the checksum the copy recorded.
-// Throws replication_error when PostgreSQL fails, corrupt_data when the
+// Throws replication_error when PostgreSQL fails or no longer holds `seq`
+// (its rows were pruned: set the reader up again), corrupt_data when the
 // copy's bytes are damaged or a chunk is missing, and save_failed when the
 // local write fails (for example a chunk the cache pruned: the message says
 // to keep setup_options::keep_generations at least the writer's).

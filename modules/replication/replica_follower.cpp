@@ -26,6 +26,9 @@ constexpr std::size_t kSeqsRemembered = 1024;
 // How long the follower waits on its LISTEN connection before looking
 // whether it was asked to stop.
 constexpr std::chrono::milliseconds kStopCheck{50};
+// The SQLSTATE of LISTEN on a hot standby ("cannot execute LISTEN during
+// recovery").
+constexpr const char* kReadOnlySqlTransaction = "25006";
 
 // `url` with any password left out, for messages.
 std::string without_password(const std::string& url) {
@@ -143,12 +146,20 @@ bool replica_follower::sleep_or_stop(std::chrono::milliseconds d) {
 
 void replica_follower::follow_loop() {
   std::unique_ptr<pg_connection> listener;
+  bool listen = true;  // false on a hot standby
   std::chrono::milliseconds backoff = options_.min_backoff;
   for (;;) {
     try {
-      if (!listener) {
-        listener = std::make_unique<pg_connection>(options_.url, options_.store);
-        listener->run("LISTEN instadump", "listening for the writer's snapshots");
+      if (!listener && listen) {
+        auto c = std::make_unique<pg_connection>(options_.url, options_.store);
+        try {
+          c->run("LISTEN instadump", "listening for the writer's snapshots");
+          listener = std::move(c);
+        } catch (const replication_error&) {
+          // A hot standby refuses LISTEN (and gets no NOTIFY): poll only.
+          if (c->last_sqlstate() != kReadOnlySqlTransaction) throw;
+          listen = false;
+        }
       }
       catch_up();  // (also what arrived while the listener was down)
       backoff = options_.min_backoff;
@@ -163,6 +174,10 @@ void replica_follower::follow_loop() {
       }
       // Until the writer's notification, the next poll, or stop.
       const auto poll_at = std::chrono::steady_clock::now() + options_.poll_interval;
+      if (!listener) {
+        if (sleep_or_stop(options_.poll_interval)) return;
+        continue;
+      }
       for (;;) {
         if (sleep_or_stop(std::chrono::milliseconds(0))) return;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(poll_at -

@@ -244,15 +244,19 @@ void replicated_copy::read_values(
   }
 }
 
-void replicated_copy::read_changes(
+bool replicated_copy::read_changes(
     std::uint64_t seq,
     const std::function<void(std::string_view, const copy_entry&, std::span<const std::byte>)>& put,
     const std::function<void(std::string_view)>& removed) {
+  // (The snapshot's row joined: a snapshot that changed nothing has one
+  // row of nulls, one that is not there has none.)
   pg_result r = conn_.query(
-      "SELECT key, removed, fingerprint, schema_version, framed, checksum, chunk_roots, bytes "
-      "FROM instadump.entries WHERE store = $1 AND seq = $2",
+      "SELECT e.key, e.removed, e.fingerprint, e.schema_version, e.framed, e.checksum, e.chunk_roots, e.bytes "
+      "FROM instadump.snapshots s LEFT JOIN instadump.entries e ON e.store = s.store AND e.seq = s.seq "
+      "WHERE s.store = $1 AND s.seq = $2",
       pg_params().text(store_).u64(seq), "reading what the replicated snapshot changed");
   for (int i = 0; i < r.rows(); ++i) {
+    if (r.is_null(i, 0)) continue;
     if (r.boolean(i, 1)) {
       removed(r.text(i, 0));
       continue;
@@ -262,6 +266,7 @@ void replicated_copy::read_changes(
                  r.boolean(i, 4), unpack_ids(r.bytes(i, 6))};
     put(r.text(i, 0), e, bytes);
   }
+  return r.rows() > 0;
 }
 
 void replicated_copy::read_chunks(std::span<const std::uint64_t> ids,

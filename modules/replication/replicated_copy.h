@@ -113,7 +113,8 @@ class replicated_copy {
                    const std::function<void(std::string_view, const copy_entry&, std::span<const std::byte>)>& visit);
   // What snapshot `seq` changed relative to the one before: put(key, entry,
   // bytes) for each value it wrote, removed(key) for each it removed.
-  void read_changes(std::uint64_t seq,
+  // Returns false (visiting nothing) when the copy holds no snapshot `seq`.
+  bool read_changes(std::uint64_t seq,
                     const std::function<void(std::string_view, const copy_entry&, std::span<const std::byte>)>& put,
                     const std::function<void(std::string_view)>& removed);
   // The chunks `ids` (those the copy holds), visit(id, bytes) each.

@@ -235,3 +235,37 @@ TEST_CASE("a reader's setup names what is wrong: PostgreSQL unreachable, a direc
   CHECK(counter.deref() == 1);
   instadump::shutdown();
 }
+
+TEST_CASE("a reader on a hot standby of the primary (no LISTEN there) follows by polling", "[replication][reader]") {
+  pg_test::pg_server standby = pg_test::pg_server::standby_of(server(), "reader-standby");
+  test_util::fresh_session s;
+  test_util::temp_dir writer_dir;
+  auto standby_has = [&](long g) {  // (streaming is asynchronous: wait for it)
+    for (int i = 0; i < 6000; ++i) {
+      if (standby.psql("select newest from instadump.stores where store = 'on-standby'") == std::to_string(g)) {
+        return true;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  };
+  REQUIRE(write_generations(writer_dir.db().string(), "on-standby", 3) == 3);
+  REQUIRE(standby_has(3));
+
+  follower_events ev;
+  instadump::setup_options o = reader_options("on-standby", ev);
+  o.replicate.url = standby.url();
+  instadump::setup(s.dir.db(), o);
+  CHECK(counter.deref() == 3);
+  REQUIRE(write_generations(writer_dir.db().string(), "on-standby", 3) == 6);
+  REQUIRE(standby_has(6));
+  REQUIRE(ev.wait([&] { return ev.newest == 6; }));
+  instadump::reload_all();
+  CHECK(counter.deref() == 6);
+  check_whole();
+  {
+    std::lock_guard lock(ev.mu);
+    CHECK(ev.errors == 0);  // LISTEN refused is not a failure
+  }
+  instadump::shutdown();
+}
