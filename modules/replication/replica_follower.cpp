@@ -47,6 +47,11 @@ replica_follower::replica_follower(const options& o, storage::snapshot_store& ca
     throw invalid_option("instadump::setup: setup_options::replicate.store is empty; name the replicated store "
                          "to read (the writer's replicate.store)");
   }
+  if (options_.standby) {
+    throw invalid_option("instadump::setup: setup_options::read_only and replicate.standby are both set; a reader "
+                         "never becomes the writer: set standby in the instance that should take over, read_only "
+                         "in readers");
+  }
   {
     lock_guard lock(mu_);
     status_.enabled = true;

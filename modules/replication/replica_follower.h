@@ -41,7 +41,8 @@ class replica_follower {
   // `cache` (which must hold none; nothing when the copy has none yet), and
   // with o.follow starts the follower thread. Throws open_failed naming the
   // url and the store when PostgreSQL cannot be reached or holds no copy;
-  // corrupt_data or save_failed as restore_from_copy does.
+  // corrupt_data or save_failed as restore_from_copy does; invalid_option
+  // when o.store is empty or o.standby is set.
   replica_follower(const options& o, storage::snapshot_store& cache);
   // Stops the follower thread.
   ~replica_follower();

@@ -222,6 +222,9 @@ TEST_CASE("a reader's setup names what is wrong: PostgreSQL unreachable, a direc
     CHECK(what.find("secret") == std::string::npos);
   }
   CHECK_FALSE(instadump::is_setup());
+  o = reader_options("nowhere", ev);
+  o.replicate.standby = true;
+  CHECK_THROWS_AS(instadump::setup(s.dir.db(), o), instadump::invalid_option);
 
   // A writer's store is never taken for a cache (nor emptied).
   test_util::temp_dir writer_dir;
