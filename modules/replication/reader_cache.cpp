@@ -16,9 +16,8 @@ std::filesystem::path reader_cache_store(const std::filesystem::path& dir) { ret
 std::unique_ptr<storage::directory_lock> lock_reader_cache(const std::filesystem::path& dir) {
   const std::string where = "instadump::setup(\"" + dir.string() + "\", a reader of a replicated store)";
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  if (std::filesystem::create_directories(dir, ec)) ::chmod(dir.c_str(), 0700);  // (as a store's directory)
   if (ec) throw open_failed(where + ": cannot create the cache directory: " + ec.message());
-  ::chmod(dir.c_str(), 0700);  // (best effort, as a store's directory)
   auto lock = std::make_unique<storage::directory_lock>(dir);
   std::string foreign;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
