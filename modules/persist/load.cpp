@@ -30,6 +30,7 @@ module;
 
 #include "common/errors.h"
 #include "common/thread_safety.h"
+#include "replication/replica_follower.h"
 #include "storage/error_advice.h"
 #include "storage/manifest_codec.h"
 #include "storage/snapshot_store.h"
@@ -90,12 +91,15 @@ std::uint64_t session::load_listed(std::optional<std::uint64_t> id, bool fall_ba
     const std::size_t first = id ? index_of(*id, ids, verb, store.directory()) : 0;
     if (ids.empty()) return 0;
     try {
-      return load_first_restorable(ids, first, fall_back, on_skipped, defaults);
+      const std::uint64_t loaded = load_first_restorable(ids, first, fall_back, on_skipped, defaults);
+      if (follower_) follower_->loaded(loaded);
+      return loaded;
     } catch (const load_failed&) {
       // A read-only session lists and reads in two steps, and the writer
-      // may prune the newest it listed in between (it saved `keep` more):
-      // then it lists again. A snapshot still there failed for real.
-      if (!store.read_only() || id || attempt >= kListingAttempts) throw;
+      // (or a reader's follower, writing its cache) may prune the newest it
+      // listed in between (it saved `keep` more): then it lists again. A
+      // snapshot still there failed for real.
+      if (!(store.read_only() || follower_) || id || attempt >= kListingAttempts) throw;
       const std::vector<std::uint64_t> now = store.snapshot_ids();
       if (std::find(now.begin(), now.end(), ids[first]) != now.end()) throw;
     }
@@ -257,11 +261,15 @@ void session::set_base(std::uint64_t id, bool newest, std::vector<entry_info>& n
 std::uint64_t session::reload(std::optional<std::uint64_t> id, const reload_options& options) {
   lock_guard lock(op_mu_);
   storage::snapshot_store& store = store_or_throw("reload_all");
+  // A reader of a replicated store first brings its cache up to
+  // PostgreSQL's newest (throwing replication_error, with nothing changed,
+  // when it cannot).
+  if (follower_ && !id) follower_->catch_up();
   const std::uint64_t loaded =
       load_listed(id, options.fall_back_to_older_snapshots, options.on_skipped_snapshot, true, "reload_all");
   if (loaded == 0) {
     throw load_failed("instadump::reload_all: \"" + store.directory().string() + "\" holds no snapshot yet: " +
-                      (store.read_only() ? "the writer has not saved one" : "call save_all() first"));
+                      (store.read_only() || follower_ ? "the writer has not saved one" : "call save_all() first"));
   }
   return loaded;
 }

@@ -4,6 +4,7 @@ module;
 #include <chrono>
 
 #include "common/thread_safety.h"
+#include "replication/replica_follower.h"
 #include "replication/replicator.h"
 module instadump;
 import :session_impl;
@@ -12,6 +13,7 @@ namespace instadump::detail {
 
 replication::status session::replication_state() {
   lock_guard lock(op_mu_);
+  if (follower_) return follower_->current();
   return replicator_ ? replicator_->current() : replication::status{};
 }
 

@@ -188,7 +188,7 @@ save_result session::save(const save_options& options) {
 }
 
 save_result session::save_locked(bool durable) {
-  if (store_->read_only()) {
+  if (store_->read_only() || follower_) {
     throw read_only_session("instadump::save_all: this is a read-only session (setup_options::read_only) of \"" +
                             store_->directory().string() + "\", which never writes the store; save from the "
                             "writer process, or set up without read_only where this process may write");

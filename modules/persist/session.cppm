@@ -74,6 +74,9 @@ struct setup_options {
   // throws read_only_session, and so does setup() when autosave is set.
   // Readers never block or slow the writer, which need not know of them,
   // and see only whole snapshots. Default: false (the one writer).
+  // With replicate.url set, the source is the replicated copy in PostgreSQL
+  // instead, and `dir` a local cache of it (see replication::options,
+  // "Readers").
   bool read_only = false;
   // Snapshots to keep (the newest ones); reload_all(id) reaches all of them.
   // At least 1. Default: 2.

@@ -33,7 +33,9 @@ module;
 #include <vector>
 
 #include "common/thread_safety.h"
+#include "replication/replica_follower.h"
 #include "replication/replicator.h"
+#include "storage/file_lock.h"
 #include "storage/snapshot_store.h"
 #include "storage/snapshot_types.h"
 
@@ -246,6 +248,11 @@ class session {
   // Replication of store_ to PostgreSQL (setup_options::replicate); null
   // when off. Destroyed before store_, which its sender reads.
   std::unique_ptr<replication::replicator> replicator_ GUARDED_BY(op_mu_);
+  // A reader of a replicated store (setup_options::read_only with
+  // replicate.url): what keeps store_ -- the reader's cache -- current, and
+  // the cache directory's lock (released after store_ closes). Null otherwise.
+  std::unique_ptr<replication::replica_follower> follower_ GUARDED_BY(op_mu_);
+  std::unique_ptr<storage::directory_lock> cache_lock_ GUARDED_BY(op_mu_);
   setup_options options_ GUARDED_BY(op_mu_);
   std::set<std::string, std::less<>> dropped_ GUARDED_BY(op_mu_);
   // Keys of the base snapshot the next save leaves out: dropped unclaimed

@@ -15,6 +15,8 @@ module;
 
 #include "common/errors.h"
 #include "common/thread_safety.h"
+#include "replication/reader_cache.h"
+#include "replication/replica_follower.h"
 #include "replication/replicator.h"
 #include "storage/snapshot_store.h"
 module instadump;
@@ -58,6 +60,7 @@ void refuse_read_only_misuse(const std::filesystem::path& dir, const setup_optio
                             "read-only session (setup_options::read_only), which never saves; leave autosave off "
                             "in readers (the writer process saves)");
   }
+  if (!options.replicate.url.empty()) return;  // a reader of PostgreSQL: `dir` is its cache
   std::error_code ec;
   if (!std::filesystem::exists(dir / "data.mdb", ec)) {
     throw open_failed("instadump::setup(\"" + dir.string() + "\", {.read_only = true}): there is no Instadump " +
@@ -99,14 +102,28 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   storage::store_options so;
   so.keep_generations = options.keep_generations;
   so.read_only = options.read_only;
-  auto store = storage::snapshot_store::open(dir, so);
+  const bool reads_replica = options.read_only && !options.replicate.url.empty();
+  // A reader of a replicated store writes its own cache, in dir/store.
+  std::unique_ptr<storage::directory_lock> cache_lock;
+  if (reads_replica) {
+    cache_lock = replication::lock_reader_cache(dir);
+    so.read_only = false;
+  }
+  auto store = storage::snapshot_store::open(reads_replica ? replication::reader_cache_store(dir) : dir, so);
   // Takes the writer's lease, and fills an empty store from the replicated
-  // copy, before the load below reads it.
+  // copy (a reader: fills its cache), before the load below reads it.
   std::unique_ptr<replication::replicator> replicator;
-  if (!options.replicate.url.empty()) replicator = std::make_unique<replication::replicator>(options.replicate, *store);
+  std::unique_ptr<replication::replica_follower> follower;
+  if (reads_replica) {
+    follower = std::make_unique<replication::replica_follower>(options.replicate, *store);
+  } else if (!options.replicate.url.empty()) {
+    replicator = std::make_unique<replication::replicator>(options.replicate, *store);
+  }
   close();  // what the session knew about the directory it had open before
   store_ = std::move(store);
   replicator_ = std::move(replicator);
+  follower_ = std::move(follower);
+  cache_lock_ = std::move(cache_lock);
   // (Wraps after a million setups in one process; a tag of the epoch before
   // the wrap would need a node to survive them all.)
   chunk_epoch_ = chunk_epoch_ % chunk_tags::max_epoch + 1;
@@ -132,7 +149,9 @@ void session::shutdown(bool final_save) {
 
 void session::close() {
   replicator_.reset();  // (its sender reads the store)
+  follower_.reset();    // (it writes the store)
   store_.reset();
+  cache_lock_.reset();
   for (tracked_state& t : tracked_) {
     t.saved = {};
     t.chunk_base.hold(nullptr);

@@ -2,6 +2,7 @@
 #include "replication/pg_connection.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 
 #include <bit>
 #include <cstring>
@@ -145,6 +146,24 @@ pg_result pg_connection::query(const std::string& sql, const pg_params& p, const
   if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) fail(r, doing);
   sqlstate_.clear();
   return pg_result(r);
+}
+
+bool pg_connection::wait_notification(std::string_view payload, std::chrono::milliseconds timeout) {
+  auto consume = [&] {
+    if (!PQconsumeInput(conn_)) fail(nullptr, "waiting for notifications");
+    bool found = false;
+    while (PGnotify* n = PQnotifies(conn_)) {
+      if (payload == n->extra) found = true;
+      PQfreemem(n);
+    }
+    return found;
+  };
+  if (consume()) return true;  // arrived with an earlier result
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  if (p.fd < 0) fail(nullptr, "waiting for notifications");
+  const int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  if (ready < 0) return false;  // EINTR: the caller waits again
+  return ready > 0 && consume();
 }
 
 }  // namespace instadump::replication

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -81,6 +82,10 @@ class pg_connection {
   pg_result query(const std::string& sql, const pg_params& params, const char* doing);
   // Whether the connection is still up as far as libpq knows.
   bool ok() const;
+  // After "LISTEN channel": waits up to `timeout` for notifications and
+  // returns whether one with `payload` arrived (others are consumed and
+  // ignored). Throws replication_error when the connection is lost.
+  bool wait_notification(std::string_view payload, std::chrono::milliseconds timeout);
   // The server's SQLSTATE of the last failure ("" when it had none, such
   // as a lost connection).
   const std::string& last_sqlstate() const { return sqlstate_; }

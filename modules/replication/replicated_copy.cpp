@@ -72,6 +72,17 @@ replicated_copy::replicated_copy(const std::string& url, std::string store)
               "registering the store");
 }
 
+replicated_copy::replicated_copy(const std::string& url, std::string store, read_only_t)
+    : store_(std::move(store)), conn_(url, store_) {
+  conn_.run("SET default_transaction_read_only = on", "making the reader's connection read-only");
+  pg_result has = conn_.query("SELECT to_regclass('instadump.stores') IS NOT NULL", {}, "looking for the tables");
+  if (!has.boolean(0, 0)) {
+    throw replication_error("instadump replication of store \"" + store_ + "\": the database holds no replicated "
+                            "copy (no tables in schema \"instadump\"): start the writer (setup with the same "
+                            "replicate.url) first, or check the url");
+  }
+}
+
 bool replicated_copy::try_take_lease() {
   pg_result r = conn_.query("SELECT pg_try_advisory_lock(hashtextextended('instadump:store:' || $1, 0))",
                             pg_params().text(store_), "trying to take the writer's lease");
@@ -231,6 +242,31 @@ void replicated_copy::read_values(
                  r.boolean(i, 3), unpack_ids(r.bytes(i, 5))};
     visit(r.text(i, 0), e, bytes);
   }
+}
+
+bool replicated_copy::read_changes(
+    std::uint64_t seq,
+    const std::function<void(std::string_view, const copy_entry&, std::span<const std::byte>)>& put,
+    const std::function<void(std::string_view)>& removed) {
+  // (The snapshot's row joined: a snapshot that changed nothing has one
+  // row of nulls, one that is not there has none.)
+  pg_result r = conn_.query(
+      "SELECT e.key, e.removed, e.fingerprint, e.schema_version, e.framed, e.checksum, e.chunk_roots, e.bytes "
+      "FROM instadump.snapshots s LEFT JOIN instadump.entries e ON e.store = s.store AND e.seq = s.seq "
+      "WHERE s.store = $1 AND s.seq = $2",
+      pg_params().text(store_).u64(seq), "reading what the replicated snapshot changed");
+  for (int i = 0; i < r.rows(); ++i) {
+    if (r.is_null(i, 0)) continue;
+    if (r.boolean(i, 1)) {
+      removed(r.text(i, 0));
+      continue;
+    }
+    std::span<const std::byte> bytes = r.bytes(i, 7);
+    copy_entry e{{r.u64(i, 2), static_cast<std::uint32_t>(r.i32(i, 3))}, r.u64(i, 5), bytes.size(),
+                 r.boolean(i, 4), unpack_ids(r.bytes(i, 6))};
+    put(r.text(i, 0), e, bytes);
+  }
+  return r.rows() > 0;
 }
 
 void replicated_copy::read_chunks(std::span<const std::uint64_t> ids,

@@ -73,6 +73,12 @@ class replicated_copy {
   // Connects and makes sure the tables exist (ensure_pg_schema) and the
   // store has its row. Throws replication_error.
   replicated_copy(const std::string& url, std::string store);
+  // For readers: connects and changes nothing -- every transaction on the
+  // connection is read-only (default_transaction_read_only), so a reader
+  // can never write the copy. Throws replication_error when the copy's
+  // tables do not exist (no writer has replicated there yet).
+  struct read_only_t {};
+  replicated_copy(const std::string& url, std::string store, read_only_t);
 
   // Takes the advisory lock if no one holds it; then raises the epoch and
   // returns true. false: another instance holds it.
@@ -105,6 +111,12 @@ class replicated_copy {
   // Reads snapshot `seq` whole: visit(key, entry, bytes) for each value.
   void read_values(std::uint64_t seq,
                    const std::function<void(std::string_view, const copy_entry&, std::span<const std::byte>)>& visit);
+  // What snapshot `seq` changed relative to the one before: put(key, entry,
+  // bytes) for each value it wrote, removed(key) for each it removed.
+  // Returns false (visiting nothing) when the copy holds no snapshot `seq`.
+  bool read_changes(std::uint64_t seq,
+                    const std::function<void(std::string_view, const copy_entry&, std::span<const std::byte>)>& put,
+                    const std::function<void(std::string_view)>& removed);
   // The chunks `ids` (those the copy holds), visit(id, bytes) each.
   void read_chunks(std::span<const std::uint64_t> ids,
                    const std::function<void(std::uint64_t, std::span<const std::byte>)>& visit);

@@ -57,6 +57,28 @@ struct options {
   // What it did not ship stays in the local store; the next session on the
   // directory ships it.
   std::chrono::milliseconds shutdown_drain{5000};
+
+  // Readers (setup_options::read_only with a url): a read-only session on
+  // any machine whose source is the replicated copy. setup(dir) rebuilds
+  // `dir` -- a local cache the reader owns, created when missing, rebuilt at
+  // every setup -- from the newest replicated snapshot and loads it;
+  // reload_all() first brings the cache up to PostgreSQL's newest, then
+  // loads that. A reader only reads PostgreSQL (its transactions are
+  // read-only, it takes no lease). Keep setup_options::keep_generations at
+  // least the writer's: the cache then holds every chunk a new snapshot can
+  // refer back to.
+  //
+  // Keep the cache current in the background (a thread that LISTENs for the
+  // writer's notifications, polls every poll_interval as well, and
+  // reconnects with min_backoff .. max_backoff after a failure, each one
+  // reported to on_error). Without it, only reload_all() catches up.
+  bool follow = true;
+  std::chrono::milliseconds poll_interval{1000};
+  // Called (on the follower's thread) when the cache has a replicated
+  // snapshot newer than the one last reported, with its number in
+  // PostgreSQL (status::replicated_seq): call reload_all() to load it (not
+  // from inside the callback, which would hold up the follower).
+  std::function<void(std::uint64_t replicated_seq)> on_newer_snapshot;
 };
 
 // How far replication has got (replication_status()).
@@ -78,6 +100,11 @@ struct status {
   std::chrono::nanoseconds replicated_age{0};
   // The last failure, empty when the last attempt succeeded.
   std::string last_error;
+  // Readers: the cache's newest snapshot is replicated_seq (whose id in
+  // the writer's store was replicated_local_id), and the one reload_all()
+  // or setup() loaded last is loaded_seq (0: none).
+  bool reader = false;
+  std::uint64_t loaded_seq = 0;
 };
 
 }  // namespace instadump::replication

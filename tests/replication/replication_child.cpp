@@ -2,15 +2,17 @@
 // replication, started as the first writer or as a standby that waits for
 // the lease, takes over and restores its (empty) directory from PostgreSQL.
 //
-//   replication_child writer  <dir> <url> <store>   take the lease now (or fail)
-//   replication_child standby <dir> <url> <store>   wait for the lease
+//   replication_child writer  <dir> <url> <store> [n]   take the lease now (or fail)
+//   replication_child standby <dir> <url> <store> [n]   wait for the lease
 //
 // Once it is the writer it prints "writer <generation> <whole>" -- the
 // generation it restored and whether both states agree on it (1: the state
 // is one whole snapshot) -- then saves generation after generation, printing
 // "acked <generation>" after each save_all returned (PostgreSQL committed
-// it). Exits 4 printing "fenced" when it loses the lease.
+// it); with `n`, stops after n saves and exits 0. Exits 4 printing "fenced"
+// when it loses the lease.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -21,8 +23,8 @@ import instadump;
 using namespace replication_test;
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: replication_child writer|standby <dir> <url> <store>\n");
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: replication_child writer|standby <dir> <url> <store> [saves]\n");
     return 2;
   }
   instadump::setup_options o;
@@ -36,12 +38,15 @@ int main(int argc, char** argv) {
     long g = counter.deref();
     std::printf("writer %ld %d\n", g, text.deref() == (g == 0 ? std::string() : text_for(g)) ? 1 : 0);
     std::fflush(stdout);
-    for (;;) {
+    const long stop_at = argc == 6 ? g + std::atol(argv[5]) : -1;
+    while (g != stop_at) {
       set_generation(++g);
       instadump::save_all();
       std::printf("acked %ld\n", g);
       std::fflush(stdout);
     }
+    instadump::shutdown();
+    return 0;
   } catch (const instadump::lease_lost& e) {
     std::printf("fenced %s\n", e.what());
     return 4;
