@@ -37,6 +37,41 @@ void insert_rows(pg_connection& conn, const std::string& head, const std::string
   }
 }
 
+// Inserts `chunks`, each unless the copy holds its id already, and throws
+// replication_error when it holds one of them with other bytes. (The join
+// reads the table as it was before the insert: it sees only the chunks the
+// copy held already.)
+void insert_chunks_once(pg_connection& conn, const std::string& store,
+                        std::span<const outgoing_snapshot::chunk> chunks, std::uint64_t local_id) {
+  for (std::size_t start = 0; start < chunks.size(); start += kRowsPerInsert) {
+    const std::size_t end = std::min(chunks.size(), start + kRowsPerInsert);
+    std::string rows;
+    pg_params p;
+    p.text(store);
+    for (std::size_t i = start; i < end; ++i) {
+      const std::string id = "$" + std::to_string(p.size() + 1);
+      const std::string bytes = "$" + std::to_string(p.size() + 2);
+      rows += (i > start ? ",(" : "(") + id + "::bigint," + bytes + "::bytea)";
+      p.u64(chunks[i].id).bytes(chunks[i].bytes);
+    }
+    pg_result clash = conn.query(
+        "WITH incoming (id, bytes) AS (VALUES " + rows + "), "
+        "added AS (INSERT INTO instadump.chunks (store, id, bytes) SELECT $1, id, bytes FROM incoming "
+        "ON CONFLICT DO NOTHING) "
+        "SELECT i.id FROM incoming i JOIN instadump.chunks c ON c.store = $1 AND c.id = i.id "
+        "WHERE c.bytes <> i.bytes ORDER BY i.id LIMIT 1",
+        p, "writing the snapshot's chunks");
+    if (clash.rows() != 0) {
+      throw replication_error(
+          "instadump replication of store \"" + store + "\": chunk " + std::to_string(clash.u64(0, 0)) +
+          " of local snapshot " + std::to_string(local_id) + " has other bytes than the chunk the copy holds under "
+          "that id. Chunk ids are never reused, so this local store hands out ids the copy used before (was it "
+          "restored from the copy by an older build?); nothing of the snapshot was replicated. Restore an empty "
+          "directory from the copy (instadump restore) and go on from it");
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::byte> pack_ids(std::span<const std::uint64_t> ids) {
@@ -151,6 +186,12 @@ std::unordered_set<std::uint64_t> replicated_copy::chunk_ids() {
   return out;
 }
 
+std::uint64_t replicated_copy::next_chunk_id() {
+  pg_result r = conn_.query("SELECT max(id) FROM instadump.chunks WHERE store = $1", pg_params().text(store_),
+                            "reading the largest replicated chunk id");
+  return r.is_null(0, 0) ? 1 : r.u64(0, 0) + 1;
+}
+
 std::unordered_set<std::uint64_t> replicated_copy::schema_fingerprints() {
   pg_result r = conn_.query("SELECT fingerprint FROM instadump.schemas WHERE store = $1", pg_params().text(store_),
                             "listing the replicated schemas");
@@ -208,10 +249,11 @@ std::uint64_t replicated_copy::write(const outgoing_snapshot& s) {
         },
         "writing the snapshot's values");
     // Chunks and schemas are shipped once: one the copy holds already (a
-    // retried snapshot's, or one a restored writer ships again) stays.
-    insert_rows(conn_, "instadump.chunks (store, id, bytes)", "ON CONFLICT DO NOTHING", s.chunks.size(), 3,
-                [&](pg_params& p, std::size_t i) { p.text(store_).u64(s.chunks[i].id).bytes(s.chunks[i].bytes); },
-                "writing the snapshot's chunks");
+    // retried snapshot's, or one a restored writer ships again) stays -- a
+    // chunk only with the same bytes. (A schema's bytes describe the
+    // fingerprint they are stored under; a newer build may describe it in
+    // more words, which is no conflict.)
+    insert_chunks_once(conn_, store_, s.chunks, s.local_id);
     insert_rows(conn_, "instadump.schemas (store, fingerprint, bytes)", "ON CONFLICT DO NOTHING", s.schemas.size(),
                 3,
                 [&](pg_params& p, std::size_t i) {

@@ -100,12 +100,20 @@ class replicated_copy {
   // Ids of every chunk, and fingerprints of every schema, the copy holds.
   std::unordered_set<std::uint64_t> chunk_ids();
   std::unordered_set<std::uint64_t> schema_fingerprints();
+  // Past the largest chunk id the copy holds (1 when it holds none): a
+  // store restored from the copy hands out chunk ids from here on, so that
+  // none of the copy's ids -- of chunks that its older snapshots, or no
+  // snapshot, reach -- is ever used again for other bytes.
+  std::uint64_t next_chunk_id();
 
   // Replicates `s` as the snapshot after `s`'s base in one transaction,
-  // fenced by the epoch; returns its seq. Throws lease_lost when the epoch
-  // is no longer ours (nothing written), replication_error otherwise (the
-  // transaction rolled back, or -- the connection lost during COMMIT --
-  // perhaps committed: head() tells).
+  // fenced by the epoch; returns its seq. A chunk (or schema) the copy
+  // holds already is not written again; a chunk it holds with other bytes
+  // under the same id fails the write (chunk ids are never reused: one
+  // that was would make a later restore assemble the wrong bytes). Throws
+  // lease_lost when the epoch is no longer ours (nothing written),
+  // replication_error otherwise (the transaction rolled back, or -- the
+  // connection lost during COMMIT -- perhaps committed: head() tells).
   std::uint64_t write(const outgoing_snapshot& s);
 
   // Reads snapshot `seq` whole: visit(key, entry, bytes) for each value.

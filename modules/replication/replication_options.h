@@ -45,6 +45,16 @@ struct options {
   // newest replicated snapshot, and go on as the writer. Without it, setup()
   // throws replication_error when another instance holds the lease.
   bool standby = false;
+  // The replicated snapshot to rebuild an empty (or missing) directory
+  // from, by its number in PostgreSQL (status::replicated_seq; `instadump
+  // replication URL STORE` lists the newest, `instadump restore --snapshot`
+  // does the same from the command line). 0: the newest. The rebuilt store
+  // then goes on as the writer: its first save replicates the restored
+  // state as the copy's next snapshot, then its own (the snapshots between
+  // stay in the copy, restorable). setup() throws replication_error when the copy has
+  // no snapshot of that number, and invalid_option when the directory holds
+  // snapshots already (remove the option once the directory is rebuilt).
+  std::uint64_t restore_snapshot = 0;
   // Called (on the sender's thread) with every failed attempt of the async
   // sender, and with lease_lost when another instance took the lease.
   // Default: print to stderr. Errors never go nowhere.

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 #include <utility>
 #include <vector>
 
 #include "common/errors.h"
 #include "replication/replicated_copy.h"
+#include "replication/replication_lag.h"
 #include "replication/restore.h"
 #include "replication/snapshot_shipper.h"
 #include "storage/snapshot_store.h"
@@ -46,6 +46,12 @@ replicator::replicator(const options& o, storage::snapshot_store& local)
                          "from PostgreSQL when it takes over, but \"" + local_.directory().string() +
                          "\" holds snapshots already; give it an empty directory");
   }
+  if (options_.restore_snapshot != 0 && !empty) {
+    throw invalid_option("instadump::setup: setup_options::replicate.restore_snapshot (" +
+                         std::to_string(options_.restore_snapshot) + ") rebuilds an empty directory, but \"" +
+                         local_.directory().string() + "\" holds snapshots already; give it an empty directory, "
+                         "or remove the option once the directory is rebuilt");
+  }
   auto copy = std::make_unique<replicated_copy>(options_.url, options_.store);
   if (options_.standby) {
     copy->take_lease_waiting();
@@ -55,7 +61,10 @@ replicator::replicator(const options& o, storage::snapshot_store& local)
                             "setup_options::replicate.standby = true to wait and take over when it ends");
   }
   epoch_ = copy->epoch();
-  if (empty) restore_from_copy(*copy, local_);
+  if (empty) {
+    restore_from_copy(*copy, local_,
+                      options_.restore_snapshot != 0 ? std::optional(options_.restore_snapshot) : std::nullopt);
+  }
   shipper_->attach(*copy);
   copy_ = std::move(copy);
   const std::optional<storage::snapshot_info> newest = local_.newest();
@@ -222,22 +231,9 @@ status replicator::current() const {
                                       std::chrono::nanoseconds(shipped_created_));
     }
   }
-  // Behind: the kept local snapshots after the replicated one, and the
-  // bytes of the values each changed relative to the one before it.
-  std::vector<storage::snapshot_info> kept = local_.list_snapshots();
-  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-  std::map<std::string_view, std::uint64_t> previous;  // key -> checksum of the snapshot before
-  for (const auto& snap : kept) {
-    std::map<std::string_view, std::uint64_t> now;
-    for (const auto& e : snap.entries) {
-      now.emplace(e.key, e.checksum);
-      if (snap.id <= s.replicated_local_id) continue;
-      auto it = previous.find(e.key);
-      if (it == previous.end() || it->second != e.checksum) s.bytes_behind += e.size_bytes;
-    }
-    if (snap.id > s.replicated_local_id) ++s.snapshots_behind;
-    previous = std::move(now);
-  }
+  const local_lag lag = lag_after(local_.list_snapshots(), s.replicated_local_id);
+  s.snapshots_behind = lag.snapshots;
+  s.bytes_behind = lag.bytes;
   return s;
 }
 

@@ -37,10 +37,11 @@ class replicator {
   // Connects to options.url and takes the writer's lease on options.store
   // (with options.standby, waits until it is free; else throws
   // replication_error when another instance holds it). When `local` holds
-  // no snapshot and the copy has one, writes the copy's newest into it
-  // (restore_from_copy). In async mode, starts the sender, which first ships
+  // no snapshot and the copy has one, writes the copy's newest (or
+  // options.restore_snapshot) into it (restore_from_copy). In async mode, starts the sender, which first ships
   // the local snapshots the copy lacks. Throws invalid_option when url or
-  // store is empty, or with standby when `local` holds snapshots already;
+  // store is empty, or with standby or restore_snapshot when `local` holds
+  // snapshots already;
   // replication_error when PostgreSQL cannot be reached or the copy has
   // diverged from `local` (snapshot_shipper::attach).
   replicator(const options& o, storage::snapshot_store& local);

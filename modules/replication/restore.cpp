@@ -115,6 +115,10 @@ std::uint64_t restore_from_copy(replicated_copy& copy, storage::snapshot_store& 
   for (std::size_t i = 0; i < chunk_ids.size(); ++i) {
     delta.chunks.push_back({chunk_ids[i], std::as_bytes(std::span(chunk_words[i]))});
   }
+  // The copy may hold chunks with larger ids than these (of newer
+  // snapshots, or ones no snapshot reaches any more): the store goes on past
+  // all of them, so a chunk it writes never takes an id the copy has.
+  delta.next_chunk_id_floor = copy.next_chunk_id();
   std::sort(fingerprints.begin(), fingerprints.end());
   fingerprints.erase(std::unique(fingerprints.begin(), fingerprints.end()), fingerprints.end());
   const std::vector<storage::schema_record> schemas = copy.read_schemas(fingerprints);

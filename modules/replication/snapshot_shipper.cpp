@@ -36,6 +36,18 @@ void snapshot_shipper::attach(replicated_copy& copy) {
   last_local_ = 0;
   seq_ = head ? head->seq : 0;
   last_created_ = head ? head->local_created_unix_nanos : 0;
+  if (!chunks_.empty()) {
+    const std::uint64_t copy_largest = *std::max_element(chunks_.begin(), chunks_.end());
+    const std::uint64_t local_next = local_.next_chunk_id();
+    if (local_next <= copy_largest) {
+      throw replication_error(
+          "instadump replication of store \"" + copy.store() + "\": the local store in \"" +
+          local_.directory().string() + "\" hands out chunk ids from " + std::to_string(local_next) +
+          " on, but the replicated copy holds chunks up to id " + std::to_string(copy_largest) +
+          ": its new chunks would take ids the copy has for other bytes. It was restored by an older build; "
+          "restore an empty directory from the copy again (instadump restore) and go on from that one");
+    }
+  }
   if (!head) return;
   if (head->epoch == copy.epoch()) {  // ours, shipped before the connection was lost
     last_local_ = head->local_id;

@@ -30,7 +30,11 @@ class snapshot_shipper {
   // snapshot (a writer restarted after its sender fell behind) -- none, so
   // the kept ones are shipped. Otherwise the two have diverged (the copy
   // moved on under another writer while this store was away): throws
-  // replication_error, and nothing is shipped.
+  // replication_error, and nothing is shipped. Also throws it when the
+  // local store would hand out chunk ids the copy holds already (it was
+  // restored by a build that did not move its ids past the copy's): a new
+  // chunk under such an id would count as shipped, and a later restore
+  // would assemble the copy's old chunk instead.
   void attach(replicated_copy& copy);
 
   // Ships, in order, the kept local snapshots after the last one shipped,

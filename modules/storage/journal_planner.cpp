@@ -45,7 +45,8 @@ void journal_planner::reset(const writer_state& w, std::int64_t store_created, s
 
 std::optional<journal_plan> journal_planner::plan(std::uint64_t base_id, const snapshot_delta& delta,
                                                   std::span<const schema_record> schemas) const {
-  if (base_id != newest_) return std::nullopt;
+  // A chunk-id floor is the writer's to record (snapshot_delta::next_chunk_id_floor).
+  if (base_id != newest_ || delta.next_chunk_id_floor != 0) return std::nullopt;
 
   // The values, side by side in one blob, as the writer packs them.
   journal_plan plan;

@@ -66,7 +66,8 @@ class journal_planner {
   static bool can_follow(const writer_state& w) noexcept;
 
   // The plan of the snapshot `base_id` changed by `delta`, or nullopt when it
-  // cannot be journaled: it does not build on the newest snapshot, a value
+  // cannot be journaled: it does not build on the newest snapshot, sets a
+  // chunk-id floor (snapshot_delta::next_chunk_id_floor), a value
   // is kept, filled in place or not packed, the entry would take more than
   // max_entry_bytes, or new key ids would reach kIndexedKeyIds.
   // REQUIRES: planned(). Throws save_failed when a key repeats or is both

@@ -269,6 +269,7 @@ snapshot_info lmdb_writer::write_once(MDB_txn* batch_txn, std::uint64_t base_id,
   }
   // The new chunks, checked against those stored, go in after the values.
   admitted_chunks chunks = admit_chunks(w.chunks, w.next_chunk_id, delta.chunks, roots, dir);
+  chunks.next_chunk_id = std::max(chunks.next_chunk_id, delta.next_chunk_id_floor);
   put_chunks(txn, dbis.chunks, chunks);
   // Every key at most once, and not also removed.
   const auto by_key = [](const stored_value& a, const stored_value& b) { return a.key_id < b.key_id; };

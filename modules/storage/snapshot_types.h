@@ -153,6 +153,13 @@ struct snapshot_delta {
   // Every one must be referred to: by a value of `put`'s chunk_roots or as
   // a child of another new chunk.
   std::vector<new_chunk> chunks;
+  // A floor for the store's chunk ids: after this write, next_chunk_id() is
+  // at least this (0: no floor). A store rebuilt from a copy that holds
+  // chunks it does not (a replicated copy's older or unreachable ones) sets
+  // it past the copy's largest id, so that it never hands one of those ids
+  // out again for other bytes. A write that sets it goes to data.mdb
+  // directly, never to the journal.
+  std::uint64_t next_chunk_id_floor = 0;
   // false: the entries write_snapshot() returns (those of `put`, in order)
   // leave `key` empty -- the caller has the names -- which spares copying
   // every name of a large save.

@@ -21,11 +21,17 @@
 //   evolve_vN <dir> write       load, make this version's change, save
 //   evolve_vN <dir> check [id]  load the newest snapshot (or snapshot id) and verify it
 //   evolve_vN <dir> ids         print the ids of the stored snapshots, as a CMake list
+//
+// With INSTADUMP_EVOLVE_REPLICATE="<url> <store> [<snapshot>]" in the
+// environment, the program replicates to PostgreSQL (sync), and an empty
+// <dir> is restored from replicated snapshot <snapshot> (default: the
+// newest): tests/replication/migration_test.cpp.
 #pragma once
 
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -55,6 +61,10 @@ int run(int argc, char** argv, int version, Writer& writer, Write write, Verify 
     instadump::setup_options options;
     options.keep_generations = 10;
     if (argc == 4) options.load_snapshot = std::strtoull(argv[3], nullptr, 10);
+    if (const char* replicate = std::getenv("INSTADUMP_EVOLVE_REPLICATE")) {
+      std::istringstream words(replicate);
+      words >> options.replicate.url >> options.replicate.store >> options.replicate.restore_snapshot;
+    }
     instadump::setup(argv[1], options);
     if (command == "write") {
       instadump::dosync([&] {

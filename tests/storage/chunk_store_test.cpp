@@ -112,6 +112,41 @@ TEST_CASE("a tree of chunks round-trips through chunk_source, on both write path
   }
 }
 
+TEST_CASE("a chunk-id floor raises next_chunk_id durably, on both write paths, with chunks or without") {
+  for (bool journal : {false, true}) {
+    CAPTURE(journal);
+    scratch_dir tmp;
+    store_options options = direct();
+    options.journal = journal;
+    auto store = snapshot_store::open(tmp.path(), options);
+    chunk_tree t(40, 8, 4);
+    snapshot_delta first = t.delta(store->next_chunk_id());
+    first.next_chunk_id_floor = 1000;
+    store->write_snapshot(0, std::move(first), true);
+    CHECK(store->next_chunk_id() == 1000);
+    // A floor below the next id changes nothing; one above raises it even
+    // when the write stores no chunk.
+    snapshot_delta plain;
+    plain.remove.push_back("tree");
+    plain.next_chunk_id_floor = 10;
+    store->write_snapshot(store->newest()->id, std::move(plain), true);
+    CHECK(store->next_chunk_id() == 1000);
+    snapshot_delta higher;
+    higher.next_chunk_id_floor = 5000;
+    store->write_snapshot(store->newest()->id, std::move(higher), true);
+    CHECK(store->next_chunk_id() == 5000);
+    // The next save's chunks start there, and the floor survives a reopen.
+    chunk_tree u(40, 8, 4);
+    save_tree(*store, u);
+    const std::vector<std::uint64_t> ids = u.ids();
+    CHECK(*std::min_element(ids.begin(), ids.end()) >= 5000);
+    store.reset();
+    store = snapshot_store::open(tmp.path(), options);
+    CHECK(store->next_chunk_id() == u.root() + 1);
+    CHECK(read_tree(*store, store->newest()->id) == u.seeds());
+  }
+}
+
 TEST_CASE("stores stay format 3 until a write stores chunks, which raises them to format 4") {
   scratch_dir tmp;
   {

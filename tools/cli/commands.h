@@ -35,4 +35,22 @@ int run_stats(const std::filesystem::path& dir);
 // backup DIR DEST: a compacted, consistent copy of a live store.
 int run_backup(const std::filesystem::path& dir, const std::filesystem::path& dest);
 
+struct restore_request {
+  std::string url;    // libpq connection string or URI
+  std::string store;  // setup_options::replicate.store
+  std::filesystem::path dir;
+  std::optional<std::uint64_t> snapshot;  // replicated snapshot (seq); default: the newest
+};
+// restore URL STORE DIR: a local store rebuilt from the copy in PostgreSQL.
+int run_restore(const restore_request& request);
+
+struct replication_request {
+  std::string url;
+  std::string store;
+  std::optional<std::filesystem::path> dir;  // a writer's local directory: how far behind it is
+};
+// replication URL STORE [DIR]: what PostgreSQL holds for the store, and
+// the lag of DIR.
+int run_replication(const replication_request& request);
+
 }  // namespace instadump::cli

@@ -79,6 +79,24 @@ int main(int argc, char** argv) {
   add_dir(backup);
   backup->add_option("DEST", dest, "a directory that does not exist yet (or is empty)")->required();
 
+  std::string url;
+  std::string store;
+  CLI::App* restore = app.add_subcommand("restore", "Rebuild a local store in DIR from the copy replicated to "
+                                                    "PostgreSQL (writes only DIR; safe while the writer runs)");
+  restore->add_option("URL", url, "the PostgreSQL database (libpq URI or connection string)")->required();
+  restore->add_option("STORE", store, "the store's name there (setup_options::replicate.store)")->required();
+  add_dir(restore);
+  restore->add_option("--snapshot", snapshot, "the replicated snapshot's number (default: the newest; see "
+                                              "`replication`)");
+
+  std::optional<std::filesystem::path> local_dir;
+  CLI::App* replication = app.add_subcommand(
+      "replication", "What PostgreSQL holds for a replicated store (newest snapshot, snapshots kept, the writer's "
+                     "lease) and how far the local store in DIR is behind it");
+  replication->add_option("URL", url, "the PostgreSQL database (libpq URI or connection string)")->required();
+  replication->add_option("STORE", store, "the store's name there (setup_options::replicate.store)")->required();
+  replication->add_option("DIR", local_dir, "a writer's state directory (optional)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -96,6 +114,8 @@ int main(int argc, char** argv) {
     if (*diff) return run_diff(dir, from, to);
     if (*stats) return run_stats(dir);
     if (*backup) return run_backup(dir, dest);
+    if (*restore) return run_restore({url, store, dir, snapshot});
+    if (*replication) return run_replication({url, store, local_dir});
   } catch (const cli_error& e) {
     return fail(e.what());
   } catch (const instadump::error& e) {

@@ -1,0 +1,179 @@
+// Replication to PostgreSQL, as ratios measured in one run against a
+// PostgreSQL 15 the benchmark starts itself (tests/replication/pg_server.h,
+// with fsync on, as a production server has it):
+//   a sync-replicated save of 1,000 small refs (all changed) against the
+//   local durable save, and against one PostgreSQL transaction inserting
+//   the same 1,000 values (the floor of any replication of them);
+//   an async-replicated save against the local one (the writer's cost);
+//   setup() restoring 1,000 refs from PostgreSQL against setup() loading
+//   them from the local store.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_state.h"
+#include "pg_server.h"
+#include "ratio_reporter.h"
+#include "replication/pg_connection.h"
+
+import instadump;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+pg_test::pg_server& server() {
+  static pg_test::pg_server pg({.settings = {"fsync=on", "synchronous_commit=on"}, .conf_lines = {}});
+  return pg;
+}
+
+// 1,000 refs of small ints, registered at run time.
+struct thousand_refs {
+  std::vector<std::unique_ptr<instadump::ref<long>>> refs;
+  std::vector<std::unique_ptr<instadump::state_registration<long>>> regs;
+  thousand_refs() {
+    for (int i = 0; i < 1000; ++i) {
+      refs.push_back(std::make_unique<instadump::ref<long>>(i));
+      regs.push_back(std::make_unique<instadump::state_registration<long>>(
+          *refs.back(), "bench::replicated" + std::to_string(i), bench::long_schema, bench::long_codec));
+    }
+  }
+  void change_all() {
+    instadump::dosync([&] {
+      for (auto& r : refs) r->alter([](long v) { return v + 1; });
+    });
+  }
+};
+
+fs::path scratch(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("instadump-replication-bench-" + std::to_string(getpid())) / name;
+  fs::remove_all(p);
+  fs::create_directories(p.parent_path());
+  return p;
+}
+
+instadump::setup_options replicated(const std::string& store, instadump::replication::send_mode mode) {
+  instadump::setup_options o;
+  o.replicate.url = server().url();
+  o.replicate.store = store;
+  o.replicate.mode = mode;
+  return o;
+}
+
+void save_loop(benchmark::State& state, const fs::path& dir, const instadump::setup_options& o) {
+  thousand_refs s;
+  instadump::setup(dir, o);
+  for (auto _ : state) {
+    state.PauseTiming();
+    s.change_all();
+    state.ResumeTiming();
+    instadump::save_all();
+  }
+  instadump::wait_for_replication(std::chrono::minutes(1));
+  instadump::shutdown();
+}
+
+void BM_local_save_1000_refs(benchmark::State& state) { save_loop(state, scratch("local"), {}); }
+BENCHMARK(BM_local_save_1000_refs)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_sync_replicated_save_1000_refs(benchmark::State& state) {
+  save_loop(state, scratch("sync"), replicated("bench-sync", instadump::replication::sync));
+}
+BENCHMARK(BM_sync_replicated_save_1000_refs)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_async_replicated_save_1000_refs(benchmark::State& state) {
+  save_loop(state, scratch("async"), replicated("bench-async", instadump::replication::async));
+}
+BENCHMARK(BM_async_replicated_save_1000_refs)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// One PostgreSQL transaction inserting 1,000 values of the size the save
+// ships (a key and 16 bytes each), in batched multi-row INSERTs.
+void BM_postgres_commit_1000_values(benchmark::State& state) {
+  using instadump::replication::pg_connection;
+  using instadump::replication::pg_params;
+  pg_connection conn(server().url(), "baseline");
+  // Google Benchmark calls this function more than once (to size the
+  // run): each call starts from an empty table, as its seq starts at 1.
+  conn.run("SET client_min_messages = warning; "
+           "CREATE TABLE IF NOT EXISTS baseline (k text, seq bigint, v bytea, PRIMARY KEY (k, seq)); "
+           "TRUNCATE baseline", "create");
+  std::vector<std::string> keys;
+  for (int i = 0; i < 1000; ++i) keys.push_back("bench::replicated" + std::to_string(i));
+  std::vector<std::byte> value(16, std::byte{1});
+  std::int64_t seq = 0;
+  for (auto _ : state) {
+    ++seq;
+    conn.run("BEGIN", "begin");
+    for (int start = 0; start < 1000; start += 500) {
+      std::string sql = "INSERT INTO baseline VALUES ";
+      pg_params p;
+      for (int i = start; i < start + 500; ++i) {
+        const std::size_t n = p.size();
+        sql += (i > start ? ",($" : "($") + std::to_string(n + 1) + ",$" + std::to_string(n + 2) + ",$" +
+               std::to_string(n + 3) + ")";
+        p.text(keys[static_cast<std::size_t>(i)]).i64(seq).bytes(value);
+      }
+      conn.query(sql, p, "insert");
+    }
+    conn.run("COMMIT", "commit");
+  }
+}
+BENCHMARK(BM_postgres_commit_1000_values)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// setup() of a directory holding 1,000 refs, and of an empty one restored
+// from PostgreSQL.
+void BM_local_load_1000_refs(benchmark::State& state) {
+  thousand_refs s;
+  const fs::path dir = scratch("load");
+  instadump::setup(dir);
+  s.change_all();
+  instadump::save_all();
+  instadump::shutdown();
+  for (auto _ : state) {
+    instadump::setup(dir);
+    state.PauseTiming();
+    instadump::shutdown();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_local_load_1000_refs)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_restore_1000_refs_from_postgres(benchmark::State& state) {
+  thousand_refs s;
+  const auto o = replicated("bench-restore", instadump::replication::sync);
+  instadump::setup(scratch("restore-source"), o);
+  s.change_all();
+  instadump::save_all();
+  instadump::shutdown();
+  int i = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const fs::path dir = scratch("restore-" + std::to_string(++i));
+    state.ResumeTiming();
+    instadump::setup(dir, o);
+    state.PauseTiming();
+    instadump::shutdown();
+    fs::remove_all(dir);
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_restore_1000_refs_from_postgres)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rc = instadump_bench::run_with_ratios(
+      argc, argv,
+      // (Names as Google Benchmark prints them: UseRealTime adds /real_time.)
+      {{"BM_sync_replicated_save_1000_refs/real_time", "BM_local_save_1000_refs/real_time"},
+       {"BM_sync_replicated_save_1000_refs/real_time", "BM_postgres_commit_1000_values/real_time"},
+       {"BM_async_replicated_save_1000_refs/real_time", "BM_local_save_1000_refs/real_time"},
+       {"BM_restore_1000_refs_from_postgres/real_time", "BM_local_load_1000_refs/real_time"}});
+  std::error_code ec;
+  fs::remove_all(fs::temp_directory_path() / ("instadump-replication-bench-" + std::to_string(getpid())), ec);
+  return rc;
+}
