@@ -11,14 +11,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "file_damage.h"
 #include "fresh_session.h"
 #include "storage/snapshot_store.h"
 #include "test_state.h"
@@ -173,18 +172,7 @@ TEST_CASE("A damaged chunk fails the load with corrupt_data naming the ref", "[p
   instadump::dosync([&] { state.set(big_map::from_sorted(entries.begin(), entries.end())); });
   instadump::save_all();
   instadump::shutdown();
-  {
-    const auto file = f.dir.db() / "data.mdb";
-    std::string bytes;
-    {
-      std::ifstream in(file, std::ios::binary);
-      bytes.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    const auto at = bytes.find(std::string(64, '\x5a'));
-    REQUIRE(at != std::string::npos);
-    bytes[at + 3] = 0;
-    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
-  }
+  REQUIRE(test_util::damage_first_run(f.dir.db() / "data.mdb", '\x5a', 64));
   try {
     instadump::setup(f.dir.db());
     FAIL("a damaged chunk loaded");

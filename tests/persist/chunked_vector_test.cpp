@@ -12,12 +12,11 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "file_damage.h"
 #include "fresh_session.h"
 #include "storage/snapshot_store.h"
 #include "test_state.h"
@@ -174,18 +173,7 @@ TEST_CASE("A damaged pvector chunk fails the load with corrupt_data naming the r
   for (int i = 0; i < 2'000; ++i) t.push_back(0x5a5a5a5a5a5a5a5all);
   save(state, std::move(t).persistent());
   instadump::shutdown();
-  {
-    const auto file = f.dir.db() / "data.mdb";
-    std::string bytes;
-    {
-      std::ifstream in(file, std::ios::binary);
-      bytes.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    const auto at = bytes.find(std::string(64, '\x5a'));
-    REQUIRE(at != std::string::npos);
-    bytes[at + 3] = 0;
-    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
-  }
+  REQUIRE(test_util::damage_first_run(f.dir.db() / "data.mdb", '\x5a', 64));
   try {
     instadump::setup(f.dir.db());
     FAIL("a damaged chunk loaded");

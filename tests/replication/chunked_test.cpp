@@ -3,18 +3,14 @@
 // the map from the chunks the copy holds.
 #include <catch2/catch.hpp>
 
-#include "instadump/capnp_compat.h"
-#include <capnp/message.h>
-
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "fresh_session.h"
 #include "replication_states.h"
-#include "test_state.capnp.h"
+#include "test_state.h"
 
 import instadump;
 
@@ -22,27 +18,10 @@ using namespace replication_test;
 
 namespace {
 
-using int_map = instadump::pmap<std::int64_t, std::int64_t>;
-constexpr instadump::schema_identity map_schema{0x44440000cccc0001ull, 1};
-
-void encode_map(const int_map& m, capnp::MessageBuilder& message) {
-  auto b = message.initRoot<::Int64Map>();
-  auto keys = b.initKeys(static_cast<unsigned>(m.size()));
-  auto values = b.initValues(static_cast<unsigned>(m.size()));
-  unsigned i = 0;
-  for (const auto& [k, v] : m) {
-    keys.set(i, k);
-    values.set(i++, v);
-  }
-}
-int_map decode_map(capnp::MessageReader& message, const instadump::schema_identity& stored) {
-  if (stored.fingerprint != map_schema.fingerprint) throw std::runtime_error("not an Int64Map");
-  auto r = message.getRoot<::Int64Map>();
-  auto t = int_map().transient();
-  for (unsigned i = 0; i < r.getKeys().size(); ++i) t.insert(r.getKeys()[i], r.getValues()[i]);
-  return std::move(t).persistent();
-}
-constexpr instadump::state_codec<int_map> map_codec{&encode_map, &decode_map};
+// The persistence tests' pmap state (test_state.h): its schema and codec.
+using int_map = test_state::int64_map;
+using test_state::map_codec;
+using test_state::map_schema;
 
 int_map numbers(std::int64_t n, std::int64_t factor = 3) {
   std::vector<std::pair<std::int64_t, std::int64_t>> entries;
