@@ -95,6 +95,9 @@ void replica_follower::catch_up() {
       cache_seq_ = seq;
       lock_guard s(mu_);
       seq_of_[cache_local_] = seq;
+      // With seq_of_, under one lock: a reload may load this snapshot before
+      // the loop ends, and status() must not then say less was replicated.
+      status_.replicated_seq = seq;
       if (seq_of_.size() > kSeqsRemembered) seq_of_.erase(seq_of_.begin());
     }
   } catch (const replication_error&) {
