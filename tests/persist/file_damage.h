@@ -1,11 +1,15 @@
 // Damaging a stored file on purpose, for the tests of what a load reports.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+
+import instadump;
 
 namespace test_util {
 
@@ -23,6 +27,21 @@ inline bool damage_first_run(const std::filesystem::path& file, char pattern, st
   bytes[at + 3] = 0;
   std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
   return true;
+}
+
+// Damages the first run of 64 bytes 0x5a (values a test stored in that
+// pattern) in the data.mdb of the store in `db`, no session open, then
+// returns the message of the corrupt_data that setup(db) throws; the test
+// fails when there is no such run or the store loads anyway.
+inline std::string load_error_after_damage(const std::filesystem::path& db) {
+  REQUIRE(damage_first_run(db / "data.mdb", '\x5a', 64));
+  try {
+    instadump::setup(db);
+  } catch (const instadump::corrupt_data& e) {
+    return e.what();
+  }
+  FAIL("a damaged chunk loaded");
+  return {};
 }
 
 }  // namespace test_util

@@ -40,7 +40,9 @@ inline constexpr instadump::state_codec<std::string> text_codec{&encode_text, &d
 using int64_map = instadump::pmap<std::int64_t, std::int64_t>;
 inline constexpr instadump::schema_identity map_schema{0x44440000cccc0001ull, 1};
 
-inline void encode_map(const int64_map& m, capnp::MessageBuilder& message) {
+// Any ordered map of int64 to int64 (a std::map written by an older release too).
+template <typename Map>
+inline void encode_int64_map(const Map& m, capnp::MessageBuilder& message) {
   auto b = message.initRoot<::Int64Map>();
   auto keys = b.initKeys(static_cast<unsigned>(m.size()));
   auto values = b.initValues(static_cast<unsigned>(m.size()));
@@ -51,6 +53,7 @@ inline void encode_map(const int64_map& m, capnp::MessageBuilder& message) {
     ++i;
   }
 }
+inline void encode_map(const int64_map& m, capnp::MessageBuilder& message) { encode_int64_map(m, message); }
 inline int64_map decode_map(capnp::MessageReader& message, const instadump::schema_identity& stored) {
   if (stored.fingerprint != map_schema.fingerprint) throw std::runtime_error("not an Int64Map");
   auto r = message.getRoot<::Int64Map>();
