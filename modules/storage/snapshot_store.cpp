@@ -32,8 +32,9 @@ struct snapshot_store::impl {
 
   // Runs f(txn, dbis, overlay) in a read transaction. Writable stores first
   // write the snapshots in their journal (if any) into data.mdb, and the
-  // overlay is empty; read-only stores see them in the overlay
-  // (journal_overlay.h), read again while the writer starts its journal over.
+  // overlay is empty; read-only stores read journal.log first, then begin
+  // the transaction the overlay is laid over (journal_overlay.h), and read
+  // both again when the frames read do not continue it.
   template <typename F>
   auto read(F&& f) const {
     env->check_process();
