@@ -1,7 +1,7 @@
 // What the snapshot directory holds, for users and tools: snapshots(),
 // stored_schema(), unclaimed_keys() and drop_unclaimed(), and
-// check_value_decodes() (a stored value through this program's codec,
-// without touching any ref).
+// check_value_decodes() and check_chunked_value_decodes() (a stored value
+// through this program's codec, without touching any ref).
 module;
 #include "instadump/capnp_compat.h"
 #include <capnp/message.h>
@@ -9,6 +9,7 @@ module;
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -19,6 +20,7 @@ module;
 
 #include "common/errors.h"
 #include "common/thread_safety.h"
+#include "storage/chunk_format.h"
 #include "storage/manifest_codec.h"
 #include "storage/snapshot_store.h"
 #include "storage/value_message.h"
@@ -40,6 +42,43 @@ std::optional<chunk_payloads::descriptor> chunked_descriptor(const state_entry& 
   } catch (const corrupt_data&) {
     return std::nullopt;  // not a descriptor's shape: a value of 4 words stored whole
   }
+}
+
+// The state registered under `key` (or renamed from it), for the
+// check_*_decodes verbs; throws error naming `verb` when there is none.
+state_entry& entry_for(const std::vector<state_entry*>& registered, std::string_view key, const char* verb) {
+  state_entry* entry = nullptr;
+  for (state_entry* e : registered) {
+    const auto& previous = e->previous_keys();
+    if (e->key() == key || std::find(previous.begin(), previous.end(), key) != previous.end()) entry = e;
+  }
+  if (!entry) {
+    throw error("instadump::" + std::string(verb) + ": no state is registered under the key '" + std::string(key) +
+                "'");
+  }
+  return *entry;
+}
+
+// Chunks the caller hands over (check_chunked_value_decodes), verified as
+// a store verifies its own.
+class given_chunks final : public storage::chunk_source {
+ public:
+  given_chunks(const std::function<std::span<const std::byte>(std::uint64_t)>& chunk, std::string what)
+      : chunk_(chunk), what_(std::move(what)) {}
+
+  storage::chunk_view get(std::uint64_t id) const override {
+    const std::span<const std::byte> bytes = chunk_(id);
+    if (bytes.empty()) throw corrupt_data("chunk " + std::to_string(id) + ", which " + what_ + " refers to, is missing");
+    return storage::parse_chunk(bytes, id, what_);
+  }
+
+ private:
+  const std::function<std::span<const std::byte>(std::uint64_t)>& chunk_;
+  std::string what_;
+};
+
+load_failed does_not_decode(std::string_view key, const std::string& why) {
+  return load_failed("instadump: the value of ref '" + std::string(key) + "' does not decode (" + why + ")");
 }
 
 }  // namespace
@@ -77,19 +116,9 @@ bool session::drop(std::string_view key) {
 
 void session::check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored,
                             bool framed) {
-  state_entry* entry = nullptr;
-  for (state_entry* e : registered()) {
-    const auto& previous = e->previous_keys();
-    if (e->key() == key || std::find(previous.begin(), previous.end(), key) != previous.end()) entry = e;
-  }
-  if (!entry) {
-    throw error("instadump::check_value_decodes: no state is registered under the key '" + std::string(key) + "'");
-  }
+  state_entry* entry = &entry_for(registered(), key, "check_value_decodes");
   // Stored values are whole words; a trailing partial word is not part of any.
   storage::aligned_words words(bytes.first(bytes.size() - bytes.size() % sizeof(capnp::word)));
-  auto fail = [&](const std::string& why) {
-    return load_failed("instadump: the value of ref '" + std::string(key) + "' does not decode (" + why + ")");
-  };
   version_base* v = nullptr;
   try {
     if (const auto d = chunked_descriptor(*entry, words.words(), framed)) {
@@ -107,9 +136,30 @@ void session::check_decodes(std::string_view key, std::span<const std::byte> byt
       v = entry->decode(message.reader(), stored);
     }
   } catch (const std::exception& ex) {
-    throw fail(ex.what());
+    throw does_not_decode(key, ex.what());
   } catch (const kj::Exception& ex) {
-    throw fail(ex.getDescription().cStr());
+    throw does_not_decode(key, ex.getDescription().cStr());
+  }
+  v->release();
+}
+
+void session::check_chunked_decodes(std::string_view key, std::span<const std::byte> descriptor,
+                                    const std::function<std::span<const std::byte>(std::uint64_t)>& chunk) {
+  state_entry& entry = entry_for(registered(), key, "check_chunked_value_decodes");
+  if (!entry.chunked()) {
+    throw error("instadump::check_chunked_value_decodes: the state '" + std::string(key) +
+                "' is not a pmap, pset or pvector, whose values are stored node by node");
+  }
+  storage::aligned_words words(descriptor.first(descriptor.size() - descriptor.size() % sizeof(capnp::word)));
+  version_base* v = nullptr;
+  try {
+    const auto d = chunk_payloads::read_descriptor(words.words(), "value '" + std::string(key) + "'");
+    given_chunks chunks(chunk, "value '" + std::string(key) + "'");
+    v = entry.decode_chunked(d, chunks, 0);  // (epoch 0: the tags match no session's)
+  } catch (const std::exception& ex) {
+    throw does_not_decode(key, ex.what());
+  } catch (const kj::Exception& ex) {
+    throw does_not_decode(key, ex.getDescription().cStr());
   }
   v->release();
 }
@@ -131,6 +181,11 @@ bool drop_unclaimed(std::string_view key) { return detail::session::get().drop(k
 void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, schema_identity stored,
                          bool framed) {
   detail::session::get().check_decodes(key, bytes, stored, framed);
+}
+
+void check_chunked_value_decodes(std::string_view key, std::span<const std::byte> descriptor,
+                                 const std::function<std::span<const std::byte>(std::uint64_t id)>& chunk) {
+  detail::session::get().check_chunked_decodes(key, descriptor, chunk);
 }
 
 }  // namespace instadump

@@ -227,6 +227,21 @@ std::optional<std::string> stored_schema(std::uint64_t fingerprint);
 void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, storage::schema_identity stored,
                          bool framed = true);
 
+// check_value_decodes() of a pmap, pset or pvector state's value stored node
+// by node, with its chunks handed over instead of read from a store:
+// `descriptor` is the value's stored bytes (a descriptor of chunks) and
+// `chunk(id)` returns chunk `id` as the store keeps it (what
+// storage::encode_chunk writes: 8-byte aligned, verified here like a stored
+// chunk -- size, checksum, id), or an empty span when there is no such chunk.
+// Needs no setup(). Throws load_failed naming the key and the reason when the
+// value does not decode (a missing or damaged chunk, a chunk of the wrong
+// kind, a tree whose shape or order is wrong), and error when no state is
+// registered under `key` or it is not a collection stored node by node. For
+// fuzzing the collection decoders, and for tools holding chunks taken out of
+// a store.
+void check_chunked_value_decodes(std::string_view key, std::span<const std::byte> descriptor,
+                                 const std::function<std::span<const std::byte>(std::uint64_t id)>& chunk);
+
 // Whether setup() has been called (and shutdown() has not).
 bool is_setup() noexcept;
 

@@ -9,7 +9,8 @@
 //   save.cpp       refs -> snapshot: save_all()
 //   autosave.cpp   the thread that saves on a timer or after commits
 //   inspect.cpp    snapshots(), unclaimed_keys(), drop_unclaimed(),
-//                  stored_schema(), check_value_decodes()
+//                  stored_schema(), check_value_decodes(),
+//                  check_chunked_value_decodes()
 //
 // An internal partition of the instadump module: nothing here is exported.
 // The lock order is checked by clang's thread-safety analysis: see the
@@ -20,6 +21,7 @@ module;
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -159,13 +161,17 @@ class session {
   // drop_unclaimed() and check_value_decodes().
   std::vector<snapshot_info> list() EXCLUDES(op_mu_);
   std::vector<std::string> unclaimed() EXCLUDES(op_mu_);
-  // --- replicate.cpp: replication_status() and wait_for_replication().
-  replication::status replication_state() EXCLUDES(op_mu_);
-  bool wait_replicated(std::chrono::milliseconds timeout) EXCLUDES(op_mu_);
   std::optional<std::string> schema_text(std::uint64_t fingerprint) EXCLUDES(op_mu_);
   bool drop(std::string_view key) EXCLUDES(op_mu_);
   void check_decodes(std::string_view key, std::span<const std::byte> bytes, const schema_identity& stored,
                      bool framed) EXCLUDES(registry_mu_);
+  void check_chunked_decodes(std::string_view key, std::span<const std::byte> descriptor,
+                             const std::function<std::span<const std::byte>(std::uint64_t)>& chunk)
+      EXCLUDES(registry_mu_);
+
+  // --- replicate.cpp: replication_status() and wait_for_replication().
+  replication::status replication_state() EXCLUDES(op_mu_);
+  bool wait_replicated(std::chrono::milliseconds timeout) EXCLUDES(op_mu_);
 
  private:
   session() = default;

@@ -1,0 +1,174 @@
+// check_chunked_value_decodes: a pmap state's stored chunk tree, taken out of
+// its store, decodes; the same tree reordered, cut short or described
+// wrongly is load_failed naming the ref (never a misread map); a state that
+// is not stored node by node is refused. (tools/fuzz/chunked_decode fuzzes
+// the same entry point with arbitrary trees.)
+#include <catch2/catch.hpp>
+
+#include "instadump/capnp_compat.h"
+#include <capnp/common.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fresh_session.h"
+#include "storage/chunk_format.h"
+#include "storage/snapshot_store.h"
+#include "test_state.h"
+
+import instadump;
+
+namespace {
+
+using big_map = test_state::int64_map;
+using payloads = instadump::detail::chunk_payloads;
+
+// A stored collection value taken out of its store: the descriptor's bytes
+// and every chunk it reaches, as the store keeps them (re-sealed from the
+// parsed view, which gives back the same bytes).
+struct taken_value {
+  std::vector<std::uint64_t> descriptor;  // the value's words
+  std::map<std::uint64_t, std::vector<std::byte>> chunks;
+  std::uint64_t root = 0;
+
+  std::span<const std::byte> descriptor_bytes() const { return std::as_bytes(std::span(descriptor)); }
+  std::span<const std::byte> chunk(std::uint64_t id) const {
+    auto it = chunks.find(id);
+    return it == chunks.end() ? std::span<const std::byte>() : std::span<const std::byte>(it->second);
+  }
+  void check(const std::string& key) const {
+    instadump::check_chunked_value_decodes(key, descriptor_bytes(), [&](std::uint64_t id) { return chunk(id); });
+  }
+};
+
+taken_value take(const std::filesystem::path& dir, const std::string& key) {
+  instadump::storage::store_options o;
+  o.read_only = true;
+  const auto store = instadump::storage::snapshot_store::open(dir, o);
+  taken_value out;
+  store->read_snapshot(store->newest()->id, [&](const instadump::storage::entry_info& e,
+                                                kj::ArrayPtr<const capnp::word> words,
+                                                const instadump::storage::chunk_source& chunks) {
+    if (e.key != key) return;
+    out.descriptor.resize(words.size());
+    std::memcpy(out.descriptor.data(), words.begin(), words.size() * sizeof(capnp::word));
+    out.root = payloads::read_descriptor(words, key).root;
+    std::deque<std::uint64_t> todo{out.root};
+    while (!todo.empty()) {
+      const std::uint64_t id = todo.front();
+      todo.pop_front();
+      const instadump::storage::chunk_view c = chunks.get(id);
+      out.chunks[id] = instadump::storage::encode_chunk(id, c.schema, c.node_type, c.children, c.payload);
+      todo.insert(todo.end(), c.children.begin(), c.children.end());
+    }
+  });
+  return out;
+}
+
+// Chunk `id` of `v` sealed again with `children` instead of its own.
+void relink(taken_value& v, std::uint64_t id, std::vector<std::uint64_t> children) {
+  const auto& bytes = v.chunks.at(id);
+  const instadump::storage::chunk_view c = instadump::storage::parse_chunk(bytes, id, "test");
+  v.chunks[id] = instadump::storage::encode_chunk(id, c.schema, c.node_type, children, c.payload);
+}
+
+std::vector<std::uint64_t> children_of(const taken_value& v, std::uint64_t id) {
+  const instadump::storage::chunk_view c = instadump::storage::parse_chunk(v.chunks.at(id), id, "test");
+  return {c.children.begin(), c.children.end()};
+}
+
+}  // namespace
+
+TEST_CASE("check_chunked_value_decodes: a stored tree decodes, a damaged one is load_failed naming the ref",
+          "[persist][chunks]") {
+  const std::string key = "chunks::checked";
+  test_util::fresh_session f;
+  instadump::ref<big_map> state{};
+  instadump::state_registration<big_map> reg(state, key, test_state::map_schema, test_state::map_codec);
+  instadump::setup(f.dir.db());
+  std::vector<std::pair<std::int64_t, std::int64_t>> entries;
+  for (std::int64_t i = 0; i < 200; ++i) entries.emplace_back(i, i * 3);
+  instadump::dosync([&] { state.set(big_map::from_sorted(entries.begin(), entries.end())); });
+  instadump::save_all();
+  instadump::shutdown();
+
+  const taken_value stored = take(f.dir.db(), key);
+  REQUIRE(stored.chunks.size() > 3);  // a branch over several leaves
+  CHECK_NOTHROW(stored.check(key));
+
+  auto fails = [&](const taken_value& v, const std::string& why) {
+    try {
+      v.check(key);
+      FAIL("decoded: " << why);
+    } catch (const instadump::load_failed& e) {
+      INFO(why << ": " << e.what());
+      CHECK(std::string(e.what()).find(key) != std::string::npos);
+    }
+  };
+  SECTION("two subtrees swapped: sizes no longer match") {
+    taken_value v = stored;
+    std::vector<std::uint64_t> children = children_of(v, v.root);
+    REQUIRE(children.size() >= 2);
+    std::swap(children.front(), children.back());
+    relink(v, v.root, children);
+    fails(v, "swapped subtrees");
+  }
+  SECTION("two subtrees swapped with their sizes: keys out of order across leaves") {
+    taken_value v = stored;
+    const instadump::storage::chunk_view root = instadump::storage::parse_chunk(v.chunks.at(v.root), v.root, "test");
+    std::vector<std::uint64_t> children(root.children.begin(), root.children.end());
+    std::vector<std::uint64_t> sizes = payloads::read_branch(root.payload, children.size(), v.root);
+    REQUIRE(children.size() >= 2);
+    std::swap(children[0], children[1]);
+    std::swap(sizes[0], sizes[1]);
+    const std::vector<capnp::word> payload = payloads::branch(sizes);
+    v.chunks[v.root] = instadump::storage::encode_chunk(v.root, root.schema, root.node_type, children,
+                                                        kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()));
+    fails(v, "subtrees out of order");
+  }
+  SECTION("a subtree referred to twice") {
+    taken_value v = stored;
+    std::vector<std::uint64_t> children = children_of(v, v.root);
+    children[1] = children[0];
+    relink(v, v.root, children);
+    fails(v, "a subtree twice");
+  }
+  SECTION("a missing chunk") {
+    taken_value v = stored;
+    v.chunks.erase(children_of(v, v.root).back());
+    fails(v, "missing chunk");
+  }
+  SECTION("a descriptor whose size disagrees with the tree's") {
+    taken_value v = stored;
+    v.descriptor.at(2) += 1;  // the root pointer, root, size, tail
+    fails(v, "wrong size");
+  }
+  SECTION("a branch's chunk in a leaf's place") {
+    taken_value v = stored;
+    std::vector<std::uint64_t> children = children_of(v, v.root);
+    children[0] = v.root;  // a cycle
+    relink(v, v.root, children);
+    fails(v, "a cycle");
+  }
+}
+
+TEST_CASE("check_chunked_value_decodes refuses a state not stored node by node, and an unknown key",
+          "[persist][chunks]") {
+  test_util::fresh_session f;
+  instadump::ref<long> plain{0};
+  instadump::state_registration<long> reg(plain, "chunks::plain", test_state::int64_schema,
+                                           test_state::long_codec);
+  const std::vector<std::uint64_t> descriptor(payloads::descriptor_words);
+  auto none = [](std::uint64_t) { return std::span<const std::byte>(); };
+  CHECK_THROWS_WITH(instadump::check_chunked_value_decodes("chunks::plain", std::as_bytes(std::span(descriptor)), none),
+                    Catch::Contains("chunks::plain") && Catch::Contains("not a pmap, pset or pvector"));
+  CHECK_THROWS_WITH(instadump::check_chunked_value_decodes("chunks::nobody", std::as_bytes(std::span(descriptor)), none),
+                    Catch::Contains("no state is registered under the key 'chunks::nobody'"));
+}

@@ -1,0 +1,204 @@
+// libFuzzer target: arbitrary chunk trees as the stored value of a pmap, a
+// pset and a pvector state (states.cpp), decoded as setup() and reload_all()
+// would decode them -- chunk verification, the tree's shape and size checks,
+// and the generated codecs of the leaves -- through
+// instadump::check_chunked_value_decodes. Decoding may only fail with
+// instadump::load_failed; any other exception escapes and libFuzzer reports
+// it, as it does crashes, leaks and sanitizer findings.
+//
+// The harness seals every chunk with a valid checksum, so the fuzzer spends
+// its time past the checksum, where a damaged store can never take it but a
+// bug of a writer could. Input:
+//
+//   byte 0        which state: 0 fz::names, 1 fz::tags, 2 fz::items (mod 3)
+//   bytes 1..4    the descriptor: root chunk, tail chunk (a byte each; 0 =
+//                 none), the number of entries (16 bits, little-endian)
+//   then chunks 1, 2, ... until the input ends, each:
+//     1 byte      kind (bits 0-1: 0 leaf, 1 branch, 2 a descriptor's type,
+//                 3 an unknown type) and schema version (bits 2-3)
+//     1 byte      n, the number of children; then n bytes, their ids
+//     2 bytes     w, the payload's words (little-endian); then 8w bytes of
+//                 payload (zeros past the end of the input)
+//
+// LLVMFuzzerInitialize writes seeds into the corpus directory given on the
+// command line: real trees of the three states, saved by the library into a
+// temporary store and read back out of it.
+#include "instadump/capnp_compat.h"  // before any Cap'n Proto header
+#include <capnp/common.h>
+#include <kj/common.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <unistd.h>
+
+#include "storage/chunk_format.h"
+#include "storage/snapshot_store.h"
+#include "states.h"
+
+namespace {
+
+using payloads = instadump::detail::chunk_payloads;
+
+constexpr std::string_view keys[] = {"fz::names", "fz::tags", "fz::items"};
+constexpr std::uint64_t node_types[] = {payloads::leaf_type, payloads::branch_type, payloads::collection_type,
+                                        0x5eed5eed5eed5eedull};
+
+// One chunk as the input describes it.
+struct input_chunk {
+  unsigned kind = 0;  // index into node_types
+  unsigned schema_version = 0;
+  std::vector<std::uint8_t> children;
+  std::vector<std::byte> payload;  // whole words
+};
+
+// --- Seeds -----------------------------------------------------------------
+
+void put16(std::vector<std::uint8_t>& out, std::size_t v) {
+  out.push_back(static_cast<std::uint8_t>(v & 0xff));
+  out.push_back(static_cast<std::uint8_t>((v >> 8) & 0xff));
+}
+
+// The input that describes `value`'s stored tree (chunks renumbered from 1 in
+// the order they are first reached), or nothing when it does not fit the
+// input's byte-sized fields.
+std::vector<std::uint8_t> seed_of(std::uint8_t state, const payloads::descriptor& d,
+                                  const instadump::storage::chunk_source& chunks) {
+  std::map<std::uint64_t, std::uint8_t> number;
+  std::vector<std::uint64_t> order;
+  auto reach = [&](std::uint64_t id) -> std::uint8_t {
+    if (id == 0) return 0;
+    auto [it, fresh] = number.emplace(id, static_cast<std::uint8_t>(order.size() + 1));
+    if (fresh) order.push_back(id);
+    return it->second;
+  };
+  std::vector<std::uint8_t> out{state, reach(d.root), reach(d.tail)};
+  put16(out, d.size);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (order.size() > 255) return {};
+    const instadump::storage::chunk_view c = chunks.get(order[i]);
+    unsigned kind = 3;
+    for (unsigned k = 0; k < 3; ++k) kind = c.node_type == node_types[k] ? k : kind;
+    out.push_back(static_cast<std::uint8_t>(kind | (c.schema.version & 3) << 2));
+    out.push_back(static_cast<std::uint8_t>(c.children.size()));
+    for (std::uint64_t child : c.children) out.push_back(reach(child));
+    put16(out, c.payload.size());
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(c.payload.begin());
+    out.insert(out.end(), bytes, bytes + c.payload.size() * sizeof(capnp::word));
+  }
+  return out;
+}
+
+// Saves the three states (trees of several nodes each, and a pvector held in
+// its tail alone) into a temporary store, and writes each stored value as a
+// seed.
+void write_seeds(const std::filesystem::path& corpus) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("instadump-fuzz-chunked-seeds-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  for (int round = 0; round < 2; ++round) {
+    const std::size_t n = round == 0 ? 100 : 5;
+    instadump::setup(dir);
+    instadump::dosync([&] {
+      auto names = instadump::pmap<std::int64_t, std::string>().transient();
+      auto tags = instadump::pset<std::string>().transient();
+      auto items = instadump::pvector<fz::item>().transient();
+      for (std::size_t i = 0; i < n; ++i) {
+        names.set(static_cast<std::int64_t>(i * 7), "name-" + std::to_string(i));
+        tags.insert("tag-" + std::to_string(i % 40));
+        items.push_back(fz::item{"item-" + std::to_string(i), static_cast<std::int64_t>(i), i * 0.25});
+      }
+      fz::names.set(std::move(names).persistent());
+      fz::tags.set(std::move(tags).persistent());
+      fz::items.set(std::move(items).persistent());
+    });
+    instadump::save_all();
+    instadump::shutdown();
+
+    const auto store = instadump::storage::snapshot_store::open(dir, {.read_only = true});
+    store->read_snapshot(store->newest()->id, [&](const instadump::storage::entry_info& e,
+                                                  kj::ArrayPtr<const capnp::word> words,
+                                                  const instadump::storage::chunk_source& chunks) {
+      for (std::uint8_t s = 0; s < std::size(keys); ++s) {
+        if (e.key != keys[s] || e.chunk_roots.empty()) continue;
+        const std::vector<std::uint8_t> seed = seed_of(s, payloads::read_descriptor(words, e.key), chunks);
+        if (seed.empty()) continue;
+        std::ofstream(corpus / ("seed-" + std::string(keys[s].substr(4)) + "-" + std::to_string(n)), std::ios::binary)
+            .write(reinterpret_cast<const char*>(seed.data()), static_cast<std::streamsize>(seed.size()));
+      }
+    });
+    std::filesystem::remove_all(dir);
+  }
+}
+
+// --- Decoding an input -----------------------------------------------------
+
+// Reads the chunks of an input (see the file comment) from `at` on.
+std::vector<input_chunk> read_chunks(const std::uint8_t* at, const std::uint8_t* end) {
+  std::vector<input_chunk> out;
+  while (at < end && out.size() < 4096) {
+    input_chunk c;
+    c.kind = *at & 3;
+    c.schema_version = (*at++ >> 2) & 3;
+    const std::size_t n = at < end ? *at++ : 0;
+    for (std::size_t i = 0; i < n && at < end; ++i) c.children.push_back(*at++);
+    std::size_t words = at < end ? *at++ : 0;
+    words |= at < end ? std::size_t{*at++} << 8 : 0;
+    c.payload.resize(words * sizeof(capnp::word));
+    const std::size_t have = std::min<std::size_t>(c.payload.size(), static_cast<std::size_t>(end - at));
+    if (have != 0) std::memcpy(c.payload.data(), at, have);
+    at += have;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  // The first argument that is a directory is the corpus libFuzzer grows.
+  for (int i = 1; i < *argc; ++i) {
+    std::error_code ec;
+    if ((*argv)[i][0] != '-' && std::filesystem::is_directory((*argv)[i], ec)) {
+      write_seeds((*argv)[i]);
+      break;
+    }
+  }
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 5) return 0;
+  const std::string_view key = keys[data[0] % std::size(keys)];
+  const payloads::descriptor d{data[1], static_cast<std::uint64_t>(data[3] | data[4] << 8), data[2]};
+  std::vector<capnp::word> descriptor(payloads::descriptor_words);
+  payloads::write_descriptor(std::span<capnp::word, payloads::descriptor_words>(descriptor), d);
+
+  // Every chunk sealed under its id (1, 2, ...), as the store keeps it.
+  std::vector<std::vector<std::byte>> sealed;
+  for (const input_chunk& c : read_chunks(data + 5, data + size)) {
+    const std::vector<std::uint64_t> children(c.children.begin(), c.children.end());
+    const kj::ArrayPtr<const capnp::word> payload(reinterpret_cast<const capnp::word*>(c.payload.data()),
+                                                  c.payload.size() / sizeof(capnp::word));
+    sealed.push_back(instadump::storage::encode_chunk(sealed.size() + 1, {0, c.schema_version}, node_types[c.kind],
+                                                      children, payload));
+  }
+  try {
+    instadump::check_chunked_value_decodes(
+        key, std::as_bytes(std::span(descriptor)), [&](std::uint64_t id) -> std::span<const std::byte> {
+          if (id == 0 || id > sealed.size()) return {};
+          return sealed[id - 1];
+        });
+  } catch (const instadump::load_failed&) {
+  }
+  return 0;
+}
