@@ -41,6 +41,7 @@
 
 #include <unistd.h>
 
+#include "../corpus_directory.h"
 #include "storage/chunk_format.h"
 #include "storage/snapshot_store.h"
 #include "states.h"
@@ -165,14 +166,7 @@ std::vector<input_chunk> read_chunks(const std::uint8_t* at, const std::uint8_t*
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  // The first argument that is a directory is the corpus libFuzzer grows.
-  for (int i = 1; i < *argc; ++i) {
-    std::error_code ec;
-    if ((*argv)[i][0] != '-' && std::filesystem::is_directory((*argv)[i], ec)) {
-      write_seeds((*argv)[i]);
-      break;
-    }
-  }
+  if (const auto corpus = fuzz_support::corpus_directory(*argc, *argv)) write_seeds(*corpus);
   return 0;
 }
 

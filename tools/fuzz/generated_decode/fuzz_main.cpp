@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "../corpus_directory.h"
 #include "fuzz_generated_decode.capnp.h"
 
 import instadump;
@@ -104,14 +105,7 @@ void write_seeds(const std::filesystem::path& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  // The first argument that is a directory is the corpus libFuzzer grows.
-  for (int i = 1; i < *argc; ++i) {
-    std::error_code ec;
-    if ((*argv)[i][0] != '-' && std::filesystem::is_directory((*argv)[i], ec)) {
-      write_seeds((*argv)[i]);
-      break;
-    }
-  }
+  if (const auto corpus = fuzz_support::corpus_directory(*argc, *argv)) write_seeds(*corpus);
   return 0;
 }
 
