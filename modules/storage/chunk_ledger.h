@@ -35,6 +35,11 @@ struct chunk_links {
   friend bool operator==(const chunk_links&, const chunk_links&) = default;
 };
 
+// The chunk of `created` (ascending ids) with id `id`, or null. A save's
+// new chunks have consecutive ids, which are looked up by their offset from
+// the first; others by binary search.
+const chunk_links* find_created(std::span<const chunk_links> created, std::uint64_t id) noexcept;
+
 // What one write does to the ledger, worked out by chunk_ledger::plan()
 // without changing it: the chunks it creates, how the counts change, and
 // the chunks it deletes.

@@ -268,7 +268,8 @@ snapshot_info lmdb_writer::write_once(MDB_txn* batch_txn, std::uint64_t base_id,
     if (!s.chunk_roots.empty()) roots.push_back(value_roots{key_of(put[i]), s.chunk_roots.ids()});
   }
   // The new chunks, checked against those stored, go in after the values.
-  admitted_chunks chunks = admit_chunks(w.chunks, w.next_chunk_id, delta.chunks, roots, dir);
+  admitted_chunks chunks =
+      admit_chunks(w.chunks, w.next_chunk_id, delta.chunks, roots, dir, delta.chunks_sealed_here);
   chunks.next_chunk_id = std::max(chunks.next_chunk_id, delta.next_chunk_id_floor);
   put_chunks(txn, dbis.chunks, chunks);
   // Every key at most once, and not also removed.
