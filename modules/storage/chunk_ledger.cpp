@@ -75,9 +75,14 @@ ledger_step chunk_ledger::plan(std::vector<chunk_links> created, std::span<const
   for (std::uint64_t id : started) {
     if (known(id)) ++roots[id];
   }
+  step.created_parents.assign(step.created.size(), 0);
   for (const chunk_links& c : step.created) {
     for (std::uint64_t child : c.children) {
-      if (known(child)) ++parents[child];
+      if (const chunk_links* k = find_created(step.created, child)) {
+        ++step.created_parents[static_cast<std::size_t>(k - step.created.data())];
+      } else if (stored_at(child)) {
+        ++parents[child];
+      }
     }
   }
   // Then those lost (never below 0: the counts of damaged bookkeeping are
@@ -126,7 +131,11 @@ ledger_step chunk_ledger::plan(std::vector<chunk_links> created, std::span<const
 
 void chunk_ledger::apply(ledger_step step) {
   chunks_.reserve(chunks_.size() + step.created.size());
-  for (chunk_links& c : step.created) chunks_[c.id].children = std::move(c.children);
+  for (std::size_t i = 0; i < step.created.size(); ++i) {
+    entry& e = chunks_[step.created[i].id];
+    e.children = std::move(step.created[i].children);
+    if (i < step.created_parents.size()) e.parents = step.created_parents[i];
+  }
   for (const auto& [id, d] : step.root_deltas) {
     if (auto it = chunks_.find(id); it != chunks_.end()) it->second.roots += d;
   }
