@@ -40,5 +40,6 @@ export import :pvector;
 export import :pvector_access;
 export import :collection_loaders;
 export import :collection_chunks;
+export import :chunk_sink;
 export import :chunked_state;
 export import :chunked_vector_state;

@@ -42,6 +42,7 @@ import :pmap;
 import :pset;
 import :btree_access;
 import :collection_chunks;
+import :chunk_sink;
 
 export namespace instadump::detail {
 
@@ -118,48 +119,6 @@ struct chunk_payloads {
   }
 };
 
-// Collects the chunks one save writes (the session gives it the store's
-// next_chunk_id), and the node each was written for, to tag once the store
-// accepted the snapshot.
-class chunk_sink {
- public:
-  explicit chunk_sink(std::uint64_t first_id) : next_id_(first_id) {}
-
-  // Adds a chunk of `schema` for `node`; returns its id (ids increase, so a
-  // chunk's id is above its children's: they are written first).
-  std::uint64_t add(const storage::schema_identity& schema, std::uint64_t node_type,
-                    std::span<const std::uint64_t> children, kj::ArrayPtr<const capnp::word> payload,
-                    const node_header* node) {
-    const std::uint64_t id = next_id_++;
-    bytes_.push_back(storage::encode_chunk(id, schema, node_type, children, payload));
-    written_.emplace_back(node, id);
-    return id;
-  }
-  // The chunks for snapshot_delta::chunks (valid while this sink is).
-  std::vector<storage::new_chunk> chunks() const {
-    std::vector<storage::new_chunk> out;
-    out.reserve(bytes_.size());
-    for (std::size_t i = 0; i < bytes_.size(); ++i) out.push_back({written_[i].second, bytes_[i]});
-    return out;
-  }
-  std::size_t count() const noexcept { return bytes_.size(); }
-  std::uint64_t bytes() const noexcept {
-    std::uint64_t n = 0;
-    for (const auto& b : bytes_) n += b.size();
-    return n;
-  }
-  // After the store accepted the snapshot: each written node carries its
-  // chunk's tag. REQUIRES: the nodes are alive (their values are held).
-  void tag_written(std::uint64_t epoch) const noexcept {
-    for (const auto& [node, id] : written_) node_inspection::set_stored_tag(node, chunk_tags::pack(epoch, id));
-  }
-
- private:
-  std::uint64_t next_id_;
-  std::vector<std::vector<std::byte>> bytes_;
-  std::vector<std::pair<const node_header*, std::uint64_t>> written_;
-};
-
 // A state's nodes as chunks: leaves written and read with the state's codec
 // (a leaf's payload is the codec's message for a collection of just that
 // leaf's elements), branches as ChunkBranch. Leaves (the collection kind)
@@ -173,8 +132,6 @@ struct state_node_io {
   using node_ref = typename access::node_ref;
   using encode_fn = void (*)(const T&, capnp::MessageBuilder&);
   using decode_fn = T (*)(capnp::MessageReader&, const storage::schema_identity&);
-  // Words of a leaf's first message segment: most leaves fit it.
-  static constexpr unsigned leaf_words_hint = 1024;
 
   // The writer of collection_chunks' save.
   struct writer {
@@ -184,18 +141,8 @@ struct state_node_io {
 
     std::uint64_t leaf(const node_header* n) {
       const T alone = Leaves::alone(n);
-      capnp::MallocMessageBuilder message(leaf_words_hint);
-      encode(alone, message);
-      auto segments = message.getSegmentsForOutput();
-      if (segments.size() == 1) return sink.add(schema, chunk_payloads::leaf_type, {}, segments[0], n);
-      // (Rare: a leaf of large entries) one segment of the whole size.
-      std::size_t total = 0;
-      for (auto s : segments) total += s.size();
-      capnp::MallocMessageBuilder whole(static_cast<unsigned>(total + 8), capnp::AllocationStrategy::FIXED_SIZE);
-      encode(alone, whole);
-      auto again = whole.getSegmentsForOutput();
-      if (again.size() != 1) throw save_failed("instadump: a collection's leaf does not fit one segment");
-      return sink.add(schema, chunk_payloads::leaf_type, {}, again[0], n);
+      return sink.add_encoded(
+          schema, chunk_payloads::leaf_type, [&](capnp::MessageBuilder& message) { encode(alone, message); }, n);
     }
     std::uint64_t branch(const node_header* n, std::span<const std::uint64_t> children) {
       std::vector<std::uint64_t> sizes(children.size());

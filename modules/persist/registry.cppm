@@ -35,6 +35,7 @@ export module instadump:registry;
 import :version;
 import :ref_core;
 import :ref;
+import :chunk_sink;
 import :chunked_state;
 import :chunked_vector_state;
 

@@ -243,7 +243,10 @@ save_result session::save_locked(bool durable) {
   }
 
   const std::vector<storage::schema_record> schemas = schemas_to_store(put_state);
-  if (chunked.sink) changes.chunks = chunked.sink->chunks();
+  if (chunked.sink) {
+    changes.chunks = chunked.sink->chunks();
+    changes.chunks_sealed_here = true;  // encoded and sealed just now, by the sink
+  }
   storage::snapshot_info info;
   try {
     info = store_->write_snapshot(delta ? base_id_ : 0, std::move(changes), durable, schemas);

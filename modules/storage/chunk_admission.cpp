@@ -21,7 +21,7 @@ std::string chunk_name(std::uint64_t id) { return "chunk " + std::to_string(id);
 
 admitted_chunks admit_chunks(const chunk_ledger& stored, std::uint64_t next_chunk_id,
                              std::span<const new_chunk> chunks, std::span<const value_roots> values,
-                             const std::filesystem::path& dir) {
+                             const std::filesystem::path& dir, bool sealed_here) {
   admitted_chunks out;
   out.next_chunk_id = next_chunk_id;
   std::vector<std::size_t> order(chunks.size());
@@ -43,7 +43,7 @@ admitted_chunks admit_chunks(const chunk_ledger& stored, std::uint64_t next_chun
     }
     chunk_view view;
     std::string why;
-    if (!verify_chunk(c.bytes, c.id, view, why)) {
+    if (!(sealed_here ? read_chunk_layout(c.bytes, c.id, view, why) : verify_chunk(c.bytes, c.id, view, why))) {
       refuse(dir, chunk_name(c.id) + " is not a whole chunk: it " + why + " (build chunks with encode_chunk)");
     }
     out.links.push_back(chunk_links{c.id, {view.children.begin(), view.children.end()}});
@@ -55,10 +55,8 @@ admitted_chunks admit_chunks(const chunk_ledger& stored, std::uint64_t next_chun
   // References: to a new chunk (noted, so that every new one is referred to) or a stored one.
   std::vector<bool> referred(out.links.size(), false);
   auto refer = [&](std::uint64_t id) {
-    auto it = std::lower_bound(out.links.begin(), out.links.end(), id,
-                               [](const chunk_links& c, std::uint64_t v) { return c.id < v; });
-    if (it != out.links.end() && it->id == id) {
-      referred[static_cast<std::size_t>(it - out.links.begin())] = true;
+    if (const chunk_links* c = find_created(out.links, id)) {
+      referred[static_cast<std::size_t>(c - out.links.data())] = true;
       return true;
     }
     return stored.contains(id);

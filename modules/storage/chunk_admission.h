@@ -42,8 +42,10 @@ struct admitted_chunks {
 // smaller than its own or that is neither new nor stored, or is referred to
 // by no value's roots and no other new chunk; or when a value's root is
 // neither new nor stored.
+// With `sealed_here` (snapshot_delta::chunks_sealed_here) a chunk's
+// checksum is not computed again: its layout, id and links are checked.
 admitted_chunks admit_chunks(const chunk_ledger& stored, std::uint64_t next_chunk_id,
                              std::span<const new_chunk> chunks, std::span<const value_roots> values,
-                             const std::filesystem::path& dir);
+                             const std::filesystem::path& dir, bool sealed_here = false);
 
 }  // namespace instadump::storage

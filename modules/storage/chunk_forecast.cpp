@@ -34,7 +34,7 @@ void chunk_forecast::reset(const writer_state& w, unsigned keep, const std::file
 chunk_forecast::step chunk_forecast::plan(const std::vector<journal_value>& values,
                                           std::span<const std::string_view> names,
                                           const std::vector<std::uint64_t>& removed,
-                                          std::span<const new_chunk> chunks) const {
+                                          std::span<const new_chunk> chunks, bool sealed_here) const {
   step s;
   std::vector<value_roots> roots;
   std::vector<std::uint64_t> started;
@@ -43,7 +43,7 @@ chunk_forecast::step chunk_forecast::plan(const std::vector<journal_value>& valu
     roots.push_back(value_roots{names[i], values[i].chunk_roots});
     append(started, values[i].chunk_roots);
   }
-  s.admitted = admit_chunks(ledger_, next_chunk_id_, chunks, roots, dir_);
+  s.admitted = admit_chunks(ledger_, next_chunk_id_, chunks, roots, dir_, sealed_here);
 
   // The intervals this snapshot ends, as plan_step (snapshot_chain.h) ends
   // them: those superseded up to the new oldest kept snapshot.

@@ -48,10 +48,12 @@ class chunk_forecast {
 
   // The step of the next journaled snapshot, whose new values are `values`
   // (with their key ids and chunk roots; names[i] names values[i] in
-  // errors), which removes the keys `removed` and adds `chunks`. Throws
+  // errors), which removes the keys `removed` and adds `chunks` (sealed
+  // in this process: snapshot_delta::chunks_sealed_here). Throws
   // save_failed as the writer would (admit_chunks).
   step plan(const std::vector<journal_value>& values, std::span<const std::string_view> names,
-            const std::vector<std::uint64_t>& removed, std::span<const new_chunk> chunks) const;
+            const std::vector<std::uint64_t>& removed, std::span<const new_chunk> chunks,
+            bool sealed_here = false) const;
   // Makes the forecast follow that snapshot (values and removed as given to
   // plan), once it is journaled.
   void advance(const std::vector<journal_value>& values, const std::vector<std::uint64_t>& removed, step done);

@@ -57,17 +57,31 @@ std::vector<std::byte> encode_chunk(std::uint64_t id, const schema_identity& sch
   return bytes;
 }
 
+namespace {
+
+bool whole_words(std::span<const std::byte> bytes, std::string& why) {
+  if (bytes.size() >= kChunkHeaderBytes && bytes.size() % 8 == 0) return true;
+  why = "is " + std::to_string(bytes.size()) + " bytes long; a chunk is a 40-byte header and whole 8-byte words";
+  return false;
+}
+
+}  // namespace
+
 bool verify_chunk(std::span<const std::byte> bytes, std::uint64_t expected_id, chunk_view& v, std::string& why) {
-  if (bytes.size() < kChunkHeaderBytes || bytes.size() % 8 != 0) {
-    why = "is " + std::to_string(bytes.size()) + " bytes long; a chunk is a 40-byte header and whole 8-byte words";
-    return false;
-  }
+  if (!whole_words(bytes, why)) return false;
   const std::byte* p = bytes.data();
   const std::uint64_t sum = checksum_of(bytes.subspan(8));
   if (sum != load<std::uint64_t>(p)) {
     why = "has checksum " + std::to_string(sum) + ", but its header says " + std::to_string(load<std::uint64_t>(p));
     return false;
   }
+  return read_chunk_layout(bytes, expected_id, v, why);
+}
+
+bool read_chunk_layout(std::span<const std::byte> bytes, std::uint64_t expected_id, chunk_view& v,
+                       std::string& why) {
+  if (!whole_words(bytes, why)) return false;
+  const std::byte* p = bytes.data();
   v.id = load<std::uint64_t>(p + 8);
   if (v.id != expected_id) {
     why = "says it is chunk " + std::to_string(v.id);

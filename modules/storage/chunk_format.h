@@ -80,6 +80,14 @@ chunk_view parse_chunk(std::span<const std::byte> bytes, std::uint64_t expected_
 // whole. REQUIRES: bytes.data() is 8-byte aligned.
 bool verify_chunk(std::span<const std::byte> bytes, std::uint64_t expected_id, chunk_view& out, std::string& why);
 
+// verify_chunk() except the checksum, for a chunk that seal_chunk() sealed
+// in this process for the write at hand (hashing it again would only
+// repeat what seal_chunk computed). Anything read from a file -- data.mdb,
+// the journal, a copy -- goes through verify_chunk(). REQUIRES: as
+// verify_chunk().
+bool read_chunk_layout(std::span<const std::byte> bytes, std::uint64_t expected_id, chunk_view& out,
+                       std::string& why);
+
 // The id and children a chunk's header lists, without verifying its
 // checksum (the writer reads every chunk's header when it opens a store);
 // nothing when the header is cut short or lists more children than fit.

@@ -21,6 +21,14 @@ std::vector<std::pair<std::uint64_t, std::int64_t>> nonzero(const deltas& d) {
 
 }  // namespace
 
+const chunk_links* find_created(std::span<const chunk_links> created, std::uint64_t id) noexcept {
+  if (created.empty() || id < created.front().id || id > created.back().id) return nullptr;
+  if (created.back().id - created.front().id == created.size() - 1) return &created[id - created.front().id];
+  auto it = std::lower_bound(created.begin(), created.end(), id,
+                             [](const chunk_links& c, std::uint64_t v) { return c.id < v; });
+  return it != created.end() && it->id == id ? &*it : nullptr;
+}
+
 std::uint64_t chunk_ledger::references(std::uint64_t id) const {
   auto it = chunks_.find(id);
   return it == chunks_.end() ? 0 : it->second.roots + it->second.parents;
@@ -54,16 +62,11 @@ ledger_step chunk_ledger::plan(std::vector<chunk_links> created, std::span<const
   step.created = std::move(created);
   step.reclaimed = reclaim;
   // The chunks of this step, new or stored, with their counts before it.
-  auto created_at = [&](std::uint64_t id) -> const chunk_links* {
-    auto it = std::lower_bound(step.created.begin(), step.created.end(), id,
-                               [](const chunk_links& c, std::uint64_t v) { return c.id < v; });
-    return it != step.created.end() && it->id == id ? &*it : nullptr;
-  };
   auto stored_at = [&](std::uint64_t id) -> const entry* {
     auto it = chunks_.find(id);
     return it == chunks_.end() ? nullptr : &it->second;
   };
-  auto known = [&](std::uint64_t id) { return stored_at(id) || created_at(id); };
+  auto known = [&](std::uint64_t id) { return find_created(step.created, id) || stored_at(id); };
   auto roots_before = [&](std::uint64_t id) { const entry* e = stored_at(id); return e ? e->roots : 0; };
   auto parents_before = [&](std::uint64_t id) { const entry* e = stored_at(id); return e ? e->parents : 0; };
 
@@ -72,9 +75,14 @@ ledger_step chunk_ledger::plan(std::vector<chunk_links> created, std::span<const
   for (std::uint64_t id : started) {
     if (known(id)) ++roots[id];
   }
+  step.created_parents.assign(step.created.size(), 0);
   for (const chunk_links& c : step.created) {
     for (std::uint64_t child : c.children) {
-      if (known(child)) ++parents[child];
+      if (const chunk_links* k = find_created(step.created, child)) {
+        ++step.created_parents[static_cast<std::size_t>(k - step.created.data())];
+      } else if (stored_at(child)) {
+        ++parents[child];
+      }
     }
   }
   // Then those lost (never below 0: the counts of damaged bookkeeping are
@@ -122,7 +130,12 @@ ledger_step chunk_ledger::plan(std::vector<chunk_links> created, std::span<const
 }
 
 void chunk_ledger::apply(ledger_step step) {
-  for (chunk_links& c : step.created) chunks_[c.id].children = std::move(c.children);
+  chunks_.reserve(chunks_.size() + step.created.size());
+  for (std::size_t i = 0; i < step.created.size(); ++i) {
+    entry& e = chunks_[step.created[i].id];
+    e.children = std::move(step.created[i].children);
+    if (i < step.created_parents.size()) e.parents = step.created_parents[i];
+  }
   for (const auto& [id, d] : step.root_deltas) {
     if (auto it = chunks_.find(id); it != chunks_.end()) it->second.roots += d;
   }

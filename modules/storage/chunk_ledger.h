@@ -35,13 +35,21 @@ struct chunk_links {
   friend bool operator==(const chunk_links&, const chunk_links&) = default;
 };
 
+// The chunk of `created` (ascending ids) with id `id`, or null. A save's
+// new chunks have consecutive ids, which are looked up by their offset from
+// the first; others by binary search.
+const chunk_links* find_created(std::span<const chunk_links> created, std::uint64_t id) noexcept;
+
 // What one write does to the ledger, worked out by chunk_ledger::plan()
 // without changing it: the chunks it creates, how the counts change, and
 // the chunks it deletes.
 struct ledger_step {
   std::vector<chunk_links> created;                                 // ascending ids
+  std::vector<std::uint64_t> created_parents;  // of each created chunk, in the same order (the
+                                               // created chunks that list it: a first save's ~100,000
+                                               // are counted here, not in a map)
   std::vector<std::pair<std::uint64_t, std::int64_t>> root_deltas;    // of known chunks
-  std::vector<std::pair<std::uint64_t, std::int64_t>> parent_deltas;  // of known chunks
+  std::vector<std::pair<std::uint64_t, std::int64_t>> parent_deltas;  // of stored chunks
   std::vector<std::uint64_t> dropped;                               // ascending ids
   bool reclaimed = false;  // orphans were considered (see plan)
 };

@@ -116,7 +116,7 @@ std::optional<journal_plan> journal_planner::plan(std::uint64_t base_id, const s
     names.resize(delta.put.size());
     for (std::size_t i = 0; i < names.size(); ++i) names[i] = std::get<new_value>(delta.put[i]).key;
   }
-  plan.chunks = chunks_.plan(e.values, names, e.removed, delta.chunks);
+  plan.chunks = chunks_.plan(e.values, names, e.removed, delta.chunks, delta.chunks_sealed_here);
   return plan;
 }
 

@@ -153,6 +153,12 @@ struct snapshot_delta {
   // Every one must be referred to: by a value of `put`'s chunk_roots or as
   // a child of another new chunk.
   std::vector<new_chunk> chunks;
+  // true: every chunk of `chunks` was sealed (encode_chunk, seal_chunk) in
+  // this process for this write, from bytes no file held, so the store
+  // checks each one's layout, id and links but does not hash it again.
+  // Chunks read from anywhere (a journal, another store, the network) leave
+  // it false and are verified whole.
+  bool chunks_sealed_here = false;
   // A floor for the store's chunk ids: after this write, next_chunk_id() is
   // at least this (0: no floor). A store rebuilt from a copy that holds
   // chunks it does not (a replicated copy's older or unreachable ones) sets

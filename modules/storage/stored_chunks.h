@@ -24,12 +24,20 @@ namespace instadump::storage {
 // null: none) a read-only store sees in the journal (journal_overlay.h),
 // looked up first. REQUIRES: the transaction, `snapshot` and `journaled`
 // outlive it.
+//
+// Chunks are read through one cursor: a collection's loading asks for runs
+// of consecutive ids (a branch's leaves were written one after the other),
+// which are the cursor's next records, and for ids on the page it is on,
+// which LMDB finds without searching the tree from its root.
 class stored_chunk_source final : public chunk_source {
  public:
   using chunk_map = std::unordered_map<std::uint64_t, std::span<const std::byte>>;
 
   stored_chunk_source(MDB_txn* txn, MDB_dbi dbi, const std::string& snapshot, const chunk_map* journaled = nullptr)
       : txn_(txn), dbi_(dbi), snapshot_(snapshot), journaled_(journaled) {}
+  ~stored_chunk_source() override;
+  stored_chunk_source(const stored_chunk_source&) = delete;
+  stored_chunk_source& operator=(const stored_chunk_source&) = delete;
 
   // The value being visited is `key` (named in errors; it must outlive the
   // visit). Frees the copies made for the value visited before.
@@ -40,6 +48,8 @@ class stored_chunk_source final : public chunk_source {
  private:
   // The bytes of chunk `id` in data.mdb, 8-byte aligned.
   std::span<const std::byte> stored(std::uint64_t id) const;
+  // Chunk `id`'s record: MDB_NOTFOUND if there is none, else mdb_cursor_get's code.
+  int find(std::uint64_t id, MDB_val& value) const;
 
   MDB_txn* const txn_;
   const MDB_dbi dbi_;
@@ -48,6 +58,9 @@ class stored_chunk_source final : public chunk_source {
   const std::string* key_ = nullptr;
   // Aligned copies of chunks whose stored bytes are not 8-byte aligned.
   mutable std::vector<std::unique_ptr<std::uint64_t[]>> copies_;
+  // Opened at the first chunk read from data.mdb; on chunk `at_` (when not 0).
+  mutable MDB_cursor* cursor_ = nullptr;
+  mutable std::uint64_t at_ = 0;
 };
 
 // Number and total size of the stored chunks in `dbi` (0: none).

@@ -112,6 +112,35 @@ TEST_CASE("chunks that fail the checks refuse the write, and nothing is written,
   }
 }
 
+TEST_CASE("chunks sealed by the caller (chunks_sealed_here) skip only the checksum: layout, ids and links are checked") {
+  for (bool journal : {false, true}) {
+    CAPTURE(journal);
+    scratch_dir tmp;
+    store_options options;
+    options.journal = journal;
+    auto store = snapshot_store::open(tmp.path(), options);
+    auto sealed = [](snapshot_delta d) {
+      d.chunks_sealed_here = true;
+      return d;
+    };
+    store->write_snapshot(0, sealed(with_chunks({2}, {leaf(1, 1), branch(2, {1})})), true);
+    const std::vector<std::vector<std::byte>> three = {leaf(3, 1)};
+    std::vector<std::byte> renamed = three[0];
+    renamed[8] = std::byte{4};  // its header says chunk 4
+    snapshot_delta other_id = sealed(with_chunks({3}, three));
+    other_id.chunks[0].bytes = renamed;
+    CHECK_THAT(refusal(*store, other_id), Catch::Contains("says it is chunk 4"));
+    snapshot_delta cut = sealed(with_chunks({3}, three));
+    cut.chunks[0].bytes = cut.chunks[0].bytes.first(36);
+    CHECK_THAT(refusal(*store, cut), Catch::Contains("is 36 bytes long"));
+    CHECK_THAT(refusal(*store, sealed(with_chunks({4}, {branch(4, {3})}))),
+               Catch::Contains("chunk 4 lists child 3, which is neither a new chunk"));
+    store->write_snapshot(1, sealed(with_chunks({3}, {leaf(3, 7)})), true);
+    store->flush_journal();
+    CHECK(store->stats().chunk_count == 3);
+  }
+}
+
 TEST_CASE("a journaled save may not refer to a chunk that an earlier journaled snapshot's pruning reclaims") {
   scratch_dir tmp;
   store_options options;
