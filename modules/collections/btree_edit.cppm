@@ -55,6 +55,7 @@ class btree_edit {
     if (n->height == 0) return upsert_leaf(nodes::as_leaf(n), key, make, replace);
     const branch* b = nodes::as_branch(n);
     std::uint16_t i = nodes::child_index(b, key);
+    nodes::prefetch_child(b->children[i], n);  // all of it is copied
     outcome below = upsert(b->children[i], key, make, replace);
     if (!below.node) return below;
     return replace_child(b, i, std::move(below));
