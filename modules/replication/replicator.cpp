@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -152,11 +153,13 @@ void replicator::after_save(saved_snapshot saved) {
     {
       lock_guard lock(mu_);
       target_ = std::max(target_, local_id);
-      // A sender far behind (PostgreSQL away) reads the store when it
-      // catches up rather than holding every save's bytes meanwhile.
-      if (queued_bytes_ + bytes <= kMaxQueuedBytes) {
-        queued_bytes_ += bytes;
-        queued_.push_back(std::move(saved));
+      // A sender far behind (PostgreSQL slow or away) reads the store for
+      // what it ships then rather than holding every save's bytes.
+      queued_bytes_ += bytes;
+      queued_.push_back(std::move(saved));
+      while (queued_.size() > kMaxQueued || queued_bytes_ > kMaxQueuedBytes) {
+        queued_bytes_ -= queued_.front().held_bytes();
+        queued_.pop_front();
       }
     }
     cv_.notify_all();
@@ -204,7 +207,8 @@ void replicator::sender_loop() {
       while (!stop_ && (lost_ || target_ <= shipped_local_)) cv_.wait(lock.native());
       if (stop_) return;
       upto = target_;
-      saved.swap(queued_);
+      saved.assign(std::make_move_iterator(queued_.begin()), std::make_move_iterator(queued_.end()));
+      queued_.clear();
       queued_bytes_ = 0;
     }
     // (Dropped once tried: after a failure the retry reads the store.)

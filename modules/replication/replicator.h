@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <span>
@@ -62,11 +63,12 @@ class replicator {
   // before it the copy lacks), from `saved` where it can; throws
   // replication_error (the snapshot stays saved locally, the next save
   // ships it) or lease_lost. async: copies the bytes in `saved` for the
-  // sender (up to kMaxQueuedBytes waiting; past that the sender reads the
-  // store) and returns at once.
+  // sender (the newest kMaxQueued saves, up to kMaxQueuedBytes, wait; the
+  // sender reads the store for older ones) and returns at once.
   void after_save(saved_snapshot saved) EXCLUDES(mu_);
 
-  // What the async sender may hold of saves' bytes not shipped yet.
+  // What the async sender may hold of saves not shipped yet.
+  static constexpr std::size_t kMaxQueued = 16;
   static constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 
   // How far replication has got.
@@ -100,7 +102,7 @@ class replicator {
   std::condition_variable cv_;  // the sender's wake-up, and wait_shipped()'s
   std::uint64_t target_ GUARDED_BY(mu_) = 0;  // newest local snapshot to ship
   // async: what the saves handed over, oldest first, and its bytes.
-  std::vector<saved_snapshot> queued_ GUARDED_BY(mu_);
+  std::deque<saved_snapshot> queued_ GUARDED_BY(mu_);
   std::size_t queued_bytes_ GUARDED_BY(mu_) = 0;
   bool stop_ GUARDED_BY(mu_) = false;
   bool connected_ GUARDED_BY(mu_) = false;

@@ -66,6 +66,8 @@ struct saved_snapshot {
     }
     return total + key_chars;
   }
+  // What own() copied.
+  std::size_t held_bytes() const { return owned_bytes_.size() + owned_keys_.size(); }
 
  private:
   std::vector<std::byte> owned_bytes_;

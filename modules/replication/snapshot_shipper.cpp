@@ -74,14 +74,13 @@ void snapshot_shipper::attach(replicated_copy& copy) {
 
 std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t upto,
                                          std::span<const saved_snapshot> saved) {
-  std::vector<std::uint64_t> pending;
-  for (const auto& s : saved) pending.push_back(s.info.id);
-  // (The handed snapshots are usually all there is: then the store's ids
-  // are read -- without decoding their records -- only to find others.)
-  for (std::uint64_t id : local_.snapshot_ids()) pending.push_back(id);
+  // The kept ones (their ids are read without decoding their records); a
+  // handed-over snapshot pruned meanwhile is not shipped, as if the sender
+  // had not seen it (the next one then comes from the store, its base being
+  // gone from the copy's view).
+  std::vector<std::uint64_t> pending = local_.snapshot_ids();
   std::erase_if(pending, [&](std::uint64_t id) { return id <= last_local_ || id > upto; });
   std::sort(pending.begin(), pending.end());
-  pending.erase(std::unique(pending.begin(), pending.end()), pending.end());
   std::optional<std::vector<storage::snapshot_info>> listed;  // read when first needed
   std::size_t shipped = 0;
   for (std::uint64_t id : pending) {

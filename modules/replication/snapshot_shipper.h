@@ -43,10 +43,9 @@ class snapshot_shipper {
   // would assemble the copy's old chunk instead.
   void attach(replicated_copy& copy);
 
-  // Ships, in order, the local snapshots after the last one shipped, up to
-  // `upto`: those the store keeps and those in `saved` (sorted by id),
-  // taking each from `saved` when it is there. Returns how many. A snapshot
-  // pruned meanwhile (and not in `saved`) is skipped. Throws what
+  // Ships, in order, the kept local snapshots after the last one shipped,
+  // up to `upto`, taking each from `saved` (sorted by id) when it is there.
+  // Returns how many. A snapshot pruned meanwhile is skipped. Throws what
   // replicated_copy::write throws; what was shipped before stays shipped
   // (last_shipped()).
   std::size_t ship_until(replicated_copy& copy, std::uint64_t upto, std::span<const saved_snapshot> saved = {});
