@@ -78,9 +78,16 @@ std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t up
   // handed-over snapshot pruned meanwhile is not shipped, as if the sender
   // had not seen it (the next one then comes from the store, its base being
   // gone from the copy's view).
-  std::vector<std::uint64_t> pending = local_.snapshot_ids();
-  std::erase_if(pending, [&](std::uint64_t id) { return id <= last_local_ || id > upto; });
-  std::sort(pending.begin(), pending.end());
+  // (A save built on the newest snapshot, the one the copy has, is the only
+  // one to ship: the store need not be asked.)
+  std::vector<std::uint64_t> pending;
+  if (saved.size() == 1 && saved[0].base_id != 0 && saved[0].base_id == last_local_ && saved[0].info.id == upto) {
+    pending.push_back(upto);
+  } else {
+    pending = local_.snapshot_ids();
+    std::erase_if(pending, [&](std::uint64_t id) { return id <= last_local_ || id > upto; });
+    std::sort(pending.begin(), pending.end());
+  }
   std::optional<std::vector<storage::snapshot_info>> listed;  // read when first needed
   std::size_t shipped = 0;
   for (std::uint64_t id : pending) {
