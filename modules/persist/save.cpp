@@ -247,6 +247,24 @@ save_result session::save_locked(bool durable) {
     changes.chunks = chunked.sink->chunks();
     changes.chunks_sealed_here = true;  // encoded and sealed just now, by the sink
   }
+  // The replication ships what changed from the bytes still in memory (the
+  // encoder's, alive until we return) rather than reading them back.
+  replication::saved_snapshot saved;
+  if (replicator_) {
+    saved.base_id = delta ? base_id_ : 0;
+    saved.removed = changes.remove;
+    saved.keys.reserve(changes.put.size());
+    saved.bytes.reserve(changes.put.size());
+    for (const auto& v : changes.put) {
+      saved.keys.push_back(std::visit([](const auto& x) { return x.key; }, v));
+      const auto* n = std::get_if<storage::new_value>(&v);
+      if (n && !n->fill && !n->fill_in_place) {
+        saved.bytes.emplace_back(n->bytes);
+      } else {
+        saved.bytes.emplace_back(std::nullopt);
+      }
+    }
+  }
   storage::snapshot_info info;
   try {
     info = store_->write_snapshot(delta ? base_id_ : 0, std::move(changes), durable, schemas);
@@ -277,7 +295,10 @@ save_result session::save_locked(bool durable) {
   // sync: returns once PostgreSQL committed it (else throws, the snapshot
   // saved locally and the session's bookkeeping above done); async: wakes
   // the sender.
-  if (replicator_) replicator_->after_save(info.id);
+  if (replicator_) {
+    saved.info = std::move(info);  // (not used past this point)
+    replicator_->after_save(std::move(saved));
+  }
   result.duration = std::chrono::steady_clock::now() - started;
   return result;
 }

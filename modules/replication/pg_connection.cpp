@@ -66,6 +66,12 @@ pg_params& pg_params::bytes(std::span<const std::byte> v) {
   return *this;
 }
 
+pg_params& pg_params::array(const pg_array& v) {
+  const std::span<const char> bytes = v.encoded();
+  add(v.array_oid(), bytes.data(), static_cast<int>(bytes.size()));
+  return *this;
+}
+
 pg_params& pg_params::null(unsigned type_oid) {
   add(type_oid, nullptr, 0);
   return *this;

@@ -4,7 +4,8 @@
 //
 // Every value crosses in PostgreSQL's binary format: int8 (64-bit ids,
 // checksums and fingerprints, stored as their two's-complement bit
-// pattern), int4, bool, text and bytea. Not thread-safe: one thread uses a
+// pattern), int4, bool, text and bytea, and one-dimensional arrays of those
+// (pg_array.h). Not thread-safe: one thread uses a
 // connection at a time.
 #pragma once
 
@@ -21,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "replication/pg_array.h"
+
 namespace instadump::replication {
 
 // The parameters of one statement, $1, $2, ... in the order added.
@@ -35,6 +38,9 @@ class pg_params {
   // The bytes must outlive the statement (they are not copied).
   pg_params& bytes(std::span<const std::byte> v);
   pg_params& null(unsigned type_oid);
+  // A whole array as one parameter (unnest($n) makes rows of it). The array
+  // must outlive the statement and not change until then (not copied).
+  pg_params& array(const pg_array& v);
   std::size_t size() const { return values_.size(); }
 
  private:

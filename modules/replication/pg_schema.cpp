@@ -35,7 +35,9 @@ CREATE TABLE instadump.snapshots (
   PRIMARY KEY (store, seq)
 );
 -- What changed in each snapshot: a value under `key` from snapshot `seq` on
--- (with its bytes), or, with removed, no value from `seq` on.
+-- (with its bytes), or, with removed, no value from `seq` on. (No foreign
+-- key to snapshots: rows are written only with their snapshot's row, in
+-- its transaction, and a key checked per row cost more than the rows.)
 CREATE TABLE instadump.entries (
   store          text    NOT NULL,
   key            text    NOT NULL,
@@ -47,8 +49,7 @@ CREATE TABLE instadump.entries (
   checksum       bigint  NOT NULL,
   chunk_roots    bytea   NOT NULL,
   bytes          bytea   NOT NULL,
-  PRIMARY KEY (store, key, seq),
-  FOREIGN KEY (store, seq) REFERENCES instadump.snapshots
+  PRIMARY KEY (store, key, seq)
 );
 CREATE INDEX entries_by_seq ON instadump.entries (store, seq);
 -- Chunks (nodes of persistent collections), stored once, in the local
@@ -68,6 +69,19 @@ CREATE TABLE instadump.schemas (
 );
 INSERT INTO instadump.format VALUES (1);
 )sql";
+
+// Tables of version 1 created by earlier builds have a foreign key from
+// entries to snapshots, checked row by row on every snapshot's write. No
+// build relies on it (nor would miss it): dropped when present.
+void drop_entries_foreign_key(pg_connection& conn) {
+  pg_result fk = conn.query("SELECT conname::text FROM pg_constraint WHERE conrelid = 'instadump.entries'::regclass "
+                            "AND contype = 'f'", {}, "looking for the entries' foreign key");
+  for (int i = 0; i < fk.rows(); ++i) {
+    std::string name(fk.text(i, 0));
+    conn.run("ALTER TABLE instadump.entries DROP CONSTRAINT \"" + name + "\"",
+             "dropping the entries' foreign key (upgrading the replication tables)");
+  }
+}
 
 }  // namespace
 
@@ -90,6 +104,8 @@ void ensure_pg_schema(pg_connection& conn) {
     if (version == 0) {
       conn.run("CREATE SCHEMA IF NOT EXISTS instadump", "creating schema \"instadump\"");
       conn.run(kVersion1, "creating the replication tables (version 1)");
+    } else {
+      drop_entries_foreign_key(conn);
     }
     conn.run("COMMIT", "committing the replication tables");
   } catch (...) {

@@ -11,31 +11,9 @@
 namespace instadump::replication {
 namespace {
 
-// Rows per INSERT: well under PostgreSQL's 65535 parameters per statement.
-constexpr std::size_t kRowsPerInsert = 500;
-
-// "($1,$2,...,$n)" for the row starting after parameter `first`.
-std::string row_placeholders(std::size_t first, std::size_t columns) {
-  std::string s = "(";
-  for (std::size_t c = 1; c <= columns; ++c) s += (c > 1 ? ",$" : "$") + std::to_string(first + c);
-  return s + ")";
-}
-
-// Runs "INSERT <head> VALUES (...),(...) <tail>" over `rows` in batches;
-// add(params, i) adds row i's `columns` parameters.
-void insert_rows(pg_connection& conn, const std::string& head, const std::string& tail, std::size_t rows,
-                 std::size_t columns, const std::function<void(pg_params&, std::size_t)>& add, const char* doing) {
-  for (std::size_t start = 0; start < rows; start += kRowsPerInsert) {
-    const std::size_t end = std::min(rows, start + kRowsPerInsert);
-    std::string sql = "INSERT INTO " + head + " VALUES ";
-    pg_params p;
-    for (std::size_t i = start; i < end; ++i) {
-      sql += (i > start ? "," : "") + row_placeholders(p.size(), columns);
-      add(p, i);
-    }
-    conn.query(sql + " " + tail, p, doing);
-  }
-}
+// The rows of a snapshot cross as arrays, one per column (pg_array.h),
+// unnested by the server: one statement and a fixed number of parameters
+// however many rows.
 
 // Inserts `chunks`, each unless the copy holds its id already, and throws
 // replication_error when it holds one of them with other bytes. (The join
@@ -43,34 +21,98 @@ void insert_rows(pg_connection& conn, const std::string& head, const std::string
 // copy held already.)
 void insert_chunks_once(pg_connection& conn, const std::string& store,
                         std::span<const outgoing_snapshot::chunk> chunks, std::uint64_t local_id) {
-  for (std::size_t start = 0; start < chunks.size(); start += kRowsPerInsert) {
-    const std::size_t end = std::min(chunks.size(), start + kRowsPerInsert);
-    std::string rows;
-    pg_params p;
-    p.text(store);
-    for (std::size_t i = start; i < end; ++i) {
-      const std::string id = "$" + std::to_string(p.size() + 1);
-      const std::string bytes = "$" + std::to_string(p.size() + 2);
-      rows += (i > start ? ",(" : "(") + id + "::bigint," + bytes + "::bytea)";
-      p.u64(chunks[i].id).bytes(chunks[i].bytes);
-    }
-    pg_result clash = conn.query(
-        "WITH incoming (id, bytes) AS (VALUES " + rows + "), "
-        "added AS (INSERT INTO instadump.chunks (store, id, bytes) SELECT $1, id, bytes FROM incoming "
-        "ON CONFLICT DO NOTHING) "
-        "SELECT i.id FROM incoming i JOIN instadump.chunks c ON c.store = $1 AND c.id = i.id "
-        "WHERE c.bytes <> i.bytes ORDER BY i.id LIMIT 1",
-        p, "writing the snapshot's chunks");
-    if (clash.rows() != 0) {
-      throw replication_error(
-          "instadump replication of store \"" + store + "\": chunk " + std::to_string(clash.u64(0, 0)) +
-          " of local snapshot " + std::to_string(local_id) + " has other bytes than the chunk the copy holds under "
-          "that id. Chunk ids are never reused, so this local store hands out ids the copy used before (was it "
-          "restored from the copy by an older build?); nothing of the snapshot was replicated. Restore an empty "
-          "directory from the copy (instadump restore) and go on from it");
-    }
+  if (chunks.empty()) return;
+  pg_array ids(pg_array::element::int8), bytes(pg_array::element::bytea);
+  for (const auto& c : chunks) {
+    ids.u64(c.id);
+    bytes.bytes(c.bytes);
+  }
+  pg_result clash = conn.query(
+      "WITH incoming AS (SELECT * FROM unnest($2::bigint[], $3::bytea[]) AS i(id, bytes)), "
+      "added AS (INSERT INTO instadump.chunks (store, id, bytes) SELECT $1, id, bytes FROM incoming "
+      "ON CONFLICT DO NOTHING) "
+      "SELECT i.id FROM incoming i JOIN instadump.chunks c ON c.store = $1 AND c.id = i.id "
+      "WHERE c.bytes <> i.bytes ORDER BY i.id LIMIT 1",
+      pg_params().text(store).array(ids).array(bytes), "writing the snapshot's chunks");
+  if (clash.rows() != 0) {
+    throw replication_error(
+        "instadump replication of store \"" + store + "\": chunk " + std::to_string(clash.u64(0, 0)) +
+        " of local snapshot " + std::to_string(local_id) + " has other bytes than the chunk the copy holds under "
+        "that id. Chunk ids are never reused, so this local store hands out ids the copy used before (was it "
+        "restored from the copy by an older build?); nothing of the snapshot was replicated. Restore an empty "
+        "directory from the copy (instadump restore) and go on from it");
   }
 }
+
+void insert_schemas_once(pg_connection& conn, const std::string& store,
+                         std::span<const storage::schema_record> schemas) {
+  if (schemas.empty()) return;
+  pg_array fingerprints(pg_array::element::int8), bytes(pg_array::element::bytea);
+  for (const auto& r : schemas) {
+    fingerprints.u64(r.fingerprint);
+    bytes.bytes(r.bytes);
+  }
+  conn.query("INSERT INTO instadump.schemas (store, fingerprint, bytes) "
+             "SELECT $1, fingerprint, bytes FROM unnest($2::bigint[], $3::bytea[]) AS s(fingerprint, bytes) "
+             "ON CONFLICT DO NOTHING",
+             pg_params().text(store).array(fingerprints).array(bytes), "writing the snapshot's schemas");
+}
+
+// The columns of a snapshot's entries rows, as arrays.
+struct entry_columns {
+  pg_array key{pg_array::element::text}, removed{pg_array::element::boolean}, fingerprint{pg_array::element::int8},
+      schema_version{pg_array::element::int4}, framed{pg_array::element::boolean},
+      checksum{pg_array::element::int8}, chunk_roots{pg_array::element::bytea}, bytes{pg_array::element::bytea};
+
+  explicit entry_columns(const outgoing_snapshot& s) {
+    for (const auto& put : s.puts) {
+      key.text(put.key);
+      removed.boolean(false);
+      fingerprint.u64(put.entry.schema.fingerprint);
+      schema_version.i32(static_cast<std::int32_t>(put.entry.schema.version));
+      framed.boolean(put.entry.framed);
+      checksum.u64(put.entry.checksum);
+      chunk_roots.bytes(pack_ids(put.entry.chunk_roots));
+      bytes.bytes(put.bytes);
+    }
+    for (const auto& k : s.removed) {
+      key.text(k);
+      removed.boolean(true);
+      fingerprint.u64(0);
+      schema_version.i32(0);
+      framed.boolean(false);
+      checksum.u64(0);
+      chunk_roots.bytes({});
+      bytes.bytes({});
+    }
+  }
+  pg_params& add_to(pg_params& p) const {
+    return p.array(key).array(removed).array(fingerprint).array(schema_version).array(framed).array(checksum)
+        .array(chunk_roots).array(bytes);
+  }
+};
+
+// One statement: the fence (the store's newest snapshot moves on only under
+// the writer's epoch; the row lock also orders this write after any other on
+// the store), the snapshot's row, its entries, and the notification of
+// readers following the copy (LISTEN instadump; sent at commit). Returns the
+// new seq in its one row, or no row -- and changes nothing -- when the epoch
+// is no longer the writer's.
+constexpr const char* kWriteSnapshot =
+    "WITH moved AS ("
+    "  UPDATE instadump.stores SET newest = newest + 1 WHERE store = $1 AND epoch = $2 RETURNING newest), "
+    "snapshot AS ("
+    "  INSERT INTO instadump.snapshots (store, seq, epoch, local_id, local_created_unix_nanos, total_bytes) "
+    "  SELECT $1, newest, $2, $3, $4, $5 FROM moved RETURNING seq), "
+    "written AS ("
+    "  INSERT INTO instadump.entries (store, key, seq, removed, fingerprint, schema_version, framed, checksum, "
+    "                                 chunk_roots, bytes) "
+    "  SELECT $1, e.key, snapshot.seq, e.removed, e.fingerprint, e.schema_version, e.framed, e.checksum, "
+    "         e.chunk_roots, e.bytes "
+    "  FROM snapshot, unnest($6::text[], $7::boolean[], $8::bigint[], $9::int[], $10::boolean[], $11::bigint[], "
+    "                        $12::bytea[], $13::bytea[]) "
+    "       AS e(key, removed, fingerprint, schema_version, framed, checksum, chunk_roots, bytes)) "
+    "SELECT seq FROM snapshot, pg_notify('instadump', $1)";
 
 }  // namespace
 
@@ -208,14 +250,18 @@ void replicated_copy::rollback_quietly() {
 }
 
 std::uint64_t replicated_copy::write(const outgoing_snapshot& s) {
-  conn_.run("BEGIN", "starting the snapshot's transaction");
+  const entry_columns columns(s);
+  pg_params p;
+  p.text(store_).u64(epoch_).u64(s.local_id).i64(s.local_created_unix_nanos).u64(s.total_bytes);
+  columns.add_to(p);
+  // Without chunks or schemas the snapshot is that one statement, which is
+  // its own transaction: one round trip and one commit.
+  const bool alone = s.chunks.empty() && s.schemas.empty();
+  if (!alone) conn_.run("BEGIN", "starting the snapshot's transaction");
   try {
-    // The fence: the newest snapshot moves on only under our epoch (the row
-    // lock also orders this write after any other on the store).
-    pg_result moved = conn_.query(
-        "UPDATE instadump.stores SET newest = newest + 1 WHERE store = $1 AND epoch = $2 RETURNING newest",
-        pg_params().text(store_).u64(epoch_), "moving the store's newest snapshot (fenced by the epoch)");
+    pg_result moved = conn_.query(kWriteSnapshot, p, "writing the snapshot (fenced by the epoch)");
     if (moved.rows() == 0) {
+      if (!alone) rollback_quietly();
       pg_result now = conn_.query("SELECT epoch FROM instadump.stores WHERE store = $1", pg_params().text(store_),
                                   "reading the lease's epoch");
       throw lease_lost("instadump replication of store \"" + store_ + "\": this writer (epoch " +
@@ -224,48 +270,20 @@ std::uint64_t replicated_copy::write(const outgoing_snapshot& s) {
                        " was not replicated, and nothing more will be from here: shut this instance down");
     }
     const std::uint64_t seq = moved.u64(0, 0);
-    conn_.query("INSERT INTO instadump.snapshots (store, seq, epoch, local_id, local_created_unix_nanos, "
-                "total_bytes) VALUES ($1, $2, $3, $4, $5, $6)",
-                pg_params().text(store_).u64(seq).u64(epoch_).u64(s.local_id).i64(s.local_created_unix_nanos)
-                    .u64(s.total_bytes),
-                "recording the snapshot");
-    std::vector<std::vector<std::byte>> roots(s.puts.size());
-    for (std::size_t i = 0; i < s.puts.size(); ++i) roots[i] = pack_ids(s.puts[i].entry.chunk_roots);
-    const std::size_t rows = s.puts.size() + s.removed.size();
-    insert_rows(
-        conn_, "instadump.entries (store, key, seq, removed, fingerprint, schema_version, framed, checksum, "
-               "chunk_roots, bytes)", "", rows, 10,
-        [&](pg_params& p, std::size_t i) {
-          p.text(store_);
-          if (i < s.puts.size()) {
-            const auto& put = s.puts[i];
-            p.text(put.key).u64(seq).boolean(false).u64(put.entry.schema.fingerprint)
-                .i32(static_cast<std::int32_t>(put.entry.schema.version)).boolean(put.entry.framed)
-                .u64(put.entry.checksum).bytes(roots[i]).bytes(put.bytes);
-          } else {
-            p.text(s.removed[i - s.puts.size()]).u64(seq).boolean(true).u64(0).i32(0).boolean(false).u64(0)
-                .bytes({}).bytes({});
-          }
-        },
-        "writing the snapshot's values");
+    if (alone) return seq;
     // Chunks and schemas are shipped once: one the copy holds already (a
     // retried snapshot's, or one a restored writer ships again) stays -- a
     // chunk only with the same bytes. (A schema's bytes describe the
     // fingerprint they are stored under; a newer build may describe it in
     // more words, which is no conflict.)
     insert_chunks_once(conn_, store_, s.chunks, s.local_id);
-    insert_rows(conn_, "instadump.schemas (store, fingerprint, bytes)", "ON CONFLICT DO NOTHING", s.schemas.size(),
-                3,
-                [&](pg_params& p, std::size_t i) {
-                  p.text(store_).u64(s.schemas[i].fingerprint).bytes(s.schemas[i].bytes);
-                },
-                "writing the snapshot's schemas");
-    // Readers following the copy (LISTEN instadump) wake up.
-    conn_.query("SELECT pg_notify('instadump', $1)", pg_params().text(store_), "notifying readers");
+    insert_schemas_once(conn_, store_, s.schemas);
     conn_.run("COMMIT", "committing the snapshot");
     return seq;
+  } catch (const lease_lost&) {
+    throw;
   } catch (...) {
-    rollback_quietly();
+    if (!alone) rollback_quietly();
     throw;
   }
 }
@@ -313,29 +331,25 @@ bool replicated_copy::read_changes(
 
 void replicated_copy::read_chunks(std::span<const std::uint64_t> ids,
                                   const std::function<void(std::uint64_t, std::span<const std::byte>)>& visit) {
-  for (std::size_t start = 0; start < ids.size(); start += kRowsPerInsert) {
-    const std::size_t end = std::min(ids.size(), start + kRowsPerInsert);
-    std::string list;
-    pg_params p;
-    p.text(store_);
-    for (std::size_t i = start; i < end; ++i) {
-      list += (i > start ? ",$" : "$") + std::to_string(p.size() + 1);
-      p.u64(ids[i]);
-    }
-    pg_result r = conn_.query("SELECT id, bytes FROM instadump.chunks WHERE store = $1 AND id IN (" + list + ")", p,
-                              "reading replicated chunks");
-    for (int i = 0; i < r.rows(); ++i) visit(r.u64(i, 0), r.bytes(i, 1));
-  }
+  if (ids.empty()) return;
+  pg_array wanted(pg_array::element::int8);
+  for (std::uint64_t id : ids) wanted.u64(id);
+  pg_result r = conn_.query("SELECT id, bytes FROM instadump.chunks WHERE store = $1 AND id = ANY($2::bigint[])",
+                            pg_params().text(store_).array(wanted), "reading replicated chunks");
+  for (int i = 0; i < r.rows(); ++i) visit(r.u64(i, 0), r.bytes(i, 1));
 }
 
 std::vector<storage::schema_record> replicated_copy::read_schemas(std::span<const std::uint64_t> fingerprints) {
   std::vector<storage::schema_record> out;
-  for (std::uint64_t fp : fingerprints) {
-    pg_result r = conn_.query("SELECT bytes FROM instadump.schemas WHERE store = $1 AND fingerprint = $2",
-                              pg_params().text(store_).u64(fp), "reading a replicated schema");
-    if (r.rows() == 0) continue;
-    auto b = r.bytes(0, 0);
-    out.push_back(storage::schema_record{fp, std::vector<std::byte>(b.begin(), b.end())});
+  if (fingerprints.empty()) return out;
+  pg_array wanted(pg_array::element::int8);
+  for (std::uint64_t fp : fingerprints) wanted.u64(fp);
+  pg_result r = conn_.query(
+      "SELECT fingerprint, bytes FROM instadump.schemas WHERE store = $1 AND fingerprint = ANY($2::bigint[])",
+      pg_params().text(store_).array(wanted), "reading replicated schemas");
+  for (int i = 0; i < r.rows(); ++i) {
+    auto b = r.bytes(i, 1);
+    out.push_back(storage::schema_record{r.u64(i, 0), std::vector<std::byte>(b.begin(), b.end())});
   }
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -106,7 +107,7 @@ void replicator::ensure_connected() {
   copy_ = std::move(copy);
 }
 
-std::exception_ptr replicator::ship(std::uint64_t upto) {
+std::exception_ptr replicator::ship(std::uint64_t upto, std::span<const saved_snapshot> saved) {
   std::exception_ptr failure;
   bool lost = false;
   // A connection that was cut while idle (the server restarted, a proxy
@@ -117,7 +118,7 @@ std::exception_ptr replicator::ship(std::uint64_t upto) {
     failure = nullptr;
     try {
       ensure_connected();
-      shipper_->ship_until(*copy_, upto);
+      shipper_->ship_until(*copy_, upto, saved);
       break;
     } catch (const lease_lost&) {
       failure = std::current_exception();
@@ -145,16 +146,30 @@ std::exception_ptr replicator::ship(std::uint64_t upto) {
   return failure;
 }
 
-void replicator::after_save(std::uint64_t local_id) {
+void replicator::after_save(saved_snapshot saved) {
+  const std::uint64_t local_id = saved.info.id;
+  if (options_.mode == send_mode::async) {
+    const std::size_t bytes = saved.own();
+    {
+      lock_guard lock(mu_);
+      target_ = std::max(target_, local_id);
+      // A sender far behind (PostgreSQL slow or away) reads the store for
+      // what it ships then rather than holding every save's bytes.
+      queued_bytes_ += bytes;
+      queued_.push_back(std::move(saved));
+      while (queued_.size() > kMaxQueued || queued_bytes_ > kMaxQueuedBytes) {
+        queued_bytes_ -= queued_.front().held_bytes();
+        queued_.pop_front();
+      }
+    }
+    cv_.notify_all();
+    return;
+  }
   {
     lock_guard lock(mu_);
     target_ = std::max(target_, local_id);
   }
-  if (options_.mode == send_mode::async) {
-    cv_.notify_all();
-    return;
-  }
-  if (std::exception_ptr failure = ship(local_id)) {
+  if (std::exception_ptr failure = ship(local_id, std::span(&saved, 1))) {
     try {
       std::rethrow_exception(failure);
     } catch (const lease_lost&) {
@@ -186,13 +201,18 @@ void replicator::sender_loop() {
   std::chrono::milliseconds backoff = options_.min_backoff;
   for (;;) {
     std::uint64_t upto = 0;
+    std::vector<saved_snapshot> saved;
     {
       unique_lock lock(mu_);
       while (!stop_ && (lost_ || target_ <= shipped_local_)) cv_.wait(lock.native());
       if (stop_) return;
       upto = target_;
+      saved.assign(std::make_move_iterator(queued_.begin()), std::make_move_iterator(queued_.end()));
+      queued_.clear();
+      queued_bytes_ = 0;
     }
-    std::exception_ptr failure = ship(upto);
+    // (Dropped once tried: after a failure the retry reads the store.)
+    std::exception_ptr failure = ship(upto, saved);
     if (!failure) {
       backoff = options_.min_backoff;
       continue;

@@ -15,13 +15,17 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/thread_safety.h"
 #include "replication/replication_options.h"
+#include "replication/saved_snapshot.h"
 
 namespace instadump::storage {
 class snapshot_store;
@@ -55,10 +59,17 @@ class replicator {
   // Throws lease_lost once the lease is known lost (before the local write:
   // a fenced writer stops saving at once).
   void before_save() EXCLUDES(mu_);
-  // Local snapshot `local_id` was written. sync: ships it (and any before it
-  // the copy lacks); throws replication_error (the snapshot stays saved
-  // locally, the next save ships it) or lease_lost. async: returns at once.
-  void after_save(std::uint64_t local_id) EXCLUDES(mu_);
+  // Local snapshot `saved.info.id` was written. sync: ships it (and any
+  // before it the copy lacks), from `saved` where it can; throws
+  // replication_error (the snapshot stays saved locally, the next save
+  // ships it) or lease_lost. async: copies the bytes in `saved` for the
+  // sender (the newest kMaxQueued saves, up to kMaxQueuedBytes, wait; the
+  // sender reads the store for older ones) and returns at once.
+  void after_save(saved_snapshot saved) EXCLUDES(mu_);
+
+  // What the async sender may hold of saves not shipped yet.
+  static constexpr std::size_t kMaxQueued = 16;
+  static constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 
   // How far replication has got.
   status current() const EXCLUDES(mu_);
@@ -72,8 +83,9 @@ class replicator {
   // Connects again when the connection is gone, resuming the lease and
   // learning what the copy holds. Owner thread only.
   void ensure_connected();
-  // Ships up to `upto`; returns the failure (null: none). Owner thread only.
-  std::exception_ptr ship(std::uint64_t upto) EXCLUDES(mu_);
+  // Ships up to `upto` (from `saved` where it can); returns the failure
+  // (null: none). Owner thread only.
+  std::exception_ptr ship(std::uint64_t upto, std::span<const saved_snapshot> saved) EXCLUDES(mu_);
   void sender_loop() EXCLUDES(mu_);
   void report(const std::exception_ptr& failure) const;
 
@@ -89,6 +101,9 @@ class replicator {
   mutable detail::mutex mu_;
   std::condition_variable cv_;  // the sender's wake-up, and wait_shipped()'s
   std::uint64_t target_ GUARDED_BY(mu_) = 0;  // newest local snapshot to ship
+  // async: what the saves handed over, oldest first, and its bytes.
+  std::deque<saved_snapshot> queued_ GUARDED_BY(mu_);
+  std::size_t queued_bytes_ GUARDED_BY(mu_) = 0;
   bool stop_ GUARDED_BY(mu_) = false;
   bool connected_ GUARDED_BY(mu_) = false;
   bool lost_ GUARDED_BY(mu_) = false;

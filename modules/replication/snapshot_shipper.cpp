@@ -72,37 +72,93 @@ void snapshot_shipper::attach(replicated_copy& copy) {
       "store: start this instance on an empty directory to restore the copy, or use another store name");
 }
 
-std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t upto) {
-  std::vector<storage::snapshot_info> pending = local_.list_snapshots();
-  std::erase_if(pending, [&](const storage::snapshot_info& s) { return s.id <= last_local_ || s.id > upto; });
-  std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t upto,
+                                         std::span<const saved_snapshot> saved) {
+  // The kept ones (their ids are read without decoding their records); a
+  // handed-over snapshot pruned meanwhile is not shipped, as if the sender
+  // had not seen it (the next one then comes from the store, its base being
+  // gone from the copy's view).
+  // (A save built on the newest snapshot, the one the copy has, is the only
+  // one to ship: the store need not be asked.)
+  std::vector<std::uint64_t> pending;
+  if (saved.size() == 1 && saved[0].base_id != 0 && saved[0].base_id == last_local_ && saved[0].info.id == upto) {
+    pending.push_back(upto);
+  } else {
+    pending = local_.snapshot_ids();
+    std::erase_if(pending, [&](std::uint64_t id) { return id <= last_local_ || id > upto; });
+    std::sort(pending.begin(), pending.end());
+  }
+  std::optional<std::vector<storage::snapshot_info>> listed;  // read when first needed
   std::size_t shipped = 0;
-  for (const auto& info : pending) {
-    outgoing_snapshot s;
-    try {
-      s = build(info);
-    } catch (const load_failed&) {
-      continue;  // pruned since listed: a newer one follows
+  for (std::uint64_t id : pending) {
+    auto hand = std::lower_bound(saved.begin(), saved.end(), id,
+                                 [](const saved_snapshot& s, std::uint64_t v) { return s.info.id < v; });
+    std::optional<outgoing_snapshot> s;
+    if (hand != saved.end() && hand->info.id == id) s = build_from(*hand);
+    if (!s) {
+      if (!listed) listed = local_.list_snapshots();
+      auto info = std::find_if(listed->begin(), listed->end(), [&](const auto& i) { return i.id == id; });
+      if (info == listed->end()) continue;  // pruned since: a newer one follows
+      try {
+        s = build(*info);
+      } catch (const load_failed&) {
+        continue;  // pruned since listed
+      }
     }
-    std::uint64_t seq = copy.write(s);
-    apply(s, seq);
+    std::uint64_t seq = copy.write(*s);
+    apply(*s, seq);
     ++shipped;
   }
   return shipped;
 }
 
+std::optional<outgoing_snapshot> snapshot_shipper::build_from(const saved_snapshot& saved) {
+  // A snapshot built on a base stands for what changed only when the copy
+  // holds that base.
+  if (saved.base_id != 0 && saved.base_id != last_local_) return std::nullopt;
+  outgoing_snapshot out;
+  std::vector<std::uint64_t> fingerprints;
+  std::size_t new_keys = 0;
+  const auto& entries = saved.info.entries;
+  if (saved.keys.size() != entries.size() || saved.bytes.size() != entries.size()) return std::nullopt;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const storage::entry_info& e = entries[i];
+    const std::string_view key = saved.keys[i];
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      ++new_keys;
+    } else if (it->second.checksum == e.checksum && it->second == entry_of(e)) {
+      continue;
+    }
+    if (!saved.bytes[i] || !e.chunk_roots.empty()) return std::nullopt;
+    auto& put = out.puts.emplace_back();
+    put.key = key;
+    put.entry = entry_of(e);
+    put.bytes.assign(saved.bytes[i]->begin(), saved.bytes[i]->end());
+    if (!schemas_.count(e.schema.fingerprint)) fingerprints.push_back(e.schema.fingerprint);
+  }
+  complete(out, saved.info, std::move(fingerprints));
+  if (saved.base_id != 0) {
+    for (const auto& k : saved.removed) {
+      if (entries_.count(k)) out.removed.push_back(k);
+    }
+  } else {
+    removed_keys(out, entries, new_keys, [&](std::size_t i) { return saved.keys[i]; });
+  }
+  return out;
+}
+
 outgoing_snapshot snapshot_shipper::build(const storage::snapshot_info& info) {
   outgoing_snapshot out;
-  out.local_id = info.id;
-  out.local_created_unix_nanos = info.created_unix_nanos;
-  out.total_bytes = info.total_bytes;
   std::unordered_set<std::uint64_t> queued;
   std::vector<std::uint64_t> fingerprints;
+  std::size_t new_keys = 0;
   local_.read_snapshot(info.id, [&](const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
                                     const storage::chunk_source& chunks) {
     copy_entry meta = entry_of(e);
     auto it = entries_.find(e.key);
-    if (it != entries_.end() && it->second == meta) return;
+    if (it == entries_.end()) ++new_keys;
+    else if (it->second == meta) return;
     auto bytes = words.asBytes();
     auto& put = out.puts.emplace_back();
     put.key = e.key;
@@ -122,17 +178,33 @@ outgoing_snapshot snapshot_shipper::build(const storage::snapshot_info& info) {
       todo.insert(todo.end(), c.children.begin(), c.children.end());
     }
   });
-  std::unordered_set<std::string_view> present;
-  for (const auto& e : info.entries) present.insert(e.key);
-  for (const auto& [key, entry] : entries_) {
-    if (!present.count(key)) out.removed.push_back(key);
-  }
+  complete(out, info, std::move(fingerprints));
+  removed_keys(out, info.entries, new_keys, [&](std::size_t i) { return std::string_view(info.entries[i].key); });
+  return out;
+}
+
+void snapshot_shipper::complete(outgoing_snapshot& out, const storage::snapshot_info& info,
+                                std::vector<std::uint64_t> fingerprints) {
+  out.local_id = info.id;
+  out.local_created_unix_nanos = info.created_unix_nanos;
+  out.total_bytes = info.total_bytes;
   std::sort(fingerprints.begin(), fingerprints.end());
   fingerprints.erase(std::unique(fingerprints.begin(), fingerprints.end()), fingerprints.end());
   for (std::uint64_t fp : fingerprints) {
     if (auto bytes = local_.get_schema(fp)) out.schemas.push_back({fp, std::move(*bytes)});
   }
-  return out;
+}
+
+void snapshot_shipper::removed_keys(outgoing_snapshot& out, std::span<const storage::entry_info> entries,
+                                    std::size_t new_keys, const std::function<std::string_view(std::size_t)>& key) {
+  // The copy has keys the snapshot has not when it has more than the
+  // snapshot's keys it knows (the snapshot's keys are unique).
+  if (entries_.size() <= entries.size() - new_keys) return;
+  std::unordered_set<std::string_view> present;
+  for (std::size_t i = 0; i < entries.size(); ++i) present.insert(key(i));
+  for (const auto& [k, entry] : entries_) {
+    if (!present.count(k)) out.removed.push_back(k);
+  }
 }
 
 void snapshot_shipper::apply(const outgoing_snapshot& s, std::uint64_t seq) {

@@ -1,19 +1,25 @@
 // Ships local snapshots to the replicated copy, each as what the copy
 // lacks: the values that differ from the copy's newest snapshot (with
 // their bytes), the keys it has that the local snapshot does not, the
-// chunks and schemas it does not hold yet. Reads the local store, never
-// the save's in-memory data, so the same code serves a sync save (right
-// after its local write) and the async sender catching up; a sender that
-// fell behind pruning ships the newest kept snapshot, whole where needed.
+// chunks and schemas it does not hold yet. Takes what changed from the
+// snapshots the saves handed over (saved_snapshot.h) where they have it,
+// and reads the local store for the rest, so the same code serves a sync
+// save (right after its local write) and the async sender catching up; a
+// sender that fell behind pruning ships the newest kept snapshot, whole
+// where needed.
 //
 // Not thread-safe: one thread at a time (the saving thread in sync mode,
 // the sender in async mode).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
 #include <unordered_set>
 
 #include "replication/replicated_copy.h"
+#include "replication/saved_snapshot.h"
 #include "storage/snapshot_store.h"
 
 namespace instadump::replication {
@@ -38,10 +44,11 @@ class snapshot_shipper {
   void attach(replicated_copy& copy);
 
   // Ships, in order, the kept local snapshots after the last one shipped,
-  // up to `upto`. Returns how many. A snapshot pruned meanwhile is skipped.
-  // Throws what replicated_copy::write throws; what was shipped before
-  // stays shipped (last_shipped()).
-  std::size_t ship_until(replicated_copy& copy, std::uint64_t upto);
+  // up to `upto`, taking each from `saved` (sorted by id) when it is there.
+  // Returns how many. A snapshot pruned meanwhile is skipped. Throws what
+  // replicated_copy::write throws; what was shipped before stays shipped
+  // (last_shipped()).
+  std::size_t ship_until(replicated_copy& copy, std::uint64_t upto, std::span<const saved_snapshot> saved = {});
 
   // The newest local snapshot the copy has, its seq there, and when it was
   // saved locally (0s: none).
@@ -51,6 +58,16 @@ class snapshot_shipper {
 
  private:
   outgoing_snapshot build(const storage::snapshot_info& info);
+  // From what the save had; nullopt when it lacks the bytes of a value the
+  // copy lacks (or the value reaches chunks).
+  std::optional<outgoing_snapshot> build_from(const saved_snapshot& saved);
+  // The parts of `out` that come from the snapshot's record: its numbers
+  // and the schemas of `fingerprints`.
+  void complete(outgoing_snapshot& out, const storage::snapshot_info& info, std::vector<std::uint64_t> fingerprints);
+  // Adds to out.removed the keys the copy has that the whole snapshot of
+  // `entries` (keys: key(i); `new_keys` of them the copy has not) has not.
+  void removed_keys(outgoing_snapshot& out, std::span<const storage::entry_info> entries, std::size_t new_keys,
+                    const std::function<std::string_view(std::size_t)>& key);
   void apply(const outgoing_snapshot& s, std::uint64_t seq);
 
   storage::snapshot_store& local_;

@@ -131,3 +131,23 @@ TEST_CASE("the lease admits one writer; a writer fenced by a newer epoch gets le
   CHECK(count_rows("snapshots", store) == "1");
   instadump::shutdown();
 }
+
+TEST_CASE("tables an earlier build made, with a foreign key from entries to snapshots, lose it when a writer connects",
+          "[replication][sync]") {
+  const std::string foreign_keys =
+      "select count(*) from pg_constraint where conrelid = 'instadump.entries'::regclass and contype = 'f'";
+  test_util::fresh_session s;
+  instadump::setup(s.dir.db(), with_replication("old-tables"));  // the tables exist from here on
+  set_generation(1);
+  instadump::save_all();
+  instadump::shutdown();
+  server().psql("alter table instadump.entries add foreign key (store, seq) references instadump.snapshots");
+  REQUIRE(server().psql(foreign_keys) == "1");
+
+  instadump::setup(s.dir.db(), with_replication("old-tables"));
+  CHECK(server().psql(foreign_keys) == "0");
+  set_generation(2);
+  instadump::save_all();
+  CHECK(count_rows("entries", "old-tables", "seq = 2") == "2");
+  instadump::shutdown();
+}

@@ -1,0 +1,77 @@
+// What a save hands the replication: the snapshot it just wrote, as the
+// save knows it -- what it put (with the bytes of the small values it
+// encoded, still in memory) and removed on top of its base snapshot -- so
+// that shipping it needs no read of the local store. snapshot_shipper
+// reads the store for what is not here: values written in place or node
+// by node, a copy that is not at the save's base, snapshots saved before.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/snapshot_types.h"
+
+namespace instadump::replication {
+
+struct saved_snapshot {
+  saved_snapshot() = default;
+  // Moves keep the owned bytes where they are (the spans stay valid).
+  saved_snapshot(saved_snapshot&&) = default;
+  saved_snapshot& operator=(saved_snapshot&&) = default;
+  saved_snapshot(const saved_snapshot&) = delete;
+  saved_snapshot& operator=(const saved_snapshot&) = delete;
+
+  // As write_snapshot() returned it: id, creation time, total bytes of the
+  // whole snapshot, and the entries of the values put (keys left empty).
+  storage::snapshot_info info;
+  // 0: the values put are the whole snapshot. Else the snapshot is local
+  // snapshot `base_id` with them put and `removed` taken out.
+  std::uint64_t base_id = 0;
+  std::vector<std::string> removed;
+  // Per entry of info.entries (same order): its key, and the value's bytes
+  // exactly as the store keeps them (their checksum is the entry's), or
+  // nullopt when the save did not have them in memory (values kept from
+  // the base, large ones encoded in place). Both belong to the save until
+  // own() is called.
+  std::vector<std::string_view> keys;
+  std::vector<std::optional<std::span<const std::byte>>> bytes;
+
+  // Copies the keys and bytes into the snapshot's own buffers (for a
+  // sender that ships it after the save returned). Returns how many bytes
+  // it holds then.
+  std::size_t own() {
+    std::size_t total = 0, key_chars = 0;
+    for (const auto& b : bytes) total += b ? b->size() : 0;
+    for (const auto k : keys) key_chars += k.size();
+    owned_bytes_.resize(total);
+    owned_keys_.resize(key_chars);
+    std::size_t at = 0;
+    for (auto& b : bytes) {
+      if (!b) continue;
+      if (!b->empty()) std::memcpy(owned_bytes_.data() + at, b->data(), b->size());
+      b = std::span<const std::byte>(owned_bytes_.data() + at, b->size());
+      at += b->size();
+    }
+    at = 0;
+    for (auto& k : keys) {
+      if (!k.empty()) std::memcpy(owned_keys_.data() + at, k.data(), k.size());
+      k = std::string_view(owned_keys_.data() + at, k.size());
+      at += k.size();
+    }
+    return total + key_chars;
+  }
+  // What own() copied.
+  std::size_t held_bytes() const { return owned_bytes_.size() + owned_keys_.size(); }
+
+ private:
+  std::vector<std::byte> owned_bytes_;
+  std::vector<char> owned_keys_;
+};
+
+}  // namespace instadump::replication
