@@ -169,17 +169,13 @@ void BM_local_load_1000_refs(benchmark::State& state) {
 }
 BENCHMARK(BM_local_load_1000_refs)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-void BM_restore_1000_refs_from_postgres(benchmark::State& state) {
-  thousand_refs s;
-  const auto o = replicated("bench-restore", instadump::replication::sync);
-  instadump::setup(scratch("restore-source"), o);
-  s.change_all();
-  instadump::save_all();
-  instadump::shutdown();
+// Times setup() of a fresh directory with replication `o`: a restore from
+// the copy (each into a directory of its own, named from `name`).
+void time_restores(benchmark::State& state, const instadump::setup_options& o, const std::string& name) {
   int i = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    const fs::path dir = scratch("restore-" + std::to_string(++i));
+    const fs::path dir = scratch(name + "-" + std::to_string(++i));
     state.ResumeTiming();
     instadump::setup(dir, o);
     state.PauseTiming();
@@ -187,6 +183,16 @@ void BM_restore_1000_refs_from_postgres(benchmark::State& state) {
     fs::remove_all(dir);
     state.ResumeTiming();
   }
+}
+
+void BM_restore_1000_refs_from_postgres(benchmark::State& state) {
+  thousand_refs s;
+  const auto o = replicated("bench-restore", instadump::replication::sync);
+  instadump::setup(scratch("restore-source"), o);
+  s.change_all();
+  instadump::save_all();
+  instadump::shutdown();
+  time_restores(state, o, "restore");
 }
 BENCHMARK(BM_restore_1000_refs_from_postgres)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
@@ -221,17 +227,7 @@ void BM_restore_100k_products_from_postgres(benchmark::State& state) {
   instadump::setup(scratch("restore-100k-source"), o);
   instadump::save_all();
   instadump::shutdown();
-  int i = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    const fs::path dir = scratch("restore-100k-" + std::to_string(++i));
-    state.ResumeTiming();
-    instadump::setup(dir, o);
-    state.PauseTiming();
-    instadump::shutdown();
-    fs::remove_all(dir);
-    state.ResumeTiming();
-  }
+  time_restores(state, o, "restore-100k");
 }
 BENCHMARK(BM_restore_100k_products_from_postgres)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(8);
 
