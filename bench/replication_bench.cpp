@@ -153,6 +153,16 @@ BENCHMARK(BM_postgres_commit_1000_values)->Unit(benchmark::kMicrosecond)->UseRea
 
 // setup() of a directory holding 1,000 refs, and of an empty one restored
 // from PostgreSQL.
+// Times setup() of `dir`, a local store: a load.
+void time_loads(benchmark::State& state, const fs::path& dir) {
+  for (auto _ : state) {
+    instadump::setup(dir);
+    state.PauseTiming();
+    instadump::shutdown();
+    state.ResumeTiming();
+  }
+}
+
 void BM_local_load_1000_refs(benchmark::State& state) {
   thousand_refs s;
   const fs::path dir = scratch("load");
@@ -160,12 +170,7 @@ void BM_local_load_1000_refs(benchmark::State& state) {
   s.change_all();
   instadump::save_all();
   instadump::shutdown();
-  for (auto _ : state) {
-    instadump::setup(dir);
-    state.PauseTiming();
-    instadump::shutdown();
-    state.ResumeTiming();
-  }
+  time_loads(state, dir);
 }
 BENCHMARK(BM_local_load_1000_refs)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
@@ -212,12 +217,7 @@ void BM_local_load_100k_products(benchmark::State& state) {
   instadump::setup(dir);
   instadump::save_all();
   instadump::shutdown();
-  for (auto _ : state) {
-    instadump::setup(dir);
-    state.PauseTiming();
-    instadump::shutdown();
-    state.ResumeTiming();
-  }
+  time_loads(state, dir);
 }
 BENCHMARK(BM_local_load_100k_products)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(8);
 

@@ -127,7 +127,7 @@ std::optional<outgoing_snapshot> snapshot_shipper::build_from(const saved_snapsh
     auto it = entries_.find(key);
     if (it == entries_.end()) {
       ++new_keys;
-    } else if (it->second.checksum == e.checksum && it->second == entry_of(e)) {
+    } else if (it->second == entry_of(e)) {
       continue;
     }
     if (!saved.bytes[i] || !e.chunk_roots.empty()) return std::nullopt;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <memory>
 
 #include "common/errors.h"
 #include "storage/test_hooks.h"
@@ -54,6 +55,13 @@ snapshot_delta with_chunks(std::vector<std::uint64_t> roots, const std::vector<s
   return d;
 }
 
+// A new store in `tmp`, writing through the journal or straight into LMDB.
+std::unique_ptr<snapshot_store> open_store(const scratch_dir& tmp, bool journal) {
+  store_options options;
+  options.journal = journal;
+  return snapshot_store::open(tmp.path(), options);
+}
+
 std::string refusal(snapshot_store& store, const snapshot_delta& d) {
   const std::uint64_t base = store.newest() ? store.newest()->id : 0;
   try {
@@ -71,9 +79,7 @@ TEST_CASE("chunks that fail the checks refuse the write, and nothing is written,
   for (bool journal : {false, true}) {
     CAPTURE(journal);
     scratch_dir tmp;
-    store_options options;
-    options.journal = journal;
-    auto store = snapshot_store::open(tmp.path(), options);
+    auto store = open_store(tmp, journal);
     // Snapshot 1: chunks 1 (leaf) and 2 (branch over it), root 2.
     store->write_snapshot(0, with_chunks({2}, {leaf(1, 1), branch(2, {1})}), true);
     REQUIRE(store->next_chunk_id() == 3);
@@ -116,9 +122,7 @@ TEST_CASE("chunks sealed by the caller (chunks_sealed_here) skip only the checks
   for (bool journal : {false, true}) {
     CAPTURE(journal);
     scratch_dir tmp;
-    store_options options;
-    options.journal = journal;
-    auto store = snapshot_store::open(tmp.path(), options);
+    auto store = open_store(tmp, journal);
     auto sealed = [](snapshot_delta d) {
       d.chunks_sealed_here = true;
       return d;
