@@ -87,6 +87,19 @@ std::string pg_newest(const std::string& store) {
   return server().psql("select newest from instadump.stores where store = '" + store + "'");
 }
 
+// Waits until PostgreSQL serves exactly `n` instadump connections; returns
+// whether it did. A client that is killed or hangs up leaves its backend
+// running for a moment: a statement it had sent may still commit then.
+bool wait_for_instadump_backends(int n) {
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  const std::string want = std::to_string(n);
+  while (server().psql("select count(*) from pg_stat_activity where application_name = 'instadump'") != want) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("a reader process follows a writer process's snapshots as they replicate: whole, never older, up to the "
@@ -142,6 +155,8 @@ TEST_CASE("a reader process follows a writer process's snapshots as they replica
     REQUIRE(number_after(l, "acked") == acked + 1);
     acked = number_after(l, "acked");
   }
+  // Its backends end after it: only then is the save in flight committed or not.
+  REQUIRE(wait_for_instadump_backends(2));  // the reader's own two
   instadump::reload_all();
   check_whole();
   CHECK(counter.deref() >= acked);
@@ -203,7 +218,7 @@ TEST_CASE("a reader never writes to PostgreSQL: the tables and the lease are unt
   CHECK(server().psql("select count(*) from pg_stat_activity where application_name = 'instadump'") == "2");
   instadump::shutdown();
   CHECK(tables() == before);
-  CHECK(server().psql("select count(*) from pg_stat_activity where application_name = 'instadump'") == "0");
+  CHECK(wait_for_instadump_backends(0));
 }
 
 TEST_CASE("a reader's setup names what is wrong: PostgreSQL unreachable, a directory that is not its cache",
