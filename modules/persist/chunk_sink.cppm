@@ -74,8 +74,8 @@ class in_place_message final : public capnp::MessageBuilder {
 export namespace instadump::detail {
 
 // Collects the chunks one save writes (the session gives it the store's
-// next_chunk_id), and the node each was written for, to tag once the store
-// accepted the snapshot. Chunk ids increase, so a chunk's id is above its
+// next_chunk_id), and the node each was written for (none for a delta's
+// chunks), to tag once the store accepted the snapshot. Chunk ids increase, so a chunk's id is above its
 // children's: they are added first.
 class chunk_sink {
  public:
@@ -150,7 +150,9 @@ class chunk_sink {
   // After the store accepted the snapshot: each written node carries its
   // chunk's tag. REQUIRES: the nodes are alive (their values are held).
   void tag_written(std::uint64_t epoch) const noexcept {
-    for (const written& w : written_) node_inspection::set_stored_tag(w.node, chunk_tags::pack(epoch, w.id));
+    for (const written& w : written_) {
+      if (w.node) node_inspection::set_stored_tag(w.node, chunk_tags::pack(epoch, w.id));
+    }
   }
 
  private:

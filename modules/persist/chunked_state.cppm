@@ -26,6 +26,7 @@ module;
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -43,6 +44,7 @@ import :pset;
 import :btree_access;
 import :collection_chunks;
 import :chunk_sink;
+import :chunk_deltas;
 
 export namespace instadump::detail {
 
@@ -56,67 +58,89 @@ struct chunk_payloads {
   static constexpr std::uint64_t branch_type = 0xb6f1c0a7e41d2c95ull;      // ChunkBranch
   static constexpr std::uint64_t collection_type = 0xd2a4e86b1f0c3b77ull;  // ChunkedCollection
 
-  // ChunkedCollection {root @0 :UInt64; size @1 :UInt64; tail @2 :UInt64}
-  // as one segment: the root pointer, then the three data words.
-  static constexpr std::size_t descriptor_words = 4;
+  // ChunkedCollection {root @0 :UInt64; size @1 :UInt64; tail @2 :UInt64;
+  // delta @3 :UInt64} as one segment: the root pointer, then the data words.
+  // A value without deltas is written without the fourth (as builds before
+  // deltas wrote every descriptor), so its data section is 3 or 4 words.
+  static constexpr std::size_t descriptor_words = 5;  // at most
   // A collection value's parts: its root chunk (0 for a pvector whose
-  // elements are all in its tail), its number of entries, and a pvector's
-  // tail chunk (0 for a pmap or pset). All 0: an empty collection, which is
-  // stored as a plain value instead.
+  // elements are all in its tail), its number of entries, a pvector's tail
+  // chunk (0 for a pmap or pset), and the newest link of the deltas saved
+  // since the root's tree (chunk_deltas.cppm; 0: none). All 0: an empty
+  // collection, which is stored as a plain value instead.
   struct descriptor {
     std::uint64_t root = 0;
     std::uint64_t size = 0;
     std::uint64_t tail = 0;
+    std::uint64_t delta = 0;
   };
-  static void write_descriptor(std::span<capnp::word, descriptor_words> out, const descriptor& d) noexcept {
-    const std::uint64_t w[descriptor_words] = {std::uint64_t{3} << 32, d.root, d.size, d.tail};
-    std::memcpy(out.data(), w, sizeof w);
+  // Writes `d` to the start of `out`; returns how many words it took.
+  static std::size_t write_descriptor(std::span<capnp::word, descriptor_words> out, const descriptor& d) noexcept {
+    const std::uint64_t data_words = d.delta ? 4 : 3;
+    const std::uint64_t w[descriptor_words] = {data_words << 32, d.root, d.size, d.tail, d.delta};
+    std::memcpy(out.data(), w, (1 + data_words) * sizeof(std::uint64_t));
+    return 1 + data_words;
   }
   // The chunks a descriptor refers to (a value's chunk roots): the root,
-  // then the tail, each if it has one.
+  // the tail, then the newest delta, each if it has one.
   static std::vector<std::uint64_t> roots_of(const descriptor& d) {
     std::vector<std::uint64_t> out;
     if (d.root) out.push_back(d.root);
     if (d.tail) out.push_back(d.tail);
+    if (d.delta) out.push_back(d.delta);
     return out;
   }
   // Throws corrupt_data naming `where` when `words` are not a descriptor.
   static descriptor read_descriptor(kj::ArrayPtr<const capnp::word> words, const std::string& where) {
     std::uint64_t w[descriptor_words] = {};
-    if (words.size() != descriptor_words) {
+    if (words.size() != 4 && words.size() != 5) {
       throw corrupt_data(where + ": a collection stored node by node has a descriptor of " +
-                         std::to_string(words.size()) + " words, not " + std::to_string(descriptor_words));
+                         std::to_string(words.size()) + " words, not 4 or 5");
     }
-    std::memcpy(w, words.begin(), sizeof w);
-    if (w[0] != std::uint64_t{3} << 32) {
+    std::memcpy(w, words.begin(), words.size() * sizeof(capnp::word));
+    if (w[0] != std::uint64_t{words.size() - 1} << 32) {
       throw corrupt_data(where + ": the descriptor of a collection stored node by node does not start with its "
                          "root pointer");
     }
-    return {w[1], w[2], w[3]};
+    if (words.size() == 5 && w[4] == 0) {
+      throw corrupt_data(where + ": the descriptor of a collection stored node by node has room for deltas but "
+                         "names none");
+    }
+    return {w[1], w[2], w[3], w[4]};
   }
 
-  // ChunkBranch {sizes @0 :List(UInt64)}: the root pointer (no data, one
-  // pointer), the list pointer (8-byte elements), then the sizes.
+  // ChunkBranch {sizes @0 :List(UInt64)}: the subtree size of each child.
   static std::vector<capnp::word> branch(std::span<const std::uint64_t> sizes) {
-    std::vector<capnp::word> out(2 + sizes.size());
-    const std::uint64_t head[2] = {std::uint64_t{1} << 48, 1 | std::uint64_t{5} << 32 | std::uint64_t{sizes.size()} << 35};
-    std::memcpy(out.data(), head, sizeof head);
-    if (!sizes.empty()) std::memcpy(out.data() + 2, sizes.data(), sizes.size_bytes());
-    return out;
+    return uint64_list_payload::write(sizes);
   }
   static std::vector<std::uint64_t> read_branch(kj::ArrayPtr<const capnp::word> words, std::size_t children,
                                                 std::uint64_t id) {
-    std::uint64_t head[2] = {};
-    if (words.size() == 2 + children) std::memcpy(head, words.begin(), sizeof head);
-    if (head[0] != std::uint64_t{1} << 48 ||
-        head[1] != (1 | std::uint64_t{5} << 32 | std::uint64_t{children} << 35)) {
+    auto sizes = uint64_list_payload::read(words, children);
+    if (!sizes) {
       throw corrupt_data("chunk " + std::to_string(id) + " is not a branch of " + std::to_string(children) +
                          " children (its payload does not list their sizes)");
     }
-    std::vector<std::uint64_t> sizes(children);
-    if (children) std::memcpy(sizes.data(), words.begin() + 2, children * sizeof(std::uint64_t));
-    return sizes;
+    return std::move(*sizes);
   }
+};
+
+// What saving a state node by node wrote: its descriptor (all 0: the value
+// is empty and stored as a plain value), the history the next save builds
+// on, and whether the chunks hold the value's whole tree now (no deltas).
+struct chunked_save {
+  chunk_payloads::descriptor d;
+  chunk_history history;
+  bool tree_saved = true;
+};
+
+// A value built from its chunks, with the tree its descriptor's root holds
+// when deltas were applied to it (what the next save's nodes may refer to),
+// and its history.
+template <class T>
+struct chunked_load {
+  T value;
+  std::optional<T> tree;  // (none: the value is the tree)
+  chunk_history history;
 };
 
 // A state's nodes as chunks: leaves written and read with the state's codec
@@ -200,32 +224,49 @@ class btree_state_chunks {
     }
   };
   using io = state_node_io<T, leaves>;
+  using deltas = collection_deltas<T, Access>;
 
  public:
   using encode_fn = typename io::encode_fn;
   using decode_fn = typename io::decode_fn;
 
-  // Writes the nodes of `value` that `previous` (the value the base snapshot
-  // holds, or null) does not let it refer to; returns the value's
-  // descriptor (all 0 for an empty value, which is stored as a plain value).
-  static chunk_payloads::descriptor save(const T& value, const T* previous, std::uint64_t epoch,
-                                         const storage::schema_identity& schema, encode_fn encode, chunk_sink& sink) {
+  // Saves `value`: as a delta on `previous` (the value saved last) when
+  // chunk_deltas' rules allow, else its nodes that `tree` (the value whose
+  // tree the store holds, or null) does not let it refer to.
+  static chunked_save save(const T& value, const T* previous, const T* tree, const chunk_history& h,
+                           std::uint64_t epoch, const storage::schema_identity& schema, encode_fn encode,
+                           chunk_sink& sink) {
     const node_header* root = Access::root(value);
     if (!root) return {};
+    if (previous && tree) {
+      if (auto after = deltas::save(value, *previous, h, schema, encode, sink)) {
+        return {{after->tree_root, value.size(), 0, after->delta_head}, *after, false};
+      }
+    }
     typename io::writer w{schema, encode, sink};
-    return {btree_chunks<Access>::save(root, previous ? Access::root(*previous) : nullptr, epoch, w), value.size(), 0};
+    const std::uint64_t id = btree_chunks<Access>::save(root, tree ? Access::root(*tree) : nullptr, epoch, w);
+    return {{id, value.size(), 0, 0}, {id, 0, 0, 0}, true};
   }
 
-  // The value `d` describes; every node built is tagged (epoch, its chunk).
-  // Throws corrupt_data for damage.
-  static T load(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks, std::uint64_t epoch,
-                decode_fn decode) {
+  // The value `d` describes; every node built from a tree chunk is tagged
+  // (epoch, its chunk). Throws corrupt_data for damage.
+  static chunked_load<T> load(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
+                              std::uint64_t epoch, decode_fn decode) {
     if (d.tail != 0) {
       throw corrupt_data("the descriptor of a map or set names a tail chunk (" + std::to_string(d.tail) +
                          "), which only a vector has");
     }
     typename io::reader r{chunks, decode};
-    return Access::assemble(btree_chunks<Access>::load(d.root, r, epoch), d.size);
+    if (d.delta == 0) return {Access::assemble(btree_chunks<Access>::load(d.root, r, epoch), d.size), {}, {d.root}};
+    typename Access::node_ref root = btree_chunks<Access>::load(d.root, r, epoch);
+    const std::uint64_t tree_size = Access::subtree_size(root.get());
+    chunked_load<T> out{T{}, Access::assemble(std::move(root), tree_size), {d.root}};
+    out.value = deltas::load(*out.tree, d.delta, chunks, decode, out.history);
+    if (out.value.size() != d.size) {
+      throw corrupt_data("a stored collection claims " + std::to_string(d.size) + " entries but its tree and deltas "
+                         "(chunk " + std::to_string(d.delta) + ") hold " + std::to_string(out.value.size()));
+    }
+    return out;
   }
 };
 

@@ -56,8 +56,11 @@ class trie_state_chunks {
   // Writes the nodes of `value` that `previous` (the value the base snapshot
   // holds, or null) does not let it refer to; returns the value's
   // descriptor (all 0 for an empty value, which is stored as a plain value).
-  static chunk_payloads::descriptor save(const T& value, const T* previous, std::uint64_t epoch,
-                                         const storage::schema_identity& schema, encode_fn encode, chunk_sink& sink) {
+  // (A vector's changes are at their index already: it has no deltas, and
+  // its tree is always the value saved last.)
+  static chunked_save save(const T& value, const T* previous, const T* /*tree*/, const chunk_history& /*h*/,
+                           std::uint64_t epoch, const storage::schema_identity& schema, encode_fn encode,
+                           chunk_sink& sink) {
     if (value.empty()) return {};
     typename io::writer w{schema, encode, sink};
     const auto tail_offset = [](const T& v) { return v.size() - (access::tail(v) ? access::count(access::tail(v)) : 0); };
@@ -65,20 +68,24 @@ class trie_state_chunks {
         access::root(value), access::tail(value), previous ? access::root(*previous) : nullptr,
         previous ? access::tail(*previous) : nullptr, tail_offset(value), previous ? tail_offset(*previous) : 0,
         epoch, w);
-    return {ids.root, value.size(), ids.tail};
+    return {{ids.root, value.size(), ids.tail, 0}, {ids.root ? ids.root : ids.tail, 0, 0, 0}, true};
   }
 
   // The value `d` describes; every node built is tagged (epoch, its chunk).
   // Throws corrupt_data for damage.
-  static T load(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks, std::uint64_t epoch,
-                decode_fn decode) {
+  static chunked_load<T> load(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
+                              std::uint64_t epoch, decode_fn decode) {
+    if (d.delta != 0) {
+      throw corrupt_data("the descriptor of a vector names a delta (chunk " + std::to_string(d.delta) +
+                         "), which only a map or set has");
+    }
     if (d.tail == 0) {
       throw corrupt_data("the descriptor of a vector of " + std::to_string(d.size) + " elements names no tail chunk");
     }
     typename io::reader r{chunks, decode};
     node_ref root = d.root ? trie_chunks<access>::load(d.root, r, epoch) : node_ref{};
     node_ref tail = trie_chunks<access>::load(d.tail, r, epoch);
-    return access::assemble(std::move(root), std::move(tail), d.size);
+    return {access::assemble(std::move(root), std::move(tail), d.size), {}, {d.root ? d.root : d.tail}};
   }
 };
 

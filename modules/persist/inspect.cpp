@@ -36,7 +36,7 @@ namespace {
 // decoded by the codec).
 std::optional<chunk_payloads::descriptor> chunked_descriptor(const state_entry& entry,
                                                              kj::ArrayPtr<const capnp::word> words, bool framed) {
-  if (!entry.chunked() || framed || words.size() != chunk_payloads::descriptor_words) return std::nullopt;
+  if (!entry.chunked() || framed || (words.size() != 4 && words.size() != 5)) return std::nullopt;
   try {
     return chunk_payloads::read_descriptor(words, entry.key());
   } catch (const corrupt_data&) {
@@ -130,7 +130,9 @@ void session::check_decodes(std::string_view key, std::span<const std::byte> byt
                           "setup() on its directory first");
       }
       // (Tags of epoch 0 match no session's: the nodes are discarded anyway.)
-      store_->read_chunks(what, [&](const storage::chunk_source& chunks) { v = entry->decode_chunked(*d, chunks, 0); });
+      store_->read_chunks(what, [&](const storage::chunk_source& chunks) {
+        v = entry->decode_chunked(*d, chunks, 0, nullptr);
+      });
     } else {
       storage::value_message message(words.words(), framed, storage::reader_options_for(words.words().size()));
       v = entry->decode(message.reader(), stored);
@@ -155,7 +157,7 @@ void session::check_chunked_decodes(std::string_view key, std::span<const std::b
   try {
     const auto d = chunk_payloads::read_descriptor(words.words(), "value '" + std::string(key) + "'");
     given_chunks chunks(chunk, "value '" + std::string(key) + "'");
-    v = entry.decode_chunked(d, chunks, 0);  // (epoch 0: the tags match no session's)
+    v = entry.decode_chunked(d, chunks, 0, nullptr);  // (epoch 0: the tags match no session's)
   } catch (const std::exception& ex) {
     throw does_not_decode(key, ex.what());
   } catch (const kj::Exception& ex) {

@@ -60,7 +60,7 @@ std::size_t index_of(std::uint64_t id, std::span<const std::uint64_t> ids, const
 // value stored node by node (it has chunk roots) is built from its chunks,
 // any other decoded by the state's codec.
 version_base* decode_value(const state_entry& e, const entry_info& info, kj::ArrayPtr<const capnp::word> words,
-                           const storage::chunk_source& chunks, std::uint64_t epoch) {
+                           const storage::chunk_source& chunks, std::uint64_t epoch, chunk_loaded& loaded) {
   if (info.chunk_roots.empty()) {
     storage::value_message message(words, info.framed, storage::reader_options_for(words.size()));
     return e.decode(message.reader(), info.schema);
@@ -70,7 +70,7 @@ version_base* decode_value(const state_entry& e, const entry_info& info, kj::Arr
     throw corrupt_data("value '" + info.key + "' refers to chunks " + std::to_string(d.root) + " and " +
                        std::to_string(d.tail) + ", which are not the chunk roots stored with it");
   }
-  return e.decode_chunked(d, chunks, epoch);
+  return e.decode_chunked(d, chunks, epoch, &loaded);
 }
 
 }  // namespace
@@ -145,9 +145,7 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
   std::vector<decoded_value> out;
   std::unordered_map<tracked_state*, std::pair<std::size_t, std::size_t>> best;  // state -> (rank, index in out)
   auto release_all = [&] {
-    for (decoded_value& d : out) {
-      if (d.value) d.value->release();
-    }
+    for (decoded_value& d : out) d.release();
     out.clear();
   };
   storage::snapshot_store& store = *store_;
@@ -162,8 +160,9 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
       auto [b, first] = best.try_emplace(t, it->second.rank, out.size());
       if (!first && b->second.first <= it->second.rank) return;  // a better-ranked key holds it
       version_base* v;
+      chunk_loaded loaded;
       try {
-        v = decode_value(*t->entry, info, words, chunks, epoch);
+        v = decode_value(*t->entry, info, words, chunks, epoch, loaded);
       } catch (const corrupt_data& ex) {
         throw corrupt_data("instadump: cannot restore ref '" + info.key + "' from snapshot " + std::to_string(id) +
                            " in \"" + store.directory().string() + "\": " + ex.what() + "; nothing was changed");
@@ -178,12 +177,12 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
       }
       if (!first) {
         decoded_value& d = out[b->second.second];
-        d.value->release();
-        d = {t, v, info};
+        d.release();
+        d = {t, v, info, false, loaded};
         b->second.first = it->second.rank;
         return;
       }
-      out.push_back({t, v, info});
+      out.push_back({t, v, info, false, loaded});
     });
   } catch (...) {
     release_all();
@@ -194,7 +193,7 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
       out.reserve(states.size());
       for (tracked_state& t : states) {
         if (best.count(&t)) continue;
-        if (version_base* v = t.entry->copy_default()) out.push_back({&t, v, {}, true});
+        if (version_base* v = t.entry->copy_default()) out.push_back({&t, v, {}, true, {}});
       }
     } catch (...) {
       release_all();
@@ -215,11 +214,11 @@ void session::install(std::vector<decoded_value>& values, std::uint64_t id) {
       }
     });
   } catch (const validation_failed& e) {
-    for (decoded_value& d : values) d.value->release();
+    for (decoded_value& d : values) d.release();
     throw load_failed("instadump: cannot restore snapshot " + std::to_string(id) + ": " + e.what() +
                       "; nothing was changed");
   } catch (...) {
-    for (decoded_value& d : values) d.value->release();
+    for (decoded_value& d : values) d.release();
     throw;
   }
   for (decoded_value& d : values) {
@@ -228,8 +227,15 @@ void session::install(std::vector<decoded_value>& values, std::uint64_t id) {
                                   : saved_slot::of(d.value->stamp(), d.stored, d.stored.key == d.state->entry->key());
     // (The nodes of a value built from chunks carry their tags: the next
     // save refers to those chunks, which the base snapshot holds.)
-    d.state->chunk_base.hold(d.is_default || !d.state->entry->chunked() ? nullptr : d.value);
-    d.value->release();
+    tracked_state& t = *d.state;
+    if (d.is_default || !t.entry->chunked() || d.stored.chunk_roots.empty()) {
+      t.forget_chunks();
+    } else {
+      t.chunk_base.hold(d.value);
+      t.chunk_tree.hold(d.chunks.tree ? d.chunks.tree : d.value);
+      t.chunk_stored = d.chunks.history;
+    }
+    d.release();
   }
 }
 

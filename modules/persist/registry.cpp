@@ -18,13 +18,12 @@ import :session_impl;
 
 namespace instadump::detail {
 
-chunk_payloads::descriptor state_entry::encode_chunked(const version_base&, const version_base*, std::uint64_t,
-                                                       chunk_sink&) const {
+chunked_save state_entry::encode_chunked(const version_base&, const chunk_basis&, std::uint64_t, chunk_sink&) const {
   throw error("instadump: state '" + key_ + "' is not a collection saved node by node");
 }
 
 version_base* state_entry::decode_chunked(const chunk_payloads::descriptor&, const storage::chunk_source&,
-                                          std::uint64_t) const {
+                                          std::uint64_t, chunk_loaded*) const {
   throw load_failed("instadump: state '" + key_ + "' cannot load a value stored node by node: its type is not a "
                     "pmap, pset or pvector (a snapshot of such a state loads only into a state of the same kind)");
 }

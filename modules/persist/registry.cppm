@@ -36,6 +36,7 @@ import :version;
 import :ref_core;
 import :ref;
 import :chunk_sink;
+import :chunk_deltas;
 import :chunked_state;
 import :chunked_vector_state;
 
@@ -69,6 +70,20 @@ struct state_codec {
 }  // namespace instadump
 
 namespace instadump::detail {
+
+// What a save of a state stored node by node builds on: left by its last
+// save or load (tracked_state keeps it).
+struct chunk_basis {
+  const version_base* previous = nullptr;  // the value saved or loaded last
+  const version_base* tree = nullptr;      // the value whose tree the chunks hold
+  chunk_history history;
+};
+
+// What decode_chunked gives besides the value (see there).
+struct chunk_loaded {
+  version_base* tree = nullptr;
+  chunk_history history;
+};
 
 // A registered state, type-erased: its key, schema and codec. (What a
 // session knows about it -- where its value is stored -- is the session's:
@@ -110,16 +125,19 @@ class state_entry {
   // pset, pvector: see chunked_state.cppm, chunked_vector_state.cppm). The
   // three calls below are for those.
   inline bool chunked() const noexcept { return chunked_; }
-  // Adds to `sink` the chunks of `v` that `previous` (the value the save's
-  // base snapshot holds for this state, or null) does not let it refer to;
-  // returns the value's descriptor (all 0: `v` is empty, stored as a plain
-  // value).
-  virtual chunk_payloads::descriptor encode_chunked(const version_base& v, const version_base* previous,
-                                                    std::uint64_t epoch, chunk_sink& sink) const;
+  // Adds to `sink` what saving `v` node by node writes, building on
+  // `basis` (what the state's last save or load left); returns its
+  // descriptor (all 0: `v` is empty, stored as a plain value) and the
+  // basis's history after it.
+  virtual chunked_save encode_chunked(const version_base& v, const chunk_basis& basis, std::uint64_t epoch,
+                                      chunk_sink& sink) const;
   // A new version (one hold, stamp 0) holding the value the descriptor `d`
-  // names; its nodes are tagged (epoch, chunk id).
+  // names; its tree's nodes are tagged (epoch, chunk id). With `out`, also
+  // what a basis needs: the tree the descriptor's root holds (a new
+  // version, one hold, when deltas were applied to it; else null: the
+  // value is the tree) and the history.
   virtual version_base* decode_chunked(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
-                                       std::uint64_t epoch) const;
+                                       std::uint64_t epoch, chunk_loaded* out) const;
 
  protected:
   const ref_core* core_ = nullptr;  // set by the typed subclass
@@ -161,22 +179,28 @@ class typed_state final : public state_entry {
       return nullptr;
     }
   }
-  chunk_payloads::descriptor encode_chunked(const version_base& v, const version_base* previous,
-                                            std::uint64_t epoch, chunk_sink& sink) const override {
+  chunked_save encode_chunked(const version_base& v, const chunk_basis& basis, std::uint64_t epoch,
+                              chunk_sink& sink) const override {
     if constexpr (chunked_traits<T>::chunked) {
-      const T& value = static_cast<const version<T>&>(v).value;
-      const T* before = previous ? &static_cast<const version<T>&>(*previous).value : nullptr;
-      return chunked_traits<T>::chunks::save(value, before, epoch, schema(), codec_.encode, sink);
+      const auto value_of = [](const version_base* x) { return x ? &static_cast<const version<T>&>(*x).value : nullptr; };
+      return chunked_traits<T>::chunks::save(static_cast<const version<T>&>(v).value, value_of(basis.previous),
+                                             value_of(basis.tree), basis.history, epoch, schema(), codec_.encode,
+                                             sink);
     } else {
-      return state_entry::encode_chunked(v, previous, epoch, sink);
+      return state_entry::encode_chunked(v, basis, epoch, sink);
     }
   }
   version_base* decode_chunked(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
-                               std::uint64_t epoch) const override {
+                               std::uint64_t epoch, chunk_loaded* out) const override {
     if constexpr (chunked_traits<T>::chunked) {
-      return new version<T>(0, chunked_traits<T>::chunks::load(d, chunks, epoch, codec_.decode));
+      chunked_load<T> got = chunked_traits<T>::chunks::load(d, chunks, epoch, codec_.decode);
+      if (out) {
+        out->tree = got.tree ? new version<T>(0, std::move(*got.tree)) : nullptr;
+        out->history = got.history;
+      }
+      return new version<T>(0, std::move(got.value));
     } else {
-      return state_entry::decode_chunked(d, chunks, epoch);
+      return state_entry::decode_chunked(d, chunks, epoch, out);
     }
   }
   void set_commit_listener(std::function<void()> listener) override {

@@ -152,30 +152,38 @@ bool encode_value(storage::new_value& value, tracked_state& t, const version_bas
   return as_words;
 }
 
-// The chunks a save writes for the states saved node by node, and the
-// descriptors that are those states' values (alive until the write returns).
+// The chunks a save writes for the states saved node by node, the
+// descriptors that are those states' values (alive until the write
+// returns), and what each state's basis becomes once the store took them.
 struct chunked_values {
+  struct saved_state {
+    std::size_t state;  // index in the session's tracked states
+    chunk_history history;
+    bool tree_saved;
+  };
   std::optional<chunk_sink> sink;  // made for the first such state that changed
   std::deque<std::array<capnp::word, chunk_payloads::descriptor_words>> descriptors;
+  std::vector<saved_state> saved;
 };
 
-// Fills in `value`, the new value of state `t` (saved node by node), with
-// its version `v`: its new nodes go to `out`'s sink, its bytes are a
-// descriptor of its root chunk. Returns false, having done nothing, when the
+// Fills in `value`, the new value of state `t` (states[i], saved node by
+// node), with its version `v`: what it writes goes to `out`'s sink, its
+// bytes are its descriptor. Returns false, having done nothing, when the
 // value is empty: it is then encoded as usual.
-bool encode_chunked_value(storage::new_value& value, tracked_state& t, const version_base* v, std::uint64_t epoch,
-                          storage::snapshot_store& store, chunked_values& out) {
+bool encode_chunked_value(storage::new_value& value, std::size_t i, tracked_state& t, const version_base* v,
+                          std::uint64_t epoch, storage::snapshot_store& store, chunked_values& out) {
   if (!out.sink) out.sink.emplace(store.next_chunk_id());
-  const chunk_payloads::descriptor d = t.entry->encode_chunked(*v, t.chunk_base.get(), epoch, *out.sink);
-  if (d.root == 0 && d.tail == 0) return false;
+  const chunked_save s = t.entry->encode_chunked(*v, t.basis(), epoch, *out.sink);
+  out.saved.push_back({i, s.history, s.tree_saved});  // (an empty value: no history, nothing to refer to)
+  if (s.d.root == 0 && s.d.tail == 0) return false;
   auto& words = out.descriptors.emplace_back();
-  chunk_payloads::write_descriptor(words, d);
+  const std::size_t used = chunk_payloads::write_descriptor(words, s.d);
   value.key = t.entry->key();
   value.schema = t.entry->schema();
   value.key_id = t.saved.valid && t.saved.under_own_key ? t.saved.key_id : 0;
-  value.size_bytes = sizeof words;
-  value.bytes = std::as_bytes(std::span(words));
-  value.chunk_roots = chunk_payloads::roots_of(d);
+  value.size_bytes = used * sizeof(capnp::word);
+  value.bytes = std::as_bytes(std::span(words).first(used));
+  value.chunk_roots = chunk_payloads::roots_of(s.d);
   return true;
 }
 
@@ -225,7 +233,7 @@ save_result session::save_locked(bool durable) {
     }
     // (Built in place: a save of many small values should not move each.)
     auto& value = std::get<storage::new_value>(changes.put.emplace_back(std::in_place_type<storage::new_value>));
-    if (!(t.entry->chunked() && encode_chunked_value(value, t, read.versions[i], chunk_epoch_, *store_, chunked)) &&
+    if (!(t.entry->chunked() && encode_chunked_value(value, i, t, read.versions[i], chunk_epoch_, *store_, chunked)) &&
         encode_value(value, t, read.versions[i], encoder)) {
       ++result.refs_written_as_words;
     }
@@ -288,6 +296,11 @@ save_result session::save_locked(bool durable) {
     if (read.versions[i]) result.bytes_written += info.entries[p].size_bytes;  // written anew
     states[i].saved = saved_slot::of(read.stamps[i], info.entries[p], true);
     if (read.versions[i] && states[i].entry->chunked()) states[i].chunk_base.hold(read.versions[i]);
+  }
+  for (const chunked_values::saved_state& c : chunked.saved) {
+    tracked_state& t = states[c.state];
+    if (c.tree_saved) t.chunk_tree.hold(read.versions[c.state]);
+    t.chunk_stored = c.history;
   }
   result.snapshot_id = info.id;
   result.refs = states.size();

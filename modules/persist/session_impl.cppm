@@ -43,6 +43,7 @@ module;
 
 module instadump:session_impl;
 import :version;
+import :chunk_deltas;
 import :registry;
 import :session;
 
@@ -110,10 +111,20 @@ struct tracked_state {
   state_entry* entry;
   saved_slot saved;  // reset when the session opens or closes a directory
   // For a state saved node by node (state_entry::chunked): the value the
-  // base snapshot holds for it (saved or loaded last), which decides which
-  // chunks a save may refer to (collection_chunks' safety rule). Reset with
-  // `saved`.
+  // base snapshot holds for it (saved or loaded last), which a save's delta
+  // is taken against; the value whose tree the store holds (the same one
+  // unless deltas were saved since), which decides which chunks a save may
+  // refer to (collection_chunks' safety rule); and what was stored of it
+  // (chunk_deltas). Reset with `saved`.
   held_version chunk_base;
+  held_version chunk_tree;
+  chunk_history chunk_stored;
+  inline chunk_basis basis() const noexcept { return {chunk_base.get(), chunk_tree.get(), chunk_stored}; }
+  inline void forget_chunks() noexcept {
+    chunk_base.hold(nullptr);
+    chunk_tree.hold(nullptr);
+    chunk_stored = {};
+  }
   words_check words;  // kept for as long as the state is registered
 };
 
@@ -124,6 +135,14 @@ struct decoded_value {
   version_base* value;  // one hold, ours
   entry_info stored;    // where it came from (nothing, for a default)
   bool is_default = false;
+  chunk_loaded chunks;  // a value stored node by node: its basis (chunks.tree: one hold, ours)
+
+  // Gives back the holds this has.
+  inline void release() noexcept {
+    if (value) value->release();
+    if (chunks.tree) chunks.tree->release();
+    value = chunks.tree = nullptr;
+  }
 };
 
 // Throws instadump::error when called inside a transaction: there, save_all

@@ -154,7 +154,7 @@ void session::close() {
   cache_lock_.reset();
   for (tracked_state& t : tracked_) {
     t.saved = {};
-    t.chunk_base.hold(nullptr);
+    t.forget_chunks();
   }
   dropped_.clear();
   pending_remove_.clear();

@@ -32,10 +32,12 @@
 
 namespace instadump::storage {
 
-// The format version of journal entries this build writes and reads: 4
-// for an entry with chunks or chunk roots, else 3 (which builds of format 3
-// read too).
-inline constexpr std::uint32_t kJournalEntryFormat = 4;
+// The format version of journal entries this build writes and reads: 5
+// for an entry with chunks or chunk roots (4 from builds before deltas),
+// else 3 (which builds of format 3 read too).
+inline constexpr std::uint32_t kJournalEntryFormat = 5;
+// An entry with chunks written by a build of format 4 (read alike).
+inline constexpr std::uint32_t kJournalEntryFormatTreesOnly = 4;
 inline constexpr std::uint32_t kJournalEntryFormatWithoutChunks = 3;
 
 // One new value of a journaled snapshot: its name (key id), where its bytes

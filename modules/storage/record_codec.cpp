@@ -20,9 +20,11 @@
 namespace instadump::storage {
 namespace {
 
-// Records are of format 2 unless a value refers to chunks (format 4).
+// Records are of format 2 unless a value refers to chunks (format 5; 4 from
+// builds before deltas).
 constexpr std::uint32_t kRecordFormat = 2;
-constexpr std::uint32_t kRecordFormatWithChunks = 4;
+constexpr std::uint32_t kRecordFormatWithChunks = 5;
+constexpr std::uint32_t kRecordFormatWithTreesOnly = 4;  // (written by builds of format 4; read alike)
 
 // A packed byte stands for at most 128 words (a run of 256 zero words takes
 // two bytes), so this bounds the unpacked size -- and the work and memory of
@@ -115,8 +117,8 @@ snapshot_record decode_record(std::span<const std::byte> bytes, const std::strin
                          std::to_string(format) + ", but this build of Instadump only knows versions up to " +
                          std::to_string(format_version) + "; upgrade Instadump to read it");
     }
-    if (format != kRecordFormat && format != kRecordFormatWithChunks) {
-      damaged(where, "has format version " + std::to_string(format) + " (expected 2 or 4)");
+    if (format != kRecordFormat && format != kRecordFormatWithChunks && format != kRecordFormatWithTreesOnly) {
+      damaged(where, "has format version " + std::to_string(format) + " (expected 2, 4 or 5)");
     }
     snapshot_record r;
     r.id = root.getSnapshotId();

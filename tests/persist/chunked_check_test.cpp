@@ -37,6 +37,7 @@ struct taken_value {
   std::vector<std::uint64_t> descriptor;  // the value's words
   std::map<std::uint64_t, std::vector<std::byte>> chunks;
   std::uint64_t root = 0;
+  std::uint64_t delta = 0;  // the newest delta's link (0: none)
 
   std::span<const std::byte> descriptor_bytes() const { return std::as_bytes(std::span(descriptor)); }
   std::span<const std::byte> chunk(std::uint64_t id) const {
@@ -59,8 +60,11 @@ taken_value take(const std::filesystem::path& dir, const std::string& key) {
     if (e.key != key) return;
     out.descriptor.resize(words.size());
     std::memcpy(out.descriptor.data(), words.begin(), words.size() * sizeof(capnp::word));
-    out.root = payloads::read_descriptor(words, key).root;
-    std::deque<std::uint64_t> todo{out.root};
+    const payloads::descriptor d = payloads::read_descriptor(words, key);
+    out.root = d.root;
+    out.delta = d.delta;
+    const std::vector<std::uint64_t> roots = payloads::roots_of(d);
+    std::deque<std::uint64_t> todo(roots.begin(), roots.end());
     while (!todo.empty()) {
       const std::uint64_t id = todo.front();
       todo.pop_front();
@@ -84,6 +88,23 @@ std::vector<std::uint64_t> children_of(const taken_value& v, std::uint64_t id) {
   return {c.children.begin(), c.children.end()};
 }
 
+// Chunk `id` of `v` sealed again as node type `type`.
+void retype(taken_value& v, std::uint64_t id, std::uint64_t type) {
+  const instadump::storage::chunk_view c = instadump::storage::parse_chunk(v.chunks.at(id), id, "test");
+  v.chunks[id] = instadump::storage::encode_chunk(id, c.schema, type, c.children, c.payload);
+}
+
+// load_failed naming `key` when `v` is checked.
+void check_fails(const taken_value& v, const std::string& key, const std::string& why) {
+  try {
+    v.check(key);
+    FAIL("decoded: " << why);
+  } catch (const instadump::load_failed& e) {
+    INFO(why << ": " << e.what());
+    CHECK(std::string(e.what()).find(key) != std::string::npos);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("check_chunked_value_decodes: a stored tree decodes, a damaged one is load_failed naming the ref",
@@ -103,15 +124,7 @@ TEST_CASE("check_chunked_value_decodes: a stored tree decodes, a damaged one is 
   REQUIRE(stored.chunks.size() > 3);  // a branch over several leaves
   CHECK_NOTHROW(stored.check(key));
 
-  auto fails = [&](const taken_value& v, const std::string& why) {
-    try {
-      v.check(key);
-      FAIL("decoded: " << why);
-    } catch (const instadump::load_failed& e) {
-      INFO(why << ": " << e.what());
-      CHECK(std::string(e.what()).find(key) != std::string::npos);
-    }
-  };
+  auto fails = [&](const taken_value& v, const std::string& why) { check_fails(v, key, why); };
   SECTION("two subtrees swapped: sizes no longer match") {
     taken_value v = stored;
     std::vector<std::uint64_t> children = children_of(v, v.root);
@@ -156,6 +169,72 @@ TEST_CASE("check_chunked_value_decodes: a stored tree decodes, a damaged one is 
     children[0] = v.root;  // a cycle
     relink(v, v.root, children);
     fails(v, "a cycle");
+  }
+}
+
+TEST_CASE("check_chunked_value_decodes: a tree with deltas decodes; damaged deltas are load_failed naming the ref",
+          "[persist][chunks]") {
+  const std::string key = "chunks::deltas";
+  test_util::fresh_session f;
+  instadump::ref<big_map> state{};
+  instadump::state_registration<big_map> reg(state, key, test_state::map_schema, test_state::map_codec);
+  instadump::setup(f.dir.db());
+  std::vector<std::pair<std::int64_t, std::int64_t>> entries;
+  for (std::int64_t i = 0; i < 3'000; ++i) entries.emplace_back(i, i * 3);
+  instadump::dosync([&] { state.set(big_map::from_sorted(entries.begin(), entries.end())); });
+  instadump::save_all();
+  instadump::dosync([&] { state.set(state.deref().set(5, -5).erase(6)); });
+  instadump::save_all();  // a delta: one entry set, one erased
+  instadump::dosync([&] { state.set(state.deref().set(7, -7)); });
+  instadump::save_all();  // a second delta, linked to the first
+  instadump::shutdown();
+
+  const taken_value stored = take(f.dir.db(), key);
+  REQUIRE(stored.delta != 0);
+  REQUIRE(stored.descriptor.size() == 5);
+  CHECK_NOTHROW(stored.check(key));
+  const std::vector<std::uint64_t> newest = children_of(stored, stored.delta);  // the previous link, the set
+  REQUIRE(newest.size() == 2);
+  const std::vector<std::uint64_t> oldest = children_of(stored, newest[0]);  // the set, the erased keys
+  REQUIRE(oldest.size() == 2);
+
+  SECTION("the entries set relabeled as keys erased") {
+    taken_value v = stored;
+    retype(v, newest[1], instadump::detail::delta_chunks::erased_type);
+    check_fails(v, key, "a set chunk of the wrong type");
+  }
+  SECTION("a link without its previous link: the size disagrees") {
+    taken_value v = stored;
+    v.chunks[stored.delta] = instadump::storage::encode_chunk(
+        stored.delta, instadump::storage::parse_chunk(v.chunks.at(stored.delta), stored.delta, "t").schema,
+        instadump::detail::delta_chunks::link_type, std::vector<std::uint64_t>{newest[1]},
+        [] {
+          static const std::vector<capnp::word> p =
+              instadump::detail::uint64_list_payload::write(std::vector<std::uint64_t>{1});
+          return kj::ArrayPtr<const capnp::word>(p.data(), p.size());
+        }());
+    check_fails(v, key, "a delta dropped");
+  }
+  SECTION("a link whose parts do not match its children") {
+    taken_value v = stored;
+    relink(v, stored.delta, {newest[1]});
+    check_fails(v, key, "parts and children disagree");
+  }
+  SECTION("the descriptor's delta naming a leaf") {
+    taken_value v = stored;
+    const std::uint64_t leaf = oldest[1];  // (the erased keys: no link)
+    v.descriptor.at(4) = leaf;
+    check_fails(v, key, "a delta that is not a link");
+  }
+  SECTION("a missing delta chunk") {
+    taken_value v = stored;
+    v.chunks.erase(oldest[0]);
+    check_fails(v, key, "missing delta chunk");
+  }
+  SECTION("a descriptor with room for deltas naming none") {
+    taken_value v = stored;
+    v.descriptor.at(4) = 0;
+    check_fails(v, key, "an empty delta slot");
   }
 }
 

@@ -147,7 +147,7 @@ TEST_CASE("a chunk-id floor raises next_chunk_id durably, on both write paths, w
   }
 }
 
-TEST_CASE("stores stay format 3 until a write stores chunks, which raises them to format 4") {
+TEST_CASE("stores stay format 3 until a write stores chunks, which raises them to format 5") {
   scratch_dir tmp;
   {
     auto store = snapshot_store::open(tmp.path(), direct());
@@ -163,8 +163,35 @@ TEST_CASE("stores stay format 3 until a write stores chunks, which raises them t
   CHECK(stored_format(tmp.path()) == format_version);
   auto store = snapshot_store::open(tmp.path(), direct());
   CHECK(storage_test::read_all(*store, 2).at("plain") == storage_test::pattern(64, 1));
-  // A later write without chunks keeps format 4.
+  // A later write without chunks keeps format 5.
   store->write_snapshot(storage_test::one_value("plain", 64, 3), true);
+  store.reset();
+  CHECK(stored_format(tmp.path()) == format_version);
+}
+
+TEST_CASE("a store of format 4 (chunks from a build before deltas) opens and reads; a write raises it to 5") {
+  scratch_dir tmp;
+  chunk_tree t(10, 4, 4);
+  {
+    auto store = snapshot_store::open(tmp.path(), direct());
+    save_tree(*store, t);
+  }
+  tamper(tmp.path(), [](MDB_txn* txn, const auto& dbi) {
+    const auto meta = encode_store_meta(store_meta{4, 0});
+    MDB_val k{5, const_cast<char*>("store")};
+    MDB_val v{meta.size() * sizeof(capnp::word), const_cast<capnp::word*>(meta.begin())};
+    REQUIRE(mdb_put(txn, dbi("meta"), &k, &v, 0) == 0);
+  });
+  REQUIRE(stored_format(tmp.path()) == 4);
+  {
+    auto store = snapshot_store::open(tmp.path(), direct());
+    CHECK(read_tree(*store, store->newest()->id) == t.seeds());
+    store->write_snapshot(storage_test::one_value("plain", 64, 3), true);
+  }
+  CHECK(stored_format(tmp.path()) == 4);  // (nothing written that a build of format 4 cannot read)
+  auto store = snapshot_store::open(tmp.path(), direct());
+  chunk_tree u(7, 3, 5);
+  save_tree(*store, u);
   store.reset();
   CHECK(stored_format(tmp.path()) == format_version);
 }
