@@ -13,6 +13,7 @@
 // change copied: O(changed leaves x leaf size + height), however big the
 // collection.
 module;
+#include <algorithm>
 #include <cstddef>
 #include <concepts>
 #include <cstdint>
@@ -37,28 +38,45 @@ class btree_diff {
   // Returns false, having stopped, once more than `limit` entries differ.
   template <class Changed, class Erased>
   static bool run(const node* before, const node* now, std::uint64_t limit, Changed&& changed, Erased&& erased) {
+    if (before == now) return true;
     cursor a(before), b(now);
     std::uint64_t found = 0;
-    while (!a.at_end() || !b.at_end()) {
-      if (skip_shared(a, b)) continue;
-      if (++found > limit) return false;
+    for (;;) {
+      // Where both stand before the same node, skip it; else go down
+      // (into the taller one, or both) until they stand in leaves.
+      if (a.pending() && b.pending()) {
+        if (a.upcoming() == b.upcoming()) {
+          a.skip_upcoming();
+          b.skip_upcoming();
+        } else {
+          const std::size_t ha = a.upcoming_height(), hb = b.upcoming_height();
+          if (ha >= hb) a.enter();
+          if (hb >= ha) b.enter();
+          if (ha == hb && ha > 0) prefetch_differing_children(a.branch(), b.branch());
+        }
+        continue;
+      }
+      if (skip_leaf_against_pending(a, b) || skip_leaf_against_pending(b, a)) continue;
+      a.settle();
+      b.settle();
+      if (a.at_end() && b.at_end()) return true;
       if (b.at_end() || (!a.at_end() && less(a.key(), b.key()))) {
+        if (++found > limit) return false;
         erased(a.key());
         a.next();
       } else if (a.at_end() || less(b.key(), a.key())) {
+        if (++found > limit) return false;
         report(b, changed);
         b.next();
       } else {
         if (!same_value(a, b)) {
+          if (++found > limit) return false;
           report(b, changed);
-        } else {
-          --found;
         }
         a.next();
         b.next();
       }
     }
-    return true;
   }
 
  private:
@@ -67,39 +85,48 @@ class btree_diff {
 
   static bool less(const K& x, const K& y) { return std::less<K>{}(x, y); }
 
-  // A position in one tree: the path from the root to the current entry
-  // (child index in each branch, entry index in the leaf).
+  // A position in one tree: the path from the root down to the current
+  // entry (entry index in a leaf, child index in each branch above it) or,
+  // while *pending*, to a branch and the child whose subtree starts here,
+  // not entered yet: such a child can be compared (by address) and skipped
+  // without reading it.
   class cursor {
    public:
     explicit cursor(const node* root) {
-      if (root) descend(root);
+      if (root) path_[depth_++] = {root, 0};
     }
     bool at_end() const noexcept { return depth_ == 0; }
-    const node* leaf() const noexcept { return path_[depth_ - 1].n; }
-    std::size_t index() const noexcept { return path_[depth_ - 1].i; }
-    const K& key() const noexcept { return Access::keys(leaf())[index()]; }
+    bool pending() const noexcept { return depth_ != 0 && !Access::is_leaf(top().n); }
+    // In a leaf, at its first entry.
+    bool at_leaf_start() const noexcept { return depth_ != 0 && !pending() && top().i == 0; }
 
-    // The node of height `h` whose first entry is the current one, or null.
-    const node* starting(std::size_t h) const noexcept {
-      if (h >= depth_) return nullptr;
-      for (std::size_t level = depth_ - 1 - h; level < depth_; ++level) {
-        if (path_[level].i != 0) return nullptr;
-      }
-      return path_[depth_ - 1 - h].n;
+    // REQUIRES: pending(). The subtree that starts here, and its height
+    // (known from its parent's: the child is not read).
+    const node* upcoming() const noexcept { return Access::child(top().n, top().i); }
+    std::size_t upcoming_height() const noexcept { return Access::height(top().n) - 1; }
+    void enter() noexcept {
+      const node* n = upcoming();
+      Access::nodes::prefetch_child(n, top().n);
+      path_[depth_++] = {n, 0};
     }
-    // The height of the tallest node whose first entry is the current one.
-    std::size_t tallest_starting() const noexcept {
-      std::size_t h = 0;
-      while (h + 1 < depth_ && path_[depth_ - 2 - h].i == 0) ++h;
-      return path_[depth_ - 1].i == 0 ? h : 0;
+    void skip_upcoming() noexcept { advance(depth_ - 1); }
+    void settle() noexcept {
+      while (pending()) enter();
     }
-    void next() { advance(depth_ - 1); }
-    // Moves past the whole node of height `h` that starts here.
-    void skip(std::size_t h) {
-      const std::size_t level = depth_ - 1 - h;
-      depth_ = level + 1;
-      path_[level].i = Access::count(path_[level].n) - 1;  // (its last entry or child: advance() leaves it)
-      advance(level);
+
+    // REQUIRES: pending(). The branch it stands in.
+    const node* branch() const noexcept { return top().n; }
+
+    // REQUIRES: in a leaf (not pending, not at the end).
+    const node* leaf() const noexcept { return top().n; }
+    std::size_t index() const noexcept { return top().i; }
+    const K& key() const noexcept { return Access::keys(leaf())[index()]; }
+    void next() noexcept {
+      if (++top().i < Access::count(leaf())) return;
+      skip_leaf();
+    }
+    void skip_leaf() noexcept {
+      if (--depth_ != 0) advance(depth_ - 1);
     }
 
    private:
@@ -107,23 +134,19 @@ class btree_diff {
       const node* n;
       std::size_t i;
     };
-    void descend(const node* n) {
+    frame& top() noexcept { return path_[depth_ - 1]; }
+    const frame& top() const noexcept { return path_[depth_ - 1]; }
+    // Past child path_[level].i of branch path_[level].n, to the start of
+    // the next subtree (pending), or to the end.
+    void advance(std::size_t level) noexcept {
       for (;;) {
-        path_[depth_++] = {n, 0};
-        if (Access::is_leaf(n)) return;
-        n = Access::child(n, 0);
-      }
-    }
-    // Past entry or child path_[level].i of path_[level].n, to the next entry.
-    void advance(std::size_t level) {
-      depth_ = level + 1;
-      for (;;) {
-        frame& f = path_[depth_ - 1];
-        if (++f.i < Access::count(f.n)) {
-          if (!Access::is_leaf(f.n)) descend(Access::child(f.n, f.i));
+        depth_ = level + 1;
+        if (++path_[level].i < Access::count(path_[level].n)) return;
+        if (level == 0) {
+          depth_ = 0;
           return;
         }
-        if (--depth_ == 0) return;
+        --level;
       }
     }
 
@@ -131,19 +154,34 @@ class btree_diff {
     std::size_t depth_ = 0;
   };
 
-  // Skips, in both cursors, the tallest node that starts at both and is the
-  // same node; returns whether there was one.
-  static bool skip_shared(cursor& a, cursor& b) {
-    if (a.at_end() || b.at_end() || a.index() != 0 || b.index() != 0) return false;
-    for (std::size_t h = a.tallest_starting() + 1; h-- > 0;) {
-      const node* n = a.starting(h);
-      if (n && n == b.starting(h)) {
-        a.skip(h);
-        b.skip(h);
-        return true;
-      }
+  // The walk is memory-bound: the nodes a change copied lie anywhere in
+  // memory. Two branches entered side by side mostly differ in a few
+  // children, which the walk will read next: they are fetched together.
+  static void prefetch_differing_children(const node* x, const node* y) noexcept {
+    const std::size_t n = std::min(Access::count(x), Access::count(y));
+    for (std::size_t i = 0; i < n; ++i) {
+      const node* cx = Access::child(x, i);
+      const node* cy = Access::child(y, i);
+      if (cx == cy) continue;
+      Access::nodes::prefetch_child(cx, x);
+      Access::nodes::prefetch_child(cy, y);
     }
-    return false;
+  }
+
+  // Where `c` stands before a subtree and `leaf_side` at the start of a
+  // leaf: goes down `c` towards leaf height, skipping both when the leaf
+  // is the same node. Returns whether it moved either.
+  static bool skip_leaf_against_pending(cursor& c, cursor& leaf_side) {
+    if (!c.pending() || !leaf_side.at_leaf_start()) return false;
+    if (c.upcoming_height() > 0) {
+      c.enter();
+    } else if (c.upcoming() == leaf_side.leaf()) {
+      c.skip_upcoming();
+      leaf_side.skip_leaf();
+    } else {
+      c.enter();
+    }
+    return true;
   }
 
   static bool same_value(const cursor& a, const cursor& b) {
