@@ -143,11 +143,46 @@ void write_big(std::size_t n) {
   instadump::save_all();
 }
 
+// The players map the "deltas" and "final" modes end with: 2,000 entries,
+// then some set anew, erased, added before, between and after the others,
+// an added one erased again, an erased one set again.
+using player_map = instadump::pmap<std::int64_t, item>;
+player_map first_players() {
+  auto t = player_map().transient();
+  for (std::int64_t i = 1; i <= 2'000; ++i) t.set(i * 10, item{"player " + std::to_string(i), i, std::nullopt, {}});
+  return std::move(t).persistent();
+}
+player_map changed_once(const player_map& m) {
+  return m.set(50, item{"five", 5, 0.5, {"renamed"}}).erase(100).set(55, item{"between", 55, std::nullopt, {}})
+      .set(999'999, item{"last", 1, std::nullopt, {}}).set(-5, item{"first", 2, std::nullopt, {"x"}});
+}
+player_map changed_twice(const player_map& m) {
+  return m.erase(55).set(100, item{"back", 100, 1.0, {}}).set(60, item{"sixty", 6, std::nullopt, {}});
+}
+
+// Saves the players map three times: its tree, then two changes (saved as
+// deltas on it).
+void write_deltas() {
+  player_map m = first_players();
+  for (int step = 0; step < 3; ++step) {
+    if (step == 1) m = changed_once(m);
+    if (step == 2) m = changed_twice(m);
+    instadump::dosync([&] { players.set(m); });
+    instadump::save_all();
+  }
+}
+
+// Saves the map write_deltas ends with, once: a tree only.
+void write_final() {
+  instadump::dosync([] { players.set(changed_twice(changed_once(first_players()))); });
+  instadump::save_all();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: cli_states golden|loop|check|big DIR [N]\n");
+    std::fprintf(stderr, "usage: cli_states golden|loop|check|big|deltas|final DIR [N]\n");
     return 2;
   }
   const std::string_view mode = argv[1];
@@ -156,6 +191,10 @@ int main(int argc, char** argv) {
     write_golden();
   } else if (mode == "loop") {
     write_loop();
+  } else if (mode == "deltas") {
+    write_deltas();
+  } else if (mode == "final") {
+    write_final();
   } else if (mode == "check") {
     return check_loop();
   } else if (mode == "big" && argc == 4) {

@@ -4,9 +4,12 @@
 #include <kj/exception.h>
 
 #include <cstring>
+#include <map>
 #include <optional>
+#include <string>
 
 #include "common/errors.h"
+#include "delta_overlay.h"
 #include "storage/manifest_codec.h"
 #include "storage/value_message.h"
 
@@ -17,7 +20,6 @@ namespace {
 // (docs/FORMAT.md, "Collections stored node by node").
 constexpr std::uint64_t kLeafNode = 0;
 constexpr std::uint64_t kBranchNode = 0xb6f1c0a7e41d2c95ull;
-constexpr std::uint64_t kDescriptorRootPointer = std::uint64_t{3} << 32;
 
 // Reads a message of `schema`'s root struct from `words` and hands the
 // reader of its `value` field (or of the whole struct, for a schema
@@ -39,20 +41,39 @@ class collection_walk {
       : chunks_(chunks), schemas_(schemas), walker_(walker) {}
 
   void run(kj::ArrayPtr<const capnp::word> descriptor) {
-    std::uint64_t w[4] = {};
-    if (descriptor.size() != 4) return walker_.report("a collection stored node by node whose descriptor is not 4 words");
-    std::memcpy(w, descriptor.begin(), sizeof w);
-    if (w[0] != kDescriptorRootPointer) return walker_.report("a collection descriptor without its root pointer");
+    std::uint64_t w[5] = {};
+    if (descriptor.size() != 4 && descriptor.size() != 5) {
+      return walker_.report("a collection stored node by node whose descriptor is not 4 or 5 words");
+    }
+    std::memcpy(w, descriptor.begin(), descriptor.size() * sizeof(capnp::word));
+    if (w[0] != std::uint64_t{descriptor.size() - 1} << 32) {
+      return walker_.report("a collection descriptor without its root pointer");
+    }
     // w[1]: the root chunk (0 for a pvector whose elements all fit its
     // tail); w[3]: a pvector's tail leaf, after the root's elements (0 for a
-    // pmap or pset).
+    // pmap or pset); w[4] (format 5): the newest delta's link.
     const std::uint64_t root = w[1];
     const std::uint64_t tail = w[3];
     if (root == 0 && tail == 0) return walker_.report("a collection descriptor without a root or a tail chunk");
+    if (w[4] != 0) {
+      try {
+        overlay_.emplace(chunks_, schemas_, w[4]);
+      } catch (const error& e) {
+        return walker_.report(e.what());
+      } catch (const kj::Exception& e) {
+        return walker_.report("a delta does not decode: " + std::string(e.getDescription().cStr()));
+      }
+      next_change_ = overlay_->changes().begin();
+    }
     expected_ = w[2];
     walker_.begin_outer_list(expected_, composite_elements(root != 0 ? root : tail));
     if (root != 0) node(root, UINT64_MAX);
     if (tail != 0) node(tail, UINT64_MAX);
+    if (overlay_) {  // what the deltas add after the tree's last key, or with keys the tool cannot order
+      for (auto& [key, change] : overlay_->changes()) {
+        if (!change.erased && !change.seen) emit(change.list, change.index);
+      }
+    }
     walker_.end_outer_list();
     if (seen_ != expected_) {
       walker_.report("the collection's chunks hold " + std::to_string(seen_) + " entries, its descriptor says " +
@@ -119,11 +140,7 @@ class collection_walk {
         for (std::uint64_t child : children) node(child, id);
       } else if (chunk.node_type == kLeafNode) {
         leaf_list(chunk, true, [&](const capnp::DynamicList::Reader& list) {
-          for (unsigned i = 0; i < list.size(); ++i) {
-            walker_.walk_element(list, i);
-            walker_.count_element();
-          }
-          seen_ += list.size();
+          for (unsigned i = 0; i < list.size(); ++i) element(list, i);
         });
       } else {
         walker_.report("chunk " + std::to_string(id) + " has a node type this build does not know");
@@ -135,11 +152,37 @@ class collection_walk {
     }
   }
 
+  // Element `index` of a leaf's `list`, as the deltas leave it; first the
+  // entries they add before it.
+  void element(const capnp::DynamicList::Reader& list, unsigned index) {
+    if (!overlay_) return emit(list, index);
+    auto& changes = overlay_->changes();
+    const entry_key key = key_of(list, index);
+    for (; key.ordered() && next_change_ != changes.end() && next_change_->first < key; ++next_change_) {
+      delta_overlay::change& added = next_change_->second;
+      if (added.erased || added.seen) continue;
+      added.seen = true;
+      emit(added.list, added.index);
+    }
+    auto it = changes.find(key);
+    if (it == changes.end()) return emit(list, index);
+    it->second.seen = true;
+    if (!it->second.erased) emit(it->second.list, it->second.index);
+  }
+
+  void emit(const capnp::DynamicList::Reader& list, unsigned index) {
+    walker_.walk_element(list, index);
+    walker_.count_element();
+    ++seen_;
+  }
+
   const storage::chunk_source& chunks_;
   schema_library& schemas_;
   value_walker& walker_;
   std::uint64_t expected_ = 0;
   std::uint64_t seen_ = 0;
+  std::optional<delta_overlay> overlay_;
+  std::map<entry_key, delta_overlay::change>::iterator next_change_;
 };
 
 }  // namespace

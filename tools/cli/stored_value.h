@@ -1,6 +1,6 @@
 // One stored value, decoded with the schema stored for it and walked into
 // an emitter: the `value` field of the state's root struct; for a
-// collection stored node by node (format 4 chunks, docs/FORMAT.md), the
+// collection stored node by node (chunks, docs/FORMAT.md), the
 // collection assembled leaf by leaf from its chunks, each leaf decoded with
 // the schema its chunk names. Problems (no schema stored, a schema that
 // does not parse, bytes that do not match it, a missing or damaged chunk)
