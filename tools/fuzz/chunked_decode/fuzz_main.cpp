@@ -11,11 +11,13 @@
 // bug of a writer could. Input:
 //
 //   byte 0        which state: 0 fz::names, 1 fz::tags, 2 fz::items (mod 3)
-//   bytes 1..4    the descriptor: root chunk, tail chunk (a byte each; 0 =
-//                 none), the number of entries (16 bits, little-endian)
+//   bytes 1..5    the descriptor: root chunk, tail chunk, newest delta link
+//                 (a byte each; 0 = none), the number of entries (16 bits,
+//                 little-endian)
 //   then chunks 1, 2, ... until the input ends, each:
-//     1 byte      kind (bits 0-1: 0 leaf, 1 branch, 2 a descriptor's type,
-//                 3 an unknown type) and schema version (bits 2-3)
+//     1 byte      kind (bits 0-2: 0 leaf, 1 branch, 2 a descriptor's type,
+//                 3 a delta's link, 4 its entries set, 5 its keys erased,
+//                 6-7 an unknown type) and schema version (bits 3-4)
 //     1 byte      n, the number of children; then n bytes, their ids
 //     2 bytes     w, the payload's words (little-endian); then 8w bytes of
 //                 payload (zeros past the end of the input)
@@ -51,8 +53,10 @@ namespace {
 using payloads = instadump::detail::chunk_payloads;
 
 constexpr std::string_view keys[] = {"fz::names", "fz::tags", "fz::items"};
+using deltas = instadump::detail::delta_chunks;
 constexpr std::uint64_t node_types[] = {payloads::leaf_type, payloads::branch_type, payloads::collection_type,
-                                        0x5eed5eed5eed5eedull};
+                                        deltas::link_type,   deltas::set_type,      deltas::erased_type,
+                                        0x5eed5eed5eed5eedull, 0x0ddba11c0ffee000ull};
 
 // One chunk as the input describes it.
 struct input_chunk {
@@ -82,14 +86,14 @@ std::vector<std::uint8_t> seed_of(std::uint8_t state, const payloads::descriptor
     if (fresh) order.push_back(id);
     return it->second;
   };
-  std::vector<std::uint8_t> out{state, reach(d.root), reach(d.tail)};
+  std::vector<std::uint8_t> out{state, reach(d.root), reach(d.tail), reach(d.delta)};
   put16(out, d.size);
   for (std::size_t i = 0; i < order.size(); ++i) {
     if (order.size() > 255) return {};
     const instadump::storage::chunk_view c = chunks.get(order[i]);
-    unsigned kind = 3;
-    for (unsigned k = 0; k < 3; ++k) kind = c.node_type == node_types[k] ? k : kind;
-    out.push_back(static_cast<std::uint8_t>(kind | (c.schema.version & 3) << 2));
+    unsigned kind = 6;
+    for (unsigned k = 0; k < 6; ++k) kind = c.node_type == node_types[k] ? k : kind;
+    out.push_back(static_cast<std::uint8_t>(kind | (c.schema.version & 3) << 3));
     out.push_back(static_cast<std::uint8_t>(c.children.size()));
     for (std::uint64_t child : c.children) out.push_back(reach(child));
     put16(out, c.payload.size());
@@ -100,14 +104,15 @@ std::vector<std::uint8_t> seed_of(std::uint8_t state, const payloads::descriptor
 }
 
 // Saves the three states (trees of several nodes each, and a pvector held in
-// its tail alone) into a temporary store, and writes each stored value as a
-// seed.
+// its tail alone; then a map and a set big enough for deltas, saved again
+// with a few entries set and erased) into a temporary store, and writes each
+// stored value as a seed.
 void write_seeds(const std::filesystem::path& corpus) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("instadump-fuzz-chunked-seeds-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  for (int round = 0; round < 2; ++round) {
-    const std::size_t n = round == 0 ? 100 : 5;
+  for (int round = 0; round < 3; ++round) {
+    const std::size_t n = round == 0 ? 100 : round == 1 ? 5 : instadump::detail::delta_chunks::min_size + 10;
     instadump::setup(dir);
     instadump::dosync([&] {
       auto names = instadump::pmap<std::int64_t, std::string>().transient();
@@ -115,7 +120,7 @@ void write_seeds(const std::filesystem::path& corpus) {
       auto items = instadump::pvector<fz::item>().transient();
       for (std::size_t i = 0; i < n; ++i) {
         names.set(static_cast<std::int64_t>(i * 7), "name-" + std::to_string(i));
-        tags.insert("tag-" + std::to_string(i % 40));
+        tags.insert("tag-" + std::to_string(round == 2 ? i : i % 40));
         items.push_back(fz::item{"item-" + std::to_string(i), static_cast<std::int64_t>(i), i * 0.25});
       }
       fz::names.set(std::move(names).persistent());
@@ -123,6 +128,13 @@ void write_seeds(const std::filesystem::path& corpus) {
       fz::items.set(std::move(items).persistent());
     });
     instadump::save_all();
+    if (round == 2) {  // deltas: entries set and erased
+      instadump::dosync([&] {
+        fz::names.alter([](const auto& m) { return m.set(7, "renamed").set(3, "added").erase(14); });
+        fz::tags.alter([](const auto& s) { return s.insert("new-tag").erase("tag-3"); });
+      });
+      instadump::save_all();
+    }
     instadump::shutdown();
 
     const auto store = instadump::storage::snapshot_store::open(dir, {.read_only = true});
@@ -148,8 +160,8 @@ std::vector<input_chunk> read_chunks(const std::uint8_t* at, const std::uint8_t*
   std::vector<input_chunk> out;
   while (at < end && out.size() < 4096) {
     input_chunk c;
-    c.kind = *at & 3;
-    c.schema_version = (*at++ >> 2) & 3;
+    c.kind = *at & 7;
+    c.schema_version = (*at++ >> 3) & 3;
     const std::size_t n = at < end ? *at++ : 0;
     for (std::size_t i = 0; i < n && at < end; ++i) c.children.push_back(*at++);
     std::size_t words = at < end ? *at++ : 0;
@@ -171,15 +183,15 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 5) return 0;
+  if (size < 6) return 0;
   const std::string_view key = keys[data[0] % std::size(keys)];
-  const payloads::descriptor d{data[1], static_cast<std::uint64_t>(data[3] | data[4] << 8), data[2]};
+  const payloads::descriptor d{data[1], static_cast<std::uint64_t>(data[4] | data[5] << 8), data[2], data[3]};
   std::vector<capnp::word> descriptor(payloads::descriptor_words);
-  payloads::write_descriptor(std::span<capnp::word, payloads::descriptor_words>(descriptor), d);
+  descriptor.resize(payloads::write_descriptor(std::span<capnp::word, payloads::descriptor_words>(descriptor), d));
 
   // Every chunk sealed under its id (1, 2, ...), as the store keeps it.
   std::vector<std::vector<std::byte>> sealed;
-  for (const input_chunk& c : read_chunks(data + 5, data + size)) {
+  for (const input_chunk& c : read_chunks(data + 6, data + size)) {
     const std::vector<std::uint64_t> children(c.children.begin(), c.children.end());
     const kj::ArrayPtr<const capnp::word> payload(reinterpret_cast<const capnp::word*>(c.payload.data()),
                                                   c.payload.size() / sizeof(capnp::word));
