@@ -216,8 +216,18 @@ int main(int argc, char** argv) {
                            "/iterations:100/real_time",
                        "BM_small_durable_lmdb_commit/real_time"});
     }
+    for (const char* folding : {"1000/iterations:200", "100000/iterations:12"}) {
+      pairs.push_back({std::string("BM_big_pmap_save_changed_folding/entries:1000000/changed:") + folding +
+                           "/real_time",
+                       "BM_big_pmap_first_save" + s});
+    }
     pairs.push_back({"BM_big_pmap_load" + s, "BM_big_std_map_build_in_memory" + s});
     pairs.push_back({"BM_big_pmap_load" + s, "BM_big_std_map_load" + s});
+    for (const char* deltas : {"10/changed:10000", "4/changed:100000"}) {
+      pairs.push_back({std::string("BM_big_pmap_load_after_deltas/entries:1000000/saves:") + deltas +
+                           "/iterations:4/real_time",
+                       "BM_big_std_map_build_in_memory" + s});
+    }
   }
   int rc = instadump_bench::run_with_ratios(argc, argv, pairs);
   if (!std::getenv("INSTADUMP_BENCH_SKIP_EXTRA")) persist_bench::report_extra_measurements();

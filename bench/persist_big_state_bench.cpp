@@ -98,23 +98,15 @@ void BM_big_pmap_save_one_changed(benchmark::State& state) {
   }
 }
 
-// Saves after state.range(1) entries changed, spread over the map (random
-// keys: each change likely in a leaf of its own, the worst case for a save
-// node by node) or, with range(2) == 1, next to each other (a run of keys:
-// the leaves they share are written once). Compared with the full save
-// (BM_big_pmap_first_save): the target is <= 1.5x the changed share of it.
-void BM_big_pmap_save_changed(benchmark::State& state) {
-  const std::int64_t n = state.range(0);
-  const std::int64_t changed = state.range(1);
-  const bool clustered = state.range(2) == 1;
-  filled<record_map> s(bench::records, make_record_map(n));
-  instadump_session session("big-pmap-changed");
-  instadump::save_all();
+// Changes `changed` entries of the records map: at random keys, or a run of
+// keys from `run_start` (which moves on). Not timed.
+struct record_changes {
+  std::int64_t n;
   std::uint64_t lcg = 12345;
   std::int64_t run_start = 0;
   std::int64_t round = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
+
+  void apply(std::int64_t changed, bool clustered) {
     ++round;
     instadump::dosync([&] {
       bench::records.alter([&](const record_map& m) {
@@ -133,11 +125,64 @@ void BM_big_pmap_save_changed(benchmark::State& state) {
       });
     });
     run_start = (run_start + changed + 7919) % n;
+  }
+};
+
+// Saves after state.range(1) entries changed, spread over the map (random
+// keys: each change likely in a leaf of its own, the worst case for a save
+// node by node) or, with range(2) == 1, next to each other (a run of keys).
+// Both are saved as deltas (the changed entries) on the first save's tree:
+// these runs stay within the deltas' bounds (BM_big_pmap_save_changed_folding
+// includes the folds). Compared with the full save (BM_big_pmap_first_save):
+// the target is <= 1.5x the changed share of it.
+void BM_big_pmap_save_changed(benchmark::State& state) {
+  record_changes changes{state.range(0)};
+  filled<record_map> s(bench::records, make_record_map(changes.n));
+  instadump_session session("big-pmap-changed");
+  instadump::save_all();
+  for (auto _ : state) {
+    state.PauseTiming();
+    changes.apply(state.range(1), state.range(2) == 1);
     state.ResumeTiming();
     auto r = instadump::save_all();
     state.counters["KB"] = static_cast<double>(r.bytes_written) / 1e3;
     state.counters["chunks"] = static_cast<double>(r.chunks_written);
   }
+}
+
+// The same at random keys, over enough saves that the deltas reach their
+// bounds and saves fold them into a new tree: the mean cost per save, folds
+// included.
+void BM_big_pmap_save_changed_folding(benchmark::State& state) {
+  record_changes changes{state.range(0)};
+  filled<record_map> s(bench::records, make_record_map(changes.n));
+  instadump_session session("big-pmap-folding");
+  instadump::save_all();
+  double kb = 0, folds = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    changes.apply(state.range(1), false);
+    state.ResumeTiming();
+    auto r = instadump::save_all();
+    kb += static_cast<double>(r.bytes_written) / 1e3;
+    folds += r.chunks_written > 3 ? 1 : 0;
+  }
+  state.counters["KB"] = kb / static_cast<double>(state.iterations());
+  state.counters["folds"] = folds;
+}
+
+// The load of the map after saves of deltas: the tree, then the deltas'
+// entries applied (state.range(1) saves of state.range(2) random changes).
+void BM_big_pmap_load_after_deltas(benchmark::State& state) {
+  record_changes changes{state.range(0)};
+  filled<record_map> s(bench::records, make_record_map(changes.n));
+  instadump_session session("big-pmap-load-deltas");
+  instadump::save_all();
+  for (std::int64_t i = 0; i < state.range(1); ++i) {
+    changes.apply(state.range(2), false);
+    instadump::save_all();
+  }
+  for (auto _ : state) instadump::reload_all();
 }
 
 // The save after one change of a pvector of state.range(0) records: with
@@ -213,6 +258,15 @@ BIG_STATE_BENCH(BM_big_pmap_save_one_changed);
 SAVE_CHANGED_BENCH(1, 100);
 SAVE_CHANGED_BENCH(1'000, 20);
 SAVE_CHANGED_BENCH(100'000, 4);
+#define SAVE_FOLDING_BENCH(changed, iterations) \
+  BENCHMARK(BM_big_pmap_save_changed_folding)    \
+      ->ArgNames({"entries", "changed"})         \
+      ->Args({1'000'000, changed})               \
+      ->Unit(benchmark::kMillisecond)            \
+      ->UseRealTime()                            \
+      ->Iterations(iterations)
+SAVE_FOLDING_BENCH(1'000, 200);  // 64 deltas, then a fold: 3 folds
+SAVE_FOLDING_BENCH(100'000, 12);  // ~5 deltas (half the map), then a fold: 2 folds
 BENCHMARK(BM_big_pvector_save_one_changed)
     ->ArgNames({"elements", "push_back"})
     ->Args({1'000'000, 0})
@@ -222,6 +276,13 @@ BENCHMARK(BM_big_pvector_save_one_changed)
     ->Iterations(100);
 BIG_STATE_BENCH(BM_big_pmap_load);
 BIG_STATE_BENCH(BM_big_std_map_load);
+BENCHMARK(BM_big_pmap_load_after_deltas)
+    ->ArgNames({"entries", "saves", "changed"})
+    ->Args({1'000'000, 10, 10'000})
+    ->Args({1'000'000, 4, 100'000})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(4);
 BIG_STATE_BENCH(BM_big_std_map_build_in_memory);
 
 }  // namespace

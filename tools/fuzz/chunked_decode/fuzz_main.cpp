@@ -30,6 +30,7 @@
 #include <kj/common.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -186,8 +187,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 6) return 0;
   const std::string_view key = keys[data[0] % std::size(keys)];
   const payloads::descriptor d{data[1], static_cast<std::uint64_t>(data[4] | data[5] << 8), data[2], data[3]};
-  std::vector<capnp::word> descriptor(payloads::descriptor_words);
-  descriptor.resize(payloads::write_descriptor(std::span<capnp::word, payloads::descriptor_words>(descriptor), d));
+  std::array<capnp::word, payloads::descriptor_words> descriptor{};
+  const std::size_t descriptor_words = payloads::write_descriptor(descriptor, d);
 
   // Every chunk sealed under its id (1, 2, ...), as the store keeps it.
   std::vector<std::vector<std::byte>> sealed;
@@ -200,7 +201,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     instadump::check_chunked_value_decodes(
-        key, std::as_bytes(std::span(descriptor)), [&](std::uint64_t id) -> std::span<const std::byte> {
+        key, std::as_bytes(std::span(descriptor).first(descriptor_words)),
+        [&](std::uint64_t id) -> std::span<const std::byte> {
           if (id == 0 || id > sealed.size()) return {};
           return sealed[id - 1];
         });
