@@ -161,7 +161,11 @@ class collection_deltas {
   // `tree` with the deltas up to link `head` applied, oldest first; adds
   // their links and entries to `h`. Throws corrupt_data naming the chunk
   // for a link or part that is not one, or a chain longer than allowed.
-  static T load(const T& tree, std::uint64_t head, const storage::chunk_source& chunks, decode_fn decode,
+  // The tree's nodes are changed in place where only it holds them (as it
+  // does when just loaded): a changed node loses its chunk's tag, and an
+  // unchanged one sits where the stored tree has it, so the value may stand
+  // for the stored tree in the safety rule.
+  static T load(T tree, std::uint64_t head, const storage::chunk_source& chunks, decode_fn decode,
                 chunk_history& h) {
     struct link_parts {
       std::uint64_t set = 0, erased = 0;
@@ -197,7 +201,7 @@ class collection_deltas {
       links.push_back(l);
       id = previous;
     }
-    auto t = tree.transient();
+    auto t = std::move(tree).transient();
     std::uint64_t entries = 0;
     for (auto l = links.rbegin(); l != links.rend(); ++l) {
       if (l->erased) {

@@ -133,13 +133,12 @@ struct chunked_save {
   bool tree_saved = true;
 };
 
-// A value built from its chunks, with the tree its descriptor's root holds
-// when deltas were applied to it (what the next save's nodes may refer to),
-// and its history.
+// A value built from its chunks, and its history. (Its tagged nodes are
+// the stored tree's, where that tree has them: the value stands for the
+// tree in the safety rule, deltas applied or not.)
 template <class T>
 struct chunked_load {
   T value;
-  std::optional<T> tree;  // (none: the value is the tree)
   chunk_history history;
 };
 
@@ -257,11 +256,11 @@ class btree_state_chunks {
                          "), which only a vector has");
     }
     typename io::reader r{chunks, decode};
-    if (d.delta == 0) return {Access::assemble(btree_chunks<Access>::load(d.root, r, epoch), d.size), {}, {d.root}};
+    if (d.delta == 0) return {Access::assemble(btree_chunks<Access>::load(d.root, r, epoch), d.size), {d.root}};
     typename Access::node_ref root = btree_chunks<Access>::load(d.root, r, epoch);
     const std::uint64_t tree_size = Access::subtree_size(root.get());
-    chunked_load<T> out{T{}, Access::assemble(std::move(root), tree_size), {d.root}};
-    out.value = deltas::load(*out.tree, d.delta, chunks, decode, out.history);
+    chunked_load<T> out{Access::assemble(std::move(root), tree_size), {d.root}};
+    out.value = deltas::load(std::move(out.value), d.delta, chunks, decode, out.history);
     if (out.value.size() != d.size) {
       throw corrupt_data("a stored collection claims " + std::to_string(d.size) + " entries but its tree and deltas "
                          "(chunk " + std::to_string(d.delta) + ") hold " + std::to_string(out.value.size()));

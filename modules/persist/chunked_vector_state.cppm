@@ -85,7 +85,7 @@ class trie_state_chunks {
     typename io::reader r{chunks, decode};
     node_ref root = d.root ? trie_chunks<access>::load(d.root, r, epoch) : node_ref{};
     node_ref tail = trie_chunks<access>::load(d.tail, r, epoch);
-    return {access::assemble(std::move(root), std::move(tail), d.size), {}, {d.root ? d.root : d.tail}};
+    return {access::assemble(std::move(root), std::move(tail), d.size), {d.root ? d.root : d.tail}};
   }
 };
 

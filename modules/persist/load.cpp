@@ -232,7 +232,7 @@ void session::install(std::vector<decoded_value>& values, std::uint64_t id) {
       t.forget_chunks();
     } else {
       t.chunk_base.hold(d.value);
-      t.chunk_tree.hold(d.chunks.tree ? d.chunks.tree : d.value);
+      t.chunk_tree.hold(d.value);  // (its tagged nodes are the stored tree's: chunked_load)
       t.chunk_stored = d.chunks.history;
     }
     d.release();

@@ -81,7 +81,6 @@ struct chunk_basis {
 
 // What decode_chunked gives besides the value (see there).
 struct chunk_loaded {
-  version_base* tree = nullptr;
   chunk_history history;
 };
 
@@ -132,10 +131,9 @@ class state_entry {
   virtual chunked_save encode_chunked(const version_base& v, const chunk_basis& basis, std::uint64_t epoch,
                                       chunk_sink& sink) const;
   // A new version (one hold, stamp 0) holding the value the descriptor `d`
-  // names; its tree's nodes are tagged (epoch, chunk id). With `out`, also
-  // what a basis needs: the tree the descriptor's root holds (a new
-  // version, one hold, when deltas were applied to it; else null: the
-  // value is the tree) and the history.
+  // names; the nodes it has of the stored tree are tagged (epoch, chunk
+  // id). With `out`, also the history a basis needs (the value is its tree
+  // too: see chunked_load).
   virtual version_base* decode_chunked(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
                                        std::uint64_t epoch, chunk_loaded* out) const;
 
@@ -194,10 +192,7 @@ class typed_state final : public state_entry {
                                std::uint64_t epoch, chunk_loaded* out) const override {
     if constexpr (chunked_traits<T>::chunked) {
       chunked_load<T> got = chunked_traits<T>::chunks::load(d, chunks, epoch, codec_.decode);
-      if (out) {
-        out->tree = got.tree ? new version<T>(0, std::move(*got.tree)) : nullptr;
-        out->history = got.history;
-      }
+      if (out) out->history = got.history;
       return new version<T>(0, std::move(got.value));
     } else {
       return state_entry::decode_chunked(d, chunks, epoch, out);

@@ -135,13 +135,12 @@ struct decoded_value {
   version_base* value;  // one hold, ours
   entry_info stored;    // where it came from (nothing, for a default)
   bool is_default = false;
-  chunk_loaded chunks;  // a value stored node by node: its basis (chunks.tree: one hold, ours)
+  chunk_loaded chunks;  // a value stored node by node: its history
 
-  // Gives back the holds this has.
+  // Gives back the hold this has.
   inline void release() noexcept {
     if (value) value->release();
-    if (chunks.tree) chunks.tree->release();
-    value = chunks.tree = nullptr;
+    value = nullptr;
   }
 };
 
