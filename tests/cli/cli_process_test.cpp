@@ -94,7 +94,7 @@ bool wait_for_snapshots(const fs::path& dir, const fs::path& tmp, std::size_t sn
 
 }  // namespace
 
-TEST_CASE("verify names the value whose stored byte flipped; show refuses it cleanly") {
+TEST_CASE("verify names the value whose stored byte flipped -- show refuses it cleanly") {
   const fs::path tmp = scratch("flip-value");
   const fs::path db = tmp / "db";
   REQUIRE(clitest::run(states(), {"golden", db.string()}, tmp).exit_code == 0);

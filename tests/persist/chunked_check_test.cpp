@@ -172,7 +172,7 @@ TEST_CASE("check_chunked_value_decodes: a stored tree decodes, a damaged one is 
   }
 }
 
-TEST_CASE("check_chunked_value_decodes: a tree with deltas decodes; damaged deltas are load_failed naming the ref",
+TEST_CASE("check_chunked_value_decodes: a tree with deltas decodes, and damaged deltas are load_failed naming the ref",
           "[persist][chunks]") {
   const std::string key = "chunks::deltas";
   test_util::fresh_session f;

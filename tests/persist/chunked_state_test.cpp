@@ -46,7 +46,7 @@ instadump::storage::store_stats stats_of(const std::filesystem::path& dir) {
 
 }  // namespace
 
-TEST_CASE("A 1M-entry pmap state: one change saves a few small chunks; a new session loads it back",
+TEST_CASE("A 1M-entry pmap state: one change saves a few small chunks -- a new session loads it back",
           "[persist][chunks]") {
   test_util::fresh_session f;
   instadump::ref<big_map> state{};

@@ -63,7 +63,7 @@ void reopen(instadump::ref<big_vector>& state, const std::filesystem::path& dir)
 
 }  // namespace
 
-TEST_CASE("A 1M-element pvector state: set and push_back save a few small chunks; a new session loads it",
+TEST_CASE("A 1M-element pvector state: set and push_back save a few small chunks -- a new session loads it",
           "[persist][chunks]") {
   test_util::fresh_session f;
   instadump::ref<big_vector> state{};

@@ -45,7 +45,7 @@ std::string ids(long from, long to) {
 
 }  // namespace
 
-TEST_CASE("async: PostgreSQL stopped and restarted while saving; saves go on, the lag shows, the sender catches up",
+TEST_CASE("async: PostgreSQL stopped and restarted while saving -- saves go on, the lag shows, the sender catches up",
           "[replication][async]") {
   test_util::fresh_session s;
   std::atomic<int> errors{0};

@@ -95,7 +95,7 @@ TEST_CASE("sync: a save PostgreSQL does not acknowledge throws, stays saved loca
   instadump::shutdown();
 }
 
-TEST_CASE("the lease admits one writer; a writer fenced by a newer epoch gets lease_lost and saves nothing more",
+TEST_CASE("the lease admits one writer -- a writer fenced by a newer epoch gets lease_lost and saves nothing more",
           "[replication][lease]") {
   // The lease is taken over while the writer's connection is cut, or while
   // it looks fine (the epoch moves on under it).

@@ -127,7 +127,7 @@ TEST_CASE("a reader held open across a million commits keeps one old version, an
   CHECK(hot.deref().serial == -1);
 }
 
-TEST_CASE("readers at different read points each see their own snapshot; a ref keeps one version per reader",
+TEST_CASE("readers at different read points each see their own snapshot -- a ref keeps one version per reader",
           "[stm][concurrency]") {
   constexpr int readers = 4;
   instadump::ref<payload> hot{payload(0)}, beside{payload(0)};

@@ -169,7 +169,7 @@ TEST_CASE("stores stay format 3 until a write stores chunks, which raises them t
   CHECK(stored_format(tmp.path()) == format_version);
 }
 
-TEST_CASE("a store of format 4 (chunks from a build before deltas) opens and reads; a write raises it to 5") {
+TEST_CASE("a store of format 4 (chunks from a build before deltas) opens and reads -- a write raises it to 5") {
   scratch_dir tmp;
   chunk_tree t(10, 4, 4);
   {
@@ -228,7 +228,7 @@ TEST_CASE("a save after one leaf of a 30,000-leaf tree changed writes a handful 
   CHECK(read_tree(*store, snapshot - 1) == model.seeds.begin()->second);
 }
 
-TEST_CASE("100 saves changing a few leaves keep the chunks and the file bounded; kept snapshots read back whole") {
+TEST_CASE("100 saves changing a few leaves keep the chunks and the file bounded -- kept snapshots read back whole") {
   for (bool journal : {false, true}) {
     CAPTURE(journal);
     scratch_dir tmp;
@@ -434,7 +434,7 @@ TEST_CASE("a store of format 3 without a chunks database loads unchanged and is 
   CHECK(storage_test::read_all(*store, 3).at("plain") == storage_test::pattern(64, 2));
 }
 
-TEST_CASE("saving on an older kept snapshot refers to its chunks; they stay while a kept snapshot reaches them") {
+TEST_CASE("saving on an older kept snapshot refers to its chunks -- they stay while a kept snapshot reaches them") {
   scratch_dir tmp;
   auto store = snapshot_store::open(tmp.path(), direct(3));
   chunk_tree t(300, 8, 4);

@@ -239,7 +239,7 @@ TEST_CASE("a read-only open next to a writer saving in a loop reads only whole s
   CHECK(journaled_seen > 0);
 }
 
-TEST_CASE("a damaged journal frame is reported, naming journal.log; a torn last one ends the journal") {
+TEST_CASE("a damaged journal frame is reported, naming journal.log -- a torn last one ends the journal") {
   scratch_dir tmp;
   kill_with_journaled(tmp.path(), 4);
   const auto frames = read_journal_contents(tmp.path()).frames;
