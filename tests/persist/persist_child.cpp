@@ -12,7 +12,9 @@
 //                                              exits 3 if they do not
 //   persist_child hold <dir>                   setup, prints "ready", sleeps until killed
 //   persist_child chunked-loop <dir>           changes a few entries of a 40,000-entry pmap state
-//                                              (saved node by node) per generation and saves,
+//                                              (saved node by node, then as deltas on that tree,
+//                                              folded into a new tree every 65th save) per
+//                                              generation and saves,
 //                                              printing "saved <generation>" after each durable
 //                                              save; every 5th also changes a 1.5 MB text, so
 //                                              that save is too big for the journal (direct)

@@ -246,7 +246,8 @@ TEST_CASE("killed at random moments, the directory always holds one complete sna
 TEST_CASE("killed while saving a pmap state node by node, it loads one whole acknowledged snapshot",
           "[persist][process][chunks]") {
   // Journaled saves (a few entries) and direct ones (every 5th, with a text
-  // too big for the journal) of a 40,000-entry map.
+  // too big for the journal) of a 40,000-entry map: deltas on its tree, and
+  // every 65th a fold into a new tree (chunk_deltas).
   kill_and_check("chunked-loop", "chunked-check", crash_iterations(200) / 5);
 }
 
