@@ -253,6 +253,7 @@ save_result session::save_locked(bool durable) {
   if (replicator_) {
     saved.base_id = delta ? base_id_ : 0;
     saved.removed = changes.remove;
+    saved.schemas = schemas;  // (rarely any: each is stored once per directory)
     saved.keys.reserve(changes.put.size());
     saved.bytes.reserve(changes.put.size());
     for (const auto& v : changes.put) {

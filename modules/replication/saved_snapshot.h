@@ -41,6 +41,10 @@ struct saved_snapshot {
   // own() is called.
   std::vector<std::string_view> keys;
   std::vector<std::optional<std::span<const std::byte>>> bytes;
+  // The schemas the save stored with the snapshot (new to the store): the
+  // shipper takes them from here rather than asking the store, whose reads
+  // first write its journal into data.mdb (a durable LMDB commit).
+  std::vector<storage::schema_record> schemas;
 
   // Copies the keys and bytes into the snapshot's own buffers (for a
   // sender that ships it after the save returned). Returns how many bytes
