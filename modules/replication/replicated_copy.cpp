@@ -72,7 +72,11 @@ struct entry_columns {
       schema_version.i32(static_cast<std::int32_t>(put.entry.schema.version));
       framed.boolean(put.entry.framed);
       checksum.u64(put.entry.checksum);
-      chunk_roots.bytes(pack_ids(put.entry.chunk_roots));
+      if (put.entry.chunk_roots.empty()) {
+        chunk_roots.bytes({});  // (most values: no allocation)
+      } else {
+        chunk_roots.bytes(pack_ids(put.entry.chunk_roots));
+      }
       bytes.bytes(put.bytes);
     }
     for (const auto& k : s.removed) {

@@ -121,6 +121,7 @@ std::optional<outgoing_snapshot> snapshot_shipper::build_from(const saved_snapsh
   std::size_t new_keys = 0;
   const auto& entries = saved.info.entries;
   if (saved.keys.size() != entries.size() || saved.bytes.size() != entries.size()) return std::nullopt;
+  out.puts.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const storage::entry_info& e = entries[i];
     const std::string_view key = saved.keys[i];
@@ -219,7 +220,7 @@ void snapshot_shipper::removed_keys(outgoing_snapshot& out, std::span<const stor
 }
 
 void snapshot_shipper::apply(const outgoing_snapshot& s, std::uint64_t seq) {
-  for (const auto& p : s.puts) entries_[p.key] = p.entry;
+  for (const auto& p : s.puts) entries_.insert_or_assign(p.key, p.entry);
   for (const auto& k : s.removed) entries_.erase(k);
   for (const auto& c : s.chunks) chunks_.insert(c.id);
   for (const auto& r : s.schemas) schemas_.insert(r.fingerprint);
