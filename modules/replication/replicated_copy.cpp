@@ -263,7 +263,8 @@ std::uint64_t replicated_copy::write(const outgoing_snapshot& s) {
   const bool alone = s.chunks.empty() && s.schemas.empty();
   if (!alone) conn_.run("BEGIN", "starting the snapshot's transaction");
   try {
-    pg_result moved = conn_.query(kWriteSnapshot, p, "writing the snapshot (fenced by the epoch)");
+    pg_result moved = conn_.query_prepared("instadump_write_snapshot", kWriteSnapshot, p,
+                                           "writing the snapshot (fenced by the epoch)");
     if (moved.rows() == 0) {
       if (!alone) rollback_quietly();
       pg_result now = conn_.query("SELECT epoch FROM instadump.stores WHERE store = $1", pg_params().text(store_),
