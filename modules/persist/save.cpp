@@ -220,7 +220,9 @@ save_result session::save_locked(bool durable) {
   std::vector<std::size_t> put_state;  // index in `states` of each put value (unclaimed ones: none)
   changes.put.reserve(states.size() + (delta ? 0 : unclaimed_.size()));
   put_state.reserve(states.size());
-  encoding::value_encoder encoder;
+  // (Shared: an async replication's sender ships from its memory after we
+  // return.)
+  const auto encoder = std::make_shared<encoding::value_encoder>();
   chunked_values chunked;
   for (std::size_t i = 0; i < states.size(); ++i) {
     tracked_state& t = states[i];
@@ -234,7 +236,7 @@ save_result session::save_locked(bool durable) {
     // (Built in place: a save of many small values should not move each.)
     auto& value = std::get<storage::new_value>(changes.put.emplace_back(std::in_place_type<storage::new_value>));
     if (!(t.entry->chunked() && encode_chunked_value(value, i, t, read.versions[i], chunk_epoch_, *store_, chunked)) &&
-        encode_value(value, t, read.versions[i], encoder)) {
+        encode_value(value, t, read.versions[i], *encoder)) {
       ++result.refs_written_as_words;
     }
     put_state.push_back(i);
@@ -256,17 +258,21 @@ save_result session::save_locked(bool durable) {
     changes.chunks_sealed_here = true;  // encoded and sealed just now, by the sink
   }
   // The replication ships what changed from the bytes still in memory (the
-  // encoder's, alive until we return) rather than reading them back.
+  // encoder's) rather than reading them back.
   replication::saved_snapshot saved;
   if (replicator_) {
+    saved.bytes_owner = encoder;
     saved.base_id = delta ? base_id_ : 0;
     saved.removed = changes.remove;
+    saved.schemas = schemas;  // (rarely any: each is stored once per directory)
     saved.keys.reserve(changes.put.size());
     saved.bytes.reserve(changes.put.size());
     for (const auto& v : changes.put) {
       saved.keys.push_back(std::visit([](const auto& x) { return x.key; }, v));
       const auto* n = std::get_if<storage::new_value>(&v);
-      if (n && !n->fill && !n->fill_in_place) {
+      // (Those of values saved node by node are descriptors, not the
+      // encoder's; the shipper reads such values from the store anyway.)
+      if (n && !n->fill && !n->fill_in_place && n->chunk_roots.empty()) {
         saved.bytes.emplace_back(n->bytes);
       } else {
         saved.bytes.emplace_back(std::nullopt);

@@ -154,6 +154,22 @@ pg_result pg_connection::query(const std::string& sql, const pg_params& p, const
   return pg_result(r);
 }
 
+pg_result pg_connection::query_prepared(const std::string& name, const std::string& sql, const pg_params& p,
+                                        const char* doing) {
+  if (!prepared_.count(name)) {
+    PGresult* r = PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(p.types_.size()), p.types_.data());
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, doing);
+    PQclear(r);
+    prepared_.insert(name);
+  }
+  PGresult* r = PQexecPrepared(conn_, name.c_str(), static_cast<int>(p.values_.size()), p.values_.data(),
+                               p.lengths_.data(), p.formats_.data(), /*resultFormat=*/1);
+  ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) fail(r, doing);
+  sqlstate_.clear();
+  return pg_result(r);
+}
+
 bool pg_connection::wait_notification(std::string_view payload, std::chrono::milliseconds timeout) {
   auto consume = [&] {
     if (!PQconsumeInput(conn_)) fail(nullptr, "waiting for notifications");

@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "replication/pg_array.h"
@@ -86,6 +87,11 @@ class pg_connection {
   void run(const std::string& sql, const char* doing);
   // Runs one statement with `params`; returns its rows (binary format).
   pg_result query(const std::string& sql, const pg_params& params, const char* doing);
+  // The same for a statement run again and again (each snapshot's write):
+  // prepared as `name` on first use, so that later runs skip parsing and
+  // planning. One name, one `sql`, for the connection's life.
+  pg_result query_prepared(const std::string& name, const std::string& sql, const pg_params& params,
+                           const char* doing);
   // Whether the connection is still up as far as libpq knows.
   bool ok() const;
   // After "LISTEN channel": waits up to `timeout` for notifications and
@@ -101,6 +107,7 @@ class pg_connection {
 
   PGconn* conn_ = nullptr;
   std::string store_;
+  std::unordered_set<std::string> prepared_;
   std::string sqlstate_;
 };
 

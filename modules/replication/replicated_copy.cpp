@@ -72,7 +72,11 @@ struct entry_columns {
       schema_version.i32(static_cast<std::int32_t>(put.entry.schema.version));
       framed.boolean(put.entry.framed);
       checksum.u64(put.entry.checksum);
-      chunk_roots.bytes(pack_ids(put.entry.chunk_roots));
+      if (put.entry.chunk_roots.empty()) {
+        chunk_roots.bytes({});  // (most values: no allocation)
+      } else {
+        chunk_roots.bytes(pack_ids(put.entry.chunk_roots));
+      }
       bytes.bytes(put.bytes);
     }
     for (const auto& k : s.removed) {
@@ -259,7 +263,8 @@ std::uint64_t replicated_copy::write(const outgoing_snapshot& s) {
   const bool alone = s.chunks.empty() && s.schemas.empty();
   if (!alone) conn_.run("BEGIN", "starting the snapshot's transaction");
   try {
-    pg_result moved = conn_.query(kWriteSnapshot, p, "writing the snapshot (fenced by the epoch)");
+    pg_result moved = conn_.query_prepared("instadump_write_snapshot", kWriteSnapshot, p,
+                                           "writing the snapshot (fenced by the epoch)");
     if (moved.rows() == 0) {
       if (!alone) rollback_quietly();
       pg_result now = conn_.query("SELECT epoch FROM instadump.stores WHERE store = $1", pg_params().text(store_),

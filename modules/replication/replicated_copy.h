@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "replication/pg_connection.h"
+#include "storage/name_map.h"
 #include "storage/snapshot_types.h"
 
 namespace instadump::replication {
@@ -37,7 +37,8 @@ struct copy_entry {
 
   friend bool operator==(const copy_entry&, const copy_entry&) = default;
 };
-using copy_entries = std::map<std::string, copy_entry, std::less<>>;
+// (Hashed: the shipper looks up every value of every save here.)
+using copy_entries = storage::name_map<copy_entry>;
 
 // The newest replicated snapshot of a store.
 struct copy_head {

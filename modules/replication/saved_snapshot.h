@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,24 +42,36 @@ struct saved_snapshot {
   // own() is called.
   std::vector<std::string_view> keys;
   std::vector<std::optional<std::span<const std::byte>>> bytes;
+  // What holds every span in `bytes` (the save's encoder), shared with
+  // whoever keeps the snapshot after the save returned; null when the
+  // bytes belong to the save alone.
+  std::shared_ptr<const void> bytes_owner;
+  // The schemas the save stored with the snapshot (new to the store): the
+  // shipper takes them from here rather than asking the store, whose reads
+  // first write its journal into data.mdb (a durable LMDB commit).
+  std::vector<storage::schema_record> schemas;
 
-  // Copies the keys and bytes into the snapshot's own buffers (for a
-  // sender that ships it after the save returned). Returns how many bytes
-  // it holds then.
+  // Makes the snapshot valid after the save returned (for a sender that
+  // ships it later): copies the keys into its own buffer, and the bytes too
+  // unless bytes_owner holds them. Returns how many bytes it holds then.
   std::size_t own() {
     std::size_t total = 0, key_chars = 0;
     for (const auto& b : bytes) total += b ? b->size() : 0;
     for (const auto k : keys) key_chars += k.size();
-    owned_bytes_.resize(total);
     owned_keys_.resize(key_chars);
-    std::size_t at = 0;
-    for (auto& b : bytes) {
-      if (!b) continue;
-      if (!b->empty()) std::memcpy(owned_bytes_.data() + at, b->data(), b->size());
-      b = std::span<const std::byte>(owned_bytes_.data() + at, b->size());
-      at += b->size();
+    if (bytes_owner) {
+      shared_bytes_ = total;
+    } else {
+      owned_bytes_.resize(total);
+      std::size_t at = 0;
+      for (auto& b : bytes) {
+        if (!b) continue;
+        if (!b->empty()) std::memcpy(owned_bytes_.data() + at, b->data(), b->size());
+        b = std::span<const std::byte>(owned_bytes_.data() + at, b->size());
+        at += b->size();
+      }
     }
-    at = 0;
+    std::size_t at = 0;
     for (auto& k : keys) {
       if (!k.empty()) std::memcpy(owned_keys_.data() + at, k.data(), k.size());
       k = std::string_view(owned_keys_.data() + at, k.size());
@@ -66,10 +79,11 @@ struct saved_snapshot {
     }
     return total + key_chars;
   }
-  // What own() copied.
-  std::size_t held_bytes() const { return owned_bytes_.size() + owned_keys_.size(); }
+  // What own() made it hold.
+  std::size_t held_bytes() const { return shared_bytes_ + owned_bytes_.size() + owned_keys_.size(); }
 
  private:
+  std::size_t shared_bytes_ = 0;  // of bytes_owner's, in `bytes`
   std::vector<std::byte> owned_bytes_;
   std::vector<char> owned_keys_;
 };

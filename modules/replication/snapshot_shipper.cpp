@@ -121,6 +121,7 @@ std::optional<outgoing_snapshot> snapshot_shipper::build_from(const saved_snapsh
   std::size_t new_keys = 0;
   const auto& entries = saved.info.entries;
   if (saved.keys.size() != entries.size() || saved.bytes.size() != entries.size()) return std::nullopt;
+  out.puts.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const storage::entry_info& e = entries[i];
     const std::string_view key = saved.keys[i];
@@ -137,7 +138,7 @@ std::optional<outgoing_snapshot> snapshot_shipper::build_from(const saved_snapsh
     put.bytes.assign(saved.bytes[i]->begin(), saved.bytes[i]->end());
     if (!schemas_.count(e.schema.fingerprint)) fingerprints.push_back(e.schema.fingerprint);
   }
-  complete(out, saved.info, std::move(fingerprints));
+  complete(out, saved.info, std::move(fingerprints), saved.schemas, true);
   if (saved.base_id != 0) {
     for (const auto& k : saved.removed) {
       if (entries_.count(k)) out.removed.push_back(k);
@@ -178,20 +179,31 @@ outgoing_snapshot snapshot_shipper::build(const storage::snapshot_info& info) {
       todo.insert(todo.end(), c.children.begin(), c.children.end());
     }
   });
-  complete(out, info, std::move(fingerprints));
+  complete(out, info, std::move(fingerprints), {}, false);
   removed_keys(out, info.entries, new_keys, [&](std::size_t i) { return std::string_view(info.entries[i].key); });
   return out;
 }
 
 void snapshot_shipper::complete(outgoing_snapshot& out, const storage::snapshot_info& info,
-                                std::vector<std::uint64_t> fingerprints) {
+                                std::vector<std::uint64_t> fingerprints,
+                                std::span<const storage::schema_record> stored_now, bool trust_absent) {
   out.local_id = info.id;
   out.local_created_unix_nanos = info.created_unix_nanos;
   out.total_bytes = info.total_bytes;
   std::sort(fingerprints.begin(), fingerprints.end());
   fingerprints.erase(std::unique(fingerprints.begin(), fingerprints.end()), fingerprints.end());
   for (std::uint64_t fp : fingerprints) {
-    if (auto bytes = local_.get_schema(fp)) out.schemas.push_back({fp, std::move(*bytes)});
+    auto now = std::find_if(stored_now.begin(), stored_now.end(), [&](const auto& r) { return r.fingerprint == fp; });
+    if (now != stored_now.end()) {
+      out.schemas.push_back(*now);
+    } else if (trust_absent && absent_locally_.count(fp)) {
+      continue;
+    } else if (auto bytes = local_.get_schema(fp)) {
+      out.schemas.push_back({fp, std::move(*bytes)});
+      absent_locally_.erase(fp);
+    } else {
+      absent_locally_.insert(fp);
+    }
   }
 }
 
@@ -208,7 +220,7 @@ void snapshot_shipper::removed_keys(outgoing_snapshot& out, std::span<const stor
 }
 
 void snapshot_shipper::apply(const outgoing_snapshot& s, std::uint64_t seq) {
-  for (const auto& p : s.puts) entries_[p.key] = p.entry;
+  for (const auto& p : s.puts) entries_.insert_or_assign(p.key, p.entry);
   for (const auto& k : s.removed) entries_.erase(k);
   for (const auto& c : s.chunks) chunks_.insert(c.id);
   for (const auto& r : s.schemas) schemas_.insert(r.fingerprint);

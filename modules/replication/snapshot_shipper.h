@@ -62,8 +62,12 @@ class snapshot_shipper {
   // copy lacks (or the value reaches chunks).
   std::optional<outgoing_snapshot> build_from(const saved_snapshot& saved);
   // The parts of `out` that come from the snapshot's record: its numbers
-  // and the schemas of `fingerprints`.
-  void complete(outgoing_snapshot& out, const storage::snapshot_info& info, std::vector<std::uint64_t> fingerprints);
+  // and the schemas of `fingerprints`, taken from `stored_now` (what the
+  // save stored) or else the local store. With `trust_absent`, a
+  // fingerprint the store was found to lack before is not asked again
+  // (asking makes the store write its journal into data.mdb first).
+  void complete(outgoing_snapshot& out, const storage::snapshot_info& info, std::vector<std::uint64_t> fingerprints,
+                std::span<const storage::schema_record> stored_now, bool trust_absent);
   // Adds to out.removed the keys the copy has that the whole snapshot of
   // `entries` (keys: key(i); `new_keys` of them the copy has not) has not.
   void removed_keys(outgoing_snapshot& out, std::span<const storage::entry_info> entries, std::size_t new_keys,
@@ -74,6 +78,10 @@ class snapshot_shipper {
   copy_entries entries_;  // the copy's newest snapshot
   std::unordered_set<std::uint64_t> chunks_;
   std::unordered_set<std::uint64_t> schemas_;
+  // Fingerprints of values whose schema the local store does not hold
+  // (states registered without a schema text): build_from() does not ask
+  // the store for them again; build(), which reads the store anyway, does.
+  std::unordered_set<std::uint64_t> absent_locally_;
   std::uint64_t last_local_ = 0;
   std::uint64_t seq_ = 0;
   std::int64_t last_created_ = 0;
