@@ -301,10 +301,11 @@ save_result session::save_locked(bool durable) {
     const std::size_t i = put_state[p];
     if (read.versions[i]) result.bytes_written += info.entries[p].size_bytes;  // written anew
     states[i].saved = saved_slot::of(read.stamps[i], info.entries[p], true);
-    if (read.versions[i] && states[i].entry->chunked()) states[i].chunk_base.hold(read.versions[i]);
   }
+  // (Every changed state saved node by node is in chunked.saved.)
   for (const chunked_values::saved_state& c : chunked.saved) {
     tracked_state& t = states[c.state];
+    t.chunk_base.hold(read.versions[c.state]);
     if (c.tree_saved) t.chunk_tree.hold(read.versions[c.state]);
     t.chunk_stored = c.history;
   }
