@@ -21,6 +21,7 @@
 // valid while the value is alive. Visiting and tag calls are thread-safe
 // on values other threads read or copy.
 module;
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -153,6 +154,52 @@ struct btree_access : node_inspection {
     return node_ref::adopt(b.finish());
   }
 
+  // The most entries one lowest branch (height 1) holds.
+  static constexpr std::size_t max_lowest_branch_entries = nodes::leaf_max * nodes::branch_max;
+
+  // A lowest branch (height 1) over the entries of the tree `root`, for a
+  // store that keeps a lowest branch as one collection of its entries (a
+  // leaf group, docs/FORMAT.md): the leaves are the loader's to choose,
+  // since only the entries are stored. `root` itself when it is a lowest
+  // branch of enough children to sit anywhere its entries allow (at least
+  // min_branch_children once they fill that many half-full leaves), else a
+  // branch of new leaves sharing the entries evenly (copies). Throws
+  // corrupt_data when the entries are too few for two half-full leaves or
+  // more than max_lowest_branch_entries.
+  static node_ref lowest_branch(const node* root) {
+    const std::uint64_t n = root ? root->size : 0;
+    if (n < 2 * nodes::leaf_min || n > max_lowest_branch_entries) {
+      throw corrupt_data("a stored leaf group holds " + std::to_string(n) + " entries (a lowest branch holds " +
+                         std::to_string(2 * nodes::leaf_min) + " to " + std::to_string(max_lowest_branch_entries) +
+                         ")");
+    }
+    const std::size_t least_children = std::min<std::size_t>(nodes::branch_min, n / nodes::leaf_min);
+    if (root->height == 1 && root->count >= least_children) return node_ref::share(const_cast<node*>(root));
+    std::vector<const typename nodes::leaf*> source;
+    collect_leaves(root, source);
+    const std::size_t leaves = std::max<std::size_t>((n + nodes::leaf_max - 1) / nodes::leaf_max, least_children);
+    std::vector<node_ref> built;
+    built.reserve(leaves);
+    std::size_t from_leaf = 0, from_entry = 0;
+    for (std::size_t i = 0; i < leaves; ++i) {
+      std::size_t take = (i + 1) * n / leaves - i * n / leaves;
+      typename nodes::leaf_builder b;
+      while (take > 0) {
+        const typename nodes::leaf* l = source[from_leaf];
+        const std::size_t k = std::min<std::size_t>(take, l->count - from_entry);
+        b.copy(l, from_entry, from_entry + k);
+        take -= k;
+        from_entry += k;
+        if (from_entry == l->count) {
+          ++from_leaf;
+          from_entry = 0;
+        }
+      }
+      built.push_back(node_ref::adopt(b.finish()));
+    }
+    return make_branch(built);
+  }
+
  protected:
   // The root of a tree assembled from `root` and its claimed size.
   static tree_root<K, V> assemble_tree(node_ref root, std::uint64_t size) {
@@ -166,6 +213,12 @@ struct btree_access : node_inspection {
                          std::to_string(r->size));
     }
     return tree_root<K, V>(root.release());
+  }
+
+  // The leaves under `n`, in key order (`n` is a checked tree's node).
+  static void collect_leaves(const node* n, std::vector<const typename nodes::leaf*>& out) {
+    if (n->height == 0) return out.push_back(nodes::as_leaf(n));
+    for (std::uint16_t i = 0; i < n->count; ++i) collect_leaves(nodes::as_branch(n)->children[i], out);
   }
 
   // Streams sorted entries into a tree (see btree_build.cppm); a key not

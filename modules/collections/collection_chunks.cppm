@@ -62,12 +62,12 @@ struct chunk_tags {
   }
 };
 
-// One node's chunk as a reader found it: a leaf (built already, with the
-// access API's leaf builder) or a branch (its children's chunk ids and the
-// subtree sizes it claims for them).
+// One node's chunk as a reader found it: a leaf or a leaf group (built
+// already, with the access API's builders) or a branch (its children's
+// chunk ids and the subtree sizes it claims for them).
 template <class NodeRef>
 struct read_node {
-  NodeRef leaf;                          // set for a leaf
+  NodeRef leaf;                          // set for a leaf or a leaf group (a lowest branch)
   std::vector<std::uint64_t> children;   // a branch's children, in order
   std::vector<std::uint64_t> sizes;      // their subtree sizes (as many as children)
 };
@@ -125,13 +125,20 @@ class btree_chunks {
 
   // Saves the tree under `root` (not null); returns the root's chunk id.
   // `previous_root`: the tree of the state's previous value (null if none).
-  // Writer: std::uint64_t leaf(const node*) and
+  // Writer: std::uint64_t leaf(const node*),
+  // std::uint64_t group(const node*) (a lowest branch and its leaves as one
+  // chunk) and
   // std::uint64_t branch(const node*, std::span<const std::uint64_t> children)
-  // write one node's chunk and return its new id.
+  // write one node's chunk and return its new id. A lowest branch is
+  // written as one group rather than a chunk per leaf: a tree of a million
+  // entries is then ~9,000 chunks, not ~70,000, which is what its first
+  // save and its load cost (a change under a group rewrites the group, but
+  // scattered changes are saved as deltas, see chunk_deltas.cppm).
   template <class Writer>
   static std::uint64_t save(const node* root, const node* previous_root, std::uint64_t epoch, Writer& w) {
     if (std::uint64_t id = reusable(root, previous_root, epoch)) return id;
     if (Access::is_leaf(root)) return w.leaf(root);
+    if (Access::height(root) == 1) return w.group(root);
     std::vector<std::uint64_t> ids(Access::count(root));
     for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = save(Access::child(root, i), previous_root, epoch, w);
     return w.branch(root, ids);

@@ -156,8 +156,9 @@ class chunk_sink {
   }
 
  private:
-  // Words of a leaf's payload a chunk's place starts with: most leaves fit.
-  static constexpr std::size_t payload_words_hint = 1024;
+  // Words of a payload a chunk's place starts with: most leaves and leaf
+  // groups (up to 128 entries) fit.
+  static constexpr std::size_t payload_words_hint = 4096;
   // Blocks grow from 64 KiB (a save of a few changed nodes) to 4 MiB.
   static constexpr std::size_t first_block_words = std::size_t{8} << 10;
   static constexpr std::size_t max_block_words = std::size_t{512} << 10;

@@ -1,16 +1,17 @@
 // chunked_state: a state whose type is a pmap or a pset saved node by node
-// as the store's chunks (format 4), and loaded back from them; the payloads
+// as the store's chunks (formats 4-6), and loaded back from them; the payloads
 // and the chunk I/O that pvector states share (chunked_vector_state.cppm).
 //
 // The value itself is stored as a small descriptor (the root chunk and the
-// number of entries); each node of the tree is one chunk. A leaf chunk's
-// payload is the state's own message -- what the state's codec writes for a
-// collection holding just that leaf's entries -- so leaves are written and
-// read with the codec the state already has (generated or hand-written),
-// under the schema identity they were written with: a stored leaf of an
-// older schema version loads through the codec's migrations like any value.
-// A branch chunk lists its children in the chunk header and their subtree
-// sizes in its payload. Which nodes a save may refer to instead of writing
+// number of entries); each node of the tree is one chunk, except that a
+// B+-tree's lowest branch and its leaves are one (a leaf group, format 6).
+// A leaf's or a group's payload is the state's own message -- what the
+// state's codec writes for a collection holding just its entries -- so they
+// are written and read with the codec the state already has (generated or
+// hand-written), under the schema identity they were written with: a stored
+// leaf of an older schema version loads through the codec's migrations like
+// any value. A branch chunk lists its children in the chunk header and their
+// subtree sizes in its payload. Which nodes a save may refer to instead of writing
 // them is collection_chunks' safety rule (epoch + same node at the same
 // position in the value the base snapshot holds).
 //
@@ -56,6 +57,9 @@ static_assert(std::endian::native == std::endian::little, "Cap'n Proto words are
 struct chunk_payloads {
   static constexpr std::uint64_t leaf_type = 0;  // the state's root struct, in the chunk's schema
   static constexpr std::uint64_t branch_type = 0xb6f1c0a7e41d2c95ull;      // ChunkBranch
+  // Format 6: a pmap's or pset's lowest branch and its leaves, as the state's
+  // message for a collection of their entries (the loader chooses the leaves).
+  static constexpr std::uint64_t group_type = 0x8f4d2b6e1c7a3059ull;
   static constexpr std::uint64_t collection_type = 0xd2a4e86b1f0c3b77ull;  // ChunkedCollection
 
   // ChunkedCollection {root @0 :UInt64; size @1 :UInt64; tail @2 :UInt64;
@@ -142,13 +146,15 @@ struct chunked_load {
   chunk_history history;
 };
 
-// A state's nodes as chunks: leaves written and read with the state's codec
-// (a leaf's payload is the codec's message for a collection of just that
-// leaf's elements), branches as ChunkBranch. Leaves (the collection kind)
-// provides `using access`, `static T alone(const node_header* leaf)` (the
-// leaf as a collection of its own, sharing it) and
+// A state's nodes as chunks: leaves and leaf groups written and read with
+// the state's codec (their payload is the codec's message for a collection
+// of just their elements), branches as ChunkBranch. Leaves (the collection
+// kind) provides `using access`, `static T alone(const node_header* n)` (the
+// node's subtree as a collection of its own, sharing it),
 // `static const node_header* only_leaf(const T&)` (the leaf a decoded
-// collection of one leaf consists of, or null if it is not one).
+// collection of one leaf consists of, or null if it is not one) and, for a
+// kind stored with leaf groups, `static node_ref lowest_branch(const T&)`
+// (access::lowest_branch of the decoded group).
 template <class T, class Leaves>
 struct state_node_io {
   using access = typename Leaves::access;
@@ -162,11 +168,8 @@ struct state_node_io {
     encode_fn encode;
     chunk_sink& sink;
 
-    std::uint64_t leaf(const node_header* n) {
-      const T alone = Leaves::alone(n);
-      return sink.add_encoded(
-          schema, chunk_payloads::leaf_type, [&](capnp::MessageBuilder& message) { encode(alone, message); }, n);
-    }
+    std::uint64_t leaf(const node_header* n) { return encoded(n, chunk_payloads::leaf_type); }
+    std::uint64_t group(const node_header* n) { return encoded(n, chunk_payloads::group_type); }
     std::uint64_t branch(const node_header* n, std::span<const std::uint64_t> children) {
       std::vector<std::uint64_t> sizes(children.size());
       for (std::size_t i = 0; i < sizes.size(); ++i) sizes[i] = access::subtree_size(access::child(n, i));
@@ -174,10 +177,18 @@ struct state_node_io {
       return sink.add(schema, chunk_payloads::branch_type, children,
                       kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()), n);
     }
+
+   private:
+    std::uint64_t encoded(const node_header* n, std::uint64_t node_type) {
+      const T alone = Leaves::alone(n);
+      return sink.add_encoded(
+          schema, node_type, [&](capnp::MessageBuilder& message) { encode(alone, message); }, n);
+    }
   };
 
   // The reader of collection_chunks' load. Throws corrupt_data for a chunk
-  // that is neither a branch nor one leaf of this collection kind.
+  // that is neither a branch nor one leaf (or leaf group) of this
+  // collection kind.
   struct reader {
     const storage::chunk_source& chunks;
     decode_fn decode;
@@ -189,14 +200,29 @@ struct state_node_io {
         std::vector<std::uint64_t> sizes = chunk_payloads::read_branch(c.payload, children.size(), id);
         return {{}, std::move(children), std::move(sizes)};
       }
+      if constexpr (requires(const T& v) { Leaves::lowest_branch(v); }) {
+        if (c.node_type == chunk_payloads::group_type && c.children.empty()) {
+          const T group = decode_payload(c);
+          try {
+            return {Leaves::lowest_branch(group), {}, {}};
+          } catch (const corrupt_data& e) {
+            throw corrupt_data("chunk " + std::to_string(id) + ": " + e.what());
+          }
+        }
+      }
       if (c.node_type != chunk_payloads::leaf_type || !c.children.empty()) {
         throw corrupt_data("chunk " + std::to_string(id) + " is neither a leaf nor a branch of a collection");
       }
-      storage::value_message message(c.payload, false, storage::reader_options_for(c.payload.size()));
-      const T alone = decode(message.reader(), c.schema);
+      const T alone = decode_payload(c);
       const node_header* leaf = Leaves::only_leaf(alone);
       if (!leaf) throw corrupt_data("chunk " + std::to_string(id) + " does not hold one leaf of a collection");
       return {node_ref::share(const_cast<node_header*>(leaf)), {}, {}};
+    }
+
+   private:
+    T decode_payload(const storage::chunk_view& c) {
+      storage::value_message message(c.payload, false, storage::reader_options_for(c.payload.size()));
+      return decode(message.reader(), c.schema);
     }
   };
 };
@@ -221,6 +247,7 @@ class btree_state_chunks {
       const node_header* leaf = Access::root(value);
       return leaf && Access::is_leaf(leaf) ? leaf : nullptr;
     }
+    static typename Access::node_ref lowest_branch(const T& group) { return Access::lowest_branch(Access::root(group)); }
   };
   using io = state_node_io<T, leaves>;
   using deltas = collection_deltas<T, Access>;

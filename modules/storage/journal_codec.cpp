@@ -209,9 +209,9 @@ journal_entry decode_journal_entry(kj::ArrayPtr<const capnp::word> payload, cons
                          ", but this build of Instadump only knows versions up to " +
                          std::to_string(kJournalEntryFormat) + "; upgrade Instadump to open it");
     }
-    if (format != kJournalEntryFormat && format != kJournalEntryFormatTreesOnly &&
-        format != kJournalEntryFormatWithoutChunks) {
-      damaged(where, "has format version " + std::to_string(format) + " (expected 3, 4 or 5)");
+    if (format != kJournalEntryFormat && format != kJournalEntryFormatBeforeGroups &&
+        format != kJournalEntryFormatTreesOnly && format != kJournalEntryFormatWithoutChunks) {
+      damaged(where, "has format version " + std::to_string(format) + " (expected 3 to 6)");
     }
     journal_entry e;
     e.store_created_unix_nanos = root.getStoreCreatedUnixNanos();

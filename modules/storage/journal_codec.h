@@ -32,11 +32,12 @@
 
 namespace instadump::storage {
 
-// The format version of journal entries this build writes and reads: 5
-// for an entry with chunks or chunk roots (4 from builds before deltas),
-// else 3 (which builds of format 3 read too).
-inline constexpr std::uint32_t kJournalEntryFormat = 5;
-// An entry with chunks written by a build of format 4 (read alike).
+// The format version of journal entries this build writes and reads: 6
+// for an entry with chunks or chunk roots (5 from builds before leaf groups,
+// 4 from builds before deltas), else 3 (which builds of format 3 read too).
+inline constexpr std::uint32_t kJournalEntryFormat = 6;
+// Entries with chunks written by builds of format 5 and 4 (read alike).
+inline constexpr std::uint32_t kJournalEntryFormatBeforeGroups = 5;
 inline constexpr std::uint32_t kJournalEntryFormatTreesOnly = 4;
 inline constexpr std::uint32_t kJournalEntryFormatWithoutChunks = 3;
 

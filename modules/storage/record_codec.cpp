@@ -20,10 +20,11 @@
 namespace instadump::storage {
 namespace {
 
-// Records are of format 2 unless a value refers to chunks (format 5; 4 from
-// builds before deltas).
+// Records are of format 2 unless a value refers to chunks (format 6; 5 from
+// builds before leaf groups, 4 from builds before deltas).
 constexpr std::uint32_t kRecordFormat = 2;
-constexpr std::uint32_t kRecordFormatWithChunks = 5;
+constexpr std::uint32_t kRecordFormatWithChunks = 6;
+constexpr std::uint32_t kRecordFormatBeforeGroups = 5;   // (written by builds of format 5; read alike)
 constexpr std::uint32_t kRecordFormatWithTreesOnly = 4;  // (written by builds of format 4; read alike)
 
 // A packed byte stands for at most 128 words (a run of 256 zero words takes
@@ -117,8 +118,9 @@ snapshot_record decode_record(std::span<const std::byte> bytes, const std::strin
                          std::to_string(format) + ", but this build of Instadump only knows versions up to " +
                          std::to_string(format_version) + "; upgrade Instadump to read it");
     }
-    if (format != kRecordFormat && format != kRecordFormatWithChunks && format != kRecordFormatWithTreesOnly) {
-      damaged(where, "has format version " + std::to_string(format) + " (expected 2, 4 or 5)");
+    if (format != kRecordFormat && format != kRecordFormatWithChunks && format != kRecordFormatBeforeGroups &&
+        format != kRecordFormatWithTreesOnly) {
+      damaged(where, "has format version " + std::to_string(format) + " (expected 2, 4, 5 or 6)");
     }
     snapshot_record r;
     r.id = root.getSnapshotId();

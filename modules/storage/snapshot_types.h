@@ -20,10 +20,12 @@ namespace instadump::storage {
 // builds that know only format 2 must not open it. 4 added chunks. 5 added
 // deltas: a collection's value may name the changes saved since its tree
 // (the store does not tell them from other chunks; a build of format 4
-// would misread such a value, so it must not open the store).
-inline constexpr std::uint32_t format_version = 5;
+// would misread such a value, so it must not open the store). 6 added leaf
+// groups: a map's or set's lowest branch and its leaves stored as one chunk,
+// which a build of format 5 cannot read.
+inline constexpr std::uint32_t format_version = 6;
 // The format version of a store's data as long as it holds no chunks: new
-// stores start at it, and a store is raised to format_version (5) by the
+// stores start at it, and a store is raised to format_version (6) by the
 // first write that stores a chunk or a value that refers to chunks, so that
 // builds that know only format 3 keep opening the stores that do not use
 // them.

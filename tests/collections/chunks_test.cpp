@@ -1,4 +1,5 @@
-// Collections saved as one chunk per node and built back (collection_chunks):
+// Collections saved as one chunk per node (a B+-tree's lowest branches with
+// their leaves as one group) and built back (collection_chunks):
 // against an in-memory chunk store, a save after a small change writes only
 // the changed path; the safety rule writes again every tagged node that is
 // not at the same place in the previous value (or is of another epoch); a
@@ -20,9 +21,11 @@ namespace {
 using instadump::detail::chunk_tags;
 using node = instadump::detail::node_header;
 
-// One chunk of the in-memory store: a leaf's entries, or a branch's children.
+// One chunk of the in-memory store: a leaf's or a leaf group's entries, or
+// a branch's children.
 template <class K, class V>
 struct chunk {
+  bool group = false;
   std::vector<K> keys;
   std::vector<V> values;
   std::vector<std::uint64_t> children;
@@ -59,6 +62,24 @@ struct memory_store {
     }
     return add(n, std::move(c));
   }
+  std::uint64_t group(const node* n) {
+    chunk<K, V> c;
+    c.group = true;
+    collect(n, c);
+    return add(n, std::move(c));
+  }
+  static void collect(const node* n, chunk<K, V>& c) {
+    if (!Access::is_leaf(n)) {
+      for (std::size_t i = 0; i < Access::count(n); ++i) collect(Access::child(n, i), c);
+      return;
+    }
+    auto keys = Access::keys(n);
+    c.keys.insert(c.keys.end(), keys.begin(), keys.end());
+    if constexpr (requires { Access::values(n); }) {
+      auto values = Access::values(n);
+      c.values.insert(c.values.end(), values.begin(), values.end());
+    }
+  }
   std::uint64_t branch(const node* n, std::span<const std::uint64_t> children) {
     chunk<K, V> c;
     c.children.assign(children.begin(), children.end());
@@ -78,6 +99,20 @@ struct memory_store {
     if (it == chunks.end()) throw instadump::corrupt_data("no chunk " + std::to_string(id));
     const chunk<K, V>& c = it->second;
     instadump::detail::read_node<typename Access::node_ref> r;
+    if constexpr (requires { Access::lowest_branch(nullptr); }) {
+      if (c.group) {
+        typename Access::bulk_builder whole;
+        for (std::size_t i = 0; i < c.keys.size(); ++i) {
+          if constexpr (requires { Access::values(nullptr); }) {
+            whole.add(c.keys[i], c.values[i]);
+          } else {
+            whole.add(c.keys[i]);
+          }
+        }
+        r.leaf = Access::lowest_branch(Access::root(std::move(whole).finish()));
+        return r;
+      }
+    }
     if (!c.children.empty()) {
       r.children = c.children;
       r.sizes = c.sizes;
@@ -103,10 +138,12 @@ map_t map_of(std::int64_t n) {
   return std::move(t).persistent();
 }
 
-std::size_t nodes_in(const node* n) {
-  if (map_access::is_leaf(n)) return 1;
+// The chunks a tree is saved as: one per node, a lowest branch's leaves
+// within its own.
+std::size_t chunks_in(const node* n) {
+  if (map_access::height(n) <= 1) return 1;
   std::size_t count = 1;
-  for (std::size_t i = 0; i < map_access::count(n); ++i) count += nodes_in(map_access::child(n, i));
+  for (std::size_t i = 0; i < map_access::count(n); ++i) count += chunks_in(map_access::child(n, i));
   return count;
 }
 
@@ -121,12 +158,12 @@ TEST_CASE("a pmap saved node by node writes only the changed path the second tim
   const std::uint64_t epoch = 7;
   const map_t m = map_of(100'000);
   std::uint64_t root = map_chunks::save(map_access::root(m), nullptr, epoch, store);
-  CHECK(store.commit(epoch) == nodes_in(map_access::root(m)));
+  CHECK(store.commit(epoch) == chunks_in(map_access::root(m)));
 
   const map_t changed = m.set(3 * 50'000, -1);
   const std::size_t height = map_access::height(map_access::root(changed));
   std::uint64_t root2 = map_chunks::save(map_access::root(changed), map_access::root(m), epoch, store);
-  CHECK(store.commit(epoch) == height + 1);  // one node per level
+  CHECK(store.commit(epoch) == height);  // one chunk per level above the leaves
   CHECK(root2 != root);
 
   const map_t loaded = load_map(store, root2, changed.size(), epoch);
@@ -207,7 +244,7 @@ TEST_CASE("a pvector and a pset saved node by node round-trip and write little a
   set_store.commit(epoch);
   const set_t s2 = s.insert(5);
   std::uint64_t root = set_chunks::save(set_access::root(s2), set_access::root(s), epoch, set_store);
-  CHECK(set_store.commit(epoch) == set_access::height(set_access::root(s2)) + 1);
+  CHECK(set_store.commit(epoch) == set_access::height(set_access::root(s2)));
   const set_t loaded_set = set_access::assemble(set_chunks::load(root, set_store, epoch), s2.size());
   CHECK(loaded_set == s2);
 }
@@ -242,4 +279,44 @@ TEST_CASE("damaged chunks are refused with corrupt_data, never misbuilt", "[coll
   SECTION("a size the descriptor claims wrongly") {
     CHECK_THROWS_AS(load_map(store, root, m.size() + 1, 2), instadump::corrupt_data);
   }
+}
+
+namespace {
+
+// A map of `n` entries from key `first` on, built the way a codec decodes a
+// stored collection (full leaves, the last two evened out).
+map_t sorted_map(std::int64_t first, std::int64_t n) {
+  map_access::bulk_builder b;
+  for (std::int64_t i = 0; i < n; ++i) b.add(first + i, i);
+  return std::move(b).finish();
+}
+
+}  // namespace
+
+TEST_CASE("a leaf group's entries become a lowest branch that fits wherever they can sit",
+          "[collections][chunks]") {
+  for (std::int64_t n : {16, 17, 31, 32, 40, 48, 49, 100, 128}) {
+    CAPTURE(n);
+    for (const map_t& whole : {sorted_map(0, n), map_of(n)}) {
+      const auto branch = map_access::lowest_branch(map_access::root(whole));
+      REQUIRE(map_access::height(branch.get()) == 1);
+      const map_t as_root = map_access::assemble(branch, static_cast<std::uint64_t>(n));
+      CHECK(as_root == whole);
+      CHECK(map_access::check(as_root).empty());
+      // From 32 entries on (four half-full leaves), the group may sit below
+      // another branch, which needs at least that many children in it.
+      if (n >= 32) {
+        const auto after = map_access::lowest_branch(map_access::root(sorted_map(1000, n)));
+        const std::vector<map_access::node_ref> both{branch, after};
+        const map_t two = map_access::assemble(map_access::make_branch(both), 2 * static_cast<std::uint64_t>(n));
+        CHECK(map_access::check(two).empty());
+        CHECK(two.size() == 2 * static_cast<std::uint64_t>(n));
+      }
+    }
+  }
+  CHECK_THROWS_WITH(map_access::lowest_branch(map_access::root(sorted_map(0, 15))),
+                    Catch::Contains("holds 15 entries"));
+  CHECK_THROWS_WITH(map_access::lowest_branch(map_access::root(sorted_map(0, 129))),
+                    Catch::Contains("holds 129 entries"));
+  CHECK_THROWS_AS(map_access::lowest_branch(nullptr), instadump::corrupt_data);
 }

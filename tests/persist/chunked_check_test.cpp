@@ -7,6 +7,7 @@
 
 #include "instadump/capnp_compat.h"
 #include <capnp/common.h>
+#include <capnp/message.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -115,13 +116,13 @@ TEST_CASE("check_chunked_value_decodes: a stored tree decodes, a damaged one is 
   instadump::state_registration<big_map> reg(state, key, test_state::map_schema, test_state::map_codec);
   instadump::setup(f.dir.db());
   std::vector<std::pair<std::int64_t, std::int64_t>> entries;
-  for (std::int64_t i = 0; i < 200; ++i) entries.emplace_back(i, i * 3);
+  for (std::int64_t i = 0; i < 1000; ++i) entries.emplace_back(i, i * 3);
   instadump::dosync([&] { state.set(big_map::from_sorted(entries.begin(), entries.end())); });
   instadump::save_all();
   instadump::shutdown();
 
   const taken_value stored = take(f.dir.db(), key);
-  REQUIRE(stored.chunks.size() > 3);  // a branch over several leaves
+  REQUIRE(stored.chunks.size() > 3);  // a branch over several leaf groups
   CHECK_NOTHROW(stored.check(key));
 
   auto fails = [&](const taken_value& v, const std::string& why) { check_fails(v, key, why); };
@@ -162,6 +163,21 @@ TEST_CASE("check_chunked_value_decodes: a stored tree decodes, a damaged one is 
     taken_value v = stored;
     v.descriptor.at(2) += 1;  // the root pointer, root, size, tail
     fails(v, "wrong size");
+  }
+  SECTION("a leaf group read as a leaf") {
+    taken_value v = stored;
+    retype(v, children_of(v, v.root).front(), payloads::leaf_type);
+    fails(v, "a group as a leaf");
+  }
+  SECTION("a leaf group of too few entries for a lowest branch") {
+    taken_value v = stored;
+    const std::uint64_t first = children_of(v, v.root).front();
+    const instadump::storage::chunk_view c = instadump::storage::parse_chunk(v.chunks.at(first), first, "test");
+    capnp::MallocMessageBuilder message;
+    test_state::encode_map(big_map::from_sorted(entries.begin(), entries.begin() + 10), message);
+    const kj::ArrayPtr<const capnp::word> payload = message.getSegmentsForOutput()[0];
+    v.chunks[first] = instadump::storage::encode_chunk(first, c.schema, payloads::group_type, {}, payload);
+    fails(v, "a group of 10 entries");
   }
   SECTION("a branch's chunk in a leaf's place") {
     taken_value v = stored;

@@ -145,7 +145,8 @@ TEST_CASE("An older snapshot reloaded, changed and saved loads right (the safety
   instadump::setup(f.dir.db(), o);
   const big_map old_value = numbers(5'000);
   instadump::dosync([&] { state.set(old_value); });
-  const std::uint64_t old_id = instadump::save_all().snapshot_id;
+  const instadump::save_result first = instadump::save_all();
+  const std::uint64_t old_id = first.snapshot_id;
   big_map newer = old_value;  // (every entry changed: saved node by node, not as a delta)
   for (std::int64_t i = 0; i < 5'000; ++i) newer = newer.set(i, -i);
   instadump::dosync([&] { state.set(newer); });
@@ -167,7 +168,7 @@ TEST_CASE("An older snapshot reloaded, changed and saved loads right (the safety
   // to: its nodes' chunks may be gone. (It differs in every entry: too many
   // for a delta.)
   instadump::dosync([&] { state.set(newer); });
-  CHECK(instadump::save_all().chunks_written > 100);
+  CHECK(instadump::save_all().chunks_written >= first.chunks_written / 2);
   instadump::shutdown();
   instadump::dosync([&] { state.set(big_map{}); });
   instadump::setup(f.dir.db(), o);
@@ -238,7 +239,7 @@ TEST_CASE("A leaf whose message outgrows a chunk's first segment is saved as one
   instadump::ref<big_map> state{};
   instadump::state_registration<big_map> reg(state, "chunks::padded", map_schema, padded);
   instadump::setup(f.dir.db());
-  const big_map model = numbers(500);
+  const big_map model = numbers(2000);
   instadump::dosync([&] { state.set(model); });
   const instadump::save_result saved = instadump::save_all();
   CHECK(saved.chunks_written > 10);

@@ -147,7 +147,7 @@ TEST_CASE("a chunk-id floor raises next_chunk_id durably, on both write paths, w
   }
 }
 
-TEST_CASE("stores stay format 3 until a write stores chunks, which raises them to format 5") {
+TEST_CASE("stores stay format 3 until a write stores chunks, which raises them to the newest format") {
   scratch_dir tmp;
   {
     auto store = snapshot_store::open(tmp.path(), direct());
@@ -163,7 +163,7 @@ TEST_CASE("stores stay format 3 until a write stores chunks, which raises them t
   CHECK(stored_format(tmp.path()) == format_version);
   auto store = snapshot_store::open(tmp.path(), direct());
   CHECK(storage_test::read_all(*store, 2).at("plain") == storage_test::pattern(64, 1));
-  // A later write without chunks keeps format 5.
+  // A later write without chunks keeps the newest format.
   store->write_snapshot(storage_test::one_value("plain", 64, 3), true);
   store.reset();
   CHECK(stored_format(tmp.path()) == format_version);

@@ -20,6 +20,9 @@ namespace {
 // (docs/FORMAT.md, "Collections stored node by node").
 constexpr std::uint64_t kLeafNode = 0;
 constexpr std::uint64_t kBranchNode = 0xb6f1c0a7e41d2c95ull;
+// A pmap's or pset's lowest branch with its leaves (format 6): read as a
+// leaf of all their entries.
+constexpr std::uint64_t kLeafGroupNode = 0x8f4d2b6e1c7a3059ull;
 
 // Reads a message of `schema`'s root struct from `words` and hands the
 // reader of its `value` field (or of the whole struct, for a schema
@@ -138,7 +141,7 @@ class collection_walk {
         // since a child's read may replace an unaligned copy.
         const std::vector<std::uint64_t> children(chunk.children.begin(), chunk.children.end());
         for (std::uint64_t child : children) node(child, id);
-      } else if (chunk.node_type == kLeafNode) {
+      } else if (chunk.node_type == kLeafNode || chunk.node_type == kLeafGroupNode) {
         leaf_list(chunk, true, [&](const capnp::DynamicList::Reader& list) {
           for (unsigned i = 0; i < list.size(); ++i) element(list, i);
         });

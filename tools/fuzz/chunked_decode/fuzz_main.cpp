@@ -17,7 +17,8 @@
 //   then chunks 1, 2, ... until the input ends, each:
 //     1 byte      kind (bits 0-2: 0 leaf, 1 branch, 2 a descriptor's type,
 //                 3 a delta's link, 4 its entries set, 5 its keys erased,
-//                 6-7 an unknown type) and schema version (bits 3-4)
+//                 6 a leaf group, 7 an unknown type) and schema version
+//                 (bits 3-4)
 //     1 byte      n, the number of children; then n bytes, their ids
 //     2 bytes     w, the payload's words (little-endian); then 8w bytes of
 //                 payload (zeros past the end of the input)
@@ -57,7 +58,8 @@ constexpr std::string_view keys[] = {"fz::names", "fz::tags", "fz::items"};
 using deltas = instadump::detail::delta_chunks;
 constexpr std::uint64_t node_types[] = {payloads::leaf_type, payloads::branch_type, payloads::collection_type,
                                         deltas::link_type,   deltas::set_type,      deltas::erased_type,
-                                        0x5eed5eed5eed5eedull, 0x0ddba11c0ffee000ull};
+                                        payloads::group_type, 0x0ddba11c0ffee000ull};
+constexpr unsigned known_types = 7;  // the last is unknown
 
 // One chunk as the input describes it.
 struct input_chunk {
@@ -92,8 +94,8 @@ std::vector<std::uint8_t> seed_of(std::uint8_t state, const payloads::descriptor
   for (std::size_t i = 0; i < order.size(); ++i) {
     if (order.size() > 255) return {};
     const instadump::storage::chunk_view c = chunks.get(order[i]);
-    unsigned kind = 6;
-    for (unsigned k = 0; k < 6; ++k) kind = c.node_type == node_types[k] ? k : kind;
+    unsigned kind = known_types;
+    for (unsigned k = 0; k < known_types; ++k) kind = c.node_type == node_types[k] ? k : kind;
     out.push_back(static_cast<std::uint8_t>(kind | (c.schema.version & 3) << 3));
     out.push_back(static_cast<std::uint8_t>(c.children.size()));
     for (std::uint64_t child : c.children) out.push_back(reach(child));
