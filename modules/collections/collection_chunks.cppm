@@ -1,5 +1,6 @@
 // collection_chunks: a persistent collection saved as one stored chunk per
-// node, and built back from its chunks, whatever a chunk's encoding.
+// node (a B+-tree's lowest branch and its leaves as one, a leaf group), and
+// built back from its chunks, whatever a chunk's encoding.
 //
 // Not for applications: generated codecs call these with a writer or a
 // reader that encodes or decodes one node's chunk (its payload is the
