@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -72,29 +73,58 @@ void snapshot_shipper::attach(replicated_copy& copy) {
       "store: start this instance on an empty directory to restore the copy, or use another store name");
 }
 
+std::span<const saved_snapshot> snapshot_shipper::run_to(std::uint64_t upto, std::span<const saved_snapshot> saved) const {
+  auto first = std::find_if(saved.begin(), saved.end(), [&](const saved_snapshot& s) { return s.info.id > last_local_; });
+  std::uint64_t before = last_local_;
+  for (auto s = first; s != saved.end(); ++s) {
+    const bool continues = s->info.id == before + 1 && (s->base_id == before || s->base_id == 0);
+    if (!continues) return {};
+    before = s->info.id;
+    if (before == upto) return {first, s + 1};
+  }
+  return {};
+}
+
+std::size_t snapshot_shipper::ship_run(replicated_copy& copy, std::span<const saved_snapshot> run) {
+  // Those of the run the store had pruned when its newest was written are
+  // shipped together with the first one it kept, as that one: what a
+  // sender that fell behind ships anyway.
+  const std::size_t keep = std::max<std::size_t>(local_.keep_generations(), 1);
+  std::size_t next = run.size() > keep ? run.size() - keep + 1 : 1;
+  std::size_t shipped = 0;
+  for (std::size_t from = 0; from < run.size(); from = next, ++next) {
+    std::optional<outgoing_snapshot> s = build_from(run.subspan(from, next - from));
+    if (!s) break;  // the store has what it lacks
+    apply(*s, copy.write(*s));
+    ++shipped;
+  }
+  return shipped;
+}
+
 std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t upto,
                                          std::span<const saved_snapshot> saved) {
+  // The saves handed over every snapshot to ship (the usual case, sync or
+  // async): the store is not asked which it keeps -- asking, like any read
+  // of it, first writes its journal into data.mdb, a durable LMDB commit
+  // competing with the saves for the disk and the journal's lock.
+  std::size_t shipped = 0;
+  if (const std::span<const saved_snapshot> run = run_to(upto, saved); !run.empty()) {
+    shipped = ship_run(copy, run);
+    if (last_local_ >= upto) return shipped;
+  }
   // The kept ones (their ids are read without decoding their records); a
   // handed-over snapshot pruned meanwhile is not shipped, as if the sender
   // had not seen it (the next one then comes from the store, its base being
   // gone from the copy's view).
-  // (A save built on the newest snapshot, the one the copy has, is the only
-  // one to ship: the store need not be asked.)
-  std::vector<std::uint64_t> pending;
-  if (saved.size() == 1 && saved[0].base_id != 0 && saved[0].base_id == last_local_ && saved[0].info.id == upto) {
-    pending.push_back(upto);
-  } else {
-    pending = local_.snapshot_ids();
-    std::erase_if(pending, [&](std::uint64_t id) { return id <= last_local_ || id > upto; });
-    std::sort(pending.begin(), pending.end());
-  }
+  std::vector<std::uint64_t> pending = local_.snapshot_ids();
+  std::erase_if(pending, [&](std::uint64_t id) { return id <= last_local_ || id > upto; });
+  std::sort(pending.begin(), pending.end());
   std::optional<std::vector<storage::snapshot_info>> listed;  // read when first needed
-  std::size_t shipped = 0;
   for (std::uint64_t id : pending) {
     auto hand = std::lower_bound(saved.begin(), saved.end(), id,
                                  [](const saved_snapshot& s, std::uint64_t v) { return s.info.id < v; });
     std::optional<outgoing_snapshot> s;
-    if (hand != saved.end() && hand->info.id == id) s = build_from(*hand);
+    if (hand != saved.end() && hand->info.id == id) s = build_from(std::span(&*hand, 1));
     if (!s) {
       if (!listed) listed = local_.list_snapshots();
       auto info = std::find_if(listed->begin(), listed->end(), [&](const auto& i) { return i.id == id; });
@@ -112,39 +142,63 @@ std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t up
   return shipped;
 }
 
-std::optional<outgoing_snapshot> snapshot_shipper::build_from(const saved_snapshot& saved) {
+std::optional<outgoing_snapshot> snapshot_shipper::build_from(std::span<const saved_snapshot> run) {
+  // Only the run from its last whole snapshot on matters.
+  for (std::size_t i = run.size(); i-- > 1;) {
+    if (run[i].base_id == 0) {
+      run = run.subspan(i);
+      break;
+    }
+  }
   // A snapshot built on a base stands for what changed only when the copy
   // holds that base.
-  if (saved.base_id != 0 && saved.base_id != last_local_) return std::nullopt;
+  if (run.front().base_id != 0 && run.front().base_id != last_local_) return std::nullopt;
+  for (const saved_snapshot& s : run) {
+    if (s.keys.size() != s.info.entries.size() || s.bytes.size() != s.info.entries.size()) return std::nullopt;
+  }
+  const bool whole = run.front().base_id == 0;
+  const saved_snapshot& newest = run.back();
+  // Newest first, each key's newest fate decides (within one snapshot its
+  // put, as in the store); `decided` is needed when a key can have more
+  // than one.
+  const bool single = run.size() == 1 && newest.removed.empty();
+  std::unordered_set<std::string_view> decided;
   outgoing_snapshot out;
   std::vector<std::uint64_t> fingerprints;
+  std::vector<storage::schema_record> stored_now;
   std::size_t new_keys = 0;
-  const auto& entries = saved.info.entries;
-  if (saved.keys.size() != entries.size() || saved.bytes.size() != entries.size()) return std::nullopt;
-  out.puts.reserve(entries.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const storage::entry_info& e = entries[i];
-    const std::string_view key = saved.keys[i];
-    auto it = entries_.find(key);
-    if (it == entries_.end()) {
-      ++new_keys;
-    } else if (it->second == entry_of(e)) {
-      continue;
+  out.puts.reserve(newest.info.entries.size());
+  for (auto s = run.rbegin(); s != run.rend(); ++s) {
+    const auto& entries = s->info.entries;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const storage::entry_info& e = entries[i];
+      const std::string_view key = s->keys[i];
+      if (!single && !decided.insert(key).second) continue;
+      auto it = entries_.find(key);
+      if (it == entries_.end()) {
+        ++new_keys;
+      } else if (it->second == entry_of(e)) {
+        continue;
+      }
+      if (!s->bytes[i] || !e.chunk_roots.empty()) return std::nullopt;
+      auto& put = out.puts.emplace_back();
+      put.key = key;
+      put.entry = entry_of(e);
+      put.bytes.assign(s->bytes[i]->begin(), s->bytes[i]->end());
+      if (!schemas_.count(e.schema.fingerprint)) fingerprints.push_back(e.schema.fingerprint);
     }
-    if (!saved.bytes[i] || !e.chunk_roots.empty()) return std::nullopt;
-    auto& put = out.puts.emplace_back();
-    put.key = key;
-    put.entry = entry_of(e);
-    put.bytes.assign(saved.bytes[i]->begin(), saved.bytes[i]->end());
-    if (!schemas_.count(e.schema.fingerprint)) fingerprints.push_back(e.schema.fingerprint);
+    for (const auto& k : s->removed) {
+      if ((single || decided.insert(k).second) && entries_.count(k)) out.removed.push_back(k);
+    }
+    stored_now.insert(stored_now.end(), s->schemas.begin(), s->schemas.end());
   }
-  complete(out, saved.info, std::move(fingerprints), saved.schemas, true);
-  if (saved.base_id != 0) {
-    for (const auto& k : saved.removed) {
-      if (entries_.count(k)) out.removed.push_back(k);
+  complete(out, newest.info, std::move(fingerprints), stored_now, true);
+  if (whole && single) {
+    removed_keys(out, newest.info.entries, new_keys, [&](std::size_t i) { return newest.keys[i]; });
+  } else if (whole) {  // the copy's keys none of the run decided
+    for (const auto& [k, entry] : entries_) {
+      if (!decided.count(k)) out.removed.push_back(k);
     }
-  } else {
-    removed_keys(out, entries, new_keys, [&](std::size_t i) { return saved.keys[i]; });
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <unordered_set>
 
 #include "replication/replicated_copy.h"
@@ -45,9 +46,11 @@ class snapshot_shipper {
 
   // Ships, in order, the kept local snapshots after the last one shipped,
   // up to `upto`, taking each from `saved` (sorted by id) when it is there.
-  // Returns how many. A snapshot pruned meanwhile is skipped. Throws what
-  // replicated_copy::write throws; what was shipped before stays shipped
-  // (last_shipped()).
+  // Returns how many. A snapshot pruned meanwhile is skipped. When `saved`
+  // holds every snapshot after the last one shipped up to `upto`, the store
+  // is not read at all: those it had pruned when `upto` was written go with
+  // the first one it kept. Throws what replicated_copy::write throws; what
+  // was shipped before stays shipped (last_shipped()).
   std::size_t ship_until(replicated_copy& copy, std::uint64_t upto, std::span<const saved_snapshot> saved = {});
 
   // The newest local snapshot the copy has, its seq there, and when it was
@@ -57,10 +60,19 @@ class snapshot_shipper {
   std::int64_t last_created_unix_nanos() const { return last_created_; }
 
  private:
+  // The part of `saved` that continues the copy's newest snapshot up to
+  // `upto`: snapshots last_shipped() + 1 .. upto, each built on the one
+  // before (or whole). Empty when `saved` lacks one of them.
+  std::span<const saved_snapshot> run_to(std::uint64_t upto, std::span<const saved_snapshot> saved) const;
+  // Ships such a run from memory, the kept ones one by one; stops early
+  // (returning how many it shipped) at one build_from() cannot make.
+  std::size_t ship_run(replicated_copy& copy, std::span<const saved_snapshot> run);
   outgoing_snapshot build(const storage::snapshot_info& info);
-  // From what the save had; nullopt when it lacks the bytes of a value the
-  // copy lacks (or the value reaches chunks).
-  std::optional<outgoing_snapshot> build_from(const saved_snapshot& saved);
+  // The newest of `run` (consecutive snapshots, each built on the one
+  // before or whole), as the copy lacks it, from what the saves had;
+  // nullopt when the first is built on a snapshot the copy does not hold,
+  // or a value the copy lacks has no bytes here (or reaches chunks).
+  std::optional<outgoing_snapshot> build_from(std::span<const saved_snapshot> run);
   // The parts of `out` that come from the snapshot's record: its numbers
   // and the schemas of `fingerprints`, taken from `stored_now` (what the
   // save stored) or else the local store. With `trust_absent`, a

@@ -424,6 +424,8 @@ std::filesystem::path snapshot_store::directory() const { return impl_->env->dir
 
 bool snapshot_store::read_only() const { return impl_->env->options().read_only; }
 
+unsigned snapshot_store::keep_generations() const { return impl_->env->options().keep_generations; }
+
 bool snapshot_store::poisoned() const { return impl_->env->poisoned(); }
 
 }  // namespace instadump::storage

@@ -271,6 +271,9 @@ class snapshot_store {
   std::filesystem::path directory() const;
   // Whether the store was opened read-only.
   bool read_only() const;
+  // How many snapshots it keeps (store_options::keep_generations): the
+  // newest ones, whose ids are consecutive.
+  unsigned keep_generations() const;
   // Whether a failed flush has poisoned the store (see write_snapshot()).
   bool poisoned() const;
 

@@ -145,6 +145,18 @@ TEST_CASE("what the writer would not pack into one blob on the newest snapshot i
   twice.put.push_back(value_of("b", pattern(8, 1)));
   twice.put.push_back(value_of("b", pattern(8, 2)));
   CHECK_THROWS_AS(planner.plan(5, twice, {}), instadump::save_failed);
+
+  // Values in another order than their key ids' (a store restored from a
+  // replicated copy numbers its keys by name): planned, and a key given
+  // twice among them, or put and removed, is still refused by name.
+  snapshot_delta unordered;
+  for (const char* k : {"d", "c", "a", "b"}) unordered.put.push_back(value_of(k, pattern(8, 1)));
+  CHECK(planner.plan(5, unordered, {}).has_value());
+  unordered.put.push_back(value_of("c", pattern(8, 2)));
+  CHECK_THROWS_WITH(planner.plan(5, unordered, {}), Catch::Contains("\"c\" appears twice"));
+  unordered.put.pop_back();
+  unordered.remove = {"a"};
+  CHECK_THROWS_WITH(planner.plan(5, unordered, {}), Catch::Contains("\"a\" appears both as a value and as a key to remove"));
 }
 
 TEST_CASE("the journal does not plan from records the writer cannot trust") {
