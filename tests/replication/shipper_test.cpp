@@ -129,17 +129,31 @@ values expect(const std::vector<std::pair<std::string, std::uint64_t>>& v) {
   return out;
 }
 
+// A local store and its copy in PostgreSQL under a store name of its own,
+// with a shipper attached to the copy (which holds the lease).
+class shipping {
+ public:
+  shipping() : copy(server().url(), name) {
+    REQUIRE(copy.try_take_lease());
+    shipper.attach(copy);
+  }
+
+ protected:
+  const std::string name = "shipper-" + std::to_string(++created);
+  test_util::temp_dir dir;
+  saving_store local{dir};
+  replicated_copy copy;
+  snapshot_shipper shipper{local.store()};
+
+ private:
+  static inline int created = 0;
+};
+
 }  // namespace
 
-TEST_CASE("shipper: saves behind the copy are shipped from memory, the pruned ones merged into the first kept",
-          "[replication][shipper]") {
-  test_util::temp_dir dir;
-  saving_store local(dir);
-  replicated_copy copy(server().url(), "shipper-merge");
-  REQUIRE(copy.try_take_lease());
-  snapshot_shipper shipper(local.store());
-  shipper.attach(copy);
-
+TEST_CASE_METHOD(shipping,
+                 "shipper: saves behind the copy are shipped from memory, the pruned ones merged into the first kept",
+                 "[replication][shipper]") {
   local.save(0, {{"a", 1}, {"b", 1}, {"c", 1}});
   local.save(1, {{"a", 2}}, {"c"});
   local.save(2, {{"c", 3}, {"d", 3}});   // c back after its removal
@@ -147,45 +161,33 @@ TEST_CASE("shipper: saves behind the copy are shipped from memory, the pruned on
   local.save(4, {{"a", 5}, {"e", 5}});
   // The store keeps 4 and 5; 1..3 go with 4 (the copy never had them).
   CHECK(shipper.ship_until(copy, 5, local.handed(0, 5)) == 2);
-  CHECK(shipped("shipper-merge") == "4,5");
+  CHECK(shipped(name) == "4,5");
   CHECK(shipper.last_shipped() == 5);
-  CHECK(replicated(copy, "shipper-merge", 4) == expect({{"a", 2}, {"b", 4}, {"c", 3}}));
-  CHECK(replicated(copy, "shipper-merge", 4) == local.local(4));
-  CHECK(replicated(copy, "shipper-merge", 5) == local.local(5));
+  CHECK(replicated(copy, name, 4) == expect({{"a", 2}, {"b", 4}, {"c", 3}}));
+  CHECK(replicated(copy, name, 4) == local.local(4));
+  CHECK(replicated(copy, name, 5) == local.local(5));
 
   // One more, on top of what the copy has.
   local.save(5, {{"b", 6}}, {"a"});
   CHECK(shipper.ship_until(copy, 6, local.handed(5, 6)) == 1);
-  CHECK(replicated(copy, "shipper-merge", 6) == expect({{"b", 6}, {"c", 3}, {"e", 5}}));
+  CHECK(replicated(copy, name, 6) == expect({{"b", 6}, {"c", 3}, {"e", 5}}));
 }
 
-TEST_CASE("shipper: a whole snapshot in the run replaces what came before it", "[replication][shipper]") {
-  test_util::temp_dir dir;
-  saving_store local(dir);
-  replicated_copy copy(server().url(), "shipper-whole");
-  REQUIRE(copy.try_take_lease());
-  snapshot_shipper shipper(local.store());
-  shipper.attach(copy);
-
+TEST_CASE_METHOD(shipping, "shipper: a whole snapshot in the run replaces what came before it",
+                 "[replication][shipper]") {
   local.save(0, {{"a", 1}, {"b", 1}});
   CHECK(shipper.ship_until(copy, 1, local.handed(0, 1)) == 1);
   local.save(1, {{"c", 2}});
   local.save(0, {{"a", 3}, {"x", 3}});  // whole (as after a reload of an older snapshot): b and c are gone
   local.save(3, {{"y", 4}}, {"x"});
   CHECK(shipper.ship_until(copy, 4, local.handed(1, 4)) == 2);
-  CHECK(shipped("shipper-whole") == "1,3,4");
-  CHECK(replicated(copy, "shipper-whole", 3) == expect({{"a", 3}, {"x", 3}}));
-  CHECK(replicated(copy, "shipper-whole", 4) == local.local(4));
+  CHECK(shipped(name) == "1,3,4");
+  CHECK(replicated(copy, name, 3) == expect({{"a", 3}, {"x", 3}}));
+  CHECK(replicated(copy, name, 4) == local.local(4));
 }
 
-TEST_CASE("shipper: handed-over saves with a gap are shipped by reading the store", "[replication][shipper]") {
-  test_util::temp_dir dir;
-  saving_store local(dir);
-  replicated_copy copy(server().url(), "shipper-gap");
-  REQUIRE(copy.try_take_lease());
-  snapshot_shipper shipper(local.store());
-  shipper.attach(copy);
-
+TEST_CASE_METHOD(shipping, "shipper: handed-over saves with a gap are shipped by reading the store",
+                 "[replication][shipper]") {
   local.save(0, {{"a", 1}, {"b", 1}});
   CHECK(shipper.ship_until(copy, 1, local.handed(0, 1)) == 1);
   local.save(1, {{"a", 2}});
@@ -193,7 +195,7 @@ TEST_CASE("shipper: handed-over saves with a gap are shipped by reading the stor
   local.save(3, {{"c", 4}}, {"a"});
   // Snapshot 2 was not handed over (a sender's queue that overflowed).
   CHECK(shipper.ship_until(copy, 4, local.handed(2, 4)) == 2);
-  CHECK(shipped("shipper-gap") == "1,3,4");
-  CHECK(replicated(copy, "shipper-gap", 3) == local.local(3));
-  CHECK(replicated(copy, "shipper-gap", 4) == expect({{"b", 3}, {"c", 4}}));
+  CHECK(shipped(name) == "1,3,4");
+  CHECK(replicated(copy, name, 3) == local.local(3));
+  CHECK(replicated(copy, name, 4) == expect({{"b", 3}, {"c", 4}}));
 }
