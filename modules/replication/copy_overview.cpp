@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <map>
 
+#include "replication/entry_column.h"
 #include "replication/pg_connection.h"
+#include "replication/pg_schema.h"
 
 namespace instadump::replication {
 
@@ -14,6 +16,7 @@ copy_overview read_copy_overview(const std::string& url, const std::string& stor
   o.has_tables = conn.query("SELECT to_regclass('instadump.stores') IS NOT NULL", {}, "looking for the tables")
                      .boolean(0, 0);
   if (!o.has_tables) return o;
+  check_pg_schema_readable(conn);
   pg_result stores = conn.query("SELECT store FROM instadump.stores ORDER BY store", {}, "listing the stores");
   for (int i = 0; i < stores.rows(); ++i) {
     o.stores.emplace_back(stores.text(i, 0));
@@ -86,16 +89,22 @@ std::optional<local_position> locate_local(const std::string& url, const std::st
 
   // By values, against the copy's newest.
   pg_result values = conn.query(
-      "SELECT t.newest, e.key, e.checksum FROM instadump.stores t LEFT JOIN LATERAL ("
-      "  SELECT key, checksum FROM ("
-      "    SELECT DISTINCT ON (key) key, checksum, removed FROM instadump.entries "
-      "    WHERE store = t.store AND seq <= t.newest ORDER BY key, seq DESC) d WHERE NOT removed"
+      "SELECT t.newest, e.key, e.seq, instadump.entry_head(e.entry), "
+      "       length(e.entry) - length(instadump.entry_head(e.entry)) FROM instadump.stores t LEFT JOIN LATERAL ("
+      "  SELECT key, seq, entry FROM ("
+      "    SELECT DISTINCT ON (key) key, seq, entry FROM instadump.entries "
+      "    WHERE store_id = t.id AND seq <= t.newest ORDER BY key, seq DESC) d WHERE entry <> '\\x01'::bytea"
       ") e ON true WHERE t.store = $1",
       pg_params().text(store), "reading the values of the newest replicated snapshot");
   if (values.rows() == 0 || values.u64(0, 0) == 0) return found;
   std::map<std::string, std::uint64_t, std::less<>> newest;
   for (int i = 0; i < values.rows(); ++i) {
-    if (!values.is_null(i, 1)) newest.emplace(std::string(values.text(i, 1)), values.u64(i, 2));
+    if (values.is_null(i, 1)) continue;
+    const std::string key(values.text(i, 1));
+    read_entry e = decode_entry_head(values.bytes(i, 3), static_cast<std::uint64_t>(values.i32(i, 4)),
+                                     "key \"" + key + "\" of snapshot " + std::to_string(values.u64(i, 2)) +
+                                         " of store \"" + store + "\"");
+    newest.emplace(key, e.entry.checksum);
   }
   for (const auto& snap : kept) {  // any order: the newest match wins
     if (found && snap.id <= found->local_id) continue;

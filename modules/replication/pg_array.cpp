@@ -30,7 +30,7 @@ pg_array::pg_array(element type) : type_(type), buffer_(kHeaderBytes) {
   put_u32(buffer_.data() + 16, 1);
 }
 
-void pg_array::element_of(element type, const void* data, std::size_t length) {
+char* pg_array::element_of(element type, std::size_t length) {
   if (type != type_) throw std::logic_error("pg_array: element of another type than the array's");
   if (length > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
     throw std::length_error("pg_array: element of more than 2 GiB");
@@ -38,8 +38,17 @@ void pg_array::element_of(element type, const void* data, std::size_t length) {
   const std::size_t at = buffer_.size();
   buffer_.resize(at + 4 + length);
   put_u32(buffer_.data() + at, static_cast<std::uint32_t>(length));
-  if (length != 0) std::memcpy(buffer_.data() + at + 4, data, length);
   ++count_;
+  return buffer_.data() + at + 4;
+}
+
+void pg_array::element_of(element type, const void* data, std::size_t length) {
+  char* room = element_of(type, length);
+  if (length != 0) std::memcpy(room, data, length);
+}
+
+std::span<std::byte> pg_array::bytes_slot(std::size_t length) {
+  return {reinterpret_cast<std::byte*>(element_of(element::bytea, length)), length};
 }
 
 pg_array& pg_array::i64(std::int64_t v) {

@@ -30,6 +30,10 @@ class pg_array {
   pg_array& boolean(bool v);
   pg_array& text(std::string_view v);
   pg_array& bytes(std::span<const std::byte> v);
+  // Appends a bytea element of `length` bytes and returns them, to be
+  // filled in by the caller before the array is sent (valid until the next
+  // append).
+  std::span<std::byte> bytes_slot(std::size_t length);
 
   std::size_t size() const { return count_; }
   // The oid of the array type (int8[] for element::int8, ...).
@@ -38,6 +42,8 @@ class pg_array {
   std::span<const char> encoded() const;
 
  private:
+  // Appends an element's length and room for its bytes; returns the room.
+  char* element_of(element type, std::size_t length);
   void element_of(element type, const void* data, std::size_t length);
 
   element type_;

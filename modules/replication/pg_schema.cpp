@@ -1,4 +1,8 @@
-// ensure_pg_schema (pg_schema.h): the replicated copy's tables, version 1.
+// ensure_pg_schema (pg_schema.h): the replicated copy's tables, version 2.
+//
+// A new database gets version 1's tables upgraded to version 2, by the same
+// statements that upgrade a copy an earlier build made, so that both paths
+// end in the same tables and every test of a fresh copy runs the upgrade.
 //
 // 64-bit unsigned numbers (snapshot ids, checksums, fingerprints, chunk ids)
 // are stored in bigint as their two's-complement bit pattern.
@@ -41,9 +45,9 @@ CREATE TABLE instadump.snapshots (
 -- Keyed by seq first: a snapshot's rows go to the right edge of the one
 -- index, next to each other, where a key-first index took one page per
 -- key (most of a sync save's time in PostgreSQL); it also serves
--- following the copy snapshot by snapshot. Tables created by earlier
--- builds, keyed (store, key, seq) plus entries_by_seq (store, seq), are
--- read and written by the same statements and kept as they are.
+-- following the copy snapshot by snapshot. (Earlier builds keyed it
+-- (store, key, seq), with an index entries_by_seq (store, seq). Version 2
+-- replaces the table, whatever its keys.)
 CREATE TABLE instadump.entries (
   store          text    NOT NULL,
   key            text    NOT NULL,
@@ -75,18 +79,46 @@ CREATE TABLE instadump.schemas (
 INSERT INTO instadump.format VALUES (1);
 )sql";
 
-// Tables of version 1 created by earlier builds have a foreign key from
-// entries to snapshots, checked row by row on every snapshot's write. No
-// build relies on it (nor would miss it): dropped when present.
-void drop_entries_foreign_key(pg_connection& conn) {
-  pg_result fk = conn.query("SELECT conname::text FROM pg_constraint WHERE conrelid = 'instadump.entries'::regclass "
-                            "AND contype = 'f'", {}, "looking for the entries' foreign key");
-  for (int i = 0; i < fk.rows(); ++i) {
-    std::string name(fk.text(i, 0));
-    conn.run("ALTER TABLE instadump.entries DROP CONSTRAINT \"" + name + "\"",
-             "dropping the entries' foreign key (upgrading the replication tables)");
-  }
-}
+// Version 2: entries narrowed to (store_id, seq, key, entry). Each row of
+// version 1 carried the store's name and eight columns; a thousand of them
+// took PostgreSQL twice as long to insert as the same values in two
+// columns. Stores get a number, and a row's metadata and bytes are one
+// bytea (replication/entry_column.h, whose layout the INSERT below builds
+// from version 1's columns). Version 1's entries table -- also one that
+// earlier builds gave a foreign key to snapshots or a second index -- is
+// dropped once its rows are copied.
+constexpr const char* kUpgradeTo2 = R"sql(
+ALTER TABLE instadump.stores ADD COLUMN id int GENERATED ALWAYS AS IDENTITY UNIQUE;
+CREATE TABLE instadump.entries_v2 (
+  store_id int    NOT NULL,
+  seq      bigint NOT NULL,
+  key      text   NOT NULL,
+  entry    bytea  NOT NULL,
+  PRIMARY KEY (store_id, seq, key)
+);
+INSERT INTO instadump.entries_v2 (store_id, seq, key, entry)
+  SELECT t.id, e.seq, e.key,
+         CASE WHEN e.removed THEN '\x01'::bytea
+         ELSE set_byte('\x00'::bytea, 0, CASE WHEN e.framed THEN 2 ELSE 0 END) || int8send(e.fingerprint) ||
+              int4send(e.schema_version) || int8send(e.checksum) || int4send(length(e.chunk_roots) / 8) ||
+              e.chunk_roots || e.bytes
+         END
+  FROM instadump.entries e JOIN instadump.stores t ON t.store = e.store;
+DROP TABLE instadump.entries;
+ALTER TABLE instadump.entries_v2 RENAME TO entries;
+ALTER INDEX instadump.entries_v2_pkey RENAME TO entries_pkey;
+-- An entry without its value's bytes (entry_column.h: the flags, then for a
+-- value 24 bytes of metadata, the last 4 the number of 8-byte chunk roots
+-- that follow).
+CREATE FUNCTION instadump.entry_head(entry bytea) RETURNS bytea
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN length(entry) < 25 THEN entry
+           ELSE substring(entry FOR 25 + 8 * ((get_byte(entry, 21) << 24) | (get_byte(entry, 22) << 16) |
+                                               (get_byte(entry, 23) << 8) | get_byte(entry, 24)))
+           END
+  $$;
+UPDATE instadump.format SET version = 2;
+)sql";
 
 }  // namespace
 
@@ -109,9 +141,9 @@ void ensure_pg_schema(pg_connection& conn) {
     if (version == 0) {
       conn.run("CREATE SCHEMA IF NOT EXISTS instadump", "creating schema \"instadump\"");
       conn.run(kVersion1, "creating the replication tables (version 1)");
-    } else {
-      drop_entries_foreign_key(conn);
+      version = 1;
     }
+    if (version == 1) conn.run(kUpgradeTo2, "upgrading the replication tables to version 2");
     conn.run("COMMIT", "committing the replication tables");
   } catch (...) {
     try {
@@ -119,6 +151,30 @@ void ensure_pg_schema(pg_connection& conn) {
     } catch (...) {
     }
     throw;
+  }
+}
+
+void upgrade_pg_schema_if_older(pg_connection& conn) {
+  pg_result has = conn.query("SELECT to_regclass('instadump.format') IS NOT NULL", {}, "looking for the tables");
+  if (!has.boolean(0, 0)) return;
+  pg_result v = conn.query("SELECT max(version) FROM instadump.format", {}, "reading the tables' version");
+  if (!v.is_null(0, 0) && v.i32(0, 0) < pg_schema_version) ensure_pg_schema(conn);
+}
+
+void check_pg_schema_readable(pg_connection& conn) {
+  pg_result v = conn.query("SELECT max(version) FROM instadump.format", {}, "reading the tables' version");
+  const std::int32_t version = v.is_null(0, 0) ? 0 : v.i32(0, 0);
+  if (version > pg_schema_version) {
+    throw replication_error("instadump replication: the tables in schema \"instadump\" are of version " +
+                            std::to_string(version) + ", newer than this build knows (" +
+                            std::to_string(pg_schema_version) + "); upgrade the program");
+  }
+  if (version < pg_schema_version) {
+    throw replication_error("instadump replication: the tables in schema \"instadump\" are of version " +
+                            std::to_string(version) + ", which this build reads only once upgraded to version " +
+                            std::to_string(pg_schema_version) + ". A writer of this build upgrades them when it "
+                            "connects (setup with replicate), as does `instadump restore`; readers cannot, their "
+                            "connections being read-only");
   }
 }
 

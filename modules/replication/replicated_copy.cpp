@@ -1,11 +1,10 @@
 // replicated_copy (replicated_copy.h): the store's rows in PostgreSQL.
 #include "replication/replicated_copy.h"
 
-#include <bit>
-#include <cstring>
 #include <utility>
 
 #include "common/errors.h"
+#include "replication/entry_column.h"
 #include "replication/pg_schema.h"
 
 namespace instadump::replication {
@@ -58,42 +57,22 @@ void insert_schemas_once(pg_connection& conn, const std::string& store,
              pg_params().text(store).array(fingerprints).array(bytes), "writing the snapshot's schemas");
 }
 
-// The columns of a snapshot's entries rows, as arrays.
+// A snapshot's entries rows, as two arrays: keys, and entries
+// (entry_column.h) built in place.
 struct entry_columns {
-  pg_array key{pg_array::element::text}, removed{pg_array::element::boolean}, fingerprint{pg_array::element::int8},
-      schema_version{pg_array::element::int4}, framed{pg_array::element::boolean},
-      checksum{pg_array::element::int8}, chunk_roots{pg_array::element::bytea}, bytes{pg_array::element::bytea};
+  pg_array key{pg_array::element::text}, entry{pg_array::element::bytea};
 
   explicit entry_columns(const outgoing_snapshot& s) {
     for (const auto& put : s.puts) {
       key.text(put.key);
-      removed.boolean(false);
-      fingerprint.u64(put.entry.schema.fingerprint);
-      schema_version.i32(static_cast<std::int32_t>(put.entry.schema.version));
-      framed.boolean(put.entry.framed);
-      checksum.u64(put.entry.checksum);
-      if (put.entry.chunk_roots.empty()) {
-        chunk_roots.bytes({});  // (most values: no allocation)
-      } else {
-        chunk_roots.bytes(pack_ids(put.entry.chunk_roots));
-      }
-      bytes.bytes(put.bytes);
+      write_entry(entry.bytes_slot(entry_bytes(put.entry, put.bytes.size())), put.entry, put.bytes);
     }
     for (const auto& k : s.removed) {
       key.text(k);
-      removed.boolean(true);
-      fingerprint.u64(0);
-      schema_version.i32(0);
-      framed.boolean(false);
-      checksum.u64(0);
-      chunk_roots.bytes({});
-      bytes.bytes({});
+      entry.bytes({&kRemovedEntry, 1});
     }
   }
-  pg_params& add_to(pg_params& p) const {
-    return p.array(key).array(removed).array(fingerprint).array(schema_version).array(framed).array(checksum)
-        .array(chunk_roots).array(bytes);
-  }
+  pg_params& add_to(pg_params& p) const { return p.array(key).array(entry); }
 };
 
 // One statement: the fence (the store's newest snapshot moves on only under
@@ -104,40 +83,25 @@ struct entry_columns {
 // is no longer the writer's.
 constexpr const char* kWriteSnapshot =
     "WITH moved AS ("
-    "  UPDATE instadump.stores SET newest = newest + 1 WHERE store = $1 AND epoch = $2 RETURNING newest), "
+    "  UPDATE instadump.stores SET newest = newest + 1 WHERE store = $1 AND epoch = $2 RETURNING newest, id), "
     "snapshot AS ("
     "  INSERT INTO instadump.snapshots (store, seq, epoch, local_id, local_created_unix_nanos, total_bytes) "
     "  SELECT $1, newest, $2, $3, $4, $5 FROM moved RETURNING seq), "
     "written AS ("
-    "  INSERT INTO instadump.entries (store, key, seq, removed, fingerprint, schema_version, framed, checksum, "
-    "                                 chunk_roots, bytes) "
-    "  SELECT $1, e.key, snapshot.seq, e.removed, e.fingerprint, e.schema_version, e.framed, e.checksum, "
-    "         e.chunk_roots, e.bytes "
-    "  FROM snapshot, unnest($6::text[], $7::boolean[], $8::bigint[], $9::int[], $10::boolean[], $11::bigint[], "
-    "                        $12::bytea[], $13::bytea[]) "
-    "       AS e(key, removed, fingerprint, schema_version, framed, checksum, chunk_roots, bytes)) "
+    "  INSERT INTO instadump.entries (store_id, seq, key, entry) "
+    "  SELECT moved.id, moved.newest, e.key, e.entry FROM moved, unnest($6::text[], $7::bytea[]) AS e(key, entry)) "
     "SELECT seq FROM snapshot, pg_notify('instadump', $1)";
 
+// The store's entries rows (by its number, looked up by name).
+constexpr const char* kStoreEntries =
+    "instadump.entries WHERE store_id = (SELECT id FROM instadump.stores WHERE store = $1)";
+
+// Names an entries row in errors.
+std::string entry_row(const std::string& store, std::string_view key, std::uint64_t seq) {
+  return "key \"" + std::string(key) + "\" of snapshot " + std::to_string(seq) + " of store \"" + store + "\"";
+}
+
 }  // namespace
-
-std::vector<std::byte> pack_ids(std::span<const std::uint64_t> ids) {
-  std::vector<std::byte> out(ids.size() * 8);
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    std::uint64_t v = ids[i];
-    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
-    std::memcpy(out.data() + 8 * i, &v, 8);
-  }
-  return out;
-}
-
-std::vector<std::uint64_t> unpack_ids(std::span<const std::byte> bytes) {
-  std::vector<std::uint64_t> out(bytes.size() / 8);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    std::memcpy(&out[i], bytes.data() + 8 * i, 8);
-    if constexpr (std::endian::native == std::endian::big) out[i] = __builtin_bswap64(out[i]);
-  }
-  return out;
-}
 
 std::uint64_t outgoing_snapshot::new_bytes() const {
   std::uint64_t n = 0;
@@ -162,6 +126,7 @@ replicated_copy::replicated_copy(const std::string& url, std::string store, read
                             "copy (no tables in schema \"instadump\"): start the writer (setup with the same "
                             "replicate.url) first, or check the url");
   }
+  check_pg_schema_readable(conn_);
 }
 
 bool replicated_copy::try_take_lease() {
@@ -211,15 +176,15 @@ std::optional<copy_head> replicated_copy::head() {
 
 copy_entries replicated_copy::entries_at(std::uint64_t seq) {
   pg_result r = conn_.query(
-      "SELECT key, fingerprint, schema_version, framed, checksum, length(bytes)::bigint, chunk_roots FROM ("
-      "  SELECT DISTINCT ON (key) * FROM instadump.entries WHERE store = $1 AND seq <= $2 ORDER BY key, seq DESC"
-      ") e WHERE NOT removed",
+      std::string("SELECT key, seq, instadump.entry_head(entry), length(entry) - length(instadump.entry_head(entry)) "
+                  "FROM (SELECT DISTINCT ON (key) key, seq, entry FROM ") +
+          kStoreEntries + " AND seq <= $2 ORDER BY key, seq DESC) e WHERE entry <> '\\x01'::bytea",
       pg_params().text(store_).u64(seq), "reading the replicated snapshot's values");
   copy_entries out;
   for (int i = 0; i < r.rows(); ++i) {
-    copy_entry e{{r.u64(i, 1), static_cast<std::uint32_t>(r.i32(i, 2))}, r.u64(i, 4), r.u64(i, 5),
-                 r.boolean(i, 3), unpack_ids(r.bytes(i, 6))};
-    out.emplace(std::string(r.text(i, 0)), std::move(e));
+    read_entry e = decode_entry_head(r.bytes(i, 2), static_cast<std::uint64_t>(r.i32(i, 3)),
+                                     entry_row(store_, r.text(i, 0), r.u64(i, 1)));
+    out.emplace(std::string(r.text(i, 0)), std::move(e.entry));
   }
   return out;
 }
@@ -297,15 +262,12 @@ void replicated_copy::read_values(
     std::uint64_t seq,
     const std::function<void(std::string_view, const copy_entry&, std::span<const std::byte>)>& visit) {
   pg_result r = conn_.query(
-      "SELECT key, fingerprint, schema_version, framed, checksum, chunk_roots, bytes FROM ("
-      "  SELECT DISTINCT ON (key) * FROM instadump.entries WHERE store = $1 AND seq <= $2 ORDER BY key, seq DESC"
-      ") e WHERE NOT removed",
+      std::string("SELECT key, seq, entry FROM (SELECT DISTINCT ON (key) key, seq, entry FROM ") + kStoreEntries +
+          " AND seq <= $2 ORDER BY key, seq DESC) e WHERE entry <> '\\x01'::bytea",
       pg_params().text(store_).u64(seq), "reading the replicated snapshot");
   for (int i = 0; i < r.rows(); ++i) {
-    std::span<const std::byte> bytes = r.bytes(i, 6);
-    copy_entry e{{r.u64(i, 1), static_cast<std::uint32_t>(r.i32(i, 2))}, r.u64(i, 4), bytes.size(),
-                 r.boolean(i, 3), unpack_ids(r.bytes(i, 5))};
-    visit(r.text(i, 0), e, bytes);
+    read_entry e = decode_entry(r.bytes(i, 2), entry_row(store_, r.text(i, 0), r.u64(i, 1)));
+    visit(r.text(i, 0), e.entry, e.bytes);
   }
 }
 
@@ -316,20 +278,17 @@ bool replicated_copy::read_changes(
   // (The snapshot's row joined: a snapshot that changed nothing has one
   // row of nulls, one that is not there has none.)
   pg_result r = conn_.query(
-      "SELECT e.key, e.removed, e.fingerprint, e.schema_version, e.framed, e.checksum, e.chunk_roots, e.bytes "
-      "FROM instadump.snapshots s LEFT JOIN instadump.entries e ON e.store = s.store AND e.seq = s.seq "
-      "WHERE s.store = $1 AND s.seq = $2",
+      "SELECT e.key, e.entry FROM instadump.stores t JOIN instadump.snapshots s ON s.store = t.store "
+      "LEFT JOIN instadump.entries e ON e.store_id = t.id AND e.seq = s.seq WHERE t.store = $1 AND s.seq = $2",
       pg_params().text(store_).u64(seq), "reading what the replicated snapshot changed");
   for (int i = 0; i < r.rows(); ++i) {
     if (r.is_null(i, 0)) continue;
-    if (r.boolean(i, 1)) {
+    read_entry e = decode_entry(r.bytes(i, 1), entry_row(store_, r.text(i, 0), seq));
+    if (e.removed) {
       removed(r.text(i, 0));
-      continue;
+    } else {
+      put(r.text(i, 0), e.entry, e.bytes);
     }
-    std::span<const std::byte> bytes = r.bytes(i, 7);
-    copy_entry e{{r.u64(i, 2), static_cast<std::uint32_t>(r.i32(i, 3))}, r.u64(i, 5), bytes.size(),
-                 r.boolean(i, 4), unpack_ids(r.bytes(i, 6))};
-    put(r.text(i, 0), e, bytes);
   }
   return r.rows() > 0;
 }

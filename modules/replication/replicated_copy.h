@@ -144,8 +144,4 @@ class replicated_copy {
   std::uint64_t epoch_ = 0;
 };
 
-// chunk_roots as stored in instadump.entries: little-endian 64-bit ids.
-std::vector<std::byte> pack_ids(std::span<const std::uint64_t> ids);
-std::vector<std::uint64_t> unpack_ids(std::span<const std::byte> bytes);
-
 }  // namespace instadump::replication

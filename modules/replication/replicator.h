@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/thread_safety.h"
+#include "replication/key_table.h"
 #include "replication/replication_options.h"
 #include "replication/saved_snapshot.h"
 
@@ -96,6 +97,9 @@ class replicator {
   std::unique_ptr<replicated_copy> copy_;
   std::unique_ptr<snapshot_shipper> shipper_;
   std::uint64_t epoch_ = 0;  // set once in the constructor
+  // async: the keys of the saves handed over (saved_snapshot::own). Written
+  // by the saving thread, read through views by the sender.
+  key_table keys_;
 
   // What other threads see of it.
   mutable detail::mutex mu_;

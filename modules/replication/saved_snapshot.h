@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "replication/key_table.h"
 #include "storage/snapshot_types.h"
 
 namespace instadump::replication {
@@ -52,13 +53,35 @@ struct saved_snapshot {
   std::vector<storage::schema_record> schemas;
 
   // Makes the snapshot valid after the save returned (for a sender that
-  // ships it later): copies the keys into its own buffer, and the bytes too
-  // unless bytes_owner holds them. Returns how many bytes it holds then.
+  // ships it later): points the keys into `table` (which must outlive the
+  // snapshot; it copies each key once), and copies the bytes unless
+  // bytes_owner holds them. Returns how many bytes it holds then.
+  std::size_t own(key_table& table) {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      keys[i] = table.intern(i < info.entries.size() ? info.entries[i].key_id : 0, keys[i]);
+    }
+    return own_bytes();
+  }
+  // As own(table), but copies the keys into a buffer of its own.
   std::size_t own() {
-    std::size_t total = 0, key_chars = 0;
-    for (const auto& b : bytes) total += b ? b->size() : 0;
+    std::size_t key_chars = 0;
     for (const auto k : keys) key_chars += k.size();
     owned_keys_.resize(key_chars);
+    std::size_t at = 0;
+    for (auto& k : keys) {
+      if (!k.empty()) std::memcpy(owned_keys_.data() + at, k.data(), k.size());
+      k = std::string_view(owned_keys_.data() + at, k.size());
+      at += k.size();
+    }
+    return own_bytes() + key_chars;
+  }
+  // What own() made it hold.
+  std::size_t held_bytes() const { return shared_bytes_ + owned_bytes_.size() + owned_keys_.size(); }
+
+ private:
+  std::size_t own_bytes() {
+    std::size_t total = 0;
+    for (const auto& b : bytes) total += b ? b->size() : 0;
     if (bytes_owner) {
       shared_bytes_ = total;
     } else {
@@ -71,18 +94,9 @@ struct saved_snapshot {
         at += b->size();
       }
     }
-    std::size_t at = 0;
-    for (auto& k : keys) {
-      if (!k.empty()) std::memcpy(owned_keys_.data() + at, k.data(), k.size());
-      k = std::string_view(owned_keys_.data() + at, k.size());
-      at += k.size();
-    }
-    return total + key_chars;
+    return total;
   }
-  // What own() made it hold.
-  std::size_t held_bytes() const { return shared_bytes_ + owned_bytes_.size() + owned_keys_.size(); }
 
- private:
   std::size_t shared_bytes_ = 0;  // of bytes_owner's, in `bytes`
   std::vector<std::byte> owned_bytes_;
   std::vector<char> owned_keys_;

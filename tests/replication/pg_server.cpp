@@ -267,10 +267,14 @@ void pg_server::kill() {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
-std::string pg_server::psql(const std::string& sql) const {
+std::string pg_server::psql(const std::string& sql) const { return run_psql("-c", sql); }
+
+std::string pg_server::psql_file(const std::filesystem::path& file) const { return run_psql("-f", file.string()); }
+
+std::string pg_server::run_psql(const std::string& flag, const std::string& argument) const {
   std::string out = run({bindir() + "/psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d",
-                         "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=postgres", "-c",
-                         sql},
+                         "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=postgres", flag,
+                         argument},
                         false);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;

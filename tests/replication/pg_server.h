@@ -61,11 +61,15 @@ class pg_server {
 
   // Runs `sql` through psql and returns its unaligned, tuples-only output.
   std::string psql(const std::string& sql) const;
+  // Runs the statements of `file` (psql -f: also COPY ... FROM stdin, as
+  // pg_dump writes it), stopping at the first error.
+  std::string psql_file(const std::filesystem::path& file) const;
 
  private:
   struct adopt_tag {};
   pg_server(adopt_tag, std::filesystem::path root, int port, cluster_options options);
   void wait_until_ready();
+  std::string run_psql(const std::string& flag, const std::string& argument) const;
 
   std::filesystem::path root_;  // the temporary directory: data/ and the socket
   std::filesystem::path data_;

@@ -25,6 +25,7 @@ namespace {
 
 using instadump::replication::replicated_copy;
 using instadump::replication::saved_snapshot;
+using instadump::replication::key_table;
 using instadump::replication::snapshot_shipper;
 namespace storage = instadump::storage;
 
@@ -54,7 +55,9 @@ class saving_store {
   std::uint64_t save(std::uint64_t base, const std::vector<std::pair<std::string, std::uint64_t>>& put,
                      const std::vector<std::string>& remove = {}) {
     auto& kept = bytes_.emplace_back();  // alive as long as the test: the saved snapshots point here
-    auto& keys = keys_.emplace_back();
+    // Gone when this returns: own() points the saved keys into the table
+    // (ASan would see a key read from here afterwards).
+    std::vector<std::string> keys;
     storage::snapshot_delta delta;
     delta.remove = remove;
     for (const auto& [key, v] : put) {
@@ -77,7 +80,7 @@ class saving_store {
       s.keys.push_back(keys[i]);
       s.bytes.emplace_back(std::span<const std::byte>(kept[i]));
     }
-    s.own();  // as the async sender holds it
+    s.own(key_table_);  // as the async sender holds it
     saved_.push_back(std::move(s));
     return saved_.back().info.id;
   }
@@ -102,7 +105,7 @@ class saving_store {
  private:
   std::unique_ptr<storage::snapshot_store> store_;
   std::vector<std::vector<std::vector<std::byte>>> bytes_;
-  std::vector<std::vector<std::string>> keys_;
+  key_table key_table_;
   std::vector<saved_snapshot> saved_;
 };
 

@@ -10,6 +10,7 @@
 #include "cli_error.h"
 #include "commands.h"
 #include "copy_access.h"
+#include "replication/pg_schema.h"
 #include "replication/replicated_copy.h"
 #include "replication/restore.h"
 #include "storage/snapshot_store.h"
@@ -49,6 +50,10 @@ void clean_up(const std::filesystem::path& dir, bool existed) {
 }  // namespace
 
 int run_restore(const restore_request& r) {
+  {  // A copy an earlier build made is read once upgraded (docs/FORMAT.md).
+    replication::pg_connection conn(r.url, r.store);
+    replication::upgrade_pg_schema_if_older(conn);
+  }
   const replication::copy_overview o = replication::read_copy_overview(r.url, r.store);
   check_request(r, o);
   const std::uint64_t seq = r.snapshot.value_or(o.newest_seq);
