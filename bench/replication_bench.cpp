@@ -23,6 +23,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -46,7 +48,11 @@ namespace {
 namespace fs = std::filesystem;
 
 pg_test::pg_server& server() {
-  static pg_test::pg_server pg({.settings = {"fsync=on", "synchronous_commit=on"}, .conf_lines = {}});
+  // (pg_stat_statements: what each statement costs inside PostgreSQL, printed
+  // at the end with INSTADUMP_BENCH_PG_STATEMENTS=1.)
+  static pg_test::pg_server pg(
+      {.settings = {"fsync=on", "synchronous_commit=on", "shared_preload_libraries=pg_stat_statements"},
+       .conf_lines = {}});
   return pg;
 }
 
@@ -279,6 +285,15 @@ int main(int argc, char** argv) {
        {"BM_restore_1000_refs_from_postgres/real_time", "BM_local_load_1000_refs/real_time"},
        {"BM_restore_100k_products_from_postgres/iterations:8/real_time",
         "BM_local_load_100k_products/iterations:8/real_time"}});
+  if (std::getenv("INSTADUMP_BENCH_PG_STATEMENTS")) {
+    std::printf("\nstatements inside PostgreSQL (calls | mean execution ms | WAL bytes per call | statement):\n%s\n",
+                server()
+                    .psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; "
+                          "SELECT calls, round(mean_exec_time::numeric, 3), round(wal_bytes / calls), "
+                          "left(regexp_replace(query, '\\s+', ' ', 'g'), 100) FROM pg_stat_statements "
+                          "WHERE calls > 10 ORDER BY total_exec_time DESC LIMIT 5")
+                    .c_str());
+  }
   std::error_code ec;
   fs::remove_all(fs::temp_directory_path() / ("instadump-replication-bench-" + std::to_string(getpid())), ec);
   return rc;

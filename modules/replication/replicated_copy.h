@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,11 +55,20 @@ struct outgoing_snapshot {
   std::int64_t local_created_unix_nanos = 0;
   std::uint64_t total_bytes = 0;
   struct put {
-    std::string key;
+    std::string_view key;              // into the saved snapshots it was built from, or into held_keys
     copy_entry entry;
-    std::vector<std::byte> bytes;
+    std::span<const std::byte> bytes;  // likewise (held_bytes)
+    // The sender's record of what the copy held under the key before this
+    // snapshot (null: the key is new to the copy), updated once the
+    // snapshot is written, without looking the key up again. (Unused here.)
+    copy_entry* known = nullptr;
   };
   std::vector<put> puts;
+  // What puts read from the local store point into. (Puts built from the
+  // snapshots a save handed over point into those, which outlive this:
+  // copying a thousand keys and values cost a sync save ~0.3 ms.)
+  std::deque<std::string> held_keys;
+  std::deque<std::vector<std::byte>> held_bytes;
   std::vector<std::string> removed;
   struct chunk {
     std::uint64_t id = 0;

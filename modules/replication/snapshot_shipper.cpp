@@ -18,6 +18,12 @@ copy_entry entry_of(const storage::entry_info& e) {
   return copy_entry{e.schema, e.checksum, e.size_bytes, e.framed, e.chunk_roots};
 }
 
+// entry_of(e) == copy, without building entry_of(e).
+bool same_entry(const storage::entry_info& e, const copy_entry& copy) {
+  return e.schema == copy.schema && e.checksum == copy.checksum && e.size_bytes == copy.size_bytes &&
+         e.framed == copy.framed && e.chunk_roots == copy.chunk_roots;
+}
+
 bool same_values(const storage::snapshot_info& local, const copy_entries& copy) {
   if (local.entries.size() != copy.size()) return false;
   for (const auto& e : local.entries) {
@@ -177,14 +183,11 @@ std::optional<outgoing_snapshot> snapshot_shipper::build_from(std::span<const sa
       auto it = entries_.find(key);
       if (it == entries_.end()) {
         ++new_keys;
-      } else if (it->second == entry_of(e)) {
+      } else if (same_entry(e, it->second)) {
         continue;
       }
       if (!s->bytes[i] || !e.chunk_roots.empty()) return std::nullopt;
-      auto& put = out.puts.emplace_back();
-      put.key = key;
-      put.entry = entry_of(e);
-      put.bytes.assign(s->bytes[i]->begin(), s->bytes[i]->end());
+      out.puts.push_back({key, entry_of(e), *s->bytes[i], it == entries_.end() ? nullptr : &it->second});
       if (!schemas_.count(e.schema.fingerprint)) fingerprints.push_back(e.schema.fingerprint);
     }
     for (const auto& k : s->removed) {
@@ -210,16 +213,14 @@ outgoing_snapshot snapshot_shipper::build(const storage::snapshot_info& info) {
   std::size_t new_keys = 0;
   local_.read_snapshot(info.id, [&](const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
                                     const storage::chunk_source& chunks) {
-    copy_entry meta = entry_of(e);
     auto it = entries_.find(e.key);
     if (it == entries_.end()) ++new_keys;
-    else if (it->second == meta) return;
+    else if (same_entry(e, it->second)) return;
     auto bytes = words.asBytes();
-    auto& put = out.puts.emplace_back();
-    put.key = e.key;
-    put.entry = std::move(meta);
-    put.bytes.resize(bytes.size());
-    if (bytes.size() != 0) std::memcpy(put.bytes.data(), bytes.begin(), bytes.size());
+    const auto* first = reinterpret_cast<const std::byte*>(bytes.begin());
+    const std::vector<std::byte>& held = out.held_bytes.emplace_back(first, first + bytes.size());
+    out.puts.push_back(
+        {out.held_keys.emplace_back(e.key), entry_of(e), held, it == entries_.end() ? nullptr : &it->second});
     if (!schemas_.count(e.schema.fingerprint)) fingerprints.push_back(e.schema.fingerprint);
     // The chunks it reaches that the copy lacks (a chunk the copy holds
     // brings its children with it).
@@ -274,7 +275,15 @@ void snapshot_shipper::removed_keys(outgoing_snapshot& out, std::span<const stor
 }
 
 void snapshot_shipper::apply(const outgoing_snapshot& s, std::uint64_t seq) {
-  for (const auto& p : s.puts) entries_.insert_or_assign(p.key, p.entry);
+  // (`known` points into entries_, whose elements stay where they are
+  // while others are added or removed.)
+  for (const auto& p : s.puts) {
+    if (p.known) {
+      *p.known = p.entry;
+    } else {
+      entries_.insert_or_assign(std::string(p.key), p.entry);
+    }
+  }
   for (const auto& k : s.removed) entries_.erase(k);
   for (const auto& c : s.chunks) chunks_.insert(c.id);
   for (const auto& r : s.schemas) schemas_.insert(r.fingerprint);
