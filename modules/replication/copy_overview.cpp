@@ -89,8 +89,8 @@ std::optional<local_position> locate_local(const std::string& url, const std::st
 
   // By values, against the copy's newest.
   pg_result values = conn.query(
-      "SELECT t.newest, e.key, e.seq, instadump.entry_head(e.entry), "
-      "       length(e.entry) - length(instadump.entry_head(e.entry)) FROM instadump.stores t LEFT JOIN LATERAL ("
+      "SELECT t.newest, e.key, e.seq, instadump.entry_head(e.entry), length(e.entry) FROM instadump.stores t "
+      "LEFT JOIN LATERAL ("
       "  SELECT key, seq, entry FROM ("
       "    SELECT DISTINCT ON (key) key, seq, entry FROM instadump.entries "
       "    WHERE store_id = t.id AND seq <= t.newest ORDER BY key, seq DESC) d WHERE entry <> '\\x01'::bytea"
@@ -101,7 +101,7 @@ std::optional<local_position> locate_local(const std::string& url, const std::st
   for (int i = 0; i < values.rows(); ++i) {
     if (values.is_null(i, 1)) continue;
     const std::string key(values.text(i, 1));
-    read_entry e = decode_entry_head(values.bytes(i, 3), static_cast<std::uint64_t>(values.i32(i, 4)),
+    read_entry e = decode_entry_head(values.bytes(i, 3), values.i32(i, 4),
                                      "key \"" + key + "\" of snapshot " + std::to_string(values.u64(i, 2)) +
                                          " of store \"" + store + "\"");
     newest.emplace(key, e.entry.checksum);

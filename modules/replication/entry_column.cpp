@@ -99,13 +99,15 @@ read_entry decode_entry(std::span<const std::byte> entry, std::string_view where
   return out;
 }
 
-read_entry decode_entry_head(std::span<const std::byte> head, std::uint64_t value_bytes, std::string_view where) {
+read_entry decode_entry_head(std::span<const std::byte> head, std::int64_t entry_bytes, std::string_view where) {
   read_entry out;
   const std::size_t at = decode_head(head, out, where);
-  if (at != head.size()) not_an_entry(where, "has a head of " + std::to_string(head.size()) + " bytes, not " +
-                                                 std::to_string(at));
-  if (out.removed && value_bytes != 0) not_an_entry(where, "says removed but holds more than that");
-  out.entry.size_bytes = value_bytes;
+  if (at != head.size() || entry_bytes < static_cast<std::int64_t>(at)) {
+    not_an_entry(where, "has a head of " + std::to_string(head.size()) + " bytes in " +
+                            std::to_string(entry_bytes) + ", where its flags and roots say " + std::to_string(at));
+  }
+  if (out.removed && entry_bytes != 1) not_an_entry(where, "says removed but holds more than that");
+  out.entry.size_bytes = static_cast<std::uint64_t>(entry_bytes) - at;
   return out;
 }
 

@@ -46,8 +46,8 @@ struct read_entry {
 // Decodes a whole entry. Throws replication_error naming `where` (the store,
 // key and snapshot) when the bytes are no entry.
 read_entry decode_entry(std::span<const std::byte> entry, std::string_view where);
-// Decodes an entry's head (instadump.entry_head) of a value of `value_bytes`
-// bytes (length(entry) - length(head)). Throws like decode_entry.
-read_entry decode_entry_head(std::span<const std::byte> head, std::uint64_t value_bytes, std::string_view where);
+// Decodes an entry's head (instadump.entry_head(entry)), given the whole
+// entry's length (length(entry)). Throws like decode_entry.
+read_entry decode_entry_head(std::span<const std::byte> head, std::int64_t entry_bytes, std::string_view where);
 
 }  // namespace instadump::replication

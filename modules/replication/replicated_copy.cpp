@@ -176,14 +176,13 @@ std::optional<copy_head> replicated_copy::head() {
 
 copy_entries replicated_copy::entries_at(std::uint64_t seq) {
   pg_result r = conn_.query(
-      std::string("SELECT key, seq, instadump.entry_head(entry), length(entry) - length(instadump.entry_head(entry)) "
-                  "FROM (SELECT DISTINCT ON (key) key, seq, entry FROM ") +
+      std::string("SELECT key, seq, instadump.entry_head(entry), length(entry) FROM (SELECT DISTINCT ON (key) key, "
+                  "seq, entry FROM ") +
           kStoreEntries + " AND seq <= $2 ORDER BY key, seq DESC) e WHERE entry <> '\\x01'::bytea",
       pg_params().text(store_).u64(seq), "reading the replicated snapshot's values");
   copy_entries out;
   for (int i = 0; i < r.rows(); ++i) {
-    read_entry e = decode_entry_head(r.bytes(i, 2), static_cast<std::uint64_t>(r.i32(i, 3)),
-                                     entry_row(store_, r.text(i, 0), r.u64(i, 1)));
+    read_entry e = decode_entry_head(r.bytes(i, 2), r.i32(i, 3), entry_row(store_, r.text(i, 0), r.u64(i, 1)));
     out.emplace(std::string(r.text(i, 0)), std::move(e.entry));
   }
   return out;
