@@ -22,7 +22,7 @@
 #include <span>
 #include <string_view>
 
-#include "replication/replicated_copy.h"
+#include "replication/copy_entry.h"
 
 namespace instadump::replication {
 

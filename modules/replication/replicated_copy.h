@@ -22,22 +22,13 @@
 #include <unordered_set>
 #include <vector>
 
+#include "replication/copy_entry.h"
 #include "replication/pg_connection.h"
 #include "storage/name_map.h"
 #include "storage/snapshot_types.h"
 
 namespace instadump::replication {
 
-// What the copy holds for one key (the bytes aside).
-struct copy_entry {
-  storage::schema_identity schema;
-  std::uint64_t checksum = 0;
-  std::uint64_t size_bytes = 0;
-  bool framed = false;
-  std::vector<std::uint64_t> chunk_roots;
-
-  friend bool operator==(const copy_entry&, const copy_entry&) = default;
-};
 // (Hashed: the shipper looks up every value of every save here.)
 using copy_entries = storage::name_map<copy_entry>;
 

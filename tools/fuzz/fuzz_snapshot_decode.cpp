@@ -3,11 +3,12 @@
 // a stored meta record, a journal file (its frames, and each frame's entry
 // decoded), a journal entry on its own (with chunks: format 4), a chunk
 // (parsed as a reader does, and its header as the writer reads it at open),
-// and a stored value -- framed or a single segment -- decoded with
-// reader_options_for().
+// a stored value -- framed or a single segment -- decoded with
+// reader_options_for(), and an entry of the replicated copy in PostgreSQL.
 //
 // The decoders must never crash, hang or allocate without bound on any
-// input, and may only report bad input as instadump::corrupt_data (any other
+// input, and may only report bad input as instadump::corrupt_data
+// (replication_error for the copy's entries; any other
 // exception escapes and libFuzzer reports it as a crash).
 #include "instadump/capnp_compat.h"  // before any Cap'n Proto header
 
@@ -21,6 +22,7 @@
 #include <span>
 
 #include "common/errors.h"
+#include "replication/entry_column.h"
 #include "storage/chunk_format.h"
 #include "storage/journal_codec.h"
 #include "storage/journal_frame.h"
@@ -126,6 +128,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       } catch (const instadump::corrupt_data&) {
       }
     }
+  }
+
+  // A replicated copy's entry (instadump.entries), whole and as the head a
+  // reader fetches: bad bytes are replication_error.
+  try {
+    const instadump::replication::read_entry e = instadump::replication::decode_entry(bytes, "fuzz input");
+    std::uint64_t sum = e.entry.checksum + e.entry.schema.fingerprint + e.bytes.size();
+    for (std::uint64_t root : e.entry.chunk_roots) sum += root;
+    volatile std::uint64_t sink = sum;
+    (void)sink;
+  } catch (const instadump::replication_error&) {
+  }
+  try {
+    (void)instadump::replication::decode_entry_head(bytes, static_cast<std::int64_t>(size) + 16, "fuzz input");
+  } catch (const instadump::replication_error&) {
   }
   return 0;
 }

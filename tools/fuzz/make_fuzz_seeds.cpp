@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "replication/entry_column.h"
 #include "storage/chunk_format.h"
 #include "storage/journal_codec.h"
 #include "storage/journal_frame.h"
@@ -137,5 +138,17 @@ int main(int argc, char** argv) {
   }
   write(dir / "journal", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(journal.data()), journal.size()));
   write(dir / "journal-torn", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(journal.data()), journal.size() - 40));
+
+  // An entry of the replicated copy: a value with two chunk roots.
+  {
+    instadump::replication::copy_entry e;
+    e.schema = {0x1122334455667788ull, 3};
+    e.checksum = 0x99aabbccddeeff00ull;
+    e.chunk_roots = {21, 22};
+    const std::byte value[16] = {std::byte{1}, std::byte{2}, std::byte{3}};
+    std::vector<std::byte> entry(instadump::replication::entry_bytes(e, sizeof value));
+    instadump::replication::write_entry(entry, e, value);
+    write(dir / "replicated-entry", kj::arrayPtr(reinterpret_cast<const capnp::byte*>(entry.data()), entry.size()));
+  }
   return 0;
 }
