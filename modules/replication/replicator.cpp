@@ -149,7 +149,8 @@ std::exception_ptr replicator::ship(std::uint64_t upto, std::span<const saved_sn
 void replicator::after_save(saved_snapshot saved) {
   const std::uint64_t local_id = saved.info.id;
   if (options_.mode == send_mode::async) {
-    const std::size_t bytes = saved.own(keys_);
+    saved.own(keys_);
+    const std::size_t bytes = saved.held_bytes();
     {
       lock_guard lock(mu_);
       target_ = std::max(target_, local_id);

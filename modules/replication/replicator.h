@@ -68,8 +68,17 @@ class replicator {
   // sender reads the store for older ones) and returns at once.
   void after_save(saved_snapshot saved) EXCLUDES(mu_);
 
-  // What the async sender may hold of saves not shipped yet.
-  static constexpr std::size_t kMaxQueued = 16;
+  // What the async sender may hold of saves not shipped yet (their bytes
+  // and what describes them, saved_snapshot::held_bytes). Enough for the
+  // saves made while the sender writes one batch to PostgreSQL even when
+  // saves follow each other as fast as they go: once a save is dropped,
+  // the sender must read the store (a durable commit of its journal per
+  // read, against the saves) until it is caught up, and a store pruning
+  // faster than the sender reads it leaves it nothing to read. (16 saves,
+  // as it was, were fewer than a 2-core machine saving back to back makes
+  // during one PostgreSQL commit: the sender then stayed on the store
+  // until the saves paused.)
+  static constexpr std::size_t kMaxQueued = 4096;
   static constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 
   // How far replication has got.

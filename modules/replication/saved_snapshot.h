@@ -75,8 +75,11 @@ struct saved_snapshot {
     }
     return own_bytes() + key_chars;
   }
-  // What own() made it hold.
-  std::size_t held_bytes() const { return shared_bytes_ + owned_bytes_.size() + owned_keys_.size(); }
+  // What own() made it hold, and what describes it.
+  std::size_t held_bytes() const {
+    return shared_bytes_ + owned_bytes_.size() + owned_keys_.size() +
+           info.entries.size() * (sizeof(storage::entry_info) + sizeof(std::string_view) + sizeof(bytes[0]));
+  }
 
  private:
   std::size_t own_bytes() {

@@ -127,6 +127,7 @@ std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t up
   std::sort(pending.begin(), pending.end());
   std::optional<std::vector<storage::snapshot_info>> listed;  // read when first needed
   for (std::uint64_t id : pending) {
+    if (id <= last_local_) continue;  // covered by a newer one read from the store
     auto hand = std::lower_bound(saved.begin(), saved.end(), id,
                                  [](const saved_snapshot& s, std::uint64_t v) { return s.info.id < v; });
     std::optional<outgoing_snapshot> s;
@@ -134,11 +135,16 @@ std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t up
     if (!s) {
       if (!listed) listed = local_.list_snapshots();
       auto info = std::find_if(listed->begin(), listed->end(), [&](const auto& i) { return i.id == id; });
-      if (info == listed->end()) continue;  // pruned since: a newer one follows
       try {
+        if (info == listed->end()) throw load_failed("pruned since listed");
         s = build(*info);
       } catch (const load_failed&) {
-        continue;  // pruned since listed
+        // Pruned since: saves went on meanwhile, pruning the older ones,
+        // and may prune each next one before it is read. The newest kept
+        // one stands for all of them (what differs from the copy's
+        // newest); the saves after it are handed over.
+        s = build_newest_kept(upto, listed);
+        if (!s) continue;
       }
     }
     std::uint64_t seq = copy.write(*s);
@@ -146,6 +152,20 @@ std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t up
     ++shipped;
   }
   return shipped;
+}
+
+std::optional<outgoing_snapshot> snapshot_shipper::build_newest_kept(
+    std::uint64_t upto, std::optional<std::vector<storage::snapshot_info>>& listed) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    listed = local_.list_snapshots();  // newest first
+    auto info = std::find_if(listed->begin(), listed->end(), [&](const auto& i) { return i.id <= upto; });
+    if (info == listed->end() || info->id <= last_local_) return std::nullopt;
+    try {
+      return build(*info);
+    } catch (const load_failed&) {  // pruned too: list again
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<outgoing_snapshot> snapshot_shipper::build_from(std::span<const saved_snapshot> run) {

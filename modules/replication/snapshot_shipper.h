@@ -68,6 +68,12 @@ class snapshot_shipper {
   // (returning how many it shipped) at one build_from() cannot make.
   std::size_t ship_run(replicated_copy& copy, std::span<const saved_snapshot> run);
   outgoing_snapshot build(const storage::snapshot_info& info);
+  // The newest snapshot the store keeps up to `upto`, read from it (as
+  // what differs from the copy's newest), listing the store again into
+  // `listed` first; nullopt when it keeps none newer than last_shipped(),
+  // or each one listed was pruned before it was read (3 tries).
+  std::optional<outgoing_snapshot> build_newest_kept(std::uint64_t upto,
+                                                     std::optional<std::vector<storage::snapshot_info>>& listed);
   // The newest of `run` (consecutive snapshots, each built on the one
   // before or whole), as the copy lacks it, from what the saves had;
   // nullopt when the first is built on a snapshot the copy does not hold,
