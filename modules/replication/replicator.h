@@ -81,7 +81,8 @@ class replicator {
   static constexpr std::size_t kMaxQueued = 4096;
   static constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 
-  // How far replication has got.
+  // How far replication has got. Reads the local store (for what is
+  // behind) only when saves are waiting to be shipped.
   status current() const EXCLUDES(mu_);
   // Waits up to `timeout` until every local snapshot saved so far is
   // replicated; returns whether it is.
