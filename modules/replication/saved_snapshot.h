@@ -62,22 +62,9 @@ struct saved_snapshot {
     }
     return own_bytes();
   }
-  // As own(table), but copies the keys into a buffer of its own.
-  std::size_t own() {
-    std::size_t key_chars = 0;
-    for (const auto k : keys) key_chars += k.size();
-    owned_keys_.resize(key_chars);
-    std::size_t at = 0;
-    for (auto& k : keys) {
-      if (!k.empty()) std::memcpy(owned_keys_.data() + at, k.data(), k.size());
-      k = std::string_view(owned_keys_.data() + at, k.size());
-      at += k.size();
-    }
-    return own_bytes() + key_chars;
-  }
   // What own() made it hold, and what describes it.
   std::size_t held_bytes() const {
-    return shared_bytes_ + owned_bytes_.size() + owned_keys_.size() +
+    return shared_bytes_ + owned_bytes_.size() +
            info.entries.size() * (sizeof(storage::entry_info) + sizeof(std::string_view) + sizeof(bytes[0]));
   }
 
@@ -102,7 +89,6 @@ struct saved_snapshot {
 
   std::size_t shared_bytes_ = 0;  // of bytes_owner's, in `bytes`
   std::vector<std::byte> owned_bytes_;
-  std::vector<char> owned_keys_;
 };
 
 }  // namespace instadump::replication

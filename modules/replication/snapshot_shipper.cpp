@@ -28,7 +28,7 @@ bool same_values(const storage::snapshot_info& local, const copy_entries& copy) 
   if (local.entries.size() != copy.size()) return false;
   for (const auto& e : local.entries) {
     auto it = copy.find(e.key);
-    if (it == copy.end() || !(it->second == entry_of(e))) return false;
+    if (it == copy.end() || !same_entry(e, it->second)) return false;
   }
   return true;
 }
@@ -135,14 +135,17 @@ std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t up
     if (!s) {
       if (!listed) listed = local_.list_snapshots();
       auto info = std::find_if(listed->begin(), listed->end(), [&](const auto& i) { return i.id == id; });
-      try {
-        if (info == listed->end()) throw load_failed("pruned since listed");
-        s = build(*info);
-      } catch (const load_failed&) {
-        // Pruned since: saves went on meanwhile, pruning the older ones,
-        // and may prune each next one before it is read. The newest kept
-        // one stands for all of them (what differs from the copy's
-        // newest); the saves after it are handed over.
+      if (info != listed->end()) {
+        try {
+          s = build(*info);
+        } catch (const load_failed&) {  // pruned since listed
+        }
+      }
+      if (!s) {
+        // Pruned: saves went on meanwhile, pruning the older ones, and may
+        // prune each next one before it is read. The newest kept one
+        // stands for all of them (what differs from the copy's newest);
+        // the saves after it are handed over.
         s = build_newest_kept(upto, listed);
         if (!s) continue;
       }
