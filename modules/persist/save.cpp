@@ -279,9 +279,13 @@ save_result session::save_locked(bool durable) {
       }
     }
   }
+  // A sync replicated save flushes the local snapshot while PostgreSQL
+  // writes it (replicator::after_save), rather than before.
+  const bool flush_while_shipping = durable && replicator_ && replicator_->ships_on_save();
   storage::snapshot_info info;
   try {
-    info = store_->write_snapshot(delta ? base_id_ : 0, std::move(changes), durable, schemas);
+    info = store_->write_snapshot(delta ? base_id_ : 0, std::move(changes), durable && !flush_while_shipping,
+                                  schemas);
   } catch (...) {
     for (const auto& r : schemas) schemas_stored_.erase(r.fingerprint);
     throw;
@@ -312,12 +316,18 @@ save_result session::save_locked(bool durable) {
   result.snapshot_id = info.id;
   result.refs = states.size();
   result.total_bytes = info.total_bytes;
-  // sync: returns once PostgreSQL committed it (else throws, the snapshot
-  // saved locally and the session's bookkeeping above done); async: wakes
-  // the sender.
+  // sync: returns once the snapshot is durable here and PostgreSQL
+  // committed it (else throws, the snapshot saved locally and the session's
+  // bookkeeping above done; save_failed if it could not be made durable);
+  // async: wakes the sender.
   if (replicator_) {
     saved.info = std::move(info);  // (not used past this point)
-    replicator_->after_save(std::move(saved));
+    if (flush_while_shipping) {
+      storage::snapshot_store& store = *store_;  // (the lambda runs within this call, under op_mu_)
+      replicator_->after_save(std::move(saved), [&store] { store.make_durable(); });
+    } else {
+      replicator_->after_save(std::move(saved));
+    }
   }
   result.duration = std::chrono::steady_clock::now() - started;
   return result;

@@ -154,14 +154,78 @@ pg_result pg_connection::query(const std::string& sql, const pg_params& p, const
   return pg_result(r);
 }
 
+void pg_connection::prepare_once(const std::string& name, const std::string& sql, const pg_params& p,
+                                 const char* doing) {
+  if (prepared_.count(name)) return;
+  PGresult* r = PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(p.types_.size()), p.types_.data());
+  if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, doing);
+  PQclear(r);
+  prepared_.insert(name);
+}
+
+void pg_connection::begin_and_send(const std::string& name, const std::string& sql, const pg_params& p,
+                                   const char* doing) {
+  prepare_once(name, sql, p, doing);  // (PQprepare waits: not in pipeline mode)
+  if (!PQenterPipelineMode(conn_)) fail(nullptr, doing);
+  // (A blocking connection has sent it all when PQpipelineSync returns. The
+  // sync ends the pipeline, not the transaction BEGIN opened.)
+  if (!PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) ||
+      !PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(p.values_.size()), p.values_.data(),
+                           p.lengths_.data(), p.formats_.data(), /*resultFormat=*/1) ||
+      !PQpipelineSync(conn_)) {
+    discard();
+    fail(nullptr, doing);
+  }
+}
+
+std::vector<PGresult*> pg_connection::take_pipeline_results() noexcept {
+  // Each statement's result is followed by a null, and the sync by nothing;
+  // a lost connection gives nulls from some point on.
+  std::vector<PGresult*> results;
+  for (int nulls = 0; nulls < 2;) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      if (PQstatus(conn_) == CONNECTION_BAD) break;
+      ++nulls;
+      continue;
+    }
+    nulls = 0;
+    if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    results.push_back(r);
+  }
+  PQexitPipelineMode(conn_);
+  return results;
+}
+
+pg_result pg_connection::receive(const char* doing) {
+  std::vector<PGresult*> results = take_pipeline_results();
+  // BEGIN's, then the statement's: the first that failed says why.
+  PGresult* failed = nullptr;
+  for (PGresult* r : results) {
+    const ExecStatusType s = PQresultStatus(r);
+    if (!failed && s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) failed = r;
+  }
+  if (failed || results.size() != 2) {
+    for (PGresult* r : results) {
+      if (r != failed) PQclear(r);
+    }
+    fail(failed, doing);
+  }
+  PQclear(results[0]);
+  sqlstate_.clear();
+  return pg_result(results[1]);
+}
+
+void pg_connection::discard() noexcept {
+  for (PGresult* r : take_pipeline_results()) PQclear(r);
+}
+
 pg_result pg_connection::query_prepared(const std::string& name, const std::string& sql, const pg_params& p,
                                         const char* doing) {
-  if (!prepared_.count(name)) {
-    PGresult* r = PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(p.types_.size()), p.types_.data());
-    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, doing);
-    PQclear(r);
-    prepared_.insert(name);
-  }
+  prepare_once(name, sql, p, doing);
   PGresult* r = PQexecPrepared(conn_, name.c_str(), static_cast<int>(p.values_.size()), p.values_.data(),
                                p.lengths_.data(), p.formats_.data(), /*resultFormat=*/1);
   ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;

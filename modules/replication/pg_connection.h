@@ -92,6 +92,18 @@ class pg_connection {
   // planning. One name, one `sql`, for the connection's life.
   pg_result query_prepared(const std::string& name, const std::string& sql, const pg_params& params,
                            const char* doing);
+  // BEGIN and then query_prepared(), without waiting: both are sent at
+  // once (one round trip, libpq's pipeline mode) and this returns, so that
+  // the caller can work while the server runs the statement; receive()
+  // waits for the statement's rows. The transaction stays open for the
+  // caller to commit or roll back. Every begin_and_send() must be followed
+  // by receive() or discard() before the connection is used otherwise.
+  void begin_and_send(const std::string& name, const std::string& sql, const pg_params& params, const char* doing);
+  // Throws replication_error (the transaction not committed) when BEGIN or
+  // the statement failed.
+  pg_result receive(const char* doing);
+  // Waits for what begin_and_send() sent and drops it, failed or not.
+  void discard() noexcept;
   // Whether the connection is still up as far as libpq knows.
   bool ok() const;
   // After "LISTEN channel": waits up to `timeout` for notifications and
@@ -104,6 +116,10 @@ class pg_connection {
 
  private:
   [[noreturn]] void fail(PGresult* r, const char* doing);
+  void prepare_once(const std::string& name, const std::string& sql, const pg_params& params, const char* doing);
+  // The results begin_and_send() brought, up to its sync, in order; leaves
+  // pipeline mode.
+  std::vector<PGresult*> take_pipeline_results() noexcept;
 
   PGconn* conn_ = nullptr;
   std::string store_;

@@ -217,18 +217,30 @@ void replicated_copy::rollback_quietly() {
   }
 }
 
-std::uint64_t replicated_copy::write(const outgoing_snapshot& s) {
+std::uint64_t replicated_copy::write(const outgoing_snapshot& s, const std::function<void()>& before_commit) {
   const entry_columns columns(s);
   pg_params p;
   p.text(store_).u64(epoch_).u64(s.local_id).i64(s.local_created_unix_nanos).u64(s.total_bytes);
   columns.add_to(p);
-  // Without chunks or schemas the snapshot is that one statement, which is
-  // its own transaction: one round trip and one commit.
-  const bool alone = s.chunks.empty() && s.schemas.empty();
-  if (!alone) conn_.run("BEGIN", "starting the snapshot's transaction");
+  // Without chunks or schemas, or work to do before committing, the
+  // snapshot is that one statement, which is its own transaction: one round
+  // trip and one commit.
+  const bool alone = s.chunks.empty() && s.schemas.empty() && !before_commit;
+  if (!alone && !before_commit) conn_.run("BEGIN", "starting the snapshot's transaction");
   try {
-    pg_result moved = conn_.query_prepared("instadump_write_snapshot", kWriteSnapshot, p,
-                                           "writing the snapshot (fenced by the epoch)");
+    constexpr const char* kWriting = "writing the snapshot (fenced by the epoch)";
+    pg_result moved = [&] {
+      if (!before_commit) return conn_.query_prepared("instadump_write_snapshot", kWriteSnapshot, p, kWriting);
+      // The server runs the statement while before_commit() runs here.
+      conn_.begin_and_send("instadump_write_snapshot", kWriteSnapshot, p, kWriting);
+      try {
+        before_commit();
+      } catch (...) {
+        conn_.discard();
+        throw;
+      }
+      return conn_.receive(kWriting);
+    }();
     if (moved.rows() == 0) {
       if (!alone) rollback_quietly();
       pg_result now = conn_.query("SELECT epoch FROM instadump.stores WHERE store = $1", pg_params().text(store_),

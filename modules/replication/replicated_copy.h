@@ -116,7 +116,14 @@ class replicated_copy {
   // lease_lost when the epoch is no longer ours (nothing written),
   // replication_error otherwise (the transaction rolled back, or -- the
   // connection lost during COMMIT -- perhaps committed: head() tells).
-  std::uint64_t write(const outgoing_snapshot& s);
+  //
+  // With `before_commit`, it is called (on this thread) while the server
+  // runs the write, and the transaction commits only once it has returned:
+  // a sync save makes its local snapshot durable meanwhile, so that the copy
+  // never holds a snapshot the local store could still lose. What it throws
+  // rolls the transaction back and propagates. It is not called when the
+  // write fails before it is sent.
+  std::uint64_t write(const outgoing_snapshot& s, const std::function<void()>& before_commit = {});
 
   // Reads snapshot `seq` whole: visit(key, entry, bytes) for each value.
   void read_values(std::uint64_t seq,

@@ -107,7 +107,8 @@ void replicator::ensure_connected() {
   copy_ = std::move(copy);
 }
 
-std::exception_ptr replicator::ship(std::uint64_t upto, std::span<const saved_snapshot> saved) {
+std::exception_ptr replicator::ship(std::uint64_t upto, std::span<const saved_snapshot> saved,
+                                    const std::function<void()>& before_commit) {
   std::exception_ptr failure;
   bool lost = false;
   // A connection that was cut while idle (the server restarted, a proxy
@@ -118,7 +119,7 @@ std::exception_ptr replicator::ship(std::uint64_t upto, std::span<const saved_sn
     failure = nullptr;
     try {
       ensure_connected();
-      shipper_->ship_until(*copy_, upto, saved);
+      shipper_->ship_until(*copy_, upto, saved, before_commit);
       break;
     } catch (const lease_lost&) {
       failure = std::current_exception();
@@ -146,9 +147,10 @@ std::exception_ptr replicator::ship(std::uint64_t upto, std::span<const saved_sn
   return failure;
 }
 
-void replicator::after_save(saved_snapshot saved) {
+void replicator::after_save(saved_snapshot saved, const std::function<void()>& make_durable) {
   const std::uint64_t local_id = saved.info.id;
   if (options_.mode == send_mode::async) {
+    if (make_durable) make_durable();  // (the sender waits for nothing)
     saved.own(keys_);
     const std::size_t bytes = saved.held_bytes();
     {
@@ -170,7 +172,30 @@ void replicator::after_save(saved_snapshot saved) {
     lock_guard lock(mu_);
     target_ = std::max(target_, local_id);
   }
-  if (std::exception_ptr failure = ship(local_id, std::span(&saved, 1))) {
+  // The local flush runs while PostgreSQL runs the snapshot's statement,
+  // before its commit; once, whatever happens to the shipping (a write
+  // that fails before it is sent, or is retried on a new connection, does
+  // not run it: then it runs here). Its failure is the save's, and wins
+  // over a replication failure.
+  bool flushed = !make_durable;
+  std::exception_ptr flush_failure;
+  std::function<void()> flush_once;
+  if (make_durable) {
+    flush_once = [&] {
+      if (flushed) return;
+      flushed = true;
+      try {
+        make_durable();
+      } catch (...) {
+        flush_failure = std::current_exception();
+        throw;
+      }
+    };
+  }
+  const std::exception_ptr failure = ship(local_id, std::span(&saved, 1), flush_once);
+  if (!flushed) flush_once();
+  if (flush_failure) std::rethrow_exception(flush_failure);
+  if (failure) {
     try {
       std::rethrow_exception(failure);
     } catch (const lease_lost&) {

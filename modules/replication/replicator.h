@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -66,7 +67,16 @@ class replicator {
   // ships it) or lease_lost. async: copies the bytes in `saved` for the
   // sender (the newest kMaxQueued saves, up to kMaxQueuedBytes, wait; the
   // sender reads the store for older ones) and returns at once.
-  void after_save(saved_snapshot saved) EXCLUDES(mu_);
+  //
+  // With `make_durable` (sync mode, a durable save): the local snapshot was
+  // written without a flush, and make_durable() flushes it. It runs while
+  // PostgreSQL runs the snapshot's write, which commits only once it has
+  // returned, so the copy never has a snapshot the local store could still
+  // lose; it runs exactly once, shipped or not, and what it throws
+  // (save_failed) propagates ahead of any replication failure.
+  void after_save(saved_snapshot saved, const std::function<void()>& make_durable = {}) EXCLUDES(mu_);
+  // Whether after_save() ships before it returns (sync mode).
+  bool ships_on_save() const { return options_.mode == send_mode::sync; }
 
   // What the async sender may hold of saves not shipped yet (their bytes
   // and what describes them, saved_snapshot::held_bytes). Enough for the
@@ -96,7 +106,8 @@ class replicator {
   void ensure_connected();
   // Ships up to `upto` (from `saved` where it can); returns the failure
   // (null: none). Owner thread only.
-  std::exception_ptr ship(std::uint64_t upto, std::span<const saved_snapshot> saved) EXCLUDES(mu_);
+  std::exception_ptr ship(std::uint64_t upto, std::span<const saved_snapshot> saved,
+                          const std::function<void()>& before_commit = {}) EXCLUDES(mu_);
   void sender_loop() EXCLUDES(mu_);
   void report(const std::exception_ptr& failure) const;
 

@@ -33,6 +33,12 @@ bool same_values(const storage::snapshot_info& local, const copy_entries& copy) 
   return true;
 }
 
+// What a write gets for before_commit when it has none.
+const std::function<void()>& no_hook() {
+  static const std::function<void()> none;
+  return none;
+}
+
 }  // namespace
 
 void snapshot_shipper::attach(replicated_copy& copy) {
@@ -91,7 +97,8 @@ std::span<const saved_snapshot> snapshot_shipper::run_to(std::uint64_t upto, std
   return {};
 }
 
-std::size_t snapshot_shipper::ship_run(replicated_copy& copy, std::span<const saved_snapshot> run) {
+std::size_t snapshot_shipper::ship_run(replicated_copy& copy, std::span<const saved_snapshot> run,
+                                       const std::function<void()>& before_commit) {
   // Those of the run the store had pruned when its newest was written are
   // shipped together with the first one it kept, as that one: what a
   // sender that fell behind ships anyway.
@@ -101,21 +108,22 @@ std::size_t snapshot_shipper::ship_run(replicated_copy& copy, std::span<const sa
   for (std::size_t from = 0; from < run.size(); from = next, ++next) {
     std::optional<outgoing_snapshot> s = build_from(run.subspan(from, next - from));
     if (!s) break;  // the store has what it lacks
-    apply(*s, copy.write(*s));
+    apply(*s, copy.write(*s, next == run.size() ? before_commit : no_hook()));
     ++shipped;
   }
   return shipped;
 }
 
 std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t upto,
-                                         std::span<const saved_snapshot> saved) {
+                                         std::span<const saved_snapshot> saved,
+                                         const std::function<void()>& before_commit) {
   // The saves handed over every snapshot to ship (the usual case, sync or
   // async): the store is not asked which it keeps -- asking, like any read
   // of it, first writes its journal into data.mdb, a durable LMDB commit
   // competing with the saves for the disk and the journal's lock.
   std::size_t shipped = 0;
   if (const std::span<const saved_snapshot> run = run_to(upto, saved); !run.empty()) {
-    shipped = ship_run(copy, run);
+    shipped = ship_run(copy, run, before_commit);
     if (last_local_ >= upto) return shipped;
   }
   // The kept ones (their ids are read without decoding their records); a
@@ -150,7 +158,7 @@ std::size_t snapshot_shipper::ship_until(replicated_copy& copy, std::uint64_t up
         if (!s) continue;
       }
     }
-    std::uint64_t seq = copy.write(*s);
+    std::uint64_t seq = copy.write(*s, s->local_id == upto ? before_commit : no_hook());
     apply(*s, seq);
     ++shipped;
   }

@@ -50,8 +50,11 @@ class snapshot_shipper {
   // holds every snapshot after the last one shipped up to `upto`, the store
   // is not read at all: those it had pruned when `upto` was written go with
   // the first one it kept. Throws what replicated_copy::write throws; what
-  // was shipped before stays shipped (last_shipped()).
-  std::size_t ship_until(replicated_copy& copy, std::uint64_t upto, std::span<const saved_snapshot> saved = {});
+  // was shipped before stays shipped (last_shipped()). `before_commit` is
+  // handed to the write of the snapshot that reaches `upto`
+  // (replicated_copy::write), if it gets that far.
+  std::size_t ship_until(replicated_copy& copy, std::uint64_t upto, std::span<const saved_snapshot> saved = {},
+                         const std::function<void()>& before_commit = {});
 
   // The newest local snapshot the copy has, its seq there, and when it was
   // saved locally (0s: none).
@@ -66,7 +69,8 @@ class snapshot_shipper {
   std::span<const saved_snapshot> run_to(std::uint64_t upto, std::span<const saved_snapshot> saved) const;
   // Ships such a run from memory, the kept ones one by one; stops early
   // (returning how many it shipped) at one build_from() cannot make.
-  std::size_t ship_run(replicated_copy& copy, std::span<const saved_snapshot> run);
+  std::size_t ship_run(replicated_copy& copy, std::span<const saved_snapshot> run,
+                       const std::function<void()>& before_commit);
   outgoing_snapshot build(const storage::snapshot_info& info);
   // The newest snapshot the store keeps up to `upto`, read from it (as
   // what differs from the copy's newest), listing the store again into

@@ -116,6 +116,25 @@ snapshot_info journal::save(std::uint64_t base_id, const snapshot_delta& delta, 
   return info;
 }
 
+void journal::make_durable() {
+  instadump::detail::lock_guard save(save_mu_);
+  writer_.env().refuse_writes_if_poisoned();
+  {
+    instadump::detail::lock_guard lock(mu_);
+    try {
+      file_.flush();
+    } catch (const journal_io_error& err) {
+      writer_.env().poison();  // fsyncgate, as in write_journaled
+      const std::filesystem::path& dir = writer_.env().dir();
+      throw save_failed("instadump: flushing the journal of the store in " + dir.string() + " failed (" +
+                        describe_write_failure(err.code(), err.what(), dir, 0) + "); its newest snapshots may not "
+                        "be durable and the store refuses further writes: " + advice::reopen_store +
+                        " (the last durable snapshot is intact) and check the disk");
+    }
+  }
+  writer_.env().sync_if_unsynced("the newest snapshots of the store in " + writer_.env().dir().string());
+}
+
 std::optional<journal_plan> journal::plan(std::uint64_t base_id, const snapshot_delta& delta,
                                           std::span<const schema_record> schemas) {
   if (!plan_.planned()) {

@@ -59,6 +59,11 @@ class journal {
   snapshot_info save(std::uint64_t base_id, const snapshot_delta& delta, bool durable,
                      std::span<const schema_record> schemas) EXCLUDES(save_mu_, apply_mu_, mu_);
 
+  // Puts every snapshot saved without `durable` on stable storage: the
+  // journal's frames, and data.mdb's pages when a save went there directly.
+  // Throws save_failed, and poisons the store, when a flush fails.
+  void make_durable() EXCLUDES(save_mu_, apply_mu_, mu_);
+
   // The id the next save's new chunks start at: past every chunk in
   // data.mdb and in the journal. Throws lmdb_failure and corrupt_data.
   std::uint64_t next_chunk_id() EXCLUDES(save_mu_, apply_mu_, mu_);

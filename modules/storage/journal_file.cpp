@@ -225,16 +225,21 @@ void journal_file::append(std::uint64_t snapshot_id, std::uint64_t unpacked_byte
       }
     }
   }
-  if (durable) {
-    const int injected = detail::take_injected_sync_failure();
-    if (injected != 0) {
-      errno = injected;
-      throw io_error("cannot flush", path_, true);
-    }
-    if (::fdatasync(fd_) != 0) throw io_error("cannot flush", path_, true);
-  }
   tail_ = at - start;
   if (at > size_) size_ = at;
+  unflushed_ = true;
+  if (durable) flush();
+}
+
+void journal_file::flush() {
+  if (!unflushed_) return;
+  const int injected = detail::take_injected_sync_failure();
+  if (injected != 0) {
+    errno = injected;
+    throw io_error("cannot flush", path_, true);
+  }
+  if (::fdatasync(fd_) != 0) throw io_error("cannot flush", path_, true);
+  unflushed_ = false;
 }
 
 }  // namespace instadump::storage

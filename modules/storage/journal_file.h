@@ -99,6 +99,11 @@ class journal_file {
   void append(std::uint64_t snapshot_id, std::uint64_t unpacked_bytes,
               std::span<const std::span<const std::byte>> parts, bool durable);
 
+  // Puts every frame appended without `durable` since the last flush on
+  // stable storage (fdatasync); does nothing when there is none. Throws
+  // journal_io_error (flush_failed) as append does.
+  void flush();
+
   // Goes on at the start of the other half. Call only when no frame there
   // is needed any more.
   void switch_half() noexcept;
@@ -120,6 +125,7 @@ class journal_file {
 
   std::filesystem::path path_;
   int fd_ = -1;
+  bool unflushed_ = false;  // a frame was appended without `durable` since the last flush
   std::uint64_t capacity_;
   std::uint64_t size_ = 0;  // the file's size as last seen
   int half_ = 0;

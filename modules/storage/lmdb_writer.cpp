@@ -200,7 +200,11 @@ snapshot_info lmdb_writer::write_locked(std::uint64_t base_id, const snapshot_de
                         (env().poisoned() ? std::string(advice::reopen_store) + "; the last durable snapshot is intact"
                                          : std::string("nothing was written; earlier snapshots are intact")));
     }
-    if (durable) env().sync_or_poison(snapshot_name(info.id, dir));
+    if (durable) {
+      env().sync_or_poison(snapshot_name(info.id, dir));
+    } else {
+      env().mark_unsynced();
+    }
     env().settle_freed_pages(freed_bytes);
     for (std::size_t i = 0; delta.entry_keys && i < values.size(); ++i) info.entries[i].key = key_of(values[i]);
     return info;

@@ -204,6 +204,15 @@ snapshot_info snapshot_store::write_snapshot(std::uint64_t base_id, snapshot_del
   return parts.writer.save(base_id, delta, durable, schemas);
 }
 
+void snapshot_store::make_durable() {
+  impl& parts = *impl_;
+  parts.env->check_process();
+  if (parts.env->options().read_only) return;  // (it writes nothing)
+  if (parts.journaled) return parts.journaled->make_durable();
+  parts.env->refuse_writes_if_poisoned();
+  parts.env->sync_if_unsynced("the newest snapshots of the store in " + parts.env->dir().string());
+}
+
 std::uint64_t snapshot_store::next_chunk_id() const {
   impl& parts = *impl_;
   parts.env->check_process();

@@ -197,6 +197,15 @@ class snapshot_store {
   snapshot_info write_snapshot(std::uint64_t base_id, snapshot_delta delta, bool durable,
                                std::span<const schema_record> schemas = {});
 
+  // Puts every snapshot written with durable == false on stable storage,
+  // as durable == true would have; does nothing when there is none. A
+  // caller that must not let anything else know of a snapshot before it is
+  // durable can so do other work while it is being written (a replicated
+  // save sends it to PostgreSQL meanwhile, and commits there only after
+  // this returns). Throws save_failed, and poisons the store, when a flush
+  // fails (see write_snapshot()). Thread-safe.
+  void make_durable();
+
   // Writes every journaled snapshot into data.mdb, where read-only opens
   // (in this or other processes) see them, and returns once they are there
   // (durably). Nothing to do without a journal. Throws save_failed, and the

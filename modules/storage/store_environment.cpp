@@ -236,6 +236,7 @@ void store_environment::refuse_writes_if_poisoned() const {
 }
 
 void store_environment::sync_or_poison(const std::string& what) {
+  unsynced_ = false;  // (a commit from now on marks it again)
   const int injected = detail::take_injected_sync_failure();
   const int rc = injected != 0 ? injected : mdb_env_sync(env_->get(), 1);
   if (rc != 0) {

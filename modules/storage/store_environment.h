@@ -87,6 +87,12 @@ class store_environment {
   // Flushes data.mdb (mdb_env_sync) for `what` (in the message); poisons the
   // store and throws save_failed when that fails.
   void sync_or_poison(const std::string& what);
+  // A write transaction was committed without a flush (durable == false).
+  void mark_unsynced() noexcept { unsynced_ = true; }
+  // sync_or_poison(what) if a commit since the last flush was not flushed.
+  void sync_if_unsynced(const std::string& what) {
+    if (unsynced_.load()) sync_or_poison(what);
+  }
   // After a write that freed `freed_bytes`: commits once more, so that the
   // next write may reuse those pages (see store_environment.cpp).
   void settle_freed_pages(std::uint64_t freed_bytes) noexcept REQUIRES(mu);
@@ -118,6 +124,7 @@ class store_environment {
   std::pair<dev_t, ino_t> dir_identity_{};
   int stale_readers_cleared_ = 0;
   std::atomic<bool> poisoned_{false};
+  std::atomic<bool> unsynced_{false};  // see mark_unsynced()
   // Only `keys` and `chunks` change after initialize(), in open_late_databases().
   mutable store_dbis dbis_ GUARDED_BY(mu);
   // Whether dbis_.keys and dbis_.chunks are open: read without the lock by every read.

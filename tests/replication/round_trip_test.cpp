@@ -4,11 +4,13 @@
 // fenced writer saves nothing more.
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
 
 #include "fresh_session.h"
 #include "replication_states.h"
+#include "storage/test_hooks.h"
 
 import instadump;
 
@@ -23,6 +25,13 @@ std::string count_rows(const std::string& table, const std::string& store, const
                                    : "store = '" + store + "'";
   return server().psql("select count(*) from instadump." + table + " where " + of_store + " and " + where);
 }
+
+// Keeps journaled snapshots in the journal while it lives, so that the
+// background writer's flushes do not take a failure injected for a save's.
+struct journal_applier_held {
+  journal_applier_held() { instadump::storage::testing::hold_journal_applier(true); }
+  ~journal_applier_held() { instadump::storage::testing::hold_journal_applier(false); }
+};
 
 instadump::setup_options with_replication(const std::string& store, unsigned keep = 2) {
   instadump::setup_options o;
@@ -96,6 +105,43 @@ TEST_CASE("sync: a save PostgreSQL does not acknowledge throws, stays saved loca
   // Both local snapshots, in order, each once.
   CHECK(server().psql("select string_agg(local_id::text, ',' order by seq) from instadump.snapshots where store = "
                       "'unacknowledged'") == "1,2,3");
+  instadump::shutdown();
+}
+
+TEST_CASE("sync: a save whose local flush fails is not committed in PostgreSQL, and is shipped after a reopen",
+          "[replication][sync]") {
+  // The local snapshot is flushed while PostgreSQL runs its write, and the
+  // write commits only after the flush: the copy never gets ahead of what
+  // the local store has durably.
+  test_util::fresh_session s;
+  instadump::setup(s.dir.db(), with_replication("flush-fails", 8));
+  set_generation(1);
+  instadump::save_all();
+  std::string message;
+  {
+    journal_applier_held held;  // (its flushes must not take the failure)
+    instadump::storage::testing::fail_next_sync(EIO);
+    set_generation(2);
+    try {
+      instadump::save_all();
+    } catch (const instadump::save_failed& e) {
+      message = e.what();
+    }
+  }
+  instadump::storage::testing::fail_next_sync(0);
+  CHECK_THAT(message, Catch::Contains("flushing") && Catch::Contains("refuses further writes"));
+  CHECK(server().psql("select string_agg(local_id::text, ',' order by seq) from instadump.snapshots where store = "
+                      "'flush-fails'") == "1");
+  CHECK(count_rows("entries", "flush-fails", "seq > 1") == "0");
+  // Reopened, the store still has snapshot 2 (this process did not crash),
+  // and the next save ships it first.
+  instadump::shutdown();
+  instadump::setup(s.dir.db(), with_replication("flush-fails", 8));
+  CHECK(counter.deref() == 2);
+  set_generation(3);
+  instadump::save_all();
+  CHECK(server().psql("select string_agg(local_id::text, ',' order by seq) from instadump.snapshots where store = "
+                      "'flush-fails'") == "1,2,3");
   instadump::shutdown();
 }
 

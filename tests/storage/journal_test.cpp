@@ -462,6 +462,43 @@ TEST_CASE("a failed flush of the journal poisons the store, and after reopening 
   CHECK(store->write_snapshot(newest->id, step(newest->id + 1), true).id == newest->id + 1);
 }
 
+TEST_CASE("make_durable flushes what was written without a flush just once and a failed flush poisons the store") {
+  for (const bool journal : {true, false}) {
+    CAPTURE(journal);
+    scratch_dir tmp;
+    held_applier held;  // (else the background writer's flush might take the failure)
+    store_options o;
+    o.journal = journal;
+    auto store = snapshot_store::open(tmp.path(), o);
+    store->write_snapshot(0, step(1), true);
+    // Nothing written without a flush: nothing to flush (the injected
+    // failure stays armed).
+    testing::fail_next_sync(EIO);
+    store->make_durable();
+    testing::fail_next_sync(0);
+    store->write_snapshot(1, step(2), false);
+    store->make_durable();
+    testing::fail_next_sync(EIO);
+    store->make_durable();  // flushed already
+    testing::fail_next_sync(0);
+    // A flush that fails: the snapshot may not be durable, so nothing more
+    // is written (as when a durable save's own flush fails).
+    store->write_snapshot(2, step(3), false);
+    testing::fail_next_sync(EIO);
+    try {
+      store->make_durable();
+      FAIL("the flush succeeded");
+    } catch (const instadump::save_failed& e) {
+      CHECK_THAT(e.what(), Catch::Contains("flushing") && Catch::Contains(tmp.path().string()) &&
+                               Catch::Contains("refuses further writes"));
+    }
+    testing::fail_next_sync(0);
+    CHECK(store->poisoned());
+    CHECK_THROWS_AS(store->make_durable(), instadump::save_failed);
+    CHECK_THROWS_AS(store->write_snapshot(3, step(4), true), instadump::save_failed);
+  }
+}
+
 TEST_CASE("when data.mdb cannot take journaled snapshots, saves go on until the journal is full, and nothing is lost") {
   scratch_dir tmp;
   store_options small;
