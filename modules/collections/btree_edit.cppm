@@ -56,6 +56,7 @@ class btree_edit {
     const branch* b = nodes::as_branch(n);
     std::uint16_t i = nodes::child_index(b, key);
     nodes::prefetch_child(b->children[i], n);  // all of it is copied
+    prefetch_siblings(b, i);
     outcome below = upsert(b->children[i], key, make, replace);
     if (!below.node) return below;
     return replace_child(b, i, std::move(below));
@@ -78,6 +79,7 @@ class btree_edit {
     }
     const branch* b = nodes::as_branch(n);
     std::uint16_t i = nodes::child_index(b, key);
+    prefetch_siblings(b, i);
     outcome below = erase(b->children[i], key);
     if (!below.node) return below;
     std::uint16_t least = below.node.get()->height == 0 ? nodes::leaf_min : nodes::branch_min;
@@ -86,6 +88,17 @@ class btree_edit {
   }
 
  private:
+  // The copy of `b` made on the way back up takes a hold on each child but
+  // child `i`: a locked write to a line of each, usually not in the cache.
+  // Starting those loads on the way down lets their misses overlap the
+  // descent's instead of following it level by level (a change at a random
+  // key of a 1M-entry map: about a fifth faster, bench/collections_bench).
+  static void prefetch_siblings(const branch* b, std::uint16_t i) noexcept {
+    for (std::uint16_t j = 0; j < b->count; ++j) {
+      if (j != i) __builtin_prefetch(b->children[j], 1, 3);
+    }
+  }
+
   // --- virtual leaves ---
 
   // A leaf to build: up to three pieces, each a range of an existing leaf's
