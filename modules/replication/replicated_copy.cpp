@@ -222,15 +222,17 @@ std::uint64_t replicated_copy::write(const outgoing_snapshot& s, const std::func
   pg_params p;
   p.text(store_).u64(epoch_).u64(s.local_id).i64(s.local_created_unix_nanos).u64(s.total_bytes);
   columns.add_to(p);
-  // Without chunks or schemas, or work to do before committing, the
-  // snapshot is that one statement, which is its own transaction: one round
-  // trip and one commit.
-  const bool alone = s.chunks.empty() && s.schemas.empty() && !before_commit;
-  if (!alone && !before_commit) conn_.run("BEGIN", "starting the snapshot's transaction");
+  // With work to do before committing, BEGIN goes out with the statement
+  // (begin_and_send). Otherwise, without chunks or schemas, the snapshot is
+  // that one statement, which is its own transaction: one round trip and
+  // one commit.
+  const bool overlapped = static_cast<bool>(before_commit);
+  const bool alone = !overlapped && s.chunks.empty() && s.schemas.empty();
+  if (!alone && !overlapped) conn_.run("BEGIN", "starting the snapshot's transaction");
   try {
     constexpr const char* kWriting = "writing the snapshot (fenced by the epoch)";
     pg_result moved = [&] {
-      if (!before_commit) return conn_.query_prepared("instadump_write_snapshot", kWriteSnapshot, p, kWriting);
+      if (!overlapped) return conn_.query_prepared("instadump_write_snapshot", kWriteSnapshot, p, kWriting);
       // The server runs the statement while before_commit() runs here.
       conn_.begin_and_send("instadump_write_snapshot", kWriteSnapshot, p, kWriting);
       try {
