@@ -45,3 +45,4 @@ export import :chunk_sink;
 export import :chunk_deltas;
 export import :chunked_state;
 export import :chunked_vector_state;
+export import :chunked_members;

@@ -136,3 +136,25 @@ struct SchemaText {
   fingerprint @0 :UInt64;
   bytes @1 :Data;
 }
+
+# --- Format version 7: collections stored node by node inside a value ---------
+#
+# The bytes of a value (one unframed segment, like every value) whose state
+# is a struct with members of type pmap, pset or pvector that are stored node
+# by node (docs/FORMAT.md, "Members stored node by node"). Its chunk roots are
+# those of `members`, in order. (A descriptor of a collection state --
+# ChunkedCollection -- has no pointers; this struct's root pointer has two,
+# which is how a reader tells them apart.)
+struct ChunkedMembers {
+  value @0 :AnyPointer;              # the state's root struct, with each member below empty
+  members @1 :List(ChunkedMember);   # at least one; paths unique
+}
+
+struct ChunkedMember {
+  path @0 :Text;                     # the member's field names in the state's schema, from the
+                                     # root struct, joined by '.' (e.g. "world.players")
+  root @1 :UInt64;                   # as ChunkedCollection: the member's tree (0: a pvector
+  size @2 :UInt64;                   # whose elements are all in its tail), its entries,
+  tail @3 :UInt64;                   # a pvector's tail chunk,
+  delta @4 :UInt64;                  # and the newest delta (0: none)
+}

@@ -5,6 +5,7 @@
 #include "emit/codec_emitter.h"
 
 #include <cstdio>
+#include <set>
 #include <vector>
 
 #include "emit/codec_context.h"
@@ -23,9 +24,9 @@ std::string file_comment(const std::string& source_path) {
 }
 
 std::string includes(const std::string& capnp_header, const std::string& history_header) {
-  return "#include <capnp/message.h>\n\n#include <cstddef>\n#include <cstdint>\n"
+  return "#include <capnp/message.h>\n\n#include <array>\n#include <cstddef>\n#include <cstdint>\n"
          "#include <cstdio>\n#include <cstring>\n#include <stdexcept>\n#include <string>\n#include <string_view>\n"
-         "#include <utility>\n\n"
+         "#include <tuple>\n#include <utility>\n\n"
          "#include \"instadump/support/codec_support.h\"\n#include \"instadump/support/wire_reader.h\"\n#include \"" +
          capnp_header + "\"\n" + (history_header.empty() ? std::string() : "#include \"" + history_header + "\"\n") +
          "\n";
@@ -57,6 +58,51 @@ std::string registration(const codec_context& ctx, const state& s, bool words) {
          ", sizeof schema_of_" + id + " - 1), " + previous + ");\n";
 }
 
+// The pmap, pset and pvector members of `type` (a record) reached through
+// public data members of records only, each as the C++ member chain
+// (&Owner::member, ...) and its field path in the schema.
+struct chunked_member_path {
+  std::vector<std::string> pointers;
+  std::string schema_path;
+};
+void find_chunked_members(const codec_context& ctx, const std::string& type, std::vector<std::string> pointers,
+                          const std::string& schema_path, std::vector<chunked_member_path>& out, int depth = 0) {
+  const type_node& t = ctx.type(type);
+  if (t.kind != type_kind::record || depth > 16) return;
+  for (const member& m : t.members) {
+    if (m.obsolete || !m.private_owner.empty() || m.type.empty()) continue;  // (private: stored whole)
+    std::vector<std::string> chain = pointers;
+    chain.push_back("&" + t.cpp + "::" + m.cpp_name);
+    const std::string path = schema_path + "." + m.schema_name;
+    const type_node& mt = ctx.type(m.type);
+    if (mt.container == "pmap" || mt.container == "pset" || mt.container == "pvector") {
+      out.push_back({chain, path});
+    } else if (mt.kind == type_kind::record) {
+      find_chunked_members(ctx, m.type, chain, path, out, depth + 1);
+    }
+  }
+}
+
+// instadump::chunked_members<T> for a state of record type T with
+// persistent-collection members: they are saved node by node
+// (modules/persist/chunked_members.cppm). Empty for any other state.
+std::string chunked_members_of(const codec_context& ctx, const state& s) {
+  std::vector<chunked_member_path> found;
+  find_chunked_members(ctx, s.type, {}, live_field(root_fields_of(s)).schema_name, found);
+  if (found.empty()) return {};
+  std::string members, paths;
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    std::string chain;
+    for (std::size_t j = 0; j < found[i].pointers.size(); ++j) chain += (j ? ", " : "") + found[i].pointers[j];
+    members += std::string(i ? ",\n      " : "") + "::instadump::member_path<" + chain + ">";
+    paths += std::string(i ? ", " : "") + string_literal(found[i].schema_path);
+  }
+  return "// The persistent collections in " + ctx.type(s.type).display + " are saved node by node.\n"
+         "template <>\nstruct instadump::chunked_members<" + ctx.type(s.type).cpp + "> {\n  using members = std::tuple<" +
+         members + ">;\n  static constexpr std::array<std::string_view, " + std::to_string(found.size()) +
+         "> paths = {" + paths + "};\n};\n";
+}
+
 }  // namespace
 
 std::string emit_codec(const model& m, const schema_history& history, const schema_output& schema,
@@ -74,6 +120,12 @@ std::string emit_codec(const model& m, const schema_history& history, const sche
   const decoder dec(ctx);
   const migration_emitter migrations(ctx, dec);
   out += includes(capnp_header, history_header);
+  std::set<std::string> with_members;  // (one specialization per type)
+  for (const state* s : states) {
+    if (!with_members.insert(s->type).second) continue;
+    const std::string members = chunked_members_of(ctx, *s);
+    if (!members.empty()) out += members + "\n";
+  }
   out += "namespace {\nnamespace instadump_generated {\n\nusing namespace ::instadump::codec_support;\n" +
          codec_context::member_access_template() + ctx.member_access_tags();
   out += "\n// Forward declarations (types may be recursive).\n";

@@ -21,6 +21,7 @@ module;
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -101,15 +102,15 @@ struct delta_chunks {
 template <class T, class Access>
 class collection_deltas {
  public:
-  using encode_fn = void (*)(const T&, capnp::MessageBuilder&);
-  using decode_fn = T (*)(capnp::MessageReader&, const storage::schema_identity&);
+  using encode_fn = std::function<void(const T&, capnp::MessageBuilder&)>;
+  using decode_fn = std::function<T(capnp::MessageReader&, const storage::schema_identity&)>;
 
   // Adds to `sink` the delta from `previous` (the value saved last) to
   // `value`; returns the history after it, or nullopt (having added
   // nothing) when `value` should be saved node by node instead: no tree
   // stored yet, a small collection, or too many changes since the tree.
   static std::optional<chunk_history> save(const T& value, const T& previous, const chunk_history& h,
-                                           const storage::schema_identity& schema, encode_fn encode,
+                                           const storage::schema_identity& schema, const encode_fn& encode,
                                            chunk_sink& sink) {
     const std::uint64_t limit = delta_chunks::max_entries(value.size());
     if (h.tree_root == 0 || value.size() < delta_chunks::min_size || h.delta_links >= delta_chunks::max_links ||
@@ -165,7 +166,7 @@ class collection_deltas {
   // does when just loaded): a changed node loses its chunk's tag, and an
   // unchanged one sits where the stored tree has it, so the value may stand
   // for the stored tree in the safety rule.
-  static T load(T tree, std::uint64_t head, const storage::chunk_source& chunks, decode_fn decode,
+  static T load(T tree, std::uint64_t head, const storage::chunk_source& chunks, const decode_fn& decode,
                 chunk_history& h) {
     struct link_parts {
       std::uint64_t set = 0, erased = 0;
@@ -247,7 +248,7 @@ class collection_deltas {
   // A map's value type (void for a set).
   using mapped = typename mapped_of<T>::type;
 
-  static T read_part(std::uint64_t id, std::uint64_t type, const storage::chunk_source& chunks, decode_fn decode) {
+  static T read_part(std::uint64_t id, std::uint64_t type, const storage::chunk_source& chunks, const decode_fn& decode) {
     const storage::chunk_view c = chunks.get(id);
     if (c.node_type != type || !c.children.empty()) {
       throw corrupt_data("chunk " + std::to_string(id) + " is not the " +

@@ -27,6 +27,7 @@ module;
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -135,6 +136,20 @@ struct chunked_save {
   chunk_payloads::descriptor d;
   chunk_history history;
   bool tree_saved = true;
+  // A struct state whose members are stored node by node
+  // (chunked_members.cppm): its value's bytes (ChunkedMembers) and their
+  // chunk roots, used instead of `d` when not empty.
+  kj::Array<capnp::word> members_value;
+  std::vector<std::uint64_t> members_roots;
+
+  // A collection state's save (not a struct's).
+  static chunked_save of(const chunk_payloads::descriptor& d, const chunk_history& history, bool tree_saved) {
+    chunked_save out;
+    out.d = d;
+    out.history = history;
+    out.tree_saved = tree_saved;
+    return out;
+  }
 };
 
 // A value built from its chunks, and its history. (Its tagged nodes are
@@ -159,13 +174,15 @@ template <class T, class Leaves>
 struct state_node_io {
   using access = typename Leaves::access;
   using node_ref = typename access::node_ref;
-  using encode_fn = void (*)(const T&, capnp::MessageBuilder&);
-  using decode_fn = T (*)(capnp::MessageReader&, const storage::schema_identity&);
+  // (Functions, not pointers: a member of a struct state stored node by
+  // node encodes its leaves as the struct's message: chunked_members.cppm.)
+  using encode_fn = std::function<void(const T&, capnp::MessageBuilder&)>;
+  using decode_fn = std::function<T(capnp::MessageReader&, const storage::schema_identity&)>;
 
   // The writer of collection_chunks' save.
   struct writer {
     const storage::schema_identity& schema;
-    encode_fn encode;
+    const encode_fn& encode;
     chunk_sink& sink;
 
     std::uint64_t leaf(const node_header* n) { return encoded(n, chunk_payloads::leaf_type); }
@@ -191,7 +208,7 @@ struct state_node_io {
   // collection kind.
   struct reader {
     const storage::chunk_source& chunks;
-    decode_fn decode;
+    const decode_fn& decode;
 
     read_node<node_ref> read(std::uint64_t id) {
       const storage::chunk_view c = chunks.get(id);
@@ -260,24 +277,24 @@ class btree_state_chunks {
   // chunk_deltas' rules allow, else its nodes that `tree` (the value whose
   // tree the store holds, or null) does not let it refer to.
   static chunked_save save(const T& value, const T* previous, const T* tree, const chunk_history& h,
-                           std::uint64_t epoch, const storage::schema_identity& schema, encode_fn encode,
+                           std::uint64_t epoch, const storage::schema_identity& schema, const encode_fn& encode,
                            chunk_sink& sink) {
     const node_header* root = Access::root(value);
     if (!root) return {};
     if (previous && tree) {
       if (auto after = deltas::save(value, *previous, h, schema, encode, sink)) {
-        return {{after->tree_root, value.size(), 0, after->delta_head}, *after, false};
+        return chunked_save::of({after->tree_root, value.size(), 0, after->delta_head}, *after, false);
       }
     }
     typename io::writer w{schema, encode, sink};
     const std::uint64_t id = btree_chunks<Access>::save(root, tree ? Access::root(*tree) : nullptr, epoch, w);
-    return {{id, value.size(), 0, 0}, {id, 0, 0, 0}, true};
+    return chunked_save::of({id, value.size(), 0, 0}, {id, 0, 0, 0}, true);
   }
 
   // The value `d` describes; every node built from a tree chunk is tagged
   // (epoch, its chunk). Throws corrupt_data for damage.
   static chunked_load<T> load(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
-                              std::uint64_t epoch, decode_fn decode) {
+                              std::uint64_t epoch, const decode_fn& decode) {
     if (d.tail != 0) {
       throw corrupt_data("the descriptor of a map or set names a tail chunk (" + std::to_string(d.tail) +
                          "), which only a vector has");

@@ -59,7 +59,7 @@ class trie_state_chunks {
   // (A vector's changes are at their index already: it has no deltas, and
   // its tree is always the value saved last.)
   static chunked_save save(const T& value, const T* previous, const T* /*tree*/, const chunk_history& /*h*/,
-                           std::uint64_t epoch, const storage::schema_identity& schema, encode_fn encode,
+                           std::uint64_t epoch, const storage::schema_identity& schema, const encode_fn& encode,
                            chunk_sink& sink) {
     if (value.empty()) return {};
     typename io::writer w{schema, encode, sink};
@@ -68,13 +68,13 @@ class trie_state_chunks {
         access::root(value), access::tail(value), previous ? access::root(*previous) : nullptr,
         previous ? access::tail(*previous) : nullptr, tail_offset(value), previous ? tail_offset(*previous) : 0,
         epoch, w);
-    return {{ids.root, value.size(), ids.tail, 0}, {ids.root ? ids.root : ids.tail, 0, 0, 0}, true};
+    return chunked_save::of({ids.root, value.size(), ids.tail, 0}, {ids.root ? ids.root : ids.tail, 0, 0, 0}, true);
   }
 
   // The value `d` describes; every node built is tagged (epoch, its chunk).
   // Throws corrupt_data for damage.
   static chunked_load<T> load(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
-                              std::uint64_t epoch, decode_fn decode) {
+                              std::uint64_t epoch, const decode_fn& decode) {
     if (d.delta != 0) {
       throw corrupt_data("the descriptor of a vector names a delta (chunk " + std::to_string(d.delta) +
                          "), which only a map or set has");

@@ -11,6 +11,7 @@ module;
 #include <exception>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -21,6 +22,7 @@ module;
 #include "common/errors.h"
 #include "common/thread_safety.h"
 #include "storage/chunk_format.h"
+#include "storage/chunked_members_codec.h"
 #include "storage/manifest_codec.h"
 #include "storage/snapshot_store.h"
 #include "storage/value_message.h"
@@ -41,6 +43,23 @@ std::optional<chunk_payloads::descriptor> chunked_descriptor(const state_entry& 
     return chunk_payloads::read_descriptor(words, entry.key());
   } catch (const corrupt_data&) {
     return std::nullopt;  // not a descriptor's shape: a value of 4 words stored whole
+  }
+}
+
+// The value `words` are, when they are the stored bytes of a struct state
+// whose members are stored node by node (ChunkedMembers) and `entry` is such
+// a state; else null. (Without the value's chunk roots, which tell the load
+// which it is, a value stored whole that parses as ChunkedMembers would be
+// taken for one: its chunks would then be missing or not decode, which is
+// reported.)
+std::unique_ptr<storage::chunked_members_value> chunked_members_of(const state_entry& entry,
+                                                                   kj::ArrayPtr<const capnp::word> words,
+                                                                   bool framed) {
+  if (!entry.chunked_members() || framed || !storage::holds_chunked_members(words)) return nullptr;
+  try {
+    return std::make_unique<storage::chunked_members_value>(words, entry.key());
+  } catch (const corrupt_data&) {
+    return nullptr;  // a value stored whole
   }
 }
 
@@ -121,7 +140,9 @@ void session::check_decodes(std::string_view key, std::span<const std::byte> byt
   storage::aligned_words words(bytes.first(bytes.size() - bytes.size() % sizeof(capnp::word)));
   version_base* v = nullptr;
   try {
-    if (const auto d = chunked_descriptor(*entry, words.words(), framed)) {
+    const auto d = chunked_descriptor(*entry, words.words(), framed);
+    const auto members = d ? nullptr : chunked_members_of(*entry, words.words(), framed);
+    if (d || members) {
       // Stored node by node: the bytes name chunks, which only the store has.
       lock_guard op(op_mu_);
       const std::string what = "value '" + std::string(key) + "'";
@@ -131,7 +152,8 @@ void session::check_decodes(std::string_view key, std::span<const std::byte> byt
       }
       // (Tags of epoch 0 match no session's: the nodes are discarded anyway.)
       store_->read_chunks(what, [&](const storage::chunk_source& chunks) {
-        v = entry->decode_chunked(*d, chunks, 0, nullptr);
+        v = d ? entry->decode_chunked(*d, chunks, 0, nullptr)
+              : entry->decode_chunked_members(*members, stored, chunks, 0);
       });
     } else {
       storage::value_message message(words.words(), framed, storage::reader_options_for(words.words().size()));
@@ -155,9 +177,14 @@ void session::check_chunked_decodes(std::string_view key, std::span<const std::b
   storage::aligned_words words(descriptor.first(descriptor.size() - descriptor.size() % sizeof(capnp::word)));
   version_base* v = nullptr;
   try {
-    const auto d = chunk_payloads::read_descriptor(words.words(), "value '" + std::string(key) + "'");
-    given_chunks chunks(chunk, "value '" + std::string(key) + "'");
-    v = entry.decode_chunked(d, chunks, 0, nullptr);  // (epoch 0: the tags match no session's)
+    const std::string what = "value '" + std::string(key) + "'";
+    given_chunks chunks(chunk, what);
+    if (entry.chunked_members()) {  // (epoch 0: the tags match no session's)
+      storage::chunked_members_value members(words.words(), what);
+      v = entry.decode_chunked_members(members, entry.schema(), chunks, 0);
+    } else {
+      v = entry.decode_chunked(chunk_payloads::read_descriptor(words.words(), what), chunks, 0, nullptr);
+    }
   } catch (const std::exception& ex) {
     throw does_not_decode(key, ex.what());
   } catch (const kj::Exception& ex) {

@@ -31,6 +31,7 @@ module;
 #include "common/errors.h"
 #include "common/thread_safety.h"
 #include "replication/replica_follower.h"
+#include "storage/chunked_members_codec.h"
 #include "storage/error_advice.h"
 #include "storage/manifest_codec.h"
 #include "storage/snapshot_store.h"
@@ -64,6 +65,13 @@ version_base* decode_value(const state_entry& e, const entry_info& info, kj::Arr
   if (info.chunk_roots.empty()) {
     storage::value_message message(words, info.framed, storage::reader_options_for(words.size()));
     return e.decode(message.reader(), info.schema);
+  }
+  if (storage::holds_chunked_members(words)) {
+    storage::chunked_members_value stored(words, "value '" + info.key + "'");
+    if (info.chunk_roots != stored.roots()) {
+      throw corrupt_data("value '" + info.key + "' refers to other chunks than the chunk roots stored with it");
+    }
+    return e.decode_chunked_members(stored, info.schema, chunks, epoch);
   }
   const chunk_payloads::descriptor d = chunk_payloads::read_descriptor(words, "value '" + info.key + "'");
   if (info.chunk_roots != chunk_payloads::roots_of(d)) {

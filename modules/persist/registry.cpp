@@ -12,6 +12,7 @@ module;
 
 #include "common/errors.h"
 #include "common/thread_safety.h"
+#include "storage/chunked_members_codec.h"
 #include "storage/snapshot_store.h"
 module instadump;
 import :session_impl;
@@ -26,6 +27,13 @@ version_base* state_entry::decode_chunked(const chunk_payloads::descriptor&, con
                                           std::uint64_t, chunk_loaded*) const {
   throw load_failed("instadump: state '" + key_ + "' cannot load a value stored node by node: its type is not a "
                     "pmap, pset or pvector (a snapshot of such a state loads only into a state of the same kind)");
+}
+
+version_base* state_entry::decode_chunked_members(storage::chunked_members_value& stored, const schema_identity&,
+                                                  const storage::chunk_source&, std::uint64_t) const {
+  throw load_failed("instadump: state '" + key_ + "' cannot load a value whose member '" +
+                    stored.members().front().path + "' is stored node by node: this build's type of the state " +
+                    "stores no member so (a pmap, pset or pvector member of a struct state)");
 }
 
 void session::add(state_entry* entry) {

@@ -29,6 +29,7 @@ module;
 #include <vector>
 
 #include "common/errors.h"
+#include "storage/chunked_members_codec.h"
 #include "storage/snapshot_store.h"
 #include "storage/snapshot_types.h"
 export module instadump:registry;
@@ -39,6 +40,7 @@ import :chunk_sink;
 import :chunk_deltas;
 import :chunked_state;
 import :chunked_vector_state;
+import :chunked_members;
 
 export namespace instadump {
 
@@ -136,11 +138,20 @@ class state_entry {
   // too: see chunked_load).
   virtual version_base* decode_chunked(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
                                        std::uint64_t epoch, chunk_loaded* out) const;
+  // Whether the state is a struct whose members are stored node by node
+  // (chunked_members.cppm): its values are ChunkedMembers, not descriptors.
+  inline bool chunked_members() const noexcept { return chunked_members_; }
+  // A new version (one hold, stamp 0) holding the value `stored` (written
+  // under `schema`) describes; tagged as decode_chunked's.
+  virtual version_base* decode_chunked_members(storage::chunked_members_value& stored,
+                                               const schema_identity& schema, const storage::chunk_source& chunks,
+                                               std::uint64_t epoch) const;
 
  protected:
   const ref_core* core_ = nullptr;  // set by the typed subclass
   bool has_encode_words_ = false;   // set by the typed subclass
   bool chunked_ = false;            // set by the typed subclass
+  bool chunked_members_ = false;    // set by the typed subclass
 
  private:
   std::string key_;
@@ -151,6 +162,8 @@ class state_entry {
 
 template <class T>
 class typed_state final : public state_entry {
+  static constexpr bool stores_members = requires { chunked_traits<T>::members; };
+
  public:
   typed_state(ref<T>& r, std::string key, schema_identity schema, state_codec<T> codec,
               std::string_view schema_source, std::span<const std::string_view> previous_keys)
@@ -159,6 +172,7 @@ class typed_state final : public state_entry {
     core_ = &ref_.core();
     has_encode_words_ = codec_.encode_words != nullptr;
     chunked_ = chunked_traits<T>::chunked;
+    chunked_members_ = stores_members;
   }
 
   void encode(const version_base& v, capnp::MessageBuilder& message) const override {
@@ -190,12 +204,20 @@ class typed_state final : public state_entry {
   }
   version_base* decode_chunked(const chunk_payloads::descriptor& d, const storage::chunk_source& chunks,
                                std::uint64_t epoch, chunk_loaded* out) const override {
-    if constexpr (chunked_traits<T>::chunked) {
+    if constexpr (chunked_traits<T>::chunked && !stores_members) {
       chunked_load<T> got = chunked_traits<T>::chunks::load(d, chunks, epoch, codec_.decode);
       if (out) out->history = got.history;
       return new version<T>(0, std::move(got.value));
     } else {
       return state_entry::decode_chunked(d, chunks, epoch, out);
+    }
+  }
+  version_base* decode_chunked_members(storage::chunked_members_value& stored, const schema_identity& schema,
+                                       const storage::chunk_source& chunks, std::uint64_t epoch) const override {
+    if constexpr (stores_members) {
+      return new version<T>(0, chunked_traits<T>::chunks::load(stored, schema, chunks, epoch, codec_.decode).value);
+    } else {
+      return state_entry::decode_chunked_members(stored, schema, chunks, epoch);
     }
   }
   void set_commit_listener(std::function<void()> listener) override {

@@ -163,6 +163,7 @@ struct chunked_values {
   };
   std::optional<chunk_sink> sink;  // made for the first such state that changed
   std::deque<std::array<capnp::word, chunk_payloads::descriptor_words>> descriptors;
+  std::deque<kj::Array<capnp::word>> member_values;  // of struct states (chunked_members.cppm)
   std::vector<saved_state> saved;
 };
 
@@ -173,17 +174,24 @@ struct chunked_values {
 bool encode_chunked_value(storage::new_value& value, std::size_t i, tracked_state& t, const version_base* v,
                           std::uint64_t epoch, storage::snapshot_store& store, chunked_values& out) {
   if (!out.sink) out.sink.emplace(store.next_chunk_id());
-  const chunked_save s = t.entry->encode_chunked(*v, t.basis(), epoch, *out.sink);
+  chunked_save s = t.entry->encode_chunked(*v, t.basis(), epoch, *out.sink);
   out.saved.push_back({i, s.history, s.tree_saved});  // (an empty value: no history, nothing to refer to)
-  if (s.d.root == 0 && s.d.tail == 0) return false;
-  auto& words = out.descriptors.emplace_back();
-  const std::size_t used = chunk_payloads::write_descriptor(words, s.d);
+  std::span<const capnp::word> bytes;
+  if (s.members_value.size() != 0) {
+    const kj::Array<capnp::word>& words = out.member_values.emplace_back(kj::mv(s.members_value));
+    bytes = std::span<const capnp::word>(words.begin(), words.size());
+    value.chunk_roots = std::move(s.members_roots);
+  } else {
+    if (s.d.root == 0 && s.d.tail == 0) return false;
+    auto& words = out.descriptors.emplace_back();
+    bytes = std::span<const capnp::word>(words).first(chunk_payloads::write_descriptor(words, s.d));
+    value.chunk_roots = chunk_payloads::roots_of(s.d);
+  }
   value.key = t.entry->key();
   value.schema = t.entry->schema();
   value.key_id = t.saved.valid && t.saved.under_own_key ? t.saved.key_id : 0;
-  value.size_bytes = used * sizeof(capnp::word);
-  value.bytes = std::as_bytes(std::span(words).first(used));
-  value.chunk_roots = chunk_payloads::roots_of(s.d);
+  value.size_bytes = bytes.size_bytes();
+  value.bytes = std::as_bytes(bytes);
   return true;
 }
 

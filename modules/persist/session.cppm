@@ -223,7 +223,9 @@ std::optional<std::string> stored_schema(std::uint64_t fingerprint);
 // A pmap, pset or pvector state's value stored node by node (entry_info::
 // chunk_roots not empty; its bytes, unframed, are a descriptor of chunks) is
 // built from the chunks of the store setup() opened, which must be the one
-// it came from; without setup() it throws load_failed saying so.
+// it came from; without setup() it throws load_failed saying so. So is a
+// struct state's value whose members are stored node by node (its bytes
+// are ChunkedMembers: chunked_members<S>).
 void check_value_decodes(std::string_view key, std::span<const std::byte> bytes, storage::schema_identity stored,
                          bool framed = true);
 
@@ -237,6 +239,8 @@ void check_value_decodes(std::string_view key, std::span<const std::byte> bytes,
 // value does not decode (a missing or damaged chunk, a chunk of the wrong
 // kind, a tree whose shape or order is wrong), and error when no state is
 // registered under `key` or it is not a collection stored node by node. For
+// a struct state with members stored node by node, `descriptor` is its
+// stored bytes (ChunkedMembers), decoded under the state's own schema. For
 // fuzzing the collection decoders, and for tools holding chunks taken out of
 // a store.
 void check_chunked_value_decodes(std::string_view key, std::span<const std::byte> descriptor,

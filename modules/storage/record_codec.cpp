@@ -20,10 +20,12 @@
 namespace instadump::storage {
 namespace {
 
-// Records are of format 2 unless a value refers to chunks (format 6; 5 from
-// builds before leaf groups, 4 from builds before deltas).
+// Records are of format 2 unless a value refers to chunks (format 7; 6 from
+// builds before members stored node by node, 5 from builds before leaf
+// groups, 4 from builds before deltas).
 constexpr std::uint32_t kRecordFormat = 2;
-constexpr std::uint32_t kRecordFormatWithChunks = 6;
+constexpr std::uint32_t kRecordFormatWithChunks = 7;
+constexpr std::uint32_t kRecordFormatBeforeMembers = 6;  // (written by builds of format 6; read alike)
 constexpr std::uint32_t kRecordFormatBeforeGroups = 5;   // (written by builds of format 5; read alike)
 constexpr std::uint32_t kRecordFormatWithTreesOnly = 4;  // (written by builds of format 4; read alike)
 
@@ -118,9 +120,9 @@ snapshot_record decode_record(std::span<const std::byte> bytes, const std::strin
                          std::to_string(format) + ", but this build of Instadump only knows versions up to " +
                          std::to_string(format_version) + "; upgrade Instadump to read it");
     }
-    if (format != kRecordFormat && format != kRecordFormatWithChunks && format != kRecordFormatBeforeGroups &&
-        format != kRecordFormatWithTreesOnly) {
-      damaged(where, "has format version " + std::to_string(format) + " (expected 2, 4, 5 or 6)");
+    if (format != kRecordFormat && format != kRecordFormatWithChunks && format != kRecordFormatBeforeMembers &&
+        format != kRecordFormatBeforeGroups && format != kRecordFormatWithTreesOnly) {
+      damaged(where, "has format version " + std::to_string(format) + " (expected 2, 4, 5, 6 or 7)");
     }
     snapshot_record r;
     r.id = root.getSnapshotId();

@@ -22,10 +22,13 @@ namespace instadump::storage {
 // (the store does not tell them from other chunks; a build of format 4
 // would misread such a value, so it must not open the store). 6 added leaf
 // groups: a map's or set's lowest branch and its leaves stored as one chunk,
-// which a build of format 5 cannot read.
-inline constexpr std::uint32_t format_version = 6;
+// which a build of format 5 cannot read. 7 added members stored node by
+// node: a struct state's value whose pmap, pset or pvector members are
+// chunk trees (ChunkedMembers), which a build of format 6 would misread as a
+// damaged descriptor.
+inline constexpr std::uint32_t format_version = 7;
 // The format version of a store's data as long as it holds no chunks: new
-// stores start at it, and a store is raised to format_version (6) by the
+// stores start at it, and a store is raised to format_version (7) by the
 // first write that stores a chunk or a value that refers to chunks, so that
 // builds that know only format 3 keep opening the stores that do not use
 // them.

@@ -220,6 +220,22 @@ struct MapTextFloat64Entry {
   value @1 :Float64;
 }
 
+struct PcTheWorldState {  # state pc::the_world
+  value @0 :PcWorld;
+}
+
+struct PcWorld {  # ::pc::world
+  tick @0 :Int64;
+  players @1 :List(MapInt64PcPlayerEntry);
+  log @2 :PcRoster;
+  tags @3 :List(Text);
+}
+
+struct PcRoster {  # ::pc::roster
+  label @0 :Text;
+  events @1 :List(Int64);
+}
+
 struct PcWordsState {  # state pc::words
   value @0 :List(Text);
 }

@@ -33,6 +33,21 @@ struct MapInt64CollRecordEntry2 {
   value @1 :CollRecord;
 }
 
+struct CollShopState {  # state coll::shop
+  value @0 :CollStore;
+}
+
+struct CollStore {  # ::coll::store
+  revision @0 :Int64;
+  stock @1 :List(MapInt64CollRecordEntry2);
+  front @2 :CollShelf;
+}
+
+struct CollShelf {  # ::coll::shelf
+  label @0 :Text;
+  slots @1 :List(Int64);
+}
+
 struct CollTablesState {  # state coll::tables
   value @0 :List(List(MapTextFloat64Entry));
 }

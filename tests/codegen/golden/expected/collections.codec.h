@@ -3,6 +3,7 @@
 // Included at the end of that file's translation unit by the generated wrapper.
 #include <capnp/message.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -10,11 +11,20 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "instadump/support/codec_support.h"
 #include "instadump/support/wire_reader.h"
 #include "collections.capnp.h"
+
+// The persistent collections in store are saved node by node.
+template <>
+struct instadump::chunked_members<::coll::store> {
+  using members = std::tuple<::instadump::member_path<&::coll::store::stock>,
+      ::instadump::member_path<&::coll::store::front, &::coll::shelf::slots>>;
+  static constexpr std::array<std::string_view, 2> paths = {"value.stock", "value.front.slots"};
+};
 
 namespace {
 namespace instadump_generated {
@@ -43,10 +53,18 @@ void encode_MapInt64CollRecordEntry_4(const ::std::map<long, ::coll::record>& v,
 ::std::map<long, ::coll::record> decode_MapInt64CollRecordEntry_4(::instadump::wire::list_reader r, const char* where, unsigned dv);
 void encode_MapInt64CollRecordEntry2_5(const ::instadump::pmap<long, ::coll::record>& v, ::capnp::List<::instadump_schema::collections::MapInt64CollRecordEntry2>::Builder b);
 ::instadump::pmap<long, ::coll::record> decode_MapInt64CollRecordEntry2_5(::instadump::wire::list_reader r, const char* where, unsigned dv);
-void encode_MapTextFloat64Entry_6(const ::instadump::pmap<::std::string, double>& v, ::capnp::List<::instadump_schema::collections::MapTextFloat64Entry>::Builder b);
-::instadump::pmap<::std::string, double> decode_MapTextFloat64Entry_6(::instadump::wire::list_reader r, const char* where, unsigned dv);
-void encode_list_7(const ::instadump::pvector<::instadump::pmap<::std::string, double>>& v, ::capnp::List<::capnp::List<::instadump_schema::collections::MapTextFloat64Entry>>::Builder b);
-::instadump::pvector<::instadump::pmap<::std::string, double>> decode_list_7(::instadump::wire::list_reader r, const char* where, unsigned dv);
+void encode_list_6(const ::instadump::pvector<long>& v, ::capnp::List<::std::int64_t>::Builder b);
+::instadump::pvector<long> decode_list_6(::instadump::wire::list_reader r, const char* where, unsigned dv);
+void encode_CollShelf_7(const ::coll::shelf& v, ::instadump_schema::collections::CollShelf::Builder b);
+::coll::shelf decode_CollShelf_7(::instadump::wire::struct_reader r, const char* where, unsigned dv);
+void decode_into_CollShelf_7(::instadump::wire::struct_reader r, ::coll::shelf& v, const char* where, unsigned dv);
+void encode_CollStore_8(const ::coll::store& v, ::instadump_schema::collections::CollStore::Builder b);
+::coll::store decode_CollStore_8(::instadump::wire::struct_reader r, const char* where, unsigned dv);
+void decode_into_CollStore_8(::instadump::wire::struct_reader r, ::coll::store& v, const char* where, unsigned dv);
+void encode_MapTextFloat64Entry_9(const ::instadump::pmap<::std::string, double>& v, ::capnp::List<::instadump_schema::collections::MapTextFloat64Entry>::Builder b);
+::instadump::pmap<::std::string, double> decode_MapTextFloat64Entry_9(::instadump::wire::list_reader r, const char* where, unsigned dv);
+void encode_list_10(const ::instadump::pvector<::instadump::pmap<::std::string, double>>& v, ::capnp::List<::capnp::List<::instadump_schema::collections::MapTextFloat64Entry>>::Builder b);
+::instadump::pvector<::instadump::pmap<::std::string, double>> decode_list_10(::instadump::wire::list_reader r, const char* where, unsigned dv);
 
 // ::instadump::pset<long>
 void encode_list_0(const ::instadump::pset<long>& v, ::capnp::List<::std::int64_t>::Builder b) {
@@ -155,8 +173,54 @@ void encode_MapInt64CollRecordEntry2_5(const ::instadump::pmap<long, ::coll::rec
   return std::move(v).finish();
 }
 
+// ::instadump::pvector<long>
+void encode_list_6(const ::instadump::pvector<long>& v, ::capnp::List<::std::int64_t>::Builder b) {
+  ::capnp::uint i = 0;
+  for (const auto& e : v) {
+    b.set(i, e);
+    ++i;
+  }
+}
+::instadump::pvector<long> decode_list_6(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  auto v = ::instadump::pvector<long>().transient();
+  for (::capnp::uint i = 0; i < r.size(); ++i) v.push_back(static_cast<long>(r.get<::std::int64_t>(i)));
+  return std::move(v).persistent();
+}
+
+// ::coll::shelf
+void encode_CollShelf_7(const ::coll::shelf& v, ::instadump_schema::collections::CollShelf::Builder b) {
+  b.setLabel(text_of(v.label));
+  encode_list_6(v.slots, b.initSlots(list_size(v.slots.size(), "instadump::pvector")));
+}
+::coll::shelf decode_CollShelf_7(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::coll::shelf v{};
+  decode_into_CollShelf_7(r, v, where, dv);
+  return v;
+}
+void decode_into_CollShelf_7(::instadump::wire::struct_reader r, ::coll::shelf& v, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  v.label = r.text(0);
+  v.slots = decode_list_6(r.list(1, ::instadump::wire::element::eight), "shelf::slots", dv);
+}
+
+// ::coll::store
+void encode_CollStore_8(const ::coll::store& v, ::instadump_schema::collections::CollStore::Builder b) {
+  b.setRevision(v.revision);
+  encode_MapInt64CollRecordEntry2_5(v.stock, b.initStock(list_size(v.stock.size(), "instadump::pmap")));
+  encode_CollShelf_7(v.front, b.initFront());
+}
+::coll::store decode_CollStore_8(::instadump::wire::struct_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  ::coll::store v{};
+  decode_into_CollStore_8(r, v, where, dv);
+  return v;
+}
+void decode_into_CollStore_8(::instadump::wire::struct_reader r, ::coll::store& v, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+  v.revision = static_cast<long>(r.data<::std::int64_t>(0));
+  v.stock = decode_MapInt64CollRecordEntry2_5(r.list(0, ::instadump::wire::element::composite), "store::stock", dv);
+  v.front = decode_CollShelf_7(r.child(1), "store::front", dv);
+}
+
 // ::instadump::pmap<::std::string, double>
-void encode_MapTextFloat64Entry_6(const ::instadump::pmap<::std::string, double>& v, ::capnp::List<::instadump_schema::collections::MapTextFloat64Entry>::Builder b) {
+void encode_MapTextFloat64Entry_9(const ::instadump::pmap<::std::string, double>& v, ::capnp::List<::instadump_schema::collections::MapTextFloat64Entry>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& [key, value] : v) {
     auto e = b[i];
@@ -165,7 +229,7 @@ void encode_MapTextFloat64Entry_6(const ::instadump::pmap<::std::string, double>
     ++i;
   }
 }
-::instadump::pmap<::std::string, double> decode_MapTextFloat64Entry_6(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::instadump::pmap<::std::string, double> decode_MapTextFloat64Entry_9(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   ::instadump::detail::pmap_loader<::std::string, double> v;
   for (::capnp::uint i = 0; i < r.size(); ++i) {
     auto e = r.struct_at(i);
@@ -178,16 +242,16 @@ void encode_MapTextFloat64Entry_6(const ::instadump::pmap<::std::string, double>
 }
 
 // ::instadump::pvector<::instadump::pmap<::std::string, double>>
-void encode_list_7(const ::instadump::pvector<::instadump::pmap<::std::string, double>>& v, ::capnp::List<::capnp::List<::instadump_schema::collections::MapTextFloat64Entry>>::Builder b) {
+void encode_list_10(const ::instadump::pvector<::instadump::pmap<::std::string, double>>& v, ::capnp::List<::capnp::List<::instadump_schema::collections::MapTextFloat64Entry>>::Builder b) {
   ::capnp::uint i = 0;
   for (const auto& e : v) {
-    encode_MapTextFloat64Entry_6(e, b.init(i, list_size(e.size(), "instadump::pmap")));
+    encode_MapTextFloat64Entry_9(e, b.init(i, list_size(e.size(), "instadump::pmap")));
     ++i;
   }
 }
-::instadump::pvector<::instadump::pmap<::std::string, double>> decode_list_7(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
+::instadump::pvector<::instadump::pmap<::std::string, double>> decode_list_10(::instadump::wire::list_reader r, [[maybe_unused]] const char* where, [[maybe_unused]] unsigned dv) {
   auto v = ::instadump::pvector<::instadump::pmap<::std::string, double>>().transient();
-  for (::capnp::uint i = 0; i < r.size(); ++i) v.push_back(decode_MapTextFloat64Entry_6(r.list_at(i, ::instadump::wire::element::composite), where, dv));
+  for (::capnp::uint i = 0; i < r.size(); ++i) v.push_back(decode_MapTextFloat64Entry_9(r.list_at(i, ::instadump::wire::element::composite), where, dv));
   return std::move(v).persistent();
 }
 
@@ -305,10 +369,60 @@ const ::instadump::state_registration<::instadump::pmap<long, ::coll::record>> r
     ::instadump::state_codec<::instadump::pmap<long, ::coll::record>>{&encode_state_coll__records, &decode_state_coll__records},
     std::string_view(schema_of_coll__records, sizeof schema_of_coll__records - 1), {});
 
+// The state coll::shop (@INPUTS@/collections.cpp:31:44).
+void encode_state_coll__shop(const ::coll::store& v, ::capnp::MessageBuilder& message) try {
+  auto b = message.initRoot<::instadump_schema::collections::CollShopState>();
+  encode_CollStore_8(v, b.initValue());
+} catch (const over_limit& e) {
+  throw ::instadump::limit_exceeded(refusal("coll::shop", e), e.limit, e.measured);
+}
+::coll::store decode_state_coll__shop(::capnp::MessageReader& message, const ::instadump::schema_identity& stored) {
+  // History version of the data, from the state's schema version (refuses newer ones).
+  const unsigned dv = history_version_of(stored, {1u}, "coll::shop");
+  try {
+    ::instadump::wire::message_reader wire(message);
+    auto r = wire.root();
+    return decode_CollStore_8(r.child(0), "", dv);
+  } catch (const decode_error& e) {
+    throw std::runtime_error(std::string("coll::shop") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
+  } catch (const ::instadump::wire::malformed_data& e) {
+    throw std::runtime_error(std::string("coll::shop") + ": malformed data: " + e.what());
+  }
+}
+constexpr char schema_of_coll__shop[] = R"instadump(# The schema of state coll::shop, fingerprint 0xd7a866df9b59f043, version 1 (written by instadump-codegen).
+@0xa882734beb0f73d2;
+
+struct CollShopState {  # state coll::shop
+  value @0 :CollStore;
+}
+struct CollStore {  # ::coll::store
+  revision @0 :Int64;
+  stock @1 :List(MapInt64CollRecordEntry2);
+  front @2 :CollShelf;
+}
+struct MapInt64CollRecordEntry2 {
+  key @0 :Int64;
+  value @1 :CollRecord;
+}
+struct CollRecord {  # ::coll::record
+  name @0 :Text;
+  history @1 :List(Int32);
+  tags @2 :List(Text);
+}
+struct CollShelf {  # ::coll::shelf
+  label @0 :Text;
+  slots @1 :List(Int64);
+}
+)instadump";
+const ::instadump::state_registration<::coll::store> registration_coll__shop(
+    ::coll::shop, "coll::shop", ::instadump::schema_identity{0xd7a866df9b59f043ull, 1},
+    ::instadump::state_codec<::coll::store>{&encode_state_coll__shop, &decode_state_coll__shop},
+    std::string_view(schema_of_coll__shop, sizeof schema_of_coll__shop - 1), {});
+
 // The state coll::tables (@INPUTS@/collections.cpp:16:95).
 void encode_state_coll__tables(const ::instadump::pvector<::instadump::pmap<::std::string, double>>& v, ::capnp::MessageBuilder& message) try {
   auto b = message.initRoot<::instadump_schema::collections::CollTablesState>();
-  encode_list_7(v, b.initValue(list_size(v.size(), "instadump::pvector")));
+  encode_list_10(v, b.initValue(list_size(v.size(), "instadump::pvector")));
 } catch (const over_limit& e) {
   throw ::instadump::limit_exceeded(refusal("coll::tables", e), e.limit, e.measured);
 }
@@ -318,7 +432,7 @@ void encode_state_coll__tables(const ::instadump::pvector<::instadump::pmap<::st
   try {
     ::instadump::wire::message_reader wire(message);
     auto r = wire.root();
-    return decode_list_7(r.list(0, ::instadump::wire::element::pointer), "", dv);
+    return decode_list_10(r.list(0, ::instadump::wire::element::pointer), "", dv);
   } catch (const decode_error& e) {
     throw std::runtime_error(std::string("coll::tables") + (*e.where ? std::string(" → ") + e.where : std::string()) + ": " + e.what());
   } catch (const ::instadump::wire::malformed_data& e) {

@@ -3,6 +3,7 @@
 // Included at the end of that file's translation unit by the generated wrapper.
 #include <capnp/message.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "instadump/support/codec_support.h"

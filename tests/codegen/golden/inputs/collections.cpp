@@ -17,4 +17,16 @@ struct record {
 [[instadump::state]] instadump::ref<instadump::pset<std::int64_t>> ids;
 // A std::map of the same entries: the same layout as the pmap above.
 [[instadump::state]] instadump::ref<std::map<std::int64_t, record>> plain;
+// A struct state: its collection members (one of them in a member struct)
+// are saved node by node (chunked_members<store>).
+struct shelf {
+  std::string label;
+  instadump::pvector<std::int64_t> slots;
+};
+struct store {
+  std::int64_t revision = 0;
+  instadump::pmap<std::int64_t, record> stock;
+  shelf front;
+};
+[[instadump::state]] instadump::ref<store> shop;
 }  // namespace coll

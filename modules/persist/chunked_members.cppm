@@ -1,0 +1,212 @@
+// chunked_members: a struct state whose pmap, pset or pvector members are
+// saved node by node (format 7), so that a state like
+//   struct world { std::int64_t tick; pmap<std::int64_t, player> players; };
+// costs what changed in `players`, not its size, as a state of the
+// collection's own type does (chunked_state.cppm).
+//
+// Which members: chunked_members<S> (instadump-codegen writes it for every
+// state type with such members; a hand-written codec may specialize it too).
+// Each member is a path of data members from S, through structs only.
+//
+// The state's value is stored as ChunkedMembers (storage/chunked_members_codec.h):
+// the state's own message with those members empty, and each member's
+// descriptor. A member's chunks are its collection's, with one difference:
+// a leaf's payload is the state's message holding a value-initialized S
+// whose member is a collection of just the leaf's entries. So leaves are
+// written and read with the state's codec, under the state's schema, and
+// migrations of the element type apply to them as to any value. Members are
+// saved as trees, never as deltas (a delta's history is kept per state).
+module;
+#include "instadump/capnp_compat.h"
+#include <capnp/message.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "common/errors.h"
+#include "storage/chunked_members_codec.h"
+#include "storage/snapshot_store.h"
+#include "storage/snapshot_types.h"
+export module instadump:chunked_members;
+import :chunk_sink;
+import :chunk_deltas;
+import :chunked_state;
+import :chunked_vector_state;
+
+export namespace instadump {
+
+// A member of a struct reached through data members, outermost first:
+// member_path<&world::players> or member_path<&game::world, &world::players>.
+template <auto... Members>
+struct member_path;
+template <>
+struct member_path<> {
+  template <class X>
+  static X& get(X& x) noexcept {
+    return x;
+  }
+};
+template <auto First, auto... Rest>
+struct member_path<First, Rest...> {
+  template <class S>
+  static auto& get(S& s) noexcept {
+    return member_path<Rest...>::get(s.*First);
+  }
+};
+
+// Specialize for a state type S to store some of its members node by node:
+//   template <> struct instadump::chunked_members<world> {
+//     using members = std::tuple<instadump::member_path<&world::players>>;
+//     static constexpr std::array<std::string_view, 1> paths = {"players"};
+//   };
+// `paths[i]` names members' element i by its field names in the state's
+// Cap'n Proto schema, joined by '.': it is stored, and the operators' tool
+// finds the member by it. Each member's type must be a pmap, pset or
+// pvector; S must be default-constructible and copyable.
+template <class S>
+struct chunked_members {};
+
+}  // namespace instadump
+
+export namespace instadump::detail {
+
+template <class S>
+concept has_chunked_members =
+    requires {
+      typename chunked_members<S>::members;
+      chunked_members<S>::paths;
+    } && std::is_default_constructible_v<S> && std::is_copy_constructible_v<S>;
+
+// Saving and loading a struct state S member by member.
+template <class S>
+class member_state_chunks {
+  using members = typename chunked_members<S>::members;
+  static constexpr std::size_t count = std::tuple_size_v<members>;
+  static_assert(count == std::tuple_size_v<std::remove_cvref_t<decltype(chunked_members<S>::paths)>>,
+                "chunked_members: one path per member");
+  template <std::size_t I>
+  using path = std::tuple_element_t<I, members>;
+  template <std::size_t I>
+  using member_type = std::remove_cvref_t<decltype(path<I>::get(std::declval<S&>()))>;
+
+ public:
+  using encode_fn = std::function<void(const S&, capnp::MessageBuilder&)>;
+  using decode_fn = std::function<S(capnp::MessageReader&, const storage::schema_identity&)>;
+
+  // Writes the nodes of each member that `tree` (the value saved last, whose
+  // trees the store holds, or null) does not let it refer to; returns the
+  // value's bytes and chunk roots (nothing when every member is empty: the
+  // value is then stored as a plain one, which it is exactly).
+  static chunked_save save(const S& value, const S* /*previous*/, const S* tree, const chunk_history& /*h*/,
+                           std::uint64_t epoch, const storage::schema_identity& schema, const encode_fn& encode,
+                           chunk_sink& sink) {
+    std::vector<storage::chunked_member> saved;
+    S stripped = value;
+    save_members(value, tree, epoch, schema, encode, sink, stripped, saved, std::make_index_sequence<count>{});
+    if (saved.empty()) return {};
+    capnp::MallocMessageBuilder message;
+    encode(stripped, message);
+    chunked_save out;
+    out.members_value = storage::encode_chunked_members(message, saved);
+    for (const storage::chunked_member& m : saved) {
+      for (std::uint64_t id : {m.root, m.tail, m.delta}) {
+        if (id) out.members_roots.push_back(id);
+      }
+    }
+    return out;
+  }
+
+  // The value `stored` holds, with `schema` the identity it was written
+  // under; every node built from a chunk is tagged (epoch, its chunk).
+  // Throws corrupt_data for damage, and for a member this build does not
+  // store node by node (its chunks would be lost without a word).
+  static chunked_load<S> load(storage::chunked_members_value& stored, const storage::schema_identity& schema,
+                              const storage::chunk_source& chunks, std::uint64_t epoch, const decode_fn& decode) {
+    chunked_load<S> out{decode(stored.value(), schema), {}};
+    for (const storage::chunked_member& m : stored.members()) {
+      if (!load_member(m, out.value, chunks, epoch, decode, std::make_index_sequence<count>{})) {
+        throw corrupt_data("its member '" + m.path + "' is stored node by node, but this build of the program " +
+                           "does not store that member so (was it renamed or removed without a migration?)");
+      }
+    }
+    return out;
+  }
+
+ private:
+  template <std::size_t... I>
+  static void save_members(const S& value, const S* tree, std::uint64_t epoch, const storage::schema_identity& schema,
+                           const encode_fn& encode, chunk_sink& sink, S& stripped,
+                           std::vector<storage::chunked_member>& saved, std::index_sequence<I...>) {
+    (save_member<I>(value, tree, epoch, schema, encode, sink, stripped, saved), ...);
+  }
+
+  template <std::size_t I>
+  static void save_member(const S& value, const S* tree, std::uint64_t epoch, const storage::schema_identity& schema,
+                          const encode_fn& encode, chunk_sink& sink, S& stripped,
+                          std::vector<storage::chunked_member>& saved) {
+    using M = member_type<I>;
+    static_assert(chunked_traits<M>::chunked, "chunked_members: a member must be a pmap, pset or pvector");
+    const M& member = path<I>::get(const_cast<S&>(value));
+    const M* member_tree = tree ? &path<I>::get(const_cast<S&>(*tree)) : nullptr;
+    // A leaf is the state's message for an S holding just the leaf's entries.
+    const typename chunked_traits<M>::chunks::encode_fn encode_leaf = [&encode](const M& part,
+                                                                               capnp::MessageBuilder& m) {
+      S alone{};
+      path<I>::get(alone) = part;
+      encode(alone, m);
+    };
+    // (No deltas: `previous` is the tree, and the history is empty.)
+    const chunked_save s =
+        chunked_traits<M>::chunks::save(member, member_tree, member_tree, chunk_history{}, epoch, schema, encode_leaf, sink);
+    if (s.d.root == 0 && s.d.tail == 0) return;  // empty: stays in the message (as an empty list)
+    saved.push_back({std::string(chunked_members<S>::paths[I]), s.d.root, s.d.size, s.d.tail, s.d.delta});
+    path<I>::get(stripped) = M{};
+  }
+
+  template <std::size_t... I>
+  static bool load_member(const storage::chunked_member& m, S& value, const storage::chunk_source& chunks,
+                          std::uint64_t epoch, const decode_fn& decode, std::index_sequence<I...>) {
+    return (load_member_at<I>(m, value, chunks, epoch, decode) || ...);
+  }
+
+  template <std::size_t I>
+  static bool load_member_at(const storage::chunked_member& m, S& value, const storage::chunk_source& chunks,
+                             std::uint64_t epoch, const decode_fn& decode) {
+    if (m.path != chunked_members<S>::paths[I]) return false;
+    using M = member_type<I>;
+    const typename chunked_traits<M>::chunks::decode_fn decode_leaf =
+        [&decode](capnp::MessageReader& r, const storage::schema_identity& stored) {
+          S alone = decode(r, stored);
+          return M(std::move(path<I>::get(alone)));
+        };
+    M& member = path<I>::get(value);
+    if (!member.empty()) {
+      throw corrupt_data("its member '" + m.path + "' is stored node by node and also holds " +
+                         std::to_string(member.size()) + " entries in the value itself");
+    }
+    try {
+      member = chunked_traits<M>::chunks::load({m.root, m.size, m.tail, m.delta}, chunks, epoch, decode_leaf).value;
+    } catch (const corrupt_data& e) {
+      throw corrupt_data("its member '" + m.path + "': " + e.what());
+    }
+    return true;
+  }
+};
+
+template <class S>
+  requires has_chunked_members<S>
+struct chunked_traits<S> {
+  static constexpr bool chunked = true;
+  static constexpr bool members = true;  // stored as ChunkedMembers, not as a descriptor
+  using chunks = member_state_chunks<S>;
+};
+
+}  // namespace instadump::detail
