@@ -28,3 +28,10 @@ struct Int64Map {
 struct Int64List {
   values @0 :List(Int64);
 }
+
+# A struct state with a pmap member (the hand-written codec of a state whose
+# member is stored node by node: chunked_members_test.cpp).
+struct Holder {
+  tick @0 :Int64;
+  numbers @1 :Int64Map;
+}
