@@ -148,11 +148,18 @@ class chunk_sink {
   }
   std::size_t count() const noexcept { return written_.size(); }
   std::uint64_t bytes() const noexcept { return total_bytes_; }
+  // The epoch the nodes added from now on are tagged with: their owner's
+  // (a state, or one member of a struct state). Owners have epochs of their
+  // own because one node may be in several of them (a map set into two
+  // states, or into two members), and a chunk is one owner's: its payload is
+  // that owner's message. The owner that wrote a node last tags it, and the
+  // others write it again instead of referring to a chunk they cannot read.
+  void set_epoch(std::uint64_t epoch) noexcept { epoch_ = epoch; }
   // After the store accepted the snapshot: each written node carries its
   // chunk's tag. REQUIRES: the nodes are alive (their values are held).
-  void tag_written(std::uint64_t epoch) const noexcept {
+  void tag_written() const noexcept {
     for (const written& w : written_) {
-      if (w.node) node_inspection::set_stored_tag(w.node, chunk_tags::pack(epoch, w.id));
+      if (w.node) node_inspection::set_stored_tag(w.node, chunk_tags::pack(w.epoch, w.id));
     }
   }
 
@@ -168,6 +175,7 @@ class chunk_sink {
     std::uint64_t id;
     std::span<const std::byte> bytes;
     const node_header* node;
+    std::uint64_t epoch;
   };
 
   // The zeroed free words at the end of the current block, at least
@@ -182,7 +190,7 @@ class chunk_sink {
   }
   // The first `words` words of room() are chunk `id` now, written for `node`.
   void keep(std::uint64_t id, std::size_t words, const node_header* node) {
-    written_.push_back({id, std::as_bytes(free_.first(words)), node});
+    written_.push_back({id, std::as_bytes(free_.first(words)), node, epoch_});
     free_ = free_.subspan(words);
     total_bytes_ += words * sizeof(capnp::word);
   }
@@ -193,6 +201,7 @@ class chunk_sink {
   std::size_t block_words_ = first_block_words;
   std::vector<written> written_;
   std::uint64_t total_bytes_ = 0;
+  std::uint64_t epoch_ = 0;
 };
 
 }  // namespace instadump::detail

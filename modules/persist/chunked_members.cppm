@@ -89,7 +89,12 @@ concept has_chunked_members =
 template <class S>
 class member_state_chunks {
   using members = typename chunked_members<S>::members;
+
+ public:
+  // Member I is the owner of epoch `epoch + I` (chunk_sink::set_epoch).
   static constexpr std::size_t count = std::tuple_size_v<members>;
+
+ private:
   static_assert(count == std::tuple_size_v<std::remove_cvref_t<decltype(chunked_members<S>::paths)>>,
                 "chunked_members: one path per member");
   template <std::size_t I>
@@ -125,7 +130,8 @@ class member_state_chunks {
   }
 
   // The value `stored` holds, with `schema` the identity it was written
-  // under; every node built from a chunk is tagged (epoch, its chunk).
+  // under; every node built from a chunk is tagged (its member's epoch, its
+  // chunk).
   // Throws corrupt_data for damage, and for a member this build does not
   // store node by node (its chunks would be lost without a word).
   static chunked_load<S> load(storage::chunked_members_value& stored, const storage::schema_identity& schema,
@@ -164,8 +170,9 @@ class member_state_chunks {
       encode(alone, m);
     };
     // (No deltas: `previous` is the tree, and the history is empty.)
-    const chunked_save s =
-        chunked_traits<M>::chunks::save(member, member_tree, member_tree, chunk_history{}, epoch, schema, encode_leaf, sink);
+    sink.set_epoch(epoch + I);
+    const chunked_save s = chunked_traits<M>::chunks::save(member, member_tree, member_tree, chunk_history{},
+                                                           epoch + I, schema, encode_leaf, sink);
     if (s.d.root == 0 && s.d.tail == 0) return;  // empty: stays in the message (as an empty list)
     saved.push_back({std::string(chunked_members<S>::paths[I]), s.d.root, s.d.size, s.d.tail, s.d.delta});
     path<I>::get(stripped) = M{};
@@ -193,7 +200,8 @@ class member_state_chunks {
                          std::to_string(member.size()) + " entries in the value itself");
     }
     try {
-      member = chunked_traits<M>::chunks::load({m.root, m.size, m.tail, m.delta}, chunks, epoch, decode_leaf).value;
+      member =
+          chunked_traits<M>::chunks::load({m.root, m.size, m.tail, m.delta}, chunks, epoch + I, decode_leaf).value;
     } catch (const corrupt_data& e) {
       throw corrupt_data("its member '" + m.path + "': " + e.what());
     }

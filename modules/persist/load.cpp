@@ -157,7 +157,7 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
     out.clear();
   };
   storage::snapshot_store& store = *store_;
-  const std::uint64_t epoch = chunk_epoch_;
+  for (tracked_state& t : states) chunk_epoch_of(t);  // (the tags of the nodes each load builds)
   try {
     store.read_snapshot(id, [&](const entry_info& info, kj::ArrayPtr<const capnp::word> words,
                                 const storage::chunk_source& chunks) {
@@ -170,7 +170,7 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
       version_base* v;
       chunk_loaded loaded;
       try {
-        v = decode_value(*t->entry, info, words, chunks, epoch, loaded);
+        v = decode_value(*t->entry, info, words, chunks, t->chunk_epoch, loaded);
       } catch (const corrupt_data& ex) {
         throw corrupt_data("instadump: cannot restore ref '" + info.key + "' from snapshot " + std::to_string(id) +
                            " in \"" + store.directory().string() + "\": " + ex.what() + "; nothing was changed");
@@ -209,6 +209,19 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
     }
   }
   return out;
+}
+
+std::uint64_t session::chunk_epoch_of(tracked_state& t) {
+  if (t.chunk_epoch_setup != chunk_epoch_) {
+    // (Wraps after about a million states set up in one process; a tag of
+    // an epoch before the wrap would need a node to survive them all.)
+    const std::uint64_t owners = t.entry->chunk_owners();
+    if (next_chunk_epoch_ + owners - 1 > chunk_tags::max_epoch) next_chunk_epoch_ = 1;
+    t.chunk_epoch = next_chunk_epoch_;
+    t.chunk_epoch_setup = chunk_epoch_;
+    next_chunk_epoch_ += owners;
+  }
+  return t.chunk_epoch;
 }
 
 void session::install(std::vector<decoded_value>& values, std::uint64_t id) {

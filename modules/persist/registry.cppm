@@ -141,6 +141,10 @@ class state_entry {
   // Whether the state is a struct whose members are stored node by node
   // (chunked_members.cppm): its values are ChunkedMembers, not descriptors.
   inline bool chunked_members() const noexcept { return chunked_members_; }
+  // How many chunk epochs a save or load of the state uses, from the one
+  // it is given on: one per member for a struct state stored member by
+  // member, else 1 (chunk_sink::set_epoch).
+  inline std::uint64_t chunk_owners() const noexcept { return chunk_owners_; }
   // A new version (one hold, stamp 0) holding the value `stored` (written
   // under `schema`) describes; tagged as decode_chunked's.
   virtual version_base* decode_chunked_members(storage::chunked_members_value& stored,
@@ -152,6 +156,7 @@ class state_entry {
   bool has_encode_words_ = false;   // set by the typed subclass
   bool chunked_ = false;            // set by the typed subclass
   bool chunked_members_ = false;    // set by the typed subclass
+  std::uint64_t chunk_owners_ = 1;  // set by the typed subclass
 
  private:
   std::string key_;
@@ -173,6 +178,7 @@ class typed_state final : public state_entry {
     has_encode_words_ = codec_.encode_words != nullptr;
     chunked_ = chunked_traits<T>::chunked;
     chunked_members_ = stores_members;
+    if constexpr (stores_members) chunk_owners_ = chunked_traits<T>::chunks::count;
   }
 
   void encode(const version_base& v, capnp::MessageBuilder& message) const override {

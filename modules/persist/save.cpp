@@ -174,6 +174,7 @@ struct chunked_values {
 bool encode_chunked_value(storage::new_value& value, std::size_t i, tracked_state& t, const version_base* v,
                           std::uint64_t epoch, storage::snapshot_store& store, chunked_values& out) {
   if (!out.sink) out.sink.emplace(store.next_chunk_id());
+  out.sink->set_epoch(epoch);
   chunked_save s = t.entry->encode_chunked(*v, t.basis(), epoch, *out.sink);
   out.saved.push_back({i, s.history, s.tree_saved});  // (an empty value: no history, nothing to refer to)
   std::span<const capnp::word> bytes;
@@ -243,7 +244,7 @@ save_result session::save_locked(bool durable) {
     }
     // (Built in place: a save of many small values should not move each.)
     auto& value = std::get<storage::new_value>(changes.put.emplace_back(std::in_place_type<storage::new_value>));
-    if (!(t.entry->chunked() && encode_chunked_value(value, i, t, read.versions[i], chunk_epoch_, *store_, chunked)) &&
+    if (!(t.entry->chunked() && encode_chunked_value(value, i, t, read.versions[i], chunk_epoch_of(t), *store_, chunked)) &&
         encode_value(value, t, read.versions[i], *encoder)) {
       ++result.refs_written_as_words;
     }
@@ -303,7 +304,7 @@ save_result session::save_locked(bool durable) {
   pending_remove_.clear();
   commits_since_save_.fetch_sub(commits_covered, std::memory_order_relaxed);
   if (chunked.sink) {  // the store holds the chunks now: their nodes may be referred to
-    chunked.sink->tag_written(chunk_epoch_);
+    chunked.sink->tag_written();
     result.chunks_written = chunked.sink->count();
     result.bytes_written += chunked.sink->bytes();
   }

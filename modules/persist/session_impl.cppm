@@ -126,6 +126,10 @@ struct tracked_state {
     chunk_stored = {};
   }
   words_check words;  // kept for as long as the state is registered
+  // The first chunk epoch this state's nodes are tagged with, and the setup
+  // it was given out in (session::chunk_epoch_of).
+  std::uint64_t chunk_epoch = 0;
+  std::uint64_t chunk_epoch_setup = 0;
 };
 
 // A state's value decoded from a snapshot (or its default, for a state the
@@ -231,6 +235,9 @@ class session {
                                              std::vector<entry_info>* not_own = nullptr) REQUIRES(op_mu_);
   // Installs `values` in one transaction and remembers what they came from.
   void install(std::vector<decoded_value>& values, std::uint64_t id) REQUIRES(op_mu_);
+  // The chunk epoch of `t` in this setup (its first, if it has several:
+  // state_entry::chunk_owners), given out on first use.
+  std::uint64_t chunk_epoch_of(tracked_state& t) REQUIRES(op_mu_);
   // Makes snapshot `id` the base: what later saves carry unclaimed values
   // from. `not_own`: as decode_snapshot gave it.
   void set_base(std::uint64_t id, bool newest, std::vector<entry_info>& not_own) REQUIRES(op_mu_);
@@ -292,9 +299,11 @@ class session {
   std::uint64_t base_id_ GUARDED_BY(op_mu_) = 0;  // that snapshot's id; 0 for none
   // Schema fingerprints known to be stored in this directory.
   std::unordered_set<std::uint64_t> schemas_stored_ GUARDED_BY(op_mu_);
-  // The epoch of the chunk tags this session sets (chunk_tags): a new one
+  // Which setup this is (counted from 1): chunk epochs are given out anew
   // at every setup, so tags from an earlier directory never count.
   std::uint64_t chunk_epoch_ GUARDED_BY(op_mu_) = 0;
+  // The next chunk epoch to give out (chunk_tags; 1 to chunk_tags::max_epoch).
+  std::uint64_t next_chunk_epoch_ GUARDED_BY(op_mu_) = 1;
   bool atexit_registered_ GUARDED_BY(op_mu_) = false;
 
   // Autosave: the thread, and its copy of setup_options::autosave.

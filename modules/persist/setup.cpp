@@ -124,9 +124,7 @@ void session::setup(const std::filesystem::path& dir, const setup_options& optio
   replicator_ = std::move(replicator);
   follower_ = std::move(follower);
   cache_lock_ = std::move(cache_lock);
-  // (Wraps after a million setups in one process; a tag of the epoch before
-  // the wrap would need a node to survive them all.)
-  chunk_epoch_ = chunk_epoch_ % chunk_tags::max_epoch + 1;
+  ++chunk_epoch_;  // (the epochs themselves are given out by chunk_epoch_of)
   options_ = options;
   try {
     load_at_setup();

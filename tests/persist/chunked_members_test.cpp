@@ -270,3 +270,34 @@ TEST_CASE("A struct value whose member is stored node by node does not load into
                        }));
   CHECK(other.deref().empty());
 }
+
+TEST_CASE("A map held by a state and by a struct state's member is stored for each, and both load back",
+          "[persist][chunks]") {
+  test_util::fresh_session f;
+  instadump::ref<holder> both{};
+  instadump::ref<test_state::int64_map> alone{};
+  instadump::state_registration<holder> reg(both, "members::both", holder_schema, holder_codec);
+  instadump::state_registration<test_state::int64_map> reg_alone(alone, "members::alone", test_state::map_schema,
+                                                                 test_state::map_codec);
+  instadump::setup(f.dir.db());
+  holder model = numbers(20'000);
+  // Each save, the same nodes are in both: the last to write one tags it,
+  // and the other must not refer to that chunk (its payload is the other
+  // state's message).
+  for (int round = 0; round < 3; ++round) {
+    model.numbers = model.numbers.set(round * 1000, -round);
+    instadump::dosync([&] {
+      both.set(model);
+      alone.set(model.numbers);
+    });
+    instadump::save_all();
+  }
+  instadump::shutdown();
+  instadump::dosync([&] {
+    both.set(holder{});
+    alone.set({});
+  });
+  instadump::setup(f.dir.db());
+  CHECK(both.deref() == model);
+  CHECK(alone.deref() == model.numbers);
+}
