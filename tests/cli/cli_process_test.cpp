@@ -1,5 +1,6 @@
 // The `instadump` tool against damaged stores, mismatched schemas and a
-// writer saving continuously in another process (see programs.h).
+// writer saving continuously in another process (see programs.h), and a
+// struct value whose members are stored node by node, made by hand.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -15,7 +16,14 @@
 #include <thread>
 #include <vector>
 
+#include "instadump/capnp_compat.h"  // before any Cap'n Proto header
+
+#include <capnp/any.h>
+#include <capnp/message.h>
+
 #include "programs.h"
+#include "storage/chunk_format.h"
+#include "storage/chunked_members_codec.h"
 #include "storage/snapshot_store.h"
 
 namespace {
@@ -76,6 +84,44 @@ instadump::storage::new_value value(std::string_view key, std::uint64_t fingerpr
   v.size_bytes = bytes.size();
   v.fill = [bytes](std::span<std::byte> out) { std::memcpy(out.data(), bytes.data(), bytes.size()); };
   return v;
+}
+
+// A message of `struct WorldState { value @0 :World; }` (the schema below),
+// one unframed segment, built word by word: World { tick, players, log =
+// Log { label (null), events } }, each list of Int64 null when empty.
+std::vector<std::uint64_t> world_message(std::uint64_t tick, const std::vector<std::uint64_t>& players,
+                                         const std::vector<std::uint64_t>& events) {
+  const auto list = [](std::uint64_t offset, std::size_t n) -> std::uint64_t {
+    return n == 0 ? 0 : (offset << 2) | 1 | (std::uint64_t{5} << 32) | (std::uint64_t{n} << 35);
+  };
+  std::vector<std::uint64_t> w = {
+      std::uint64_t{1} << 48,                          // root: WorldState, 1 pointer
+      (std::uint64_t{1} << 32) | (std::uint64_t{2} << 48),  // value: World, 1 data word, 2 pointers
+      tick,
+      list(3, players.size()),                         // players: after Log's pointers (word 7)
+      std::uint64_t{2} << 48,                          // log: Log, 2 pointers
+      0,                                               // log.label
+      list(players.size(), events.size()),             // log.events: after the players
+  };
+  w.insert(w.end(), players.begin(), players.end());
+  w.insert(w.end(), events.begin(), events.end());
+  return w;
+}
+
+kj::ArrayPtr<const capnp::word> as_words(const std::vector<std::uint64_t>& w) {
+  return kj::arrayPtr(reinterpret_cast<const capnp::word*>(w.data()), w.size());
+}
+
+// The bytes of a ChunkedMembers value holding `message` and `members`.
+std::vector<std::byte> members_value(const std::vector<std::uint64_t>& message,
+                                     const std::vector<instadump::storage::chunked_member>& members) {
+  kj::ArrayPtr<const capnp::word> segments[1] = {as_words(message)};
+  capnp::SegmentArrayMessageReader reader(kj::arrayPtr(segments, 1));
+  capnp::MallocMessageBuilder value;
+  value.setRoot(reader.getRoot<capnp::AnyStruct>());
+  const kj::Array<capnp::word> words = instadump::storage::encode_chunked_members(value, members);
+  const auto* b = reinterpret_cast<const std::byte*>(words.begin());
+  return std::vector<std::byte>(b, b + words.size() * sizeof(capnp::word));
 }
 
 // Waits (up to a minute) until `dir` has `snapshots` snapshots a read-only
@@ -253,6 +299,74 @@ TEST_CASE("the printer reports values that do not match their schema and never c
   CHECK(verify.exit_code == 1);
   CHECK(verify.out.find("value \"broken::schema\": schema 0x0000000000000bad does not parse") != std::string::npos);
   CHECK(verify.out.find("1 without a stored schema") != std::string::npos);
+  fs::remove_all(tmp);
+}
+
+TEST_CASE("show and verify assemble a struct's members stored node by node in place, and name what is amiss") {
+  const fs::path tmp = scratch("members");
+  const fs::path db = tmp / "db";
+  const std::string text =
+      "@0xb1c2d3e4f506172a;\n"
+      "struct WorldState { value @0 :World; }\n"
+      "struct World { tick @0 :Int64; players @1 :List(Int64); log @2 :Log; }\n"
+      "struct Log { label @0 :Text; events @1 :List(Int64); }\n";
+  constexpr std::uint64_t fp = 0xf07;
+  using instadump::storage::chunked_member;
+  {
+    auto store = instadump::storage::snapshot_store::open(db, {});
+    const std::uint64_t c = store->next_chunk_id();  // leaves of players, of log.events, of other players
+    const std::vector<std::uint64_t> leaves[3] = {world_message(0, {10, 20, 30}, {}), world_message(0, {}, {7, 8}),
+                                                  world_message(0, {99}, {})};
+    std::vector<std::vector<std::byte>> chunk_bytes;
+    for (std::uint64_t i = 0; i < 3; ++i) {
+      chunk_bytes.push_back(instadump::storage::encode_chunk(c + i, {fp, 1}, 0, {}, as_words(leaves[i])));
+    }
+    const std::vector<chunked_member> both = {{"value.players", c, 3, 0, 0}, {"value.log.events", c + 1, 2, 0, 0}};
+    struct stored {
+      std::string key;
+      std::vector<std::byte> bytes;
+      std::vector<std::uint64_t> roots;
+    };
+    const std::vector<stored> values = {
+        {"w::good", members_value(world_message(5, {}, {}), both), {c, c + 1}},
+        {"w::roots", members_value(world_message(5, {}, {}), both), {c + 2}},
+        {"w::held", members_value(world_message(5, {4}, {}), {{"value.players", c, 3, 0, 0}}), {c}},
+        {"w::nofield", members_value(world_message(5, {}, {}), {{"value.nothing", c, 3, 0, 0}}), {c}},
+        {"w::count", members_value(world_message(5, {}, {}), {{"value.players", c, 5, 0, 0}}), {c}},
+    };
+    instadump::storage::snapshot_delta delta;
+    for (const stored& v : values) {
+      instadump::storage::new_value n = value(v.key, fp, v.bytes);
+      n.chunk_roots = v.roots;
+      delta.put.push_back(std::move(n));
+    }
+    for (std::uint64_t i = 0; i < 3; ++i) delta.chunks.push_back({c + i, chunk_bytes[i]});
+    const auto schemas = std::vector{schema(fp, text)};
+    store->write_snapshot(0, std::move(delta), true, schemas);
+  }
+  program_result show = tool({"show", db.string()}, tmp);
+  INFO(show.out << show.err);
+  CHECK(show.exit_code == 1);
+  CHECK(show.out.find("w::good = (tick = 5, players = [10, 20, 30], log = (label = \"\", events = [7, 8]))\n") !=
+        std::string::npos);
+  program_result json = tool({"show", db.string(), "--json"}, tmp);
+  INFO(json.out << json.err);
+  CHECK(json.out.find("\"w::good\":{\"tick\":5,\"players\":[10,20,30],\"log\":{\"label\":\"\",\"events\":[7,8]}}") !=
+        std::string::npos);
+  // Problems in place of a value or of an element: the document stays JSON.
+  CHECK(json.out.find("\"w::roots\":{\"$problem\":\"the value refers to other chunks") != std::string::npos);
+  CHECK(json.out.find("\"players\":{\"$problem\":\"its member 'value.players' is stored node by node and also "
+                      "holds 1 entries") != std::string::npos);
+  CHECK(json.out.find("\"w::nofield\":{\"$problem\":\"its member 'value.nothing'") != std::string::npos);
+  CHECK(json.out.find("\"players\":[10,20,30,{\"$problem\":\"the collection's chunks hold 3 entries, its "
+                      "descriptor says 5\"}]") != std::string::npos);
+  program_result verify = tool({"verify", db.string()}, tmp);
+  INFO(verify.out << verify.err);
+  CHECK(verify.exit_code == 1);
+  CHECK(verify.out.find("\"w::good\"") == std::string::npos);
+  for (const char* key : {"w::roots", "w::held", "w::nofield", "w::count"}) {
+    CHECK(verify.out.find("value \"" + std::string(key) + "\"") != std::string::npos);
+  }
   fs::remove_all(tmp);
 }
 

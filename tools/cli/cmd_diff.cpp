@@ -8,7 +8,9 @@
 #include <string>
 
 #include "commands.h"
+#include "common/errors.h"
 #include "output_buffer.h"
+#include "storage/chunked_members_codec.h"
 #include "store_access.h"
 #include "stored_value.h"
 #include "text_emitter.h"
@@ -28,6 +30,23 @@ bool same_value(const storage::entry_info& a, const storage::entry_info& b) {
          a.chunk_roots == b.chunk_roots;
 }
 
+// How many entries the collections stored node by node of the value with
+// chunks `e`, whose bytes are `words`, hold (0: unknown, the walk says why).
+std::uint64_t chunked_entries(const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words) {
+  if (storage::holds_chunked_members(words)) {
+    try {
+      std::uint64_t entries = 0;
+      for (const auto& m : storage::chunked_members_value(words, e.key).members()) entries += m.size;
+      return entries;
+    } catch (const error&) {
+      return 0;
+    }
+  }
+  std::uint64_t entries = 0;
+  if (words.size() == 4) std::memcpy(&entries, words.begin() + 2, sizeof entries);  // ChunkedCollection.size
+  return entries;
+}
+
 // The text of the values `keys` in snapshot `id`.
 std::map<std::string, std::string> render(storage::snapshot_store& store, schema_library& schemas, std::uint64_t id,
                                           const std::set<std::string>& keys) {
@@ -36,11 +55,12 @@ std::map<std::string, std::string> render(storage::snapshot_store& store, schema
   store.read_snapshot(id, [&](const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
                               const storage::chunk_source& chunks) {
     if (!keys.count(e.key)) return;
-    if (!e.chunk_roots.empty() && words.size() == 4) {
-      std::uint64_t entries = 0;
-      std::memcpy(&entries, words.begin() + 2, sizeof entries);  // ChunkedCollection.size
+    if (!e.chunk_roots.empty()) {
+      const std::uint64_t entries = chunked_entries(e, words);
       if (entries > kShownEntries) {
-        out[e.key] = "(a collection of " + std::to_string(entries) + " entries)";
+        out[e.key] = storage::holds_chunked_members(words)
+                         ? "(a value whose members stored node by node hold " + std::to_string(entries) + " entries)"
+                         : "(a collection of " + std::to_string(entries) + " entries)";
         return;
       }
     }

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "journal_check.h"
 #include "lmdb_direct.h"
+#include "storage/chunked_members_codec.h"
 #include "storage/journal_codec.h"
 #include "store_access.h"
 #include "stored_value.h"
@@ -116,7 +117,10 @@ class verify_run {
   void value(const std::string& where, const storage::entry_info& e, kj::ArrayPtr<const capnp::word> words,
              const storage::chunk_source& chunks) {
     ++values_;
-    if (e.chunk_roots.empty() && !schemas_.get(e.schema.fingerprint).stored) {
+    // (A struct stored member by member needs its schema as a value stored
+    // whole does; a collection's descriptor needs none, its leaves name theirs.)
+    const bool needs_schema = e.chunk_roots.empty() || storage::holds_chunked_members(words);
+    if (needs_schema && !schemas_.get(e.schema.fingerprint).stored) {
       ++undescribed_;
       return;
     }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 #include "common/errors.h"
 
@@ -100,8 +101,9 @@ entry_key key_of(const capnp::DynamicList::Reader& list, unsigned index) {
   return k;
 }
 
-delta_overlay::delta_overlay(const storage::chunk_source& chunks, schema_library& schemas, std::uint64_t head)
-    : chunks_(chunks), schemas_(schemas) {
+delta_overlay::delta_overlay(const storage::chunk_source& chunks, schema_library& schemas, std::uint64_t head,
+                             field_path entries)
+    : chunks_(chunks), schemas_(schemas), entries_(std::move(entries)) {
   struct parts_of_link {
     std::uint64_t set = 0, erased = 0;
   };
@@ -152,20 +154,14 @@ void delta_overlay::read_part(std::uint64_t id, std::uint64_t type) {
       kj::ArrayPtr<const capnp::word>(words.data(), words.size()), false,
       storage::reader_options_for(words.size())));
   capnp::DynamicStruct::Reader root = message->reader().getRoot<capnp::DynamicStruct>(*schema.root);
-  KJ_IF_MAYBE(field, schema.root->findFieldByName("value")) {
-    capnp::DynamicValue::Reader value = root.get(*field);
-    if (value.getType() == capnp::DynamicValue::LIST) {
-      capnp::DynamicList::Reader list = value.as<capnp::DynamicList>();
-      for (unsigned i = 0; i < list.size(); ++i) {
-        change& ch = changes_[key_of(list, i)];
-        ch.erased = type == kErasedNode;
-        ch.list = list;
-        ch.index = i;
-      }
-      return;
-    }
+  const std::optional<capnp::DynamicList::Reader> list = list_at(root, entries_);
+  if (!list) throw error("chunk " + std::to_string(id) + " does not hold a collection's entries");
+  for (unsigned i = 0; i < list->size(); ++i) {
+    change& ch = changes_[key_of(*list, i)];
+    ch.erased = type == kErasedNode;
+    ch.list = *list;
+    ch.index = i;
   }
-  throw error("chunk " + std::to_string(id) + " does not hold a collection's entries");
 }
 
 }  // namespace instadump::cli

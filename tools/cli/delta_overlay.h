@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "storage/snapshot_store.h"
+#include "field_path.h"
 #include "storage/value_message.h"
 #include "stored_schemas.h"
 
@@ -56,10 +57,12 @@ class delta_overlay {
   };
 
   // Reads the deltas up to link `head` (oldest applied first, newer ones
-  // win). Throws instadump::error naming the chunk for a chunk that is not
-  // what its link says, and `problem` (as text) for a part whose schema
-  // the tool cannot read.
-  delta_overlay(const storage::chunk_source& chunks, schema_library& schemas, std::uint64_t head);
+  // win), each part's entries at `entries` in its message. Throws
+  // instadump::error naming the chunk for a chunk that is not what its link
+  // says, and `problem` (as text) for a part whose schema the tool cannot
+  // read.
+  delta_overlay(const storage::chunk_source& chunks, schema_library& schemas, std::uint64_t head,
+                field_path entries);
 
   std::map<entry_key, change>& changes() { return changes_; }
 
@@ -68,6 +71,7 @@ class delta_overlay {
 
   const storage::chunk_source& chunks_;
   schema_library& schemas_;
+  field_path entries_;
   std::deque<std::vector<capnp::word>> payloads_;  // copies of the parts' payloads
   std::vector<std::unique_ptr<storage::value_message>> messages_;  // the lists' messages
   std::map<entry_key, change> changes_;

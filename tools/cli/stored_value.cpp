@@ -1,4 +1,5 @@
-// stored_value.h: a stored value (whole, or node by node) into the walker.
+// stored_value.h: a stored value (whole, node by node, or member by member)
+// into the walker.
 #include "stored_value.h"
 
 #include <kj/exception.h>
@@ -6,10 +7,15 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/errors.h"
 #include "delta_overlay.h"
+#include "field_path.h"
+#include "storage/chunked_members_codec.h"
 #include "storage/manifest_codec.h"
 #include "storage/value_message.h"
 
@@ -24,43 +30,65 @@ constexpr std::uint64_t kBranchNode = 0xb6f1c0a7e41d2c95ull;
 // leaf of all their entries.
 constexpr std::uint64_t kLeafGroupNode = 0x8f4d2b6e1c7a3059ull;
 
-// Reads a message of `schema`'s root struct from `words` and hands the
-// reader of its `value` field (or of the whole struct, for a schema
-// without one) to `use`, while the message lives.
-template <typename Use>
-void with_root_value(kj::ArrayPtr<const capnp::word> words, bool framed, capnp::StructSchema schema, Use&& use) {
-  storage::value_message message(words, framed, storage::reader_options_for(words.size()));
-  capnp::DynamicStruct::Reader root = message.reader().getRoot<capnp::DynamicStruct>(schema);
-  KJ_IF_MAYBE(field, schema.findFieldByName("value")) {
-    use(root, std::optional<capnp::StructSchema::Field>(*field));
+// A collection's descriptor parts (ChunkedCollection's, or a
+// ChunkedMember's): its tree (0 for a pvector whose elements all fit its
+// tail), its number of entries, a pvector's tail leaf after the tree's
+// elements (0 for a pmap or pset), and the newest delta's link (format 5).
+struct collection_parts {
+  std::uint64_t root = 0;
+  std::uint64_t size = 0;
+  std::uint64_t tail = 0;
+  std::uint64_t delta = 0;
+};
+
+// The parts of a top-level collection's descriptor `words` (ChunkedCollection,
+// 4 or 5 words); nothing, and a problem, when they are not one.
+std::optional<collection_parts> read_descriptor(kj::ArrayPtr<const capnp::word> words, value_walker& walker) {
+  std::uint64_t w[5] = {};
+  if (words.size() != 4 && words.size() != 5) {
+    walker.report("a collection stored node by node whose descriptor is not 4 or 5 words");
+    return std::nullopt;
+  }
+  std::memcpy(w, words.begin(), words.size() * sizeof(capnp::word));
+  if (w[0] != std::uint64_t{words.size() - 1} << 32) {
+    walker.report("a collection descriptor without its root pointer");
+    return std::nullopt;
+  }
+  return collection_parts{w[1], w[2], w[3], w[4]};
+}
+
+// The field of a state's root struct that holds its value, if it has one.
+std::optional<capnp::StructSchema::Field> value_field(capnp::StructSchema root) {
+  KJ_IF_MAYBE(field, root.findFieldByName("value")) {
+    return *field;
+  }
+  return std::nullopt;
+}
+
+// Emits the value of a state's root struct `root`: its `value` field (or
+// the whole struct, for a schema without one).
+void walk_root(const capnp::DynamicStruct::Reader& root, value_walker& walker) {
+  if (auto field = value_field(root.getSchema())) {
+    walker.walk_field_value(root, *field);
   } else {
-    use(root, std::optional<capnp::StructSchema::Field>());
+    walker.walk(root);
   }
 }
 
+// A collection stored node by node, assembled from its chunks: each leaf's
+// (or group's, or delta part's) payload is a message of the state's root
+// struct holding its entries at `entries`.
 class collection_walk {
  public:
-  collection_walk(const storage::chunk_source& chunks, schema_library& schemas, value_walker& walker)
-      : chunks_(chunks), schemas_(schemas), walker_(walker) {}
+  collection_walk(const storage::chunk_source& chunks, schema_library& schemas, value_walker& walker,
+                  field_path entries)
+      : chunks_(chunks), schemas_(schemas), walker_(walker), entries_(std::move(entries)) {}
 
-  void run(kj::ArrayPtr<const capnp::word> descriptor) {
-    std::uint64_t w[5] = {};
-    if (descriptor.size() != 4 && descriptor.size() != 5) {
-      return walker_.report("a collection stored node by node whose descriptor is not 4 or 5 words");
-    }
-    std::memcpy(w, descriptor.begin(), descriptor.size() * sizeof(capnp::word));
-    if (w[0] != std::uint64_t{descriptor.size() - 1} << 32) {
-      return walker_.report("a collection descriptor without its root pointer");
-    }
-    // w[1]: the root chunk (0 for a pvector whose elements all fit its
-    // tail); w[3]: a pvector's tail leaf, after the root's elements (0 for a
-    // pmap or pset); w[4] (format 5): the newest delta's link.
-    const std::uint64_t root = w[1];
-    const std::uint64_t tail = w[3];
-    if (root == 0 && tail == 0) return walker_.report("a collection descriptor without a root or a tail chunk");
-    if (w[4] != 0) {
+  void run(const collection_parts& c) {
+    if (c.root == 0 && c.tail == 0) return walker_.report("a collection descriptor without a root or a tail chunk");
+    if (c.delta != 0) {
       try {
-        overlay_.emplace(chunks_, schemas_, w[4]);
+        overlay_.emplace(chunks_, schemas_, c.delta, entries_);
       } catch (const error& e) {
         return walker_.report(e.what());
       } catch (const kj::Exception& e) {
@@ -68,23 +96,33 @@ class collection_walk {
       }
       next_change_ = overlay_->changes().begin();
     }
-    expected_ = w[2];
-    walker_.begin_outer_list(expected_, composite_elements(root != 0 ? root : tail));
-    if (root != 0) node(root, UINT64_MAX);
-    if (tail != 0) node(tail, UINT64_MAX);
+    walker_.begin_outer_list(c.size, composite_elements(c.root != 0 ? c.root : c.tail));
+    in_list_ = true;
+    if (c.root != 0) node(c.root, UINT64_MAX);
+    if (c.tail != 0) node(c.tail, UINT64_MAX);
     if (overlay_) {  // what the deltas add after the tree's last key, or with keys the tool cannot order
       for (auto& [key, change] : overlay_->changes()) {
         if (!change.erased && !change.seen) emit(change.list, change.index);
       }
     }
-    walker_.end_outer_list();
-    if (seen_ != expected_) {
-      walker_.report("the collection's chunks hold " + std::to_string(seen_) + " entries, its descriptor says " +
-                     std::to_string(expected_));
+    if (seen_ != c.size) {
+      problem("the collection's chunks hold " + std::to_string(seen_) + " entries, its descriptor says " +
+              std::to_string(c.size));
     }
+    walker_.end_outer_list();
   }
 
  private:
+  // A problem: once the list is begun, as one of its elements (so that the
+  // JSON document stays one).
+  void problem(const std::string& what) {
+    if (in_list_) {
+      walker_.report_element(what);
+    } else {
+      walker_.report(what);
+    }
+  }
+
   // Whether the elements are structs or lists, from the leftmost leaf.
   bool composite_elements(std::uint64_t id) {
     try {
@@ -105,37 +143,35 @@ class collection_walk {
     return false;
   }
 
-  // Hands the leaf's list of elements to `use`; false (and, when
-  // `report`, a problem) when it is not one.
+  // Hands the leaf's list of elements to `use`, while its message lives;
+  // false (and, when `report`, a problem) when it is not one.
   template <typename Use>
   bool leaf_list(const storage::chunk_view& chunk, bool report, Use&& use) {
     const stored_schema& schema = schemas_.get(chunk.schema.fingerprint);
     if (!schema.root) {
-      if (report) walker_.report("chunk " + std::to_string(chunk.id) + ": " + schema.problem);
+      if (report) problem("chunk " + std::to_string(chunk.id) + ": " + schema.problem);
       return false;
     }
-    bool ok = false;
-    with_root_value(chunk.payload, false, *schema.root, [&](const capnp::DynamicStruct::Reader& root, auto field) {
-      if (!field) return;
-      capnp::DynamicValue::Reader value = root.get(*field);
-      if (value.getType() != capnp::DynamicValue::LIST) return;
-      use(value.as<capnp::DynamicList>());
-      ok = true;
-    });
-    if (!ok && report) walker_.report("chunk " + std::to_string(chunk.id) + " is not a leaf of a collection");
-    return ok;
+    storage::value_message message(chunk.payload, false, storage::reader_options_for(chunk.payload.size()));
+    const auto list = list_at(message.reader().getRoot<capnp::DynamicStruct>(*schema.root), entries_);
+    if (list) {
+      use(*list);
+    } else if (report) {
+      problem("chunk " + std::to_string(chunk.id) + " is not a leaf of a collection");
+    }
+    return list.has_value();
   }
 
   void node(std::uint64_t id, std::uint64_t below) {
     if (id >= below) {
-      return walker_.report("chunk " + std::to_string(id) + " is listed as a child of a chunk with a smaller id");
+      return problem("chunk " + std::to_string(id) + " is listed as a child of a chunk with a smaller id");
     }
     try {
       storage::chunk_view chunk = chunks_.get(id);
       if (chunk.node_type == kBranchNode) {
         if (chunk.payload.size() != 2 + chunk.children.size()) {
-          return walker_.report("chunk " + std::to_string(id) + " is not a branch of " +
-                                std::to_string(chunk.children.size()) + " children");
+          return problem("chunk " + std::to_string(id) + " is not a branch of " +
+                         std::to_string(chunk.children.size()) + " children");
         }
         // The span lives as long as the value's visit; copy the ids anyway,
         // since a child's read may replace an unaligned copy.
@@ -146,12 +182,12 @@ class collection_walk {
           for (unsigned i = 0; i < list.size(); ++i) element(list, i);
         });
       } else {
-        walker_.report("chunk " + std::to_string(id) + " has a node type this build does not know");
+        problem("chunk " + std::to_string(id) + " has a node type this build does not know");
       }
     } catch (const error& e) {
-      walker_.report(e.what());
+      problem(e.what());
     } catch (const kj::Exception& e) {
-      walker_.report("chunk " + std::to_string(id) + " does not decode: " + e.getDescription().cStr());
+      problem("chunk " + std::to_string(id) + " does not decode: " + e.getDescription().cStr());
     }
   }
 
@@ -182,10 +218,111 @@ class collection_walk {
   const storage::chunk_source& chunks_;
   schema_library& schemas_;
   value_walker& walker_;
-  std::uint64_t expected_ = 0;
+  const field_path entries_;
+  bool in_list_ = false;
   std::uint64_t seen_ = 0;
   std::optional<delta_overlay> overlay_;
   std::map<entry_key, delta_overlay::change>::iterator next_change_;
+};
+
+// A struct state whose collection members are stored node by node (format
+// 7, ChunkedMembers): its value with those members empty, walked as any
+// value, except that where the walk reaches a member's field the member's
+// collection is assembled from its chunks in place of the empty list.
+class members_walk {
+ public:
+  members_walk(const storage::entry_info& entry, const storage::chunk_source& chunks, schema_library& schemas,
+               value_walker& walker)
+      : entry_(entry), chunks_(chunks), schemas_(schemas), walker_(walker) {}
+
+  void run(kj::ArrayPtr<const capnp::word> words) {
+    try {
+      stored_.emplace(words, "the value");
+    } catch (const error& e) {
+      return walker_.report(e.what());
+    }
+    const stored_schema& schema = schemas_.get(entry_.schema.fingerprint);
+    if (!schema.root) return walker_.report(schema.problem);
+    // (As the program's load does, a value that refers to other chunks, or
+    // to members its schema does not have, is refused whole.)
+    if (!consistent(*schema.root)) return;
+    const std::uint64_t problems_before = walker_.problems();
+    walker_.take_fields(value_field(*schema.root) ? "value" : "",
+                        [this](const std::string& path, const capnp::DynamicStruct::Reader& parent,
+                               const capnp::StructSchema::Field& field) { return take(path, parent, field); });
+    KJ_DEFER(walker_.take_fields({}, {}));
+    try {
+      walk_root(stored_->value().getRoot<capnp::DynamicStruct>(*schema.root), walker_);
+    } catch (const kj::Exception& e) {
+      return walker_.report(std::string("the value does not decode: ") + e.getDescription().cStr());
+    }
+    // A member not reached (only past a field that did not decode, which was
+    // reported in its place) must not go unnoticed.
+    if (walker_.problems() == problems_before && taken_.size() != stored_->members().size()) {
+      walker_.report("a member stored node by node was not reached in the value");
+    }
+  }
+
+ private:
+  // Whether the value's chunk roots are its members' and each member's path
+  // names a list field of `root`; else a problem in place of the value.
+  bool consistent(capnp::StructSchema root) {
+    if (entry_.chunk_roots != stored_->roots()) {
+      walker_.report("the value refers to other chunks than the chunk roots stored with it");
+      return false;
+    }
+    for (const storage::chunked_member& m : stored_->members()) {
+      if (!names_list_field(root, split_field_path(m.path))) {
+        walker_.report("its member '" + m.path + "' is stored node by node, but the value's schema has no " +
+                       "list field there");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The field at `path`: a member's collection from its chunks (true), or
+  // not a member (false: the walker emits it).
+  bool take(const std::string& path, const capnp::DynamicStruct::Reader& parent,
+            const capnp::StructSchema::Field& field) {
+    const storage::chunked_member* member = member_at(path);
+    if (member == nullptr) return false;
+    taken_.insert(path);
+    if (const std::size_t held = entries_in(parent, field); held != 0) {
+      walker_.report("its member '" + path + "' is stored node by node and also holds " + std::to_string(held) +
+                     " entries in the value itself");
+      return true;
+    }
+    collection_walk(chunks_, schemas_, walker_, split_field_path(path))
+        .run({member->root, member->size, member->tail, member->delta});
+    return true;
+  }
+
+  const storage::chunked_member* member_at(const std::string& path) const {
+    for (const storage::chunked_member& m : stored_->members()) {
+      if (m.path == path) return &m;
+    }
+    return nullptr;
+  }
+
+  // The entries the value itself holds in a member's field (none when it
+  // is stored as it should be; a field that does not decode: none, the
+  // chunks are what counts).
+  static std::size_t entries_in(const capnp::DynamicStruct::Reader& parent, const capnp::StructSchema::Field& field) {
+    try {
+      const capnp::DynamicValue::Reader v = parent.get(field);
+      return v.getType() == capnp::DynamicValue::LIST ? v.as<capnp::DynamicList>().size() : 0;
+    } catch (const kj::Exception&) {
+      return 0;
+    }
+  }
+
+  const storage::entry_info& entry_;
+  const storage::chunk_source& chunks_;
+  schema_library& schemas_;
+  value_walker& walker_;
+  std::optional<storage::chunked_members_value> stored_;
+  std::set<std::string> taken_;
 };
 
 }  // namespace
@@ -193,19 +330,19 @@ class collection_walk {
 void walk_stored_value(const storage::entry_info& entry, kj::ArrayPtr<const capnp::word> words,
                        const storage::chunk_source& chunks, schema_library& schemas, value_walker& walker) {
   if (!entry.chunk_roots.empty()) {
-    collection_walk(chunks, schemas, walker).run(words);
+    // A struct state stored member by member (its bytes have pointers), or
+    // a collection state's descriptor (they have none).
+    if (storage::holds_chunked_members(words)) return members_walk(entry, chunks, schemas, walker).run(words);
+    if (const auto parts = read_descriptor(words, walker)) {
+      collection_walk(chunks, schemas, walker, {"value"}).run(*parts);
+    }
     return;
   }
   const stored_schema& schema = schemas.get(entry.schema.fingerprint);
   if (!schema.root) return walker.report(schema.problem);
   try {
-    with_root_value(words, entry.framed, *schema.root, [&](const capnp::DynamicStruct::Reader& root, auto field) {
-      if (field) {
-        walker.walk_field_value(root, *field);
-      } else {
-        walker.walk(root);
-      }
-    });
+    storage::value_message message(words, entry.framed, storage::reader_options_for(words.size()));
+    walk_root(message.reader().getRoot<capnp::DynamicStruct>(*schema.root), walker);
   } catch (const kj::Exception& e) {
     walker.report(std::string("the value does not decode: ") + e.getDescription().cStr());
   }

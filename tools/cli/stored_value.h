@@ -2,7 +2,9 @@
 // an emitter: the `value` field of the state's root struct; for a
 // collection stored node by node (chunks, docs/FORMAT.md), the
 // collection assembled leaf by leaf from its chunks, each leaf decoded with
-// the schema its chunk names. Problems (no schema stored, a schema that
+// the schema its chunk names; for a struct state whose collection members
+// are stored so (format 7, ChunkedMembers), its value with each member's
+// collection assembled in place. Problems (no schema stored, a schema that
 // does not parse, bytes that do not match it, a missing or damaged chunk)
 // are reported through the walker, in place of the value or the part.
 #pragma once

@@ -3,6 +3,8 @@
 
 #include <kj/exception.h>
 
+#include <utility>
+
 #include "progress.h"
 
 namespace instadump::cli {
@@ -17,6 +19,16 @@ std::string describe(const kj::Exception& e) { return e.getDescription().cStr();
 void value_walker::report(const std::string& what) {
   if (problems_++ == 0) first_problem_ = what;
   out_.problem(what);
+}
+
+void value_walker::report_element(const std::string& what) {
+  out_.element();
+  report(what);
+}
+
+void value_walker::take_fields(std::string root_path, field_taker take) {
+  path_ = std::move(root_path);
+  take_ = std::move(take);
 }
 
 void value_walker::begin_outer_list(std::size_t size, bool composite) {
@@ -90,7 +102,13 @@ void value_walker::walk(const capnp::DynamicValue::Reader& value) {
 
 void value_walker::walk_field(const capnp::DynamicStruct::Reader& parent, const capnp::StructSchema::Field& field) {
   out_.field(field.getProto().getName().cStr());
-  walk_field_value(parent, field);
+  // (Inside a list, a field is one of many: no path names it.)
+  if (!take_ || list_depth_ > 0) return walk_field_value(parent, field);
+  const std::size_t length = path_.size();
+  if (!path_.empty()) path_ += '.';
+  path_ += field.getProto().getName().cStr();
+  KJ_DEFER(path_.resize(length));  // (the path stays the field's while its value is walked)
+  if (!take_(path_, parent, field)) walk_field_value(parent, field);
 }
 
 void value_walker::walk_field_value(const capnp::DynamicStruct::Reader& parent,

@@ -10,6 +10,7 @@
 #include <capnp/dynamic.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "value_emitter.h"
@@ -37,6 +38,20 @@ class value_walker {
   const std::string& first_problem() const { return first_problem_; }
   // Emits a problem (also for the callers that walk a value's parts).
   void report(const std::string& what);
+  // The same as an element of the list being emitted (where the JSON
+  // document has room for a value).
+  void report_element(const std::string& what);
+
+  // Lets a caller emit some fields' values itself (a struct state's members
+  // stored node by node, whose chunks hold what the value does not). For
+  // each field reached from the walk's root through struct fields only,
+  // `take` gets the field's path -- its name after `root_path` and the
+  // names on the way, joined by '.' -- and returns whether it emitted the
+  // value (through this walker); if not, the walker does. An empty `take`:
+  // the walker emits every field.
+  using field_taker = std::function<bool(const std::string& path, const capnp::DynamicStruct::Reader& parent,
+                                         const capnp::StructSchema::Field& field)>;
+  void take_fields(std::string root_path, field_taker take);
 
   // For a collection the caller assembles itself (one stored node by
   // node): begin_outer_list, then walk_element and count_element for each
@@ -54,6 +69,8 @@ class value_walker {
   value_emitter& out_;
   progress_meter* progress_;
   int list_depth_ = 0;
+  field_taker take_;
+  std::string path_;  // of the field being walked, while take_ is set
   std::uint64_t problems_ = 0;
   std::string first_problem_;
 };
