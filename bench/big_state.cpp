@@ -12,4 +12,5 @@ namespace bench {
 [[instadump::state]] instadump::ref<instadump::pmap<std::int64_t, record>> records;
 [[instadump::state]] instadump::ref<std::map<std::int64_t, record>> std_records;
 [[instadump::state]] instadump::ref<instadump::pvector<record>> record_list;
+[[instadump::state]] instadump::ref<world> world_state;
 }  // namespace bench

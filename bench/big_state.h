@@ -8,6 +8,8 @@
 #include <map>
 #include <string>
 
+import instadump;
+
 namespace bench {
 
 struct record {
@@ -15,6 +17,13 @@ struct record {
   double score = 0;
   std::string name;
   bool operator==(const record&) const = default;
+};
+
+// The same records as a member of a struct state (saved member by member).
+struct world {
+  std::int64_t tick = 0;
+  std::string name;
+  instadump::pmap<std::int64_t, record> records;
 };
 
 inline record make_record(std::int64_t i) {

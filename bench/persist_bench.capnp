@@ -43,3 +43,13 @@ struct MapInt64BenchRecordEntry2 {
   key @0 :Int64;
   value @1 :BenchRecord;
 }
+
+struct BenchWorldStateState {  # state bench::world_state
+  value @0 :BenchWorld;
+}
+
+struct BenchWorld {  # ::bench::world
+  tick @0 :Int64;
+  name @1 :Text;
+  records @2 :List(MapInt64BenchRecordEntry);
+}

@@ -7,7 +7,8 @@
 // empty durable LMDB commit, building the std::map in memory), and the saves
 // after 1 / 1,000 / 100,000 entries changed against the full save. And the
 // same records in a ref<pvector>: the save after one set(i, x) or one
-// push_back, against an empty durable LMDB commit.
+// push_back, against an empty durable LMDB commit; and as a pmap member of a
+// struct state: its first save, and the save after one record changed.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -23,6 +24,7 @@ namespace bench {
 extern instadump::ref<instadump::pmap<std::int64_t, record>> records;  // big_state.cpp
 extern instadump::ref<std::map<std::int64_t, record>> std_records;
 extern instadump::ref<instadump::pvector<record>> record_list;
+extern instadump::ref<world> world_state;
 }  // namespace bench
 
 namespace persist_bench {
@@ -92,6 +94,42 @@ void BM_big_pmap_save_one_changed(benchmark::State& state) {
     state.PauseTiming();
     k = (k + 7919) % state.range(0);
     instadump::dosync([&] { bench::records.alter([&](const record_map& m) { return m.set(k, bench::make_record(-k)); }); });
+    state.ResumeTiming();
+    auto r = instadump::save_all();
+    state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
+  }
+}
+
+// The records as a member of a struct state: a save after one record and
+// the struct's other members changed (against an empty durable commit, as
+// the pmap state's), and the first save (against the pmap state's).
+void BM_big_member_first_save(benchmark::State& state) {
+  filled<bench::world> s(bench::world_state, bench::world{1, "world", make_record_map(state.range(0))});
+  for (auto _ : state) {
+    state.PauseTiming();
+    instadump_session session("big-member-first");
+    state.ResumeTiming();
+    auto r = instadump::save_all();
+    state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
+  }
+}
+
+void BM_big_member_save_one_changed(benchmark::State& state) {
+  filled<bench::world> s(bench::world_state, bench::world{1, "world", make_record_map(state.range(0))});
+  instadump_session session("big-member-one");
+  instadump::save_all();
+  std::int64_t k = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    k = (k + 7919) % state.range(0);
+    instadump::dosync([&] {
+      bench::world_state.alter([&](const bench::world& w) {
+        bench::world next = w;
+        next.tick = w.tick + 1;
+        next.records = w.records.set(k, bench::make_record(-k));
+        return next;
+      });
+    });
     state.ResumeTiming();
     auto r = instadump::save_all();
     state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
@@ -245,6 +283,8 @@ void BM_big_std_map_build_in_memory(benchmark::State& state) {
 BIG_STATE_BENCH(BM_big_pmap_first_save);
 BIG_STATE_BENCH(BM_big_std_map_first_save);
 BIG_STATE_BENCH(BM_big_pmap_save_one_changed);
+BIG_STATE_BENCH(BM_big_member_first_save);
+BENCHMARK(BM_big_member_save_one_changed)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(100);
 // More saves for fewer changes: the first saves after the full one pay for
 // its pages still being flushed; a hundred saves show the steady cost.
 #define SAVE_CHANGED_BENCH(changed, iterations)                               \
