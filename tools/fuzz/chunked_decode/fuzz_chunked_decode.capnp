@@ -27,3 +27,13 @@ struct MapInt64TextEntry {
 struct FzTagsState {  # state fz::tags
   value @0 :List(Text);
 }
+
+struct FzWorldStateState {  # state fz::world_state
+  value @0 :FzWorld;
+}
+
+struct FzWorld {  # ::fz::world
+  tick @0 :Int64;
+  names @1 :List(MapInt64TextEntry);
+  items @2 :List(FzItem);
+}

@@ -1,5 +1,5 @@
 // libFuzzer target: arbitrary chunk trees as the stored value of a pmap, a
-// pset and a pvector state (states.cpp), decoded as setup() and reload_all()
+// pset and a pvector state, and as a member of a struct state (states.cpp), decoded as setup() and reload_all()
 // would decode them -- chunk verification, the tree's shape and size checks,
 // and the generated codecs of the leaves -- through
 // instadump::check_chunked_value_decodes. Decoding may only fail with
@@ -10,10 +10,13 @@
 // its time past the checksum, where a damaged store can never take it but a
 // bug of a writer could. Input:
 //
-//   byte 0        which state: 0 fz::names, 1 fz::tags, 2 fz::items (mod 3)
-//   bytes 1..5    the descriptor: root chunk, tail chunk, newest delta link
-//                 (a byte each; 0 = none), the number of entries (16 bits,
-//                 little-endian)
+//   byte 0        which state: 0 fz::names, 1 fz::tags, 2 fz::items, 3
+//                 fz::world_state (mod 4); for the last, byte 0 / 4 (mod 3)
+//                 picks the one member the value lists: 0 value.names,
+//                 1 value.items, 2 a path the program does not know
+//   bytes 1..5    the descriptor (of that member): root chunk, tail chunk,
+//                 newest delta link (a byte each; 0 = none), the number of
+//                 entries (16 bits, little-endian)
 //   then chunks 1, 2, ... until the input ends, each:
 //     1 byte      kind (bits 0-2: 0 leaf, 1 branch, 2 a descriptor's type,
 //                 3 a delta's link, 4 its entries set, 5 its keys erased,
@@ -27,7 +30,9 @@
 // command line: real trees of the three states, saved by the library into a
 // temporary store and read back out of it.
 #include "instadump/capnp_compat.h"  // before any Cap'n Proto header
+#include <capnp/any.h>
 #include <capnp/common.h>
+#include <capnp/message.h>
 #include <kj/common.h>
 
 #include <algorithm>
@@ -47,6 +52,7 @@
 
 #include "../corpus_directory.h"
 #include "storage/chunk_format.h"
+#include "storage/chunked_members_codec.h"
 #include "storage/snapshot_store.h"
 #include "states.h"
 
@@ -54,7 +60,9 @@ namespace {
 
 using payloads = instadump::detail::chunk_payloads;
 
-constexpr std::string_view keys[] = {"fz::names", "fz::tags", "fz::items"};
+constexpr std::string_view keys[] = {"fz::names", "fz::tags", "fz::items", "fz::world_state"};
+constexpr std::size_t world_key = 3;
+constexpr std::string_view member_paths[] = {"value.names", "value.items", "value.unknown"};
 using deltas = instadump::detail::delta_chunks;
 constexpr std::uint64_t node_types[] = {payloads::leaf_type, payloads::branch_type, payloads::collection_type,
                                         deltas::link_type,   deltas::set_type,      deltas::erased_type,
@@ -129,6 +137,7 @@ void write_seeds(const std::filesystem::path& corpus) {
       fz::names.set(std::move(names).persistent());
       fz::tags.set(std::move(tags).persistent());
       fz::items.set(std::move(items).persistent());
+      fz::world_state.set(fz::world{static_cast<std::int64_t>(n), fz::names.deref(), fz::items.deref()});
     });
     instadump::save_all();
     if (round == 2) {  // deltas: entries set and erased
@@ -144,12 +153,25 @@ void write_seeds(const std::filesystem::path& corpus) {
     store->read_snapshot(store->newest()->id, [&](const instadump::storage::entry_info& e,
                                                   kj::ArrayPtr<const capnp::word> words,
                                                   const instadump::storage::chunk_source& chunks) {
+      const auto write = [&](const std::vector<std::uint8_t>& seed, std::string_view name) {
+        if (seed.empty()) return;
+        std::ofstream(corpus / ("seed-" + std::string(name) + "-" + std::to_string(n)), std::ios::binary)
+            .write(reinterpret_cast<const char*>(seed.data()), static_cast<std::streamsize>(seed.size()));
+      };
+      if (e.key == keys[world_key] && !e.chunk_roots.empty()) {
+        const instadump::storage::chunked_members_value value(words, e.key);
+        for (const instadump::storage::chunked_member& m : value.members()) {
+          for (std::uint8_t p = 0; p < 2; ++p) {
+            if (m.path != member_paths[p]) continue;
+            write(seed_of(static_cast<std::uint8_t>(world_key + 4 * p), {m.root, m.size, m.tail, m.delta}, chunks),
+                  "world-" + std::string(m.path.substr(6)));
+          }
+        }
+        return;
+      }
       for (std::uint8_t s = 0; s < std::size(keys); ++s) {
         if (e.key != keys[s] || e.chunk_roots.empty()) continue;
-        const std::vector<std::uint8_t> seed = seed_of(s, payloads::read_descriptor(words, e.key), chunks);
-        if (seed.empty()) continue;
-        std::ofstream(corpus / ("seed-" + std::string(keys[s].substr(4)) + "-" + std::to_string(n)), std::ios::binary)
-            .write(reinterpret_cast<const char*>(seed.data()), static_cast<std::streamsize>(seed.size()));
+        write(seed_of(s, payloads::read_descriptor(words, e.key), chunks), keys[s].substr(4));
       }
     });
     std::filesystem::remove_all(dir);
@@ -187,10 +209,23 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 6) return 0;
-  const std::string_view key = keys[data[0] % std::size(keys)];
+  const std::size_t state = data[0] % std::size(keys);
+  const std::string_view key = keys[state];
   const payloads::descriptor d{data[1], static_cast<std::uint64_t>(data[4] | data[5] << 8), data[2], data[3]};
+  // The value's bytes: the descriptor, or for the struct state ChunkedMembers
+  // listing one member with it (and an empty struct as the state's message,
+  // which decodes to defaults).
   std::array<capnp::word, payloads::descriptor_words> descriptor{};
-  const std::size_t descriptor_words = payloads::write_descriptor(descriptor, d);
+  std::span<const capnp::word> value = std::span(descriptor).first(payloads::write_descriptor(descriptor, d));
+  kj::Array<capnp::word> members;
+  if (state == world_key) {
+    capnp::MallocMessageBuilder message;
+    message.getRoot<capnp::AnyPointer>().initAsAnyStruct(0, 0);
+    const instadump::storage::chunked_member m{std::string(member_paths[data[0] / 4 % 3]), d.root, d.size, d.tail,
+                                               d.delta};
+    members = instadump::storage::encode_chunked_members(message, std::span(&m, 1));
+    value = std::span<const capnp::word>(members.begin(), members.size());
+  }
 
   // Every chunk sealed under its id (1, 2, ...), as the store keeps it.
   std::vector<std::vector<std::byte>> sealed;
@@ -203,7 +238,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     instadump::check_chunked_value_decodes(
-        key, std::as_bytes(std::span(descriptor).first(descriptor_words)),
+        key, std::as_bytes(value),
         [&](std::uint64_t id) -> std::span<const std::byte> {
           if (id == 0 || id > sealed.size()) return {};
           return sealed[id - 1];

@@ -16,8 +16,18 @@ struct item {
   bool operator==(const item&) const = default;
 };
 
+// A struct state whose collection members are stored node by node
+// (ChunkedMembers).
+struct world {
+  std::int64_t tick = 0;
+  instadump::pmap<std::int64_t, std::string> names;
+  instadump::pvector<item> items;
+  bool operator==(const world&) const = default;
+};
+
 extern instadump::ref<instadump::pmap<std::int64_t, std::string>> names;
 extern instadump::ref<instadump::pset<std::string>> tags;
 extern instadump::ref<instadump::pvector<item>> items;
+extern instadump::ref<world> world_state;
 
 }  // namespace fz
