@@ -1,6 +1,6 @@
 // A struct state whose pmap member is stored node by node, with a
-// hand-written codec and chunked_members<holder> written by hand (what
-// instadump-codegen writes for generated ones): a change saves a few
+// hand-written codec and chunked_members<holder> written by hand
+// (test_state.h; what instadump-codegen writes for generated ones): a change saves a few
 // chunks, a new session loads it back and saves incrementally, and a value
 // taken out of its store and damaged -- a member under a path the program
 // does not know, a missing chunk, chunk roots that disagree, a member also
@@ -32,61 +32,11 @@
 
 import instadump;
 
-namespace members_test {
-
-using test_state::int64_map;
-
-struct holder {
-  std::int64_t tick = 0;
-  int64_map numbers;
-  friend bool operator==(const holder&, const holder&) = default;
-};
-
-inline constexpr instadump::schema_identity holder_schema{0x44440000cccc0007ull, 1};
-
-void encode_holder(const holder& h, capnp::MessageBuilder& message) {
-  auto b = message.initRoot<::Holder>();
-  b.setTick(h.tick);
-  auto m = b.initNumbers();
-  auto keys = m.initKeys(static_cast<unsigned>(h.numbers.size()));
-  auto values = m.initValues(static_cast<unsigned>(h.numbers.size()));
-  unsigned i = 0;
-  for (const auto& [k, v] : h.numbers) {
-    keys.set(i, k);
-    values.set(i, v);
-    ++i;
-  }
-}
-
-holder decode_holder(capnp::MessageReader& message, const instadump::schema_identity& stored) {
-  if (stored.fingerprint != holder_schema.fingerprint) throw std::runtime_error("not a Holder");
-  auto r = message.getRoot<::Holder>();
-  holder out;
-  out.tick = r.getTick();
-  auto keys = r.getNumbers().getKeys();
-  auto values = r.getNumbers().getValues();
-  if (keys.size() != values.size()) throw std::runtime_error("keys and values differ in number");
-  auto t = int64_map().transient();
-  for (unsigned i = 0; i < keys.size(); ++i) t.insert(keys[i], values[i]);
-  out.numbers = std::move(t).persistent();
-  return out;
-}
-
-inline constexpr instadump::state_codec<holder> holder_codec{&encode_holder, &decode_holder};
-
-}  // namespace members_test
-
-template <>
-struct instadump::chunked_members<members_test::holder> {
-  using members = std::tuple<instadump::member_path<&members_test::holder::numbers>>;
-  static constexpr std::array<std::string_view, 1> paths = {"numbers"};
-};
-
 namespace {
 
-using members_test::holder;
-using members_test::holder_codec;
-using members_test::holder_schema;
+using test_state::holder;
+using test_state::holder_codec;
+using test_state::holder_schema;
 
 holder numbers(std::int64_t n) {
   std::vector<std::pair<std::int64_t, std::int64_t>> entries;
@@ -144,7 +94,7 @@ taken_value rewritten(const taken_value& v, Edit edit, const holder* value = nul
   edit(members);
   capnp::MallocMessageBuilder message;
   if (value) {
-    members_test::encode_holder(*value, message);
+    test_state::encode_holder(*value, message);
   } else {
     message.setRoot(stored.value().getRoot<::Holder>());
   }

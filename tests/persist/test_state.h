@@ -5,9 +5,12 @@
 #include "instadump/capnp_compat.h"
 #include <capnp/message.h>
 
+#include <array>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "test_state.capnp.h"
@@ -66,4 +69,49 @@ inline int64_map decode_map(capnp::MessageReader& message, const instadump::sche
 }
 inline constexpr instadump::state_codec<int64_map> map_codec{&encode_map, &decode_map};
 
+// A struct state whose pmap member is stored node by node: Holder, with
+// chunked_members<holder> written by hand below (what instadump-codegen
+// writes for generated codecs).
+struct holder {
+  std::int64_t tick = 0;
+  int64_map numbers;
+  friend bool operator==(const holder&, const holder&) = default;
+};
+inline constexpr instadump::schema_identity holder_schema{0x44440000cccc0007ull, 1};
+
+inline void encode_holder(const holder& h, capnp::MessageBuilder& message) {
+  auto b = message.initRoot<::Holder>();
+  b.setTick(h.tick);
+  auto m = b.initNumbers();
+  auto keys = m.initKeys(static_cast<unsigned>(h.numbers.size()));
+  auto values = m.initValues(static_cast<unsigned>(h.numbers.size()));
+  unsigned i = 0;
+  for (const auto& [k, v] : h.numbers) {
+    keys.set(i, k);
+    values.set(i, v);
+    ++i;
+  }
+}
+inline holder decode_holder(capnp::MessageReader& message, const instadump::schema_identity& stored) {
+  if (stored.fingerprint != holder_schema.fingerprint) throw std::runtime_error("not a Holder");
+  auto r = message.getRoot<::Holder>();
+  holder out;
+  out.tick = r.getTick();
+  auto keys = r.getNumbers().getKeys();
+  auto values = r.getNumbers().getValues();
+  if (keys.size() != values.size()) throw std::runtime_error("keys and values differ in number");
+  auto t = int64_map().transient();
+  for (unsigned i = 0; i < keys.size(); ++i) t.insert(keys[i], values[i]);
+  out.numbers = std::move(t).persistent();
+  return out;
+}
+inline constexpr instadump::state_codec<holder> holder_codec{&encode_holder, &decode_holder};
+
 }  // namespace test_state
+
+template <>
+struct instadump::chunked_members<test_state::holder> {
+  using members = std::tuple<instadump::member_path<&test_state::holder::numbers>>;
+  static constexpr std::array<std::string_view, 1> paths = {"numbers"};
+};
+
