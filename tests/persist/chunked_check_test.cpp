@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "fresh_session.h"
+#include "reachable_chunks.h"
 #include "storage/chunk_format.h"
 #include "storage/snapshot_store.h"
 #include "storage/value_message.h"
@@ -67,15 +68,7 @@ taken_value take(const std::filesystem::path& dir, const std::string& key) {
     const payloads::descriptor d = payloads::read_descriptor(words, key);
     out.root = d.root;
     out.delta = d.delta;
-    const std::vector<std::uint64_t> roots = payloads::roots_of(d);
-    std::deque<std::uint64_t> todo(roots.begin(), roots.end());
-    while (!todo.empty()) {
-      const std::uint64_t id = todo.front();
-      todo.pop_front();
-      const instadump::storage::chunk_view c = chunks.get(id);
-      out.chunks[id] = instadump::storage::encode_chunk(id, c.schema, c.node_type, c.children, c.payload);
-      todo.insert(todo.end(), c.children.begin(), c.children.end());
-    }
+    out.chunks = test_util::reachable_chunks(chunks, payloads::roots_of(d));
   });
   return out;
 }

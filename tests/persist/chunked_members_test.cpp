@@ -14,7 +14,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <span>
 #include <stdexcept>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "fresh_session.h"
+#include "reachable_chunks.h"
 #include "storage/chunk_format.h"
 #include "storage/chunked_members_codec.h"
 #include "storage/snapshot_store.h"
@@ -72,14 +72,7 @@ taken_value take(const std::filesystem::path& dir, const std::string& key) {
     out.words.resize(words.size());
     std::memcpy(out.words.data(), words.begin(), words.size() * sizeof(capnp::word));
     out.chunk_roots = e.chunk_roots;
-    std::deque<std::uint64_t> todo(e.chunk_roots.begin(), e.chunk_roots.end());
-    while (!todo.empty()) {
-      const std::uint64_t id = todo.front();
-      todo.pop_front();
-      const instadump::storage::chunk_view c = chunks.get(id);
-      out.chunks[id] = instadump::storage::encode_chunk(id, c.schema, c.node_type, c.children, c.payload);
-      todo.insert(todo.end(), c.children.begin(), c.children.end());
-    }
+    out.chunks = test_util::reachable_chunks(chunks, e.chunk_roots);
   });
   return out;
 }
