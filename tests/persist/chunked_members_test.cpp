@@ -4,7 +4,9 @@
 // chunks, a new session loads it back and saves incrementally, and a value
 // taken out of its store and damaged -- a member under a path the program
 // does not know, a missing chunk, chunk roots that disagree, a member also
-// held in the value -- is load_failed naming the ref, never a misread map.
+// held in the value -- is load_failed naming the ref, never a misread map;
+// and a value stored whole with a std::map member (an earlier release)
+// loads into the pmap member.
 #include <catch2/catch.hpp>
 
 #include "instadump/capnp_compat.h"
@@ -243,4 +245,70 @@ TEST_CASE("A map held by a state and by a struct state's member is stored for ea
   instadump::setup(f.dir.db());
   CHECK(both.deref() == model);
   CHECK(alone.deref() == model.numbers);
+}
+
+namespace {
+
+// What an earlier release had: the same message, with a std::map member
+// (so its values are stored whole).
+struct plain_holder {
+  std::int64_t tick = 0;
+  std::map<std::int64_t, std::int64_t> numbers;
+};
+void encode_plain_holder(const plain_holder& h, capnp::MessageBuilder& message) {
+  auto b = message.initRoot<::Holder>();
+  b.setTick(h.tick);
+  auto m = b.initNumbers();
+  auto keys = m.initKeys(static_cast<unsigned>(h.numbers.size()));
+  auto values = m.initValues(static_cast<unsigned>(h.numbers.size()));
+  unsigned i = 0;
+  for (const auto& [k, v] : h.numbers) {
+    keys.set(i, k);
+    values.set(i++, v);
+  }
+}
+plain_holder decode_plain_holder(capnp::MessageReader& message, const instadump::schema_identity&) {
+  auto r = message.getRoot<::Holder>();
+  plain_holder out{r.getTick(), {}};
+  for (unsigned i = 0; i < r.getNumbers().getKeys().size(); ++i) {
+    out.numbers.emplace(r.getNumbers().getKeys()[i], r.getNumbers().getValues()[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("A struct value stored whole by a release with a std::map member loads into a pmap member, "
+          "which the next save stores node by node",
+          "[persist][chunks]") {
+  const std::string key = "members::upgraded";
+  test_util::fresh_session f;
+  plain_holder old_value{5, {}};
+  for (std::int64_t i = 0; i < 5'000; ++i) old_value.numbers.emplace(i, -i);
+  {
+    instadump::ref<plain_holder> state{};
+    instadump::state_registration<plain_holder> reg(state, key, holder_schema,
+                                                    {&encode_plain_holder, &decode_plain_holder});
+    instadump::setup(f.dir.db());
+    instadump::dosync([&] { state.set(old_value); });
+    const instadump::save_result r = instadump::save_all();
+    CHECK(r.chunks_written == 0);
+    instadump::shutdown();
+  }
+  instadump::ref<holder> state{};
+  instadump::state_registration<holder> reg(state, key, holder_schema, holder_codec);
+  instadump::setup(f.dir.db());
+  CHECK(state.deref().tick == 5);
+  CHECK(state.deref().numbers.size() == 5'000);
+  CHECK(*state.deref().numbers.find(4'999) == -4'999);
+  CHECK(instadump::save_all().chunks_written == 0);  // unchanged: the snapshot keeps the value stored whole
+  instadump::dosync([&] { state.alter([](holder h) { return h.tick = 6, h; }); });
+  const instadump::save_result first = instadump::save_all();  // changed: the member's tree, once
+  CHECK(first.chunks_written > 10);
+  instadump::shutdown();
+  const holder model = state.deref();
+  instadump::dosync([&] { state.set(holder{}); });
+  instadump::setup(f.dir.db());
+  CHECK(state.deref() == model);
+  instadump::shutdown();
 }
