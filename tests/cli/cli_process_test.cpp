@@ -333,10 +333,16 @@ TEST_CASE("show and verify assemble a struct's members stored node by node in pl
         {"w::held", members_value(world_message(5, {4}, {}), {{"value.players", c, 3, 0, 0}}), {c}},
         {"w::nofield", members_value(world_message(5, {}, {}), {{"value.nothing", c, 3, 0, 0}}), {c}},
         {"w::count", members_value(world_message(5, {}, {}), {{"value.players", c, 5, 0, 0}}), {c}},
+        // A collection state's descriptor (root c + 2, 1 entry) stored with another chunk root.
+        {"w::descriptor", std::vector<std::byte>(), {c}},
     };
+    const std::uint64_t descriptor[4] = {std::uint64_t{3} << 32, c + 2, 1, 0};
+    const auto descriptor_bytes = std::as_bytes(std::span(descriptor));
     instadump::storage::snapshot_delta delta;
     for (const stored& v : values) {
-      instadump::storage::new_value n = value(v.key, fp, v.bytes);
+      instadump::storage::new_value n =
+          value(v.key, fp,
+                v.bytes.empty() ? descriptor_bytes : std::span<const std::byte>(v.bytes));
       n.chunk_roots = v.roots;
       delta.put.push_back(std::move(n));
     }
@@ -360,11 +366,13 @@ TEST_CASE("show and verify assemble a struct's members stored node by node in pl
   CHECK(json.out.find("\"w::nofield\":{\"$problem\":\"its member 'value.nothing'") != std::string::npos);
   CHECK(json.out.find("\"players\":[10,20,30,{\"$problem\":\"the collection's chunks hold 3 entries, its "
                       "descriptor says 5\"}]") != std::string::npos);
+  CHECK(json.out.find("\"w::descriptor\":{\"$problem\":\"the collection's descriptor names other chunks") !=
+        std::string::npos);
   program_result verify = tool({"verify", db.string()}, tmp);
   INFO(verify.out << verify.err);
   CHECK(verify.exit_code == 1);
   CHECK(verify.out.find("\"w::good\"") == std::string::npos);
-  for (const char* key : {"w::roots", "w::held", "w::nofield", "w::count"}) {
+  for (const char* key : {"w::roots", "w::held", "w::nofield", "w::count", "w::descriptor"}) {
     CHECK(verify.out.find("value \"" + std::string(key) + "\"") != std::string::npos);
   }
   fs::remove_all(tmp);

@@ -334,6 +334,15 @@ void walk_stored_value(const storage::entry_info& entry, kj::ArrayPtr<const capn
     // a collection state's descriptor (they have none).
     if (storage::holds_chunked_members(words)) return members_walk(entry, chunks, schemas, walker).run(words);
     if (const auto parts = read_descriptor(words, walker)) {
+      // As the program's load: a descriptor names exactly the value's chunk
+      // roots (its root, tail and newest delta, each if it has one).
+      std::vector<std::uint64_t> roots;
+      for (std::uint64_t id : {parts->root, parts->tail, parts->delta}) {
+        if (id != 0) roots.push_back(id);
+      }
+      if (roots != entry.chunk_roots) {
+        return walker.report("the collection's descriptor names other chunks than the chunk roots stored with it");
+      }
       collection_walk(chunks, schemas, walker, {"value"}).run(*parts);
     }
     return;
