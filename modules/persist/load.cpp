@@ -157,7 +157,9 @@ std::vector<decoded_value> session::decode_snapshot(std::uint64_t id, std::span<
     out.clear();
   };
   storage::snapshot_store& store = *store_;
-  for (tracked_state& t : states) chunk_epoch_of(t);  // (the tags of the nodes each load builds)
+  for (tracked_state& t : states) {  // (the tags of the nodes each load builds from chunks)
+    if (t.entry->chunked()) chunk_epoch_of(t);
+  }
   try {
     store.read_snapshot(id, [&](const entry_info& info, kj::ArrayPtr<const capnp::word> words,
                                 const storage::chunk_source& chunks) {
