@@ -258,21 +258,12 @@ struct plain_holder {
 void encode_plain_holder(const plain_holder& h, capnp::MessageBuilder& message) {
   auto b = message.initRoot<::Holder>();
   b.setTick(h.tick);
-  auto m = b.initNumbers();
-  auto keys = m.initKeys(static_cast<unsigned>(h.numbers.size()));
-  auto values = m.initValues(static_cast<unsigned>(h.numbers.size()));
-  unsigned i = 0;
-  for (const auto& [k, v] : h.numbers) {
-    keys.set(i, k);
-    values.set(i++, v);
-  }
+  test_state::write_int64_map(h.numbers, b.initNumbers());
 }
 plain_holder decode_plain_holder(capnp::MessageReader& message, const instadump::schema_identity&) {
   auto r = message.getRoot<::Holder>();
   plain_holder out{r.getTick(), {}};
-  for (unsigned i = 0; i < r.getNumbers().getKeys().size(); ++i) {
-    out.numbers.emplace(r.getNumbers().getKeys()[i], r.getNumbers().getValues()[i]);
-  }
+  test_state::read_int64_map(r.getNumbers(), [&](std::int64_t k, std::int64_t v) { out.numbers.emplace(k, v); });
   return out;
 }
 

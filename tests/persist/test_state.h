@@ -43,10 +43,10 @@ inline constexpr instadump::state_codec<std::string> text_codec{&encode_text, &d
 using int64_map = instadump::pmap<std::int64_t, std::int64_t>;
 inline constexpr instadump::schema_identity map_schema{0x44440000cccc0001ull, 1};
 
-// Any ordered map of int64 to int64 (a std::map written by an older release too).
+// Any ordered map of int64 to int64 (a std::map written by an older release
+// too) into an Int64Map, wherever it is in the message.
 template <typename Map>
-inline void encode_int64_map(const Map& m, capnp::MessageBuilder& message) {
-  auto b = message.initRoot<::Int64Map>();
+inline void write_int64_map(const Map& m, ::Int64Map::Builder b) {
   auto keys = b.initKeys(static_cast<unsigned>(m.size()));
   auto values = b.initValues(static_cast<unsigned>(m.size()));
   unsigned i = 0;
@@ -56,15 +56,23 @@ inline void encode_int64_map(const Map& m, capnp::MessageBuilder& message) {
     ++i;
   }
 }
-inline void encode_map(const int64_map& m, capnp::MessageBuilder& message) { encode_int64_map(m, message); }
-inline int64_map decode_map(capnp::MessageReader& message, const instadump::schema_identity& stored) {
-  if (stored.fingerprint != map_schema.fingerprint) throw std::runtime_error("not an Int64Map");
-  auto r = message.getRoot<::Int64Map>();
+// Calls add(key, value) for each entry of an Int64Map.
+template <typename Add>
+inline void read_int64_map(::Int64Map::Reader r, Add&& add) {
   auto keys = r.getKeys();
   auto values = r.getValues();
   if (keys.size() != values.size()) throw std::runtime_error("keys and values differ in number");
+  for (unsigned i = 0; i < keys.size(); ++i) add(keys[i], values[i]);
+}
+template <typename Map>
+inline void encode_int64_map(const Map& m, capnp::MessageBuilder& message) {
+  write_int64_map(m, message.initRoot<::Int64Map>());
+}
+inline void encode_map(const int64_map& m, capnp::MessageBuilder& message) { encode_int64_map(m, message); }
+inline int64_map decode_map(capnp::MessageReader& message, const instadump::schema_identity& stored) {
+  if (stored.fingerprint != map_schema.fingerprint) throw std::runtime_error("not an Int64Map");
   auto t = int64_map().transient();
-  for (unsigned i = 0; i < keys.size(); ++i) t.insert(keys[i], values[i]);
+  read_int64_map(message.getRoot<::Int64Map>(), [&](std::int64_t k, std::int64_t v) { t.insert(k, v); });
   return std::move(t).persistent();
 }
 inline constexpr instadump::state_codec<int64_map> map_codec{&encode_map, &decode_map};
@@ -82,28 +90,14 @@ inline constexpr instadump::schema_identity holder_schema{0x44440000cccc0007ull,
 inline void encode_holder(const holder& h, capnp::MessageBuilder& message) {
   auto b = message.initRoot<::Holder>();
   b.setTick(h.tick);
-  auto m = b.initNumbers();
-  auto keys = m.initKeys(static_cast<unsigned>(h.numbers.size()));
-  auto values = m.initValues(static_cast<unsigned>(h.numbers.size()));
-  unsigned i = 0;
-  for (const auto& [k, v] : h.numbers) {
-    keys.set(i, k);
-    values.set(i, v);
-    ++i;
-  }
+  write_int64_map(h.numbers, b.initNumbers());
 }
 inline holder decode_holder(capnp::MessageReader& message, const instadump::schema_identity& stored) {
   if (stored.fingerprint != holder_schema.fingerprint) throw std::runtime_error("not a Holder");
   auto r = message.getRoot<::Holder>();
-  holder out;
-  out.tick = r.getTick();
-  auto keys = r.getNumbers().getKeys();
-  auto values = r.getNumbers().getValues();
-  if (keys.size() != values.size()) throw std::runtime_error("keys and values differ in number");
   auto t = int64_map().transient();
-  for (unsigned i = 0; i < keys.size(); ++i) t.insert(keys[i], values[i]);
-  out.numbers = std::move(t).persistent();
-  return out;
+  read_int64_map(r.getNumbers(), [&](std::int64_t k, std::int64_t v) { t.insert(k, v); });
+  return holder{r.getTick(), std::move(t).persistent()};
 }
 inline constexpr instadump::state_codec<holder> holder_codec{&encode_holder, &decode_holder};
 
