@@ -14,16 +14,21 @@
 // a leaf's payload is the state's message holding a value-initialized S
 // whose member is a collection of just the leaf's entries. So leaves are
 // written and read with the state's codec, under the state's schema, and
-// migrations of the element type apply to them as to any value. Members are
-// saved as trees, never as deltas (a delta's history is kept per state).
+// migrations of the element type apply to them as to any value. A pmap or
+// pset member saves deltas as a collection state does (chunk_deltas.cppm),
+// with a history of its own: the session keeps one per member, and as the
+// tree basis a value whose members are the trees the store holds, which
+// differ from the value saved last when some members saved deltas.
 module;
 #include "instadump/capnp_compat.h"
 #include <capnp/message.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -36,6 +41,7 @@ module;
 #include "storage/snapshot_store.h"
 #include "storage/snapshot_types.h"
 export module instadump:chunked_members;
+import :version;
 import :chunk_sink;
 import :chunk_deltas;
 import :chunked_state;
@@ -106,20 +112,38 @@ class member_state_chunks {
   using encode_fn = std::function<void(const S&, capnp::MessageBuilder&)>;
   using decode_fn = std::function<S(capnp::MessageReader&, const storage::schema_identity&)>;
 
-  // Writes the nodes of each member that `tree` (the value saved last, whose
-  // trees the store holds, or null) does not let it refer to; returns the
-  // value's bytes and chunk roots (nothing when every member is empty: the
-  // value is then stored as a plain one, which it is exactly).
-  static chunked_save save(const S& value, const S* /*previous*/, const S* tree, const chunk_history& /*h*/,
-                           std::uint64_t epoch, const storage::schema_identity& schema, const encode_fn& encode,
-                           chunk_sink& sink) {
+  // A value built from its chunks, and each member's history (by member).
+  struct loaded {
+    S value;
+    std::vector<chunk_history> member_histories;
+  };
+
+  // Saves each member as a collection state saves its value: as a delta on
+  // `previous`'s member (the value saved last) when chunk_deltas' rules
+  // allow, with `histories[I]` member I's history (missing: none), else its
+  // nodes that `tree`'s member (the trees the store holds, or null) does not
+  // let it refer to. Returns the value's bytes, chunk roots, the members'
+  // histories and the tree basis after it (nothing when every member is
+  // empty: the value is then stored as a plain one, which it is exactly).
+  static chunked_save save(const S& value, const S* previous, const S* tree,
+                           std::span<const chunk_history> histories, std::uint64_t epoch,
+                           const storage::schema_identity& schema, const encode_fn& encode, chunk_sink& sink) {
     std::vector<storage::chunked_member> saved;
     S stripped = value;
-    save_members(value, tree, epoch, schema, encode, sink, stripped, saved, std::make_index_sequence<count>{});
+    chunked_save out;
+    out.member_histories.resize(count);
+    std::array<bool, count> tree_saved{};
+    save_members({value, previous, tree, histories, epoch, schema, encode, sink, stripped, saved,
+                  out.member_histories, tree_saved},
+                 std::make_index_sequence<count>{});
     if (saved.empty()) return {};
+    const auto saved_trees = static_cast<std::size_t>(std::count(tree_saved.begin(), tree_saved.end(), true));
+    if (saved_trees != count && tree) {
+      out.tree_saved = false;  // (none saved: the tree basis stays)
+      if (saved_trees != 0) out.members_tree.adopt(new version<S>(0, mixed_tree(value, *tree, tree_saved)));
+    }
     capnp::MallocMessageBuilder message;
     encode(stripped, message);
-    chunked_save out;
     out.members_value = storage::encode_chunked_members(message, saved);
     for (const storage::chunked_member& m : saved) {
       for (std::uint64_t id : {m.root, m.tail, m.delta}) {
@@ -134,11 +158,11 @@ class member_state_chunks {
   // chunk).
   // Throws corrupt_data for damage, and for a member this build does not
   // store node by node (its chunks would be lost without a word).
-  static chunked_load<S> load(storage::chunked_members_value& stored, const storage::schema_identity& schema,
-                              const storage::chunk_source& chunks, std::uint64_t epoch, const decode_fn& decode) {
-    chunked_load<S> out{decode(stored.value(), schema), {}};
+  static loaded load(storage::chunked_members_value& stored, const storage::schema_identity& schema,
+                     const storage::chunk_source& chunks, std::uint64_t epoch, const decode_fn& decode) {
+    loaded out{decode(stored.value(), schema), std::vector<chunk_history>(count)};
     for (const storage::chunked_member& m : stored.members()) {
-      if (!load_member(m, out.value, chunks, epoch, decode, std::make_index_sequence<count>{})) {
+      if (!load_member(m, out, chunks, epoch, decode, std::make_index_sequence<count>{})) {
         throw corrupt_data("its member '" + m.path + "' is stored node by node, but this build of the program " +
                            "does not store that member so (was it renamed or removed without a migration?)");
       }
@@ -147,21 +171,48 @@ class member_state_chunks {
   }
 
  private:
+  // One save's arguments and results, shared by its members' saves.
+  struct save_pass {
+    const S& value;
+    const S* previous;
+    const S* tree;
+    std::span<const chunk_history> histories;
+    std::uint64_t epoch;
+    const storage::schema_identity& schema;
+    const encode_fn& encode;
+    chunk_sink& sink;
+    S& stripped;                                  // the value without the members saved as chunks
+    std::vector<storage::chunked_member>& saved;  // their descriptors
+    std::vector<chunk_history>& histories_after;  // by member
+    std::array<bool, count>& tree_saved;          // by member: its tree is the value's now
+  };
+
   template <std::size_t... I>
-  static void save_members(const S& value, const S* tree, std::uint64_t epoch, const storage::schema_identity& schema,
-                           const encode_fn& encode, chunk_sink& sink, S& stripped,
-                           std::vector<storage::chunked_member>& saved, std::index_sequence<I...>) {
-    (save_member<I>(value, tree, epoch, schema, encode, sink, stripped, saved), ...);
+  static void save_members(const save_pass& pass, std::index_sequence<I...>) {
+    (save_member<I>(pass), ...);
   }
 
   template <std::size_t I>
-  static void save_member(const S& value, const S* tree, std::uint64_t epoch, const storage::schema_identity& schema,
-                          const encode_fn& encode, chunk_sink& sink, S& stripped,
-                          std::vector<storage::chunked_member>& saved) {
+  static const member_type<I>* member_of(const S* s) noexcept {
+    return s ? &path<I>::get(const_cast<S&>(*s)) : nullptr;
+  }
+
+  // A value whose member I is `value`'s where tree_saved[I], else `tree`'s
+  // (its other fields are of no use to a tree basis: left default).
+  static S mixed_tree(const S& value, const S& tree, const std::array<bool, count>& tree_saved) {
+    S out{};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((path<I>::get(out) = *member_of<I>(tree_saved[I] ? &value : &tree)), ...);
+    }(std::make_index_sequence<count>{});
+    return out;
+  }
+
+  template <std::size_t I>
+  static void save_member(const save_pass& pass) {
     using M = member_type<I>;
     static_assert(chunked_traits<M>::chunked, "chunked_members: a member must be a pmap, pset or pvector");
-    const M& member = path<I>::get(const_cast<S&>(value));
-    const M* member_tree = tree ? &path<I>::get(const_cast<S&>(*tree)) : nullptr;
+    const M& member = *member_of<I>(&pass.value);
+    const encode_fn& encode = pass.encode;
     // A leaf is the state's message for an S holding just the leaf's entries.
     const typename chunked_traits<M>::chunks::encode_fn encode_leaf = [&encode](const M& part,
                                                                                capnp::MessageBuilder& m) {
@@ -169,23 +220,26 @@ class member_state_chunks {
       path<I>::get(alone) = part;
       encode(alone, m);
     };
-    // (No deltas: `previous` is the tree, and the history is empty.)
-    sink.set_epoch(epoch + I);
-    const chunked_save s = chunked_traits<M>::chunks::save(member, member_tree, member_tree, chunk_history{},
-                                                           epoch + I, schema, encode_leaf, sink);
+    pass.sink.set_epoch(pass.epoch + I);
+    const chunk_history h = I < pass.histories.size() ? pass.histories[I] : chunk_history{};
+    const chunked_save s =
+        chunked_traits<M>::chunks::save(member, member_of<I>(pass.previous), member_of<I>(pass.tree), h,
+                                        pass.epoch + I, pass.schema, encode_leaf, pass.sink);
+    pass.tree_saved[I] = s.tree_saved;
     if (s.d.root == 0 && s.d.tail == 0) return;  // empty: stays in the message (as an empty list)
-    saved.push_back({std::string(chunked_members<S>::paths[I]), s.d.root, s.d.size, s.d.tail, s.d.delta});
-    path<I>::get(stripped) = M{};
+    pass.histories_after[I] = s.history;
+    pass.saved.push_back({std::string(chunked_members<S>::paths[I]), s.d.root, s.d.size, s.d.tail, s.d.delta});
+    path<I>::get(pass.stripped) = M{};
   }
 
   template <std::size_t... I>
-  static bool load_member(const storage::chunked_member& m, S& value, const storage::chunk_source& chunks,
+  static bool load_member(const storage::chunked_member& m, loaded& out, const storage::chunk_source& chunks,
                           std::uint64_t epoch, const decode_fn& decode, std::index_sequence<I...>) {
-    return (load_member_at<I>(m, value, chunks, epoch, decode) || ...);
+    return (load_member_at<I>(m, out, chunks, epoch, decode) || ...);
   }
 
   template <std::size_t I>
-  static bool load_member_at(const storage::chunked_member& m, S& value, const storage::chunk_source& chunks,
+  static bool load_member_at(const storage::chunked_member& m, loaded& out, const storage::chunk_source& chunks,
                              std::uint64_t epoch, const decode_fn& decode) {
     if (m.path != chunked_members<S>::paths[I]) return false;
     using M = member_type<I>;
@@ -194,14 +248,16 @@ class member_state_chunks {
           S alone = decode(r, stored);
           return M(std::move(path<I>::get(alone)));
         };
-    M& member = path<I>::get(value);
+    M& member = path<I>::get(out.value);
     if (!member.empty()) {
       throw corrupt_data("its member '" + m.path + "' is stored node by node and also holds " +
                          std::to_string(member.size()) + " entries in the value itself");
     }
     try {
-      member =
-          chunked_traits<M>::chunks::load({m.root, m.size, m.tail, m.delta}, chunks, epoch + I, decode_leaf).value;
+      chunked_load<M> got = chunked_traits<M>::chunks::load({m.root, m.size, m.tail, m.delta}, chunks, epoch + I,
+                                                           decode_leaf);
+      member = std::move(got.value);
+      out.member_histories[I] = got.history;
     } catch (const corrupt_data& e) {
       throw corrupt_data("its member '" + m.path + "': " + e.what());
     }

@@ -40,6 +40,7 @@ module;
 #include "storage/snapshot_types.h"
 #include "storage/value_message.h"
 export module instadump:chunked_state;
+import :version;
 import :pnode;
 import :pmap;
 import :pset;
@@ -138,9 +139,15 @@ struct chunked_save {
   bool tree_saved = true;
   // A struct state whose members are stored node by node
   // (chunked_members.cppm): its value's bytes (ChunkedMembers) and their
-  // chunk roots, used instead of `d` when not empty.
+  // chunk roots, used instead of `d` when not empty; each member's history
+  // (by member); and, when some members saved their trees and others
+  // deltas, the value whose members are the trees the store holds now (one
+  // hold: neither the value saved nor the previous tree is that). Its
+  // `tree_saved` is then false.
   kj::Array<capnp::word> members_value;
   std::vector<std::uint64_t> members_roots;
+  std::vector<chunk_history> member_histories;
+  held_version members_tree;
 
   // A collection state's save (not a struct's).
   static chunked_save of(const chunk_payloads::descriptor& d, const chunk_history& history, bool tree_saved) {

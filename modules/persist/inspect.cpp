@@ -153,7 +153,7 @@ void session::check_decodes(std::string_view key, std::span<const std::byte> byt
       // (Tags of epoch 0 match no session's: the nodes are discarded anyway.)
       store_->read_chunks(what, [&](const storage::chunk_source& chunks) {
         v = d ? entry->decode_chunked(*d, chunks, 0, nullptr)
-              : entry->decode_chunked_members(*members, stored, chunks, 0);
+              : entry->decode_chunked_members(*members, stored, chunks, 0, nullptr);
       });
     } else {
       storage::value_message message(words.words(), framed, storage::reader_options_for(words.words().size()));
@@ -181,7 +181,7 @@ void session::check_chunked_decodes(std::string_view key, std::span<const std::b
     given_chunks chunks(chunk, what);
     if (entry.chunked_members()) {  // (epoch 0: the tags match no session's)
       storage::chunked_members_value members(words.words(), what);
-      v = entry.decode_chunked_members(members, entry.schema(), chunks, 0);
+      v = entry.decode_chunked_members(members, entry.schema(), chunks, 0, nullptr);
     } else {
       v = entry.decode_chunked(chunk_payloads::read_descriptor(words.words(), what), chunks, 0, nullptr);
     }

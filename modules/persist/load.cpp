@@ -71,7 +71,7 @@ version_base* decode_value(const state_entry& e, const entry_info& info, kj::Arr
     if (info.chunk_roots != stored.roots()) {
       throw corrupt_data("value '" + info.key + "' refers to other chunks than the chunk roots stored with it");
     }
-    return e.decode_chunked_members(stored, info.schema, chunks, epoch);
+    return e.decode_chunked_members(stored, info.schema, chunks, epoch, &loaded);
   }
   const chunk_payloads::descriptor d = chunk_payloads::read_descriptor(words, "value '" + info.key + "'");
   if (info.chunk_roots != chunk_payloads::roots_of(d)) {
@@ -257,6 +257,7 @@ void session::install(std::vector<decoded_value>& values, std::uint64_t id) {
       t.chunk_base.hold(d.value);
       t.chunk_tree.hold(d.value);  // (its tagged nodes are the stored tree's: chunked_load)
       t.chunk_stored = d.chunks.history;
+      t.member_stored = std::move(d.chunks.member_histories);
     }
     d.release();
   }

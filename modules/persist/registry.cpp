@@ -30,7 +30,8 @@ version_base* state_entry::decode_chunked(const chunk_payloads::descriptor&, con
 }
 
 version_base* state_entry::decode_chunked_members(storage::chunked_members_value& stored, const schema_identity&,
-                                                  const storage::chunk_source&, std::uint64_t) const {
+                                                  const storage::chunk_source&, std::uint64_t,
+                                                  chunk_loaded*) const {
   throw load_failed("instadump: state '" + key_ + "' cannot load a value whose member '" +
                     stored.members().front().path + "' is stored node by node: this build's type of the state " +
                     "stores no member so (a pmap, pset or pvector member of a struct state)");

@@ -77,13 +77,16 @@ namespace instadump::detail {
 // save or load (tracked_state keeps it).
 struct chunk_basis {
   const version_base* previous = nullptr;  // the value saved or loaded last
-  const version_base* tree = nullptr;      // the value whose tree the chunks hold
+  const version_base* tree = nullptr;      // the value whose tree(s) the chunks hold
   chunk_history history;
+  std::span<const chunk_history> member_histories;  // a struct state's, by member
 };
 
-// What decode_chunked gives besides the value (see there).
+// What decode_chunked and decode_chunked_members give besides the value
+// (see there).
 struct chunk_loaded {
   chunk_history history;
+  std::vector<chunk_history> member_histories;  // a struct state's, by member
 };
 
 // A registered state, type-erased: its key, schema and codec. (What a
@@ -146,10 +149,11 @@ class state_entry {
   // member, else 1 (chunk_sink::set_epoch).
   inline std::uint64_t chunk_owners() const noexcept { return chunk_owners_; }
   // A new version (one hold, stamp 0) holding the value `stored` (written
-  // under `schema`) describes; tagged as decode_chunked's.
+  // under `schema`) describes; tagged as decode_chunked's. With `out`, also
+  // each member's history.
   virtual version_base* decode_chunked_members(storage::chunked_members_value& stored,
                                                const schema_identity& schema, const storage::chunk_source& chunks,
-                                               std::uint64_t epoch) const;
+                                               std::uint64_t epoch, chunk_loaded* out) const;
 
  protected:
   const ref_core* core_ = nullptr;  // set by the typed subclass
@@ -201,9 +205,15 @@ class typed_state final : public state_entry {
                               chunk_sink& sink) const override {
     if constexpr (chunked_traits<T>::chunked) {
       const auto value_of = [](const version_base* x) { return x ? &static_cast<const version<T>&>(*x).value : nullptr; };
-      return chunked_traits<T>::chunks::save(static_cast<const version<T>&>(v).value, value_of(basis.previous),
-                                             value_of(basis.tree), basis.history, epoch, schema(), codec_.encode,
-                                             sink);
+      if constexpr (stores_members) {
+        return chunked_traits<T>::chunks::save(static_cast<const version<T>&>(v).value, value_of(basis.previous),
+                                               value_of(basis.tree), basis.member_histories, epoch, schema(),
+                                               codec_.encode, sink);
+      } else {
+        return chunked_traits<T>::chunks::save(static_cast<const version<T>&>(v).value, value_of(basis.previous),
+                                               value_of(basis.tree), basis.history, epoch, schema(), codec_.encode,
+                                               sink);
+      }
     } else {
       return state_entry::encode_chunked(v, basis, epoch, sink);
     }
@@ -219,11 +229,14 @@ class typed_state final : public state_entry {
     }
   }
   version_base* decode_chunked_members(storage::chunked_members_value& stored, const schema_identity& schema,
-                                       const storage::chunk_source& chunks, std::uint64_t epoch) const override {
+                                       const storage::chunk_source& chunks, std::uint64_t epoch,
+                                       chunk_loaded* out) const override {
     if constexpr (stores_members) {
-      return new version<T>(0, chunked_traits<T>::chunks::load(stored, schema, chunks, epoch, codec_.decode).value);
+      auto got = chunked_traits<T>::chunks::load(stored, schema, chunks, epoch, codec_.decode);
+      if (out) out->member_histories = std::move(got.member_histories);
+      return new version<T>(0, std::move(got.value));
     } else {
-      return state_entry::decode_chunked_members(stored, schema, chunks, epoch);
+      return state_entry::decode_chunked_members(stored, schema, chunks, epoch, out);
     }
   }
   void set_commit_listener(std::function<void()> listener) override {

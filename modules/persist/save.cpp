@@ -160,6 +160,8 @@ struct chunked_values {
     std::size_t state;  // index in the session's tracked states
     chunk_history history;
     bool tree_saved;
+    std::vector<chunk_history> member_histories;  // a struct state's (chunked_save)
+    held_version members_tree;                    // likewise
   };
   std::optional<chunk_sink> sink;  // made for the first such state that changed
   std::deque<std::array<capnp::word, chunk_payloads::descriptor_words>> descriptors;
@@ -176,7 +178,8 @@ bool encode_chunked_value(storage::new_value& value, std::size_t i, tracked_stat
   if (!out.sink) out.sink.emplace(store.next_chunk_id());
   out.sink->set_epoch(epoch);
   chunked_save s = t.entry->encode_chunked(*v, t.basis(), epoch, *out.sink);
-  out.saved.push_back({i, s.history, s.tree_saved});  // (an empty value: no history, nothing to refer to)
+  // (An empty value: no history, nothing to refer to.)
+  out.saved.push_back({i, s.history, s.tree_saved, std::move(s.member_histories), std::move(s.members_tree)});
   std::span<const capnp::word> bytes;
   if (s.members_value.size() != 0) {
     const kj::Array<capnp::word>& words = out.member_values.emplace_back(kj::mv(s.members_value));
@@ -316,11 +319,13 @@ save_result session::save_locked(bool durable) {
     states[i].saved = saved_slot::of(read.stamps[i], info.entries[p], true);
   }
   // (Every changed state saved node by node is in chunked.saved.)
-  for (const chunked_values::saved_state& c : chunked.saved) {
+  for (chunked_values::saved_state& c : chunked.saved) {
     tracked_state& t = states[c.state];
     t.chunk_base.hold(read.versions[c.state]);
     if (c.tree_saved) t.chunk_tree.hold(read.versions[c.state]);
+    if (c.members_tree.get()) t.chunk_tree = std::move(c.members_tree);
     t.chunk_stored = c.history;
+    t.member_stored = std::move(c.member_histories);
   }
   result.snapshot_id = info.id;
   result.refs = states.size();

@@ -78,31 +78,6 @@ struct saved_slot {
 // encode does; never when it does not, or the codec has none.
 enum class words_check : std::uint8_t { unchecked, agree, not_used };
 
-// One hold on a version (or none), given back when replaced or destroyed.
-class held_version {
- public:
-  held_version() = default;
-  inline held_version(held_version&& o) noexcept : v_(std::exchange(o.v_, nullptr)) {}
-  inline held_version& operator=(held_version&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.v_, nullptr));
-    return *this;
-  }
-  inline ~held_version() { reset(nullptr); }
-  // Holds `v` (null: nothing) instead of what it held.
-  inline void hold(version_base* v) noexcept {
-    if (v) v->hold();
-    reset(v);
-  }
-  inline const version_base* get() const noexcept { return v_; }
-
- private:
-  inline void reset(version_base* v) noexcept {
-    if (v_) v_->release();
-    v_ = v;
-  }
-  version_base* v_ = nullptr;
-};
-
 // What the session knows about one registered state.
 struct tracked_state {
   inline explicit tracked_state(state_entry* e)
@@ -116,14 +91,21 @@ struct tracked_state {
   // unless deltas were saved since), which decides which chunks a save may
   // refer to (collection_chunks' safety rule); and what was stored of it
   // (chunk_deltas). Reset with `saved`.
+  // A struct state whose members are stored node by node keeps one history
+  // per member instead (member_stored, by member; empty: none stored), and
+  // its chunk_tree is the value whose members are the stored trees.
   held_version chunk_base;
   held_version chunk_tree;
   chunk_history chunk_stored;
-  inline chunk_basis basis() const noexcept { return {chunk_base.get(), chunk_tree.get(), chunk_stored}; }
+  std::vector<chunk_history> member_stored;
+  inline chunk_basis basis() const noexcept {
+    return {chunk_base.get(), chunk_tree.get(), chunk_stored, member_stored};
+  }
   inline void forget_chunks() noexcept {
     chunk_base.hold(nullptr);
     chunk_tree.hold(nullptr);
     chunk_stored = {};
+    member_stored.clear();
   }
   words_check words;  // kept for as long as the state is registered
   // The first chunk epoch this state's nodes are tagged with, and the setup

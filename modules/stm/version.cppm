@@ -68,6 +68,34 @@ class version final : public version_base {
   static void operator delete(void* p, std::size_t size) noexcept { free_node(p, size); }
 };
 
+// One hold on a version (or none), given back when replaced or destroyed.
+// Move-only: what a session keeps of a state's saved values.
+class held_version {
+ public:
+  held_version() = default;
+  inline held_version(held_version&& o) noexcept : v_(std::exchange(o.v_, nullptr)) {}
+  inline held_version& operator=(held_version&& o) noexcept {
+    if (this != &o) reset(std::exchange(o.v_, nullptr));
+    return *this;
+  }
+  inline ~held_version() { reset(nullptr); }
+  // Holds `v` (null: nothing) instead of what it held.
+  inline void hold(version_base* v) noexcept {
+    if (v) v->hold();
+    reset(v);
+  }
+  // Holds `v` taking over the hold the caller has on it.
+  inline void adopt(version_base* v) noexcept { reset(v); }
+  inline const version_base* get() const noexcept { return v_; }
+
+ private:
+  inline void reset(version_base* v) noexcept {
+    if (v_) v_->release();
+    v_ = v;
+  }
+  version_base* v_ = nullptr;
+};
+
 }  // namespace instadump::detail
 
 export namespace instadump {

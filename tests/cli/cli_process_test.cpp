@@ -167,21 +167,24 @@ TEST_CASE("show prints a map saved with deltas as the program loads it: as the s
   const fs::path with_deltas = tmp / "deltas", whole = tmp / "whole";
   REQUIRE(clitest::run(states(), {"deltas", with_deltas.string()}, tmp).exit_code == 0);
   REQUIRE(clitest::run(states(), {"final", whole.string()}, tmp).exit_code == 0);
-  for (const char* format : {"--json", ""}) {
-    std::vector<std::string> args{"show", with_deltas.string(), "clitest::players"};
-    if (*format) args.push_back(format);
-    const program_result shown = tool(args, tmp);
-    args[1] = whole.string();
-    const program_result expected = tool(args, tmp);
-    INFO(shown.err << expected.err);
-    REQUIRE(shown.exit_code == 0);
-    REQUIRE(expected.exit_code == 0);
-    // (The snapshots' ids and times differ: compared from the value on.)
-    const auto value_of = [](const std::string& out) { return out.substr(std::min(out.find("clitest::players"), out.size())); };
-    CHECK(value_of(shown.out) == value_of(expected.out));
-    CHECK(value_of(shown.out).size() > 2'000 * 20);
-    CHECK(shown.out.find("between") == std::string::npos);  // added, then erased
-    CHECK(shown.out.find("back") != std::string::npos);     // erased, then set again
+  // A pmap state, and a struct state's pmap member.
+  for (const char* key : {"clitest::players", "clitest::team"}) {
+    for (const char* format : {"--json", ""}) {
+      std::vector<std::string> args{"show", with_deltas.string(), key};
+      if (*format) args.push_back(format);
+      const program_result shown = tool(args, tmp);
+      args[1] = whole.string();
+      const program_result expected = tool(args, tmp);
+      INFO(key << format << shown.err << expected.err);
+      REQUIRE(shown.exit_code == 0);
+      REQUIRE(expected.exit_code == 0);
+      // (The snapshots' ids and times differ: compared from the value on.)
+      const auto value_of = [&](const std::string& out) { return out.substr(std::min(out.find(key), out.size())); };
+      CHECK(value_of(shown.out) == value_of(expected.out));
+      CHECK(value_of(shown.out).size() > 2'000 * 20);
+      CHECK(shown.out.find("between") == std::string::npos);  // added, then erased
+      CHECK(shown.out.find("back") != std::string::npos);     // erased, then set again
+    }
   }
   CHECK(tool({"verify", with_deltas.string()}, tmp).exit_code == 0);
   fs::remove_all(tmp);

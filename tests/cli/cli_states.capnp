@@ -118,6 +118,15 @@ struct MapTextClitestItemEntry {
   value @1 :ClitestItem;
 }
 
+struct ClitestTeamState {  # state clitest::team
+  value @0 :ClitestSquad;
+}
+
+struct ClitestSquad {  # ::clitest::squad
+  round @0 :Int64;
+  roster @1 :List(MapInt64ClitestItemEntry);
+}
+
 struct ClitestVisitsState {  # state clitest::visits
   value @0 :Int32;
 }

@@ -2,7 +2,8 @@
 // (tests/cli/CMakeLists.txt): states of every kind the tool must print
 // losslessly -- 64-bit integers beyond 2^53, NaN and infinities, Text with
 // NUL bytes and bytes that are not UTF-8, Data, enums, optionals, variants,
-// maps, a pmap, a pvector with a trie and a tail -- and modes that write them in the ways the tests need.
+// maps, a pmap, a pvector with a trie and a tail, a struct with a pmap
+// member -- and modes that write them in the ways the tests need.
 //
 //   cli_states golden DIR     two snapshots with fixed contents (1, then 2)
 //   cli_states loop DIR       saves until killed; in every snapshot
@@ -71,6 +72,13 @@ struct record {
 [[instadump::state]] instadump::ref<std::int64_t> loop_b{0};
 [[instadump::state]] instadump::ref<std::vector<std::int64_t>> loop_list;
 [[instadump::state]] instadump::ref<std::vector<record>> numbers;
+
+// A struct state whose pmap member is stored node by node (and saves deltas).
+struct squad {
+  std::int64_t round = 0;
+  instadump::pmap<std::int64_t, item> roster;
+};
+[[instadump::state]] instadump::ref<squad> team;
 
 }  // namespace clitest
 
@@ -160,21 +168,27 @@ player_map changed_twice(const player_map& m) {
   return m.erase(55).set(100, item{"back", 100, 1.0, {}}).set(60, item{"sixty", 6, std::nullopt, {}});
 }
 
-// Saves the players map three times: its tree, then two changes (saved as
-// deltas on it).
+// Saves the players map, and the team's roster, three times: its tree,
+// then two changes (saved as deltas on it).
 void write_deltas() {
   player_map m = first_players();
   for (int step = 0; step < 3; ++step) {
     if (step == 1) m = changed_once(m);
     if (step == 2) m = changed_twice(m);
-    instadump::dosync([&] { players.set(m); });
+    instadump::dosync([&] {
+      players.set(m);
+      team.set(squad{2, m});
+    });
     instadump::save_all();
   }
 }
 
-// Saves the map write_deltas ends with, once: a tree only.
+// Saves the maps write_deltas ends with, once: trees only.
 void write_final() {
-  instadump::dosync([] { players.set(changed_twice(changed_once(first_players()))); });
+  instadump::dosync([] {
+    players.set(changed_twice(changed_once(first_players())));
+    team.set(squad{2, players.deref()});
+  });
   instadump::save_all();
 }
 

@@ -260,6 +260,23 @@ TEST_CASE("a struct state's collection members are saved node by node: a change 
   CHECK(third.chunks_written <= 6);
   CHECK(third.bytes_written * 20 < first.bytes_written);
 
+  // 500 players 37 apart (a delta: the entries set and a link, not the
+  // ~500 leaf groups they touch) and an element of the vector (its nodes)
+  // in one save; then a new session loads both.
+  auto scattered = w.players.transient();
+  for (std::int64_t id = 0; id < 500 * 37; id += 37) scattered.set(id, make_player(id + 1));
+  w.players = std::move(scattered).persistent();
+  w.log.events = w.log.events.set(20'000, -2);
+  set(pc::the_world, w);
+  const instadump::save_result fourth = instadump::save_all();
+  CHECK(fourth.chunks_written <= 8);
+  CHECK(fourth.bytes_written * 10 < first.bytes_written);
+  instadump::shutdown();
+  set(pc::the_world, {});
+  instadump::setup(dir.path());
+  CHECK(pc::the_world.deref() == w);
+  w = pc::the_world.deref();
+
   // Emptied members go back into the value; reload_all reverts to a snapshot.
   const pc::world saved = w;
   w.players = {};

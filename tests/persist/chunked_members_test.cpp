@@ -6,7 +6,8 @@
 // does not know, a missing chunk, chunk roots that disagree, a member also
 // held in the value -- is load_failed naming the ref, never a misread map;
 // and a value stored whole with a std::map member (an earlier release)
-// loads into the pmap member.
+// loads into the pmap member. Scattered changes to a member are saved as a
+// delta, members of one state saving deltas and trees in the same save.
 #include <catch2/catch.hpp>
 
 #include "instadump/capnp_compat.h"
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -39,6 +41,7 @@ namespace {
 using test_state::holder;
 using test_state::holder_codec;
 using test_state::holder_schema;
+using test_state::two_maps;
 
 holder numbers(std::int64_t n) {
   std::vector<std::pair<std::int64_t, std::int64_t>> entries;
@@ -144,9 +147,10 @@ TEST_CASE("A struct state's pmap member is saved node by node: a change writes a
   CHECK(third.chunks_written <= 6);
   instadump::shutdown();
 
-  // The value is ChunkedMembers, whose chunk roots are its member's tree.
+  // The value is ChunkedMembers, whose chunk roots are its member's tree and
+  // (the last change) a delta on it.
   const taken_value stored = take(f.dir.db(), "members::holder");
-  REQUIRE(stored.chunk_roots.size() == 1);
+  REQUIRE(stored.chunk_roots.size() == 2);
   CHECK(stored.chunks.size() > 100);
   CHECK_NOTHROW(stored.check("members::holder"));
 }
@@ -300,6 +304,159 @@ TEST_CASE("A struct value stored whole by a release with a std::map member loads
   const holder model = state.deref();
   instadump::dosync([&] { state.set(holder{}); });
   instadump::setup(f.dir.db());
+  CHECK(state.deref() == model);
+  instadump::shutdown();
+}
+
+TEST_CASE("Scattered changes to a struct state's pmap member are saved as a delta, which a new session loads and "
+          "saves on from",
+          "[persist][chunks][deltas]") {
+  const std::string key = "members::delta";
+  test_util::fresh_session f;
+  instadump::ref<holder> state{};
+  instadump::state_registration<holder> reg(state, key, holder_schema, holder_codec);
+  instadump::setup(f.dir.db());
+  holder model = numbers(100'000);
+  instadump::dosync([&] { state.set(model); });
+  instadump::save_all();
+
+  // 1,000 changes 97 keys apart touch about as many leaves; as a delta they
+  // are two chunks (the entries set, the link) and about 16 bytes each.
+  auto t = model.numbers.transient();
+  for (std::int64_t k = 0; k < 97'000; k += 97) t.set(k, -k);
+  model.numbers = std::move(t).persistent();
+  instadump::dosync([&] { state.set(model); });
+  const instadump::save_result scattered = instadump::save_all();
+  CHECK(scattered.chunks_written <= 3);
+  CHECK(scattered.bytes_written < 48 * 1024);
+
+  instadump::shutdown();
+  instadump::dosync([&] { state.set(holder{}); });
+  instadump::setup(f.dir.db());
+  REQUIRE(state.deref() == model);
+  model = state.deref();
+  model.numbers = model.numbers.erase(5).set(100'001, 1);  // a second delta, on the first
+  instadump::dosync([&] { state.set(model); });
+  const instadump::save_result next = instadump::save_all();
+  CHECK(next.chunks_written <= 4);  // entries set, keys erased, link
+  instadump::shutdown();
+
+  const taken_value stored = take(f.dir.db(), key);
+  const kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(stored.words.data()),
+                                              stored.words.size());
+  instadump::storage::chunked_members_value value(words, key);
+  REQUIRE(value.members().size() == 1);
+  CHECK(value.members()[0].delta != 0);
+  CHECK(value.members()[0].size == 100'000);
+  CHECK(stored.chunk_roots.size() == 2);  // the tree's root and the newest delta
+  CHECK_NOTHROW(stored.check(key));
+  instadump::dosync([&] { state.set(holder{}); });
+  instadump::setup(f.dir.db());
+  CHECK(state.deref() == model);
+  instadump::shutdown();
+}
+
+TEST_CASE("A save in which one member saves a delta and another its tree is loaded back, and saved on from",
+          "[persist][chunks][deltas]") {
+  const std::string key = "members::mixed";
+  test_util::fresh_session f;
+  instadump::ref<two_maps> state{};
+  instadump::state_registration<two_maps> reg(state, key, test_state::two_maps_schema, test_state::two_maps_codec);
+  instadump::setup(f.dir.db());
+  two_maps model{numbers(20'000).numbers, {numbers(20'000).numbers}};
+  instadump::dosync([&] { state.set(model); });
+  instadump::save_all();
+
+  // `first`: 200 scattered changes (a delta); `inner.second`: most of its
+  // entries (more than a delta may hold: its changed nodes, a new tree).
+  const auto change = [](test_state::int64_map m, std::int64_t step, std::int64_t to) {
+    auto t = m.transient();
+    for (std::int64_t k = 0; k < to; k += step) t.set(k, k + 1);
+    return std::move(t).persistent();
+  };
+  model.first = change(model.first, 97, 19'400);
+  model.inner.second = change(model.inner.second, 1, 15'000);
+  instadump::dosync([&] { state.set(model); });
+  instadump::save_all();
+  // Then small changes to both: two deltas, on the trees the store holds.
+  model.first = model.first.set(3, 3);
+  model.inner.second = model.inner.second.set(4, 4);
+  instadump::dosync([&] { state.set(model); });
+  const instadump::save_result small = instadump::save_all();
+  CHECK(small.chunks_written <= 4);
+  instadump::shutdown();
+
+  const taken_value stored = take(f.dir.db(), key);
+  const kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(stored.words.data()),
+                                              stored.words.size());
+  instadump::storage::chunked_members_value value(words, key);
+  REQUIRE(value.members().size() == 2);
+  for (const instadump::storage::chunked_member& m : value.members()) CHECK(m.delta != 0);
+  CHECK_NOTHROW(stored.check(key));
+  instadump::dosync([&] { state.set(two_maps{}); });
+  instadump::setup(f.dir.db());
+  CHECK(state.deref() == model);
+  instadump::shutdown();
+}
+
+TEST_CASE("Random changes to two members of a struct state, saved as deltas and trees, load back equal, in new "
+          "sessions and older snapshots",
+          "[persist][chunks][deltas]") {
+  test_util::fresh_session f;
+  instadump::ref<two_maps> state{};
+  instadump::state_registration<two_maps> reg(state, "members::random", test_state::two_maps_schema,
+                                              test_state::two_maps_codec);
+  instadump::setup_options o;
+  o.keep_generations = 3;
+  instadump::setup(f.dir.db(), o);
+
+  const std::uint64_t seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  auto below = [&](std::uint64_t n) { return static_cast<std::int64_t>(rng() % n); };
+  // Mostly a few changes, sometimes some hundreds, now and then more than
+  // half the map (too many for a delta), or none.
+  const auto change = [&](test_state::int64_map m) {
+    const int kind = static_cast<int>(below(20));
+    const std::int64_t changes =
+        kind == 0 ? 1'500 + below(500) : kind < 4 ? 20 + below(200) : kind < 8 ? 0 : 1 + below(5);
+    auto t = m.transient();
+    for (std::int64_t c = 0; c < changes; ++c) {
+      const std::int64_t k = below(3'000);
+      if (below(3) == 0) {
+        t.erase(k);
+      } else {
+        t.set(k, static_cast<std::int64_t>(rng()));
+      }
+    }
+    return std::move(t).persistent();
+  };
+
+  two_maps model{numbers(2'000).numbers, {numbers(2'500).numbers}};
+  std::vector<std::pair<std::uint64_t, two_maps>> saved;  // snapshot id, value; newest last
+  for (int round = 0; round < 120; ++round) {
+    model.first = change(model.first);
+    model.inner.second = change(model.inner.second);
+    if (round == 60) model.first = {};  // empty: back in the value, then a new tree
+    instadump::dosync([&] { state.set(model); });
+    saved.emplace_back(instadump::save_all().snapshot_id, model);
+
+    if (round % 10 == 9) {  // a new session loads it
+      instadump::shutdown();
+      instadump::dosync([&] { state.set(two_maps{}); });
+      instadump::setup(f.dir.db(), o);
+      REQUIRE(state.deref() == model);
+    }
+    if (round % 7 == 6) {  // back to a kept older snapshot, and on from there
+      const auto& [id, value] = saved[saved.size() - 1 - static_cast<std::size_t>(below(3))];
+      instadump::reload_all(id);
+      REQUIRE(state.deref() == value);
+      model = value;
+    }
+  }
+  instadump::shutdown();
+  instadump::dosync([&] { state.set(two_maps{}); });
+  instadump::setup(f.dir.db(), o);
   CHECK(state.deref() == model);
   instadump::shutdown();
 }

@@ -35,3 +35,13 @@ struct Holder {
   tick @0 :Int64;
   numbers @1 :Int64Map;
 }
+
+# A struct state with two pmap members, one inside a struct (members that
+# save deltas and trees in the same save: chunked_members_test.cpp).
+struct TwoMaps {
+  first @0 :Int64Map;
+  inner @1 :Inner;
+  struct Inner {
+    second @0 :Int64Map;
+  }
+}

@@ -87,6 +87,13 @@ struct holder {
 };
 inline constexpr instadump::schema_identity holder_schema{0x44440000cccc0007ull, 1};
 
+// An Int64Map (a member of a message) as a pmap.
+inline int64_map read_map_member(::Int64Map::Reader r) {
+  auto t = int64_map().transient();
+  read_int64_map(r, [&](std::int64_t k, std::int64_t v) { t.insert(k, v); });
+  return std::move(t).persistent();
+}
+
 inline void encode_holder(const holder& h, capnp::MessageBuilder& message) {
   auto b = message.initRoot<::Holder>();
   b.setTick(h.tick);
@@ -95,13 +102,44 @@ inline void encode_holder(const holder& h, capnp::MessageBuilder& message) {
 inline holder decode_holder(capnp::MessageReader& message, const instadump::schema_identity& stored) {
   if (stored.fingerprint != holder_schema.fingerprint) throw std::runtime_error("not a Holder");
   auto r = message.getRoot<::Holder>();
-  auto t = int64_map().transient();
-  read_int64_map(r.getNumbers(), [&](std::int64_t k, std::int64_t v) { t.insert(k, v); });
-  return holder{r.getTick(), std::move(t).persistent()};
+  return holder{r.getTick(), read_map_member(r.getNumbers())};
 }
 inline constexpr instadump::state_codec<holder> holder_codec{&encode_holder, &decode_holder};
 
+// A struct state with two pmap members stored node by node, one of them in
+// a member struct: TwoMaps.
+struct two_maps {
+  struct inner_maps {
+    int64_map second;
+    friend bool operator==(const inner_maps&, const inner_maps&) = default;
+  };
+  int64_map first;
+  inner_maps inner;
+  friend bool operator==(const two_maps&, const two_maps&) = default;
+};
+inline constexpr instadump::schema_identity two_maps_schema{0x44440000cccc0008ull, 1};
+
+inline void encode_two_maps(const two_maps& v, capnp::MessageBuilder& message) {
+  auto b = message.initRoot<::TwoMaps>();
+  write_int64_map(v.first, b.initFirst());
+  write_int64_map(v.inner.second, b.initInner().initSecond());
+}
+inline two_maps decode_two_maps(capnp::MessageReader& message, const instadump::schema_identity& stored) {
+  if (stored.fingerprint != two_maps_schema.fingerprint) throw std::runtime_error("not a TwoMaps");
+  auto r = message.getRoot<::TwoMaps>();
+  return two_maps{read_map_member(r.getFirst()), {read_map_member(r.getInner().getSecond())}};
+}
+inline constexpr instadump::state_codec<two_maps> two_maps_codec{&encode_two_maps, &decode_two_maps};
+
 }  // namespace test_state
+
+template <>
+struct instadump::chunked_members<test_state::two_maps> {
+  using members = std::tuple<instadump::member_path<&test_state::two_maps::first>,
+                             instadump::member_path<&test_state::two_maps::inner,
+                                                    &test_state::two_maps::inner_maps::second>>;
+  static constexpr std::array<std::string_view, 2> paths = {"first", "inner.second"};
+};
 
 template <>
 struct instadump::chunked_members<test_state::holder> {

@@ -144,6 +144,11 @@ void write_seeds(const std::filesystem::path& corpus) {
       instadump::dosync([&] {
         fz::names.alter([](const auto& m) { return m.set(7, "renamed").set(3, "added").erase(14); });
         fz::tags.alter([](const auto& s) { return s.insert("new-tag").erase("tag-3"); });
+        fz::world_state.alter([](const fz::world& w) {  // (a member's delta)
+          fz::world next = w;
+          next.names = fz::names.deref();
+          return next;
+        });
       });
       instadump::save_all();
     }
