@@ -115,6 +115,10 @@ std::string codec_context::member_of(const std::string& key, const member& mem, 
   return "(" + object + ".*member_pointer(" + access_tag(key, mem) + "{}))";
 }
 
+std::string codec_context::private_member_pointer(const std::string& key, const member& mem) const {
+  return "member_pointer(instadump_generated::" + access_tag(key, mem) + "{})";
+}
+
 // The helpers every codec uses live in instadump/support/codec_support.h. Only
 // member_access is generated: its explicit instantiations (which may name
 // private members) must be in a namespace enclosing the template.

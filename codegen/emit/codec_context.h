@@ -67,6 +67,9 @@ class codec_context {
 
   // `object.member`, through the member pointer for a non-public member.
   std::string member_of(const std::string& key, const member& mem, const std::string& object) const;
+  // The pointer to non-public member `mem` of record `key`, as a constant
+  // expression that is valid anywhere after member_access_tags().
+  std::string private_member_pointer(const std::string& key, const member& mem) const;
   // The member_access template the code reaches non-public members with.
   static std::string member_access_template();
   // The tags and explicit instantiations of member_access for every

@@ -59,8 +59,9 @@ std::string registration(const codec_context& ctx, const state& s, bool words) {
 }
 
 // The pmap, pset and pvector members of `type` (a record) reached through
-// public data members of records only, each as the C++ member chain
-// (&Owner::member, ...) and its field path in the schema.
+// data members of records only, each as the C++ member chain (&Owner::member,
+// or for a non-public member of a [[instadump::persist_private]] class the
+// pointer its member_access tag hands out) and its field path in the schema.
 struct chunked_member_path {
   std::vector<std::string> pointers;
   std::string schema_path;
@@ -70,9 +71,11 @@ void find_chunked_members(const codec_context& ctx, const std::string& type, std
   const type_node& t = ctx.type(type);
   if (t.kind != type_kind::record || depth > 16) return;
   for (const member& m : t.members) {
-    if (m.obsolete || !m.private_owner.empty() || m.type.empty()) continue;  // (private: stored whole)
+    if (m.obsolete || m.type.empty()) continue;
     std::vector<std::string> chain = pointers;
-    chain.push_back("&" + t.cpp + "::" + m.cpp_name);
+    chain.push_back(m.private_owner.empty()
+                        ? "&" + t.cpp + "::" + m.cpp_name
+                        : ctx.private_member_pointer(type, m));
     const std::string path = schema_path + "." + m.schema_name;
     const type_node& mt = ctx.type(m.type);
     if (mt.container == "pmap" || mt.container == "pset" || mt.container == "pvector") {
@@ -120,14 +123,19 @@ std::string emit_codec(const model& m, const schema_history& history, const sche
   const decoder dec(ctx);
   const migration_emitter migrations(ctx, dec);
   out += includes(capnp_header, history_header);
-  std::set<std::string> with_members;  // (one specialization per type)
-  for (const state* s : states) {
-    if (!with_members.insert(s->type).second) continue;
-    const std::string members = chunked_members_of(ctx, *s);
-    if (!members.empty()) out += members + "\n";
-  }
   out += "namespace {\nnamespace instadump_generated {\n\nusing namespace ::instadump::codec_support;\n" +
          codec_context::member_access_template() + ctx.member_access_tags();
+  // (After the access tags, which reach non-public members; at namespace
+  // scope, as an explicit specialization must be.)
+  std::string members;
+  std::set<std::string> with_members;  // (one specialization per type)
+  for (const state* s : states) {
+    if (with_members.insert(s->type).second) members += chunked_members_of(ctx, *s);
+  }
+  if (!members.empty()) {
+    out += "\n}  // namespace instadump_generated\n}  // namespace\n\n" + members +
+           "\nnamespace {\nnamespace instadump_generated {\n";
+  }
   out += "\n// Forward declarations (types may be recursive).\n";
   for (const std::string& k : ctx.ordered_types()) out += enc.declaration(k) + dec.declarations(k);
   for (auto& [k, e] : ctx.older_layouts()) out += migrations.declaration(k, e);

@@ -220,6 +220,15 @@ struct MapTextFloat64Entry {
   value @1 :Float64;
 }
 
+struct PcTheLedgerState {  # state pc::the_ledger
+  value @0 :PcLedger;
+}
+
+struct PcLedger {  # ::pc::ledger
+  revision @0 :Int64;
+  players @1 :List(MapInt64PcPlayerEntry);
+}
+
 struct PcTheWorldState {  # state pc::the_world
   value @0 :PcWorld;
 }

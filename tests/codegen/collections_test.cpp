@@ -2,7 +2,8 @@
 // the generated codec and a real save / reload_all: every kind of element,
 // collections as states and as members, nested in each other, empty ones,
 // and collections large enough to have branches; a struct state's
-// collection members saved node by node.
+// collection members saved node by node, public ones and the private one of
+// a [[instadump::persist_private]] class.
 #include <catch2/catch.hpp>
 
 #include <array>
@@ -78,8 +79,27 @@ struct world {
   friend bool operator==(const world&, const world&) = default;
 };
 
+// A class whose collection is private: saved node by node too.
+class [[instadump::persist_private]] ledger {
+ public:
+  ledger() = default;
+  explicit ledger(instadump::pmap<std::int64_t, player> players) : players_(std::move(players)) {}
+  const instadump::pmap<std::int64_t, player>& players() const { return players_; }
+  ledger with(std::int64_t id, const player& p) const {
+    ledger next(players_.set(id, p));
+    next.revision_ = revision_ + 1;
+    return next;
+  }
+  friend bool operator==(const ledger&, const ledger&) = default;
+
+ private:
+  std::int64_t revision_ = 0;
+  instadump::pmap<std::int64_t, player> players_;
+};
+
 [[instadump::state]] instadump::ref<instadump::pmap<std::int64_t, player>> players;
 [[instadump::state]] instadump::ref<world> the_world;
+[[instadump::state]] instadump::ref<ledger> the_ledger;
 [[instadump::state]] instadump::ref<instadump::pvector<std::int64_t>> numbers;
 [[instadump::state]] instadump::ref<instadump::pset<std::string>> words;
 [[instadump::state]] instadump::ref<elements> all_elements;
@@ -289,5 +309,39 @@ TEST_CASE("a struct state's collection members are saved node by node: a change 
   set(pc::the_world, {});
   instadump::setup(dir.path());
   CHECK(pc::the_world.deref() == w);
+  instadump::shutdown();
+}
+
+TEST_CASE("a private collection member of a persist_private class is saved node by node", "[codegen]") {
+  test_util::scratch_dir dir;
+  instadump::shutdown();
+  instadump::setup(dir.path());
+  auto players = instadump::pmap<std::int64_t, pc::player>().transient();
+  for (std::int64_t id = 0; id < 20000; ++id) players.set(id, make_player(id));
+  pc::ledger l(std::move(players).persistent());
+  set(pc::the_ledger, l);
+  const instadump::save_result first = instadump::save_all();
+  CHECK(first.chunks_written > 100);
+
+  l = l.with(77, make_player(5));
+  set(pc::the_ledger, l);
+  const instadump::save_result second = instadump::save_all();
+  CHECK(second.chunks_written >= 1);
+  CHECK(second.chunks_written <= 6);
+  CHECK(second.bytes_written * 20 < first.bytes_written);
+
+  instadump::shutdown();
+  set(pc::the_ledger, {});
+  instadump::setup(dir.path());
+  CHECK(pc::the_ledger.deref() == l);
+  l = pc::the_ledger.deref().with(78, make_player(6));
+  set(pc::the_ledger, l);
+  const instadump::save_result third = instadump::save_all();  // incremental after a load, too
+  CHECK(third.chunks_written >= 1);
+  CHECK(third.chunks_written <= 6);
+  instadump::shutdown();
+  set(pc::the_ledger, {});
+  instadump::setup(dir.path());
+  CHECK(pc::the_ledger.deref() == l);
   instadump::shutdown();
 }

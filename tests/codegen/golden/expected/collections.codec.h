@@ -18,14 +18,6 @@
 #include "instadump/support/wire_reader.h"
 #include "collections.capnp.h"
 
-// The persistent collections in store are saved node by node.
-template <>
-struct instadump::chunked_members<::coll::store> {
-  using members = std::tuple<::instadump::member_path<&::coll::store::stock>,
-      ::instadump::member_path<&::coll::store::front, &::coll::shelf::slots>>;
-  static constexpr std::array<std::string_view, 2> paths = {"value.stock", "value.front.slots"};
-};
-
 namespace {
 namespace instadump_generated {
 
@@ -38,6 +30,20 @@ template <auto Pointer, class Tag>
 struct member_access {
   friend constexpr auto member_pointer(Tag) { return Pointer; }
 };
+
+}  // namespace instadump_generated
+}  // namespace
+
+// The persistent collections in store are saved node by node.
+template <>
+struct instadump::chunked_members<::coll::store> {
+  using members = std::tuple<::instadump::member_path<&::coll::store::stock>,
+      ::instadump::member_path<&::coll::store::front, &::coll::shelf::slots>>;
+  static constexpr std::array<std::string_view, 2> paths = {"value.stock", "value.front.slots"};
+};
+
+namespace {
+namespace instadump_generated {
 
 // Forward declarations (types may be recursive).
 void encode_list_0(const ::instadump::pset<long>& v, ::capnp::List<::std::int64_t>::Builder b);
