@@ -57,6 +57,13 @@ struct taken_value {
   std::vector<std::uint64_t> chunk_roots;
 
   std::span<const std::byte> bytes() const { return std::as_bytes(std::span(words)); }
+  kj::ArrayPtr<const capnp::word> capnp_words() const {
+    return {reinterpret_cast<const capnp::word*>(words.data()), words.size()};
+  }
+  // The members its ChunkedMembers lists.
+  std::vector<instadump::storage::chunked_member> members() const {
+    return instadump::storage::chunked_members_value(capnp_words(), "test").members();
+  }
   void check(const std::string& key) const {
     instadump::check_chunked_value_decodes(key, bytes(), [&](std::uint64_t id) {
       auto it = chunks.find(id);
@@ -86,8 +93,7 @@ taken_value take(const std::filesystem::path& dir, const std::string& key) {
 // set) replaces the state's message.
 template <class Edit>
 taken_value rewritten(const taken_value& v, Edit edit, const holder* value = nullptr) {
-  kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(v.words.data()), v.words.size());
-  instadump::storage::chunked_members_value stored(words, "test");
+  instadump::storage::chunked_members_value stored(v.capnp_words(), "test");
   std::vector<instadump::storage::chunked_member> members = stored.members();
   edit(members);
   capnp::MallocMessageBuilder message;
@@ -342,12 +348,10 @@ TEST_CASE("Scattered changes to a struct state's pmap member are saved as a delt
   instadump::shutdown();
 
   const taken_value stored = take(f.dir.db(), key);
-  const kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(stored.words.data()),
-                                              stored.words.size());
-  instadump::storage::chunked_members_value value(words, key);
-  REQUIRE(value.members().size() == 1);
-  CHECK(value.members()[0].delta != 0);
-  CHECK(value.members()[0].size == 100'000);
+  const std::vector<instadump::storage::chunked_member> members = stored.members();
+  REQUIRE(members.size() == 1);
+  CHECK(members[0].delta != 0);
+  CHECK(members[0].size == 100'000);
   CHECK(stored.chunk_roots.size() == 2);  // the tree's root and the newest delta
   CHECK_NOTHROW(stored.check(key));
   instadump::dosync([&] { state.set(holder{}); });
@@ -387,11 +391,9 @@ TEST_CASE("A save in which one member saves a delta and another its tree is load
   instadump::shutdown();
 
   const taken_value stored = take(f.dir.db(), key);
-  const kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(stored.words.data()),
-                                              stored.words.size());
-  instadump::storage::chunked_members_value value(words, key);
-  REQUIRE(value.members().size() == 2);
-  for (const instadump::storage::chunked_member& m : value.members()) CHECK(m.delta != 0);
+  const std::vector<instadump::storage::chunked_member> members = stored.members();
+  REQUIRE(members.size() == 2);
+  for (const instadump::storage::chunked_member& m : members) CHECK(m.delta != 0);
   CHECK_NOTHROW(stored.check(key));
   instadump::dosync([&] { state.set(two_maps{}); });
   instadump::setup(f.dir.db());
