@@ -67,8 +67,9 @@ struct uint64_list_payload {
   }
 };
 
-// What a pmap or pset state has stored beyond its tree's nodes: the root
-// chunk of the stored tree and the deltas saved on it since.
+// What a pmap or pset state (or member of a struct state) has stored beyond
+// its tree's nodes: the root chunk of the stored tree and the deltas saved
+// on it since.
 struct chunk_history {
   std::uint64_t tree_root = 0;      // 0: nothing stored (the next save writes a tree)
   std::uint64_t delta_head = 0;     // the newest delta's link chunk (0: none)
