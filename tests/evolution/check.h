@@ -1,4 +1,4 @@
-// Shared by the eight versions of the evolution test program (v1/ .. v8/).
+// Shared by the nine versions of the evolution test program (v1/ .. v9/).
 //
 // Each version is the same small shop program at a later release: v2 adds
 // members and states, v3 renames a member and a state, v4 changes a member's
@@ -6,7 +6,9 @@
 // extends an enum and a variant, v5 removes a member, v6 changes the member
 // type of v4 again (a second migration, chained after the first), v7 adds a
 // std::map state, v8 switches it to instadump::pmap and a std::vector state
-// to instadump::pvector and changes their element type (a migration).
+// to instadump::pvector and changes their element type (a migration), v9
+// switches a member of a struct state (Stats::code) to instadump::pvector,
+// which is then stored node by node.
 // run_evolution.cmake runs them in sequence against one database. Every
 // snapshot records which version wrote it (the state shop::writer), and
 // each program knows what every older snapshot must look like through its

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rewrites the schema histories of the eight releases the way a user's would
+# Rewrites the schema histories of the nine releases the way a user's would
 # have grown: release 1's history is written by building it, then each next
 # release starts from a copy of the previous one and extends it. The
 # migrations of releases 4, 6 and 8 are removed for their first build, which must
@@ -13,7 +13,7 @@ unset INSTADUMP_LOCKED
 rm -f "$here"/v*/evolve_v*.schema-history.json "$here"/v*/evolve_v*.capnp
 printf '{"instadump_schema_history": 1, "versions": []}\n' > "$here/v1/evolve_v1.schema-history.json"
 ninja -C "$build" evolve_v1
-for v in 2 3 4 5 6 7 8; do
+for v in 2 3 4 5 6 7 8 9; do
   cp "$here/v$((v - 1))/evolve_v$((v - 1)).schema-history.json" "$here/v$v/evolve_v$v.schema-history.json"
   if [[ $v == 4 || $v == 6 || $v == 8 ]]; then
     cp "$here/v$v/shop.cpp" "$build/v$v-shop.cpp.orig"

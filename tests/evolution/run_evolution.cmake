@@ -1,8 +1,8 @@
-# Runs the eight releases of the evolution program in sequence against one
+# Runs the nine releases of the evolution program in sequence against one
 # database (see check.h): each reads what the older ones wrote, then writes
 # its own snapshot; each checks every stored snapshot; an older release
 # refuses a snapshot whose types it cannot read, and changes nothing.
-#   -DBIN_DIR=<dir of evolve_v1..6> -DWORK_DIR=<scratch>
+#   -DBIN_DIR=<dir of evolve_v1..9> -DWORK_DIR=<scratch>
 cmake_minimum_required(VERSION 3.25)  # script mode: current policies
 file(REMOVE_RECURSE ${WORK_DIR})
 set(db ${WORK_DIR}/db)
@@ -75,3 +75,26 @@ foreach(v 7 8)
   step(${v} write)
   check_all(${v})
 endforeach()
+
+# Release 9 switches a member of a struct state (Stats::code) from
+# std::vector to pvector, compatibly: it reads every older snapshot, and its
+# save stores the member node by node (ChunkedMembers).
+step(9 check)
+step(9 write)
+check_all(9)
+set(all_by_v9 "${last_output}")
+
+# Release 8 cannot read a member stored node by node: it refuses release 9's
+# snapshot, naming the ref and the member, and changes nothing.
+execute_process(COMMAND ${BIN_DIR}/evolve_v8 ${db} check RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "cannot restore ref 'shop::stats'"
+   OR NOT err MATCHES "member 'value.code' is stored node by node")
+  message(FATAL_ERROR "evolution test: v8 should refuse v9's snapshot naming shop::stats and its member, got exit "
+                      "${rc}:\n${out}${err}")
+endif()
+message(STATUS "v8 check (refused, as documented):\n${err}")
+check_all(9)
+if(NOT last_output STREQUAL all_by_v9)
+  message(FATAL_ERROR "evolution test: the refused load changed the database:\nbefore:\n${all_by_v9}after:\n"
+                      "${last_output}")
+endif()
