@@ -205,15 +205,15 @@ class typed_state final : public state_entry {
                               chunk_sink& sink) const override {
     if constexpr (chunked_traits<T>::chunked) {
       const auto value_of = [](const version_base* x) { return x ? &static_cast<const version<T>&>(*x).value : nullptr; };
-      if constexpr (stores_members) {
-        return chunked_traits<T>::chunks::save(static_cast<const version<T>&>(v).value, value_of(basis.previous),
-                                               value_of(basis.tree), basis.member_histories, epoch, schema(),
-                                               codec_.encode, sink);
-      } else {
-        return chunked_traits<T>::chunks::save(static_cast<const version<T>&>(v).value, value_of(basis.previous),
-                                               value_of(basis.tree), basis.history, epoch, schema(), codec_.encode,
-                                               sink);
-      }
+      const auto& history = [&]() -> const auto& {  // (a struct state's: one per member)
+        if constexpr (stores_members) {
+          return basis.member_histories;
+        } else {
+          return basis.history;
+        }
+      }();
+      return chunked_traits<T>::chunks::save(static_cast<const version<T>&>(v).value, value_of(basis.previous),
+                                             value_of(basis.tree), history, epoch, schema(), codec_.encode, sink);
     } else {
       return state_entry::encode_chunked(v, basis, epoch, sink);
     }
