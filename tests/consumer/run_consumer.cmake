@@ -20,7 +20,8 @@
 # fails the build.
 #   -DMODE=installed|vendored -DCMAKE_EXE=<cmake> -DCONSUMER_DIR=<tests/consumer>
 #   -DBUILD_DIR=<instadump build> (installed) -DSOURCE_DIR=<instadump checkout> (vendored)
-#   -DWORK_DIR=<scratch> -DCXX=<clang++-19> -DCONFIG=<build type> [-DJOBS=<n>]
+#   -DWORK_DIR=<scratch> -DCXX=<clang++-19> -DCONFIG=<build type>
+#   [-DCONFIG_FLAGS=<that build type's CMAKE_CXX_FLAGS_<CONFIG>>] [-DJOBS=<n>]
 cmake_minimum_required(VERSION 3.25)  # script mode: current policies
 if(NOT JOBS)
   set(JOBS 2)
@@ -60,6 +61,10 @@ elseif(MODE STREQUAL "vendored")
   set(configure_args -DINSTADUMP_SOURCE_DIR=${SOURCE_DIR})
 else()
   message(FATAL_ERROR "consumer test: MODE must be installed or vendored, not '${MODE}'")
+endif()
+if(CONFIG AND CONFIG_FLAGS)
+  string(TOUPPER "${CONFIG}" config_upper)
+  list(APPEND configure_args "-DCMAKE_CXX_FLAGS_${config_upper}=${CONFIG_FLAGS}")
 endif()
 file(COPY ${CONSUMER_DIR}/shop/ DESTINATION ${src}/shop)
 file(COPY ${CONSUMER_DIR}/plugins/ DESTINATION ${src}/plugins)
