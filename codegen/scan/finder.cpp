@@ -39,7 +39,7 @@ class collector : public clang::RecursiveASTVisitor<collector> {
   bool shouldVisitImplicitCode() const { return false; }
 
   bool VisitVarDecl(clang::VarDecl* v) {
-    if (!v->isFromASTFile() && v->hasAttr<clang::AnnotateAttr>() && is_state(v)) states.push_back(v);
+    if (!v->isFromASTFile() && is_state(v)) states.push_back(v);
     return true;
   }
   // Definitions of instadump::schema::migrate(const vN::...& old), by the
@@ -64,9 +64,9 @@ class consumer : public clang::ASTConsumer {
   consumer(clang::CompilerInstance& ci, scan_results& results) : ci_(ci), results_(results) {}
 
   // Top-level declarations parsed from the scanned source and the headers
-  // it includes, until the traversal starts (which may deserialize more).
+  // it includes.
   bool HandleTopLevelDecl(clang::DeclGroupRef group) override {
-    if (!traversing_) parsed_.insert(parsed_.end(), group.begin(), group.end());
+    parsed_.insert(parsed_.end(), group.begin(), group.end());
     return true;
   }
   // Declarations the AST reader hands over from the imported modules' BMIs
@@ -80,9 +80,11 @@ class consumer : public clang::ASTConsumer {
     // would deserialize every declaration of `import instadump;` (the
     // standard library, Cap'n Proto, the runtime) from its BMI, which was
     // ~85% of a scan's time (18 s for a one-state source; now 3 s).
-    traversing_ = true;
+    // (Moved out: a traversal may deserialize declarations, and whatever
+    // reaches the consumer meanwhile must not touch the list it walks.)
+    const std::vector<clang::Decl*> parsed = std::move(parsed_);
     collector c;
-    for (clang::Decl* d : parsed_) c.TraverseDecl(d);
+    for (clang::Decl* d : parsed) c.TraverseDecl(d);
     std::set<const clang::VarDecl*> seen;
     for (const clang::VarDecl* v : c.states) {
       if (seen.insert(v->getCanonicalDecl()).second) check_state(ctx, v);
@@ -170,7 +172,6 @@ class consumer : public clang::ASTConsumer {
   clang::CompilerInstance& ci_;
   scan_results& results_;
   std::vector<clang::Decl*> parsed_;
-  bool traversing_ = false;
 };
 
 class action : public clang::ASTFrontendAction {
