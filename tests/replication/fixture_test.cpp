@@ -1,5 +1,6 @@
 // The test fixture itself: a PostgreSQL of the test's own starts, answers,
-// restarts on the same port, and streams to a standby.
+// restarts on the same port, never takes another's server for its own, and
+// streams to a standby.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -20,6 +21,21 @@ TEST_CASE("pg_server starts a cluster of its own on 127.0.0.1, restarts it, and 
     CHECK(pg.psql("select x from t") == "7");
   }
   CHECK_FALSE(std::filesystem::exists(data));
+}
+
+TEST_CASE("pg_server given a port another server listens on starts on a new one, and answers for itself",
+          "[fixture]") {
+  // Over TCP, the other server would answer the readiness check; the new
+  // postmaster, unable to bind, would exit unnoticed, and the test using it
+  // would talk to a server that another test stops.
+  pg_test::pg_server other;
+  pg_test::pg_server::cluster_options options;
+  options.first_port = other.port();
+  pg_test::pg_server pg(options);
+  CHECK(pg.port() != other.port());
+  CHECK(pg.psql("show data_directory") == pg.data_dir().string());
+  other.stop();
+  CHECK(pg.psql("select 1") == "1");
 }
 
 TEST_CASE("pg_server makes a streaming standby with pg_basebackup -R", "[fixture]") {

@@ -138,7 +138,9 @@ std::string bindir() {
 #endif
 }
 
-pg_server::pg_server(cluster_options options) : root_(make_root()), data_(root_ / "data"), port_(free_port()),
+pg_server::pg_server() : pg_server(cluster_options{}) {}
+
+pg_server::pg_server(cluster_options options) : root_(make_root()), data_(root_ / "data"), port_(options.first_port ? options.first_port : free_port()),
                                                 options_(std::move(options)) {
   try {
     run({bindir() + "/initdb", "-D", data_.string(), "-U", "postgres", "--auth=trust", "--no-sync",
@@ -148,7 +150,7 @@ pg_server::pg_server(cluster_options options) : root_(make_root()), data_(root_ 
       std::ofstream conf(data_ / "postgresql.conf", std::ios::app);
       for (const auto& line : options_.conf_lines) conf << line << "\n";
     }
-    start();
+    start_on_a_free_port();
   } catch (...) {
     std::error_code ec;
     std::filesystem::remove_all(root_, ec);
@@ -169,7 +171,7 @@ pg_server pg_server::standby_of(const pg_server& primary, const std::string& app
     std::ofstream conf(standby.data_ / "postgresql.conf", std::ios::app);
     conf << "cluster_name = '" << application_name << "'\n";
   }
-  standby.start();
+  standby.start_on_a_free_port();
   return standby;
 }
 
@@ -229,15 +231,44 @@ void pg_server::start() {
   wait_until_ready();
 }
 
+void pg_server::start_on_a_free_port() {
+  // The port free_port() found may be taken before the postmaster binds it:
+  // by another test process's server, or as the local port of some client's
+  // connection. The postmaster then exits ("Address already in use"), and a
+  // first start simply tries another port. (A restart keeps its port: the
+  // URL the test handed out names it.)
+  for (int attempt = 1;; ++attempt) {
+    try {
+      start();
+      return;
+    } catch (const port_taken&) {
+      if (attempt == 5) throw;
+      port_ = free_port();
+    }
+  }
+}
+
 void pg_server::wait_until_ready() {
-  std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=postgres "
-                         "connect_timeout=2";
+  // Asked through the Unix socket in this server's own directory, so that the
+  // answer is this postmaster's. Over TCP, another test's server that holds
+  // the same port would answer; this one would have exited, unnoticed, and
+  // the test would go on against a server that is not its own. (The
+  // postmaster binds its TCP address before it creates the Unix socket, and
+  // exits when the bind fails: ready here means it listens on port_.)
+  std::string conninfo = "host=" + root_.string() + " port=" + std::to_string(port_) +
+                         " user=postgres dbname=postgres connect_timeout=2";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (PQping(conninfo.c_str()) != PQPING_OK) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("pg_server: postgres exited while starting: " + read_file(root_ / "postgres.log"));
+      const std::string log = read_file(root_ / "postgres.log");
+      if (log.find("Address already in use") != std::string::npos) {
+        // Only this start's lines matter: the log is appended to.
+        std::filesystem::rename(root_ / "postgres.log", root_ / ("postgres.log.port" + std::to_string(port_)));
+        throw port_taken("pg_server: port " + std::to_string(port_) + " was taken: " + log);
+      }
+      throw std::runtime_error("pg_server: postgres exited while starting: " + log);
     }
     if (std::chrono::steady_clock::now() > deadline) {
       kill();

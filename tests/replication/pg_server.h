@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,10 +31,14 @@ class pg_server {
     std::vector<std::string> settings;
     // Lines added to postgresql.conf (e.g. synchronous_standby_names).
     std::vector<std::string> conf_lines;
+    // The port to try first; 0 = one nothing listens on right now. (Tests of
+    // the fixture use it to hand over a port that is taken.)
+    int first_port = 0;
   };
 
   // initdb + start. Throws when the binaries are missing or start fails.
-  explicit pg_server(cluster_options options = {});
+  pg_server();
+  explicit pg_server(cluster_options options);
   // A streaming standby of `primary` (pg_basebackup -R), started.
   static pg_server standby_of(const pg_server& primary, const std::string& application_name);
   // Stops the postmaster (fast shutdown) and removes the directory.
@@ -67,7 +72,15 @@ class pg_server {
 
  private:
   struct adopt_tag {};
+  // The postmaster exited at start because another socket holds port_.
+  struct port_taken : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
   pg_server(adopt_tag, std::filesystem::path root, int port, cluster_options options);
+  // start(), on a new port each time the port turns out to be taken.
+  void start_on_a_free_port();
+  // Throws port_taken, or std::runtime_error when it exits for another reason
+  // or does not answer within 60 s.
   void wait_until_ready();
   std::string run_psql(const std::string& flag, const std::string& argument) const;
 
