@@ -62,11 +62,12 @@ replicator::replicator(const options& o, storage::snapshot_store& local)
                             "setup_options::replicate.standby = true to wait and take over when it ends");
   }
   epoch_ = copy->epoch();
+  restored_snapshot restored;
   if (empty) {
-    restore_from_copy(*copy, local_,
-                      options_.restore_snapshot != 0 ? std::optional(options_.restore_snapshot) : std::nullopt);
+    restored = restore_snapshot_from_copy(
+        *copy, local_, options_.restore_snapshot != 0 ? std::optional(options_.restore_snapshot) : std::nullopt);
   }
-  shipper_->attach(*copy);
+  shipper_->attach(*copy, &restored);
   copy_ = std::move(copy);
   const std::optional<storage::snapshot_info> newest = local_.newest();
   {

@@ -10,6 +10,11 @@
 namespace instadump::replication {
 std::uint64_t restore_from_copy(replicated_copy& copy, storage::snapshot_store& local,
                                 std::optional<std::uint64_t> seq) {
+  return restore_snapshot_from_copy(copy, local, seq).local_id;
+}
+
+restored_snapshot restore_snapshot_from_copy(replicated_copy& copy, storage::snapshot_store& local,
+                                             std::optional<std::uint64_t> seq) {
   if (local.newest()) {
     throw invalid_option("instadump replication of store \"" + copy.store() + "\": restore into \"" +
                          local.directory().string() + "\" refused: it holds snapshots already (use an empty "
@@ -21,7 +26,7 @@ std::uint64_t restore_from_copy(replicated_copy& copy, storage::snapshot_store& 
       throw replication_error("instadump replication of store \"" + copy.store() + "\": no replicated snapshot " +
                               std::to_string(*seq) + " (the copy is empty)");
     }
-    return 0;
+    return {};
   }
   const std::uint64_t at = seq.value_or(head->seq);
   if (at == 0 || at > head->seq) {
@@ -31,8 +36,11 @@ std::uint64_t restore_from_copy(replicated_copy& copy, storage::snapshot_store& 
 
   copy_snapshot snapshot("instadump replication of store \"" + copy.store() + "\", replicated snapshot " +
                          std::to_string(at));
+  restored_snapshot restored;
+  restored.seq = at;
   copy.read_values(at, [&](std::string_view key, const copy_entry& e, std::span<const std::byte> bytes) {
     snapshot.add_value(key, e, bytes, "restore an older snapshot");
+    restored.entries.emplace(std::string(key), e);
   });
   snapshot.read_chunks(copy, 0);
   storage::snapshot_delta delta = snapshot.delta();
@@ -42,7 +50,8 @@ std::uint64_t restore_from_copy(replicated_copy& copy, storage::snapshot_store& 
   delta.next_chunk_id_floor = copy.next_chunk_id();
   const std::vector<storage::schema_record> schemas = copy.read_schemas(snapshot.fingerprints());
 
-  return local.write_snapshot(0, std::move(delta), /*durable=*/true, schemas).id;
+  restored.local_id = local.write_snapshot(0, std::move(delta), /*durable=*/true, schemas).id;
+  return restored;
 }
 
 }  // namespace instadump::replication

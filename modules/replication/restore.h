@@ -11,6 +11,14 @@
 
 namespace instadump::replication {
 
+// A replicated snapshot written into a local store, and the copy's entries
+// for it (what snapshot_shipper::attach would read again).
+struct restored_snapshot {
+  std::uint64_t local_id = 0;  // 0: the copy had no snapshot, nothing was written
+  std::uint64_t seq = 0;       // the replicated snapshot's
+  copy_entries entries;
+};
+
 // Writes replicated snapshot `seq` (the newest when nullopt) into `local`,
 // which must hold no snapshot yet, as one durable snapshot; returns its
 // local id, or 0 when the copy has no snapshot (nothing written). Each
@@ -21,5 +29,8 @@ namespace instadump::replication {
 // holds snapshots already.
 std::uint64_t restore_from_copy(replicated_copy& copy, storage::snapshot_store& local,
                                 std::optional<std::uint64_t> seq = std::nullopt);
+// The same, also returning the entries it read.
+restored_snapshot restore_snapshot_from_copy(replicated_copy& copy, storage::snapshot_store& local,
+                                             std::optional<std::uint64_t> seq = std::nullopt);
 
 }  // namespace instadump::replication

@@ -41,9 +41,15 @@ const std::function<void()>& no_hook() {
 
 }  // namespace
 
-void snapshot_shipper::attach(replicated_copy& copy) {
+void snapshot_shipper::attach(replicated_copy& copy, const restored_snapshot* read_just_now) {
   std::optional<copy_head> head = copy.head();
-  entries_ = head ? copy.entries_at(head->seq) : copy_entries{};
+  if (!head) {
+    entries_.clear();
+  } else if (read_just_now && read_just_now->local_id != 0 && read_just_now->seq == head->seq) {
+    entries_ = read_just_now->entries;
+  } else {
+    entries_ = copy.entries_at(head->seq);
+  }
   chunks_ = copy.chunk_ids();
   schemas_ = copy.schema_fingerprints();
   last_local_ = 0;

@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "replication/replicated_copy.h"
+#include "replication/restore.h"
 #include "replication/saved_snapshot.h"
 #include "storage/snapshot_store.h"
 
@@ -42,7 +43,12 @@ class snapshot_shipper {
   // restored by a build that did not move its ids past the copy's): a new
   // chunk under such an id would count as shipped, and a later restore
   // would assemble the copy's old chunk instead.
-  void attach(replicated_copy& copy);
+  //
+  // `read_just_now`: the copy's entries for one of its snapshots, read by the
+  // caller under the lease it still holds (a restore). When that snapshot is
+  // still the newest, they are not read again: for a big state, that read is
+  // as long as the restore's own.
+  void attach(replicated_copy& copy, const restored_snapshot* read_just_now = nullptr);
 
   // Ships, in order, the kept local snapshots after the last one shipped,
   // up to `upto`, taking each from `saved` (sorted by id) when it is there.
