@@ -89,7 +89,7 @@ std::optional<local_position> locate_local(const std::string& url, const std::st
 
   // By values, against the copy's newest.
   pg_result values = conn.query(
-      "SELECT t.newest, e.key, e.seq, instadump.entry_head(e.entry), length(e.entry) FROM instadump.stores t "
+      "SELECT t.newest, e.key, e.seq, " + entry_head_sql("e.entry") + ", length(e.entry) FROM instadump.stores t "
       "LEFT JOIN LATERAL ("
       "  SELECT key, seq, entry FROM ("
       "    SELECT DISTINCT ON (key) key, seq, entry FROM instadump.entries "

@@ -111,4 +111,11 @@ read_entry decode_entry_head(std::span<const std::byte> head, std::int64_t entry
   return out;
 }
 
+std::string entry_head_sql(std::string_view entry) {
+  const std::string e(entry);
+  return "CASE WHEN length(" + e + ") < 25 THEN " + e + " ELSE substring(" + e + " FOR 25 + 8 * (SELECT "
+         "(get_byte(h, 21) << 24) | (get_byte(h, 22) << 16) | (get_byte(h, 23) << 8) | get_byte(h, 24) "
+         "FROM (SELECT substring(" + e + " FOR 25) AS h) prefix)) END";
+}
+
 }  // namespace instadump::replication

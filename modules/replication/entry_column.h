@@ -13,13 +13,14 @@
 // (so the upgrade from version 1 builds entries in SQL); then the chunk
 // roots, 8 bytes each, little-endian as version 1's chunk_roots column held
 // them; then the value's bytes. The part before the bytes is the entry's
-// head: instadump.entry_head(entry) returns it in SQL, so that readers that
-// need no bytes do not fetch them.
+// head: entry_head_sql() computes it in SQL, so that readers that need no
+// bytes do not fetch them.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "replication/copy_entry.h"
@@ -46,7 +47,14 @@ struct read_entry {
 // Decodes a whole entry. Throws replication_error naming `where` (the store,
 // key and snapshot) when the bytes are no entry.
 read_entry decode_entry(std::span<const std::byte> entry, std::string_view where);
-// Decodes an entry's head (instadump.entry_head(entry)), given the whole
+// A SQL expression for the head of the entry in column `entry` (e.g.
+// "e.entry"), for decode_entry_head. It reads the number of chunk roots from
+// a 25-byte prefix: get_byte() on the entry itself would fetch and
+// decompress all of a big value, once per call. (The tables' own
+// instadump.entry_head(entry) does that: 65 ms for a 5.8 MB value, against
+// 0.6 ms. It is kept for builds that call it.)
+std::string entry_head_sql(std::string_view entry);
+// Decodes an entry's head (entry_head_sql), given the whole
 // entry's length (length(entry)). Throws like decode_entry.
 read_entry decode_entry_head(std::span<const std::byte> head, std::int64_t entry_bytes, std::string_view where);
 

@@ -109,12 +109,16 @@ ALTER TABLE instadump.entries_v2 RENAME TO entries;
 ALTER INDEX instadump.entries_v2_pkey RENAME TO entries_pkey;
 -- An entry without its value's bytes (entry_column.h: the flags, then for a
 -- value 24 bytes of metadata, the last 4 the number of 8-byte chunk roots
--- that follow).
+-- that follow). The count is read from a 25-byte prefix: get_byte() on the
+-- entry would decompress all of a big value, once per call. (Copies made by
+-- builds before this one have a function that does; this build's queries
+-- compute the head themselves, entry_column.h's entry_head_sql.)
 CREATE FUNCTION instadump.entry_head(entry bytea) RETURNS bytea
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT CASE WHEN length(entry) < 25 THEN entry
-           ELSE substring(entry FOR 25 + 8 * ((get_byte(entry, 21) << 24) | (get_byte(entry, 22) << 16) |
-                                               (get_byte(entry, 23) << 8) | get_byte(entry, 24)))
+           ELSE substring(entry FOR 25 + 8 * (SELECT (get_byte(h, 21) << 24) | (get_byte(h, 22) << 16) |
+                                                     (get_byte(h, 23) << 8) | get_byte(h, 24)
+                                              FROM (SELECT substring(entry FOR 25) AS h) prefix))
            END
   $$;
 UPDATE instadump.format SET version = 2;

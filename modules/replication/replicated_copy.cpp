@@ -176,8 +176,8 @@ std::optional<copy_head> replicated_copy::head() {
 
 copy_entries replicated_copy::entries_at(std::uint64_t seq) {
   pg_result r = conn_.query(
-      std::string("SELECT key, seq, instadump.entry_head(entry), length(entry) FROM (SELECT DISTINCT ON (key) key, "
-                  "seq, entry FROM ") +
+      "SELECT key, seq, " + entry_head_sql("entry") + ", length(entry) FROM (SELECT DISTINCT ON (key) key, "
+                  "seq, entry FROM " +
           kStoreEntries + " AND seq <= $2 ORDER BY key, seq DESC) e WHERE entry <> '\\x01'::bytea",
       pg_params().text(store_).u64(seq), "reading the replicated snapshot's values");
   copy_entries out;

@@ -1,6 +1,7 @@
 // The entry column of instadump.entries (replication/entry_column.h): what
-// is written reads back the same, whole or as its head, and bytes that are
-// no entry are a replication_error naming the row, never misread.
+// is written reads back the same, whole or as its head (also as PostgreSQL
+// computes the head), and bytes that are no entry are a replication_error
+// naming the row, never misread.
 #include <catch2/catch.hpp>
 
 #include <cstddef>
@@ -9,12 +10,16 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "pg_server.h"
 #include "replication/entry_column.h"
+#include "replication/pg_connection.h"
+#include "replication/pg_schema.h"
 
 using instadump::replication::copy_entry;
 using instadump::replication::decode_entry;
 using instadump::replication::decode_entry_head;
 using instadump::replication::entry_bytes;
+using instadump::replication::entry_head_sql;
 using instadump::replication::kEntryFixedHeadBytes;
 using instadump::replication::kRemovedEntry;
 using instadump::replication::write_entry;
@@ -97,4 +102,46 @@ TEST_CASE("bytes that are no entry are refused, naming the row", "[replication][
   const std::vector<std::byte> good = entry_of(sample(), bytes_of("value"));
   CHECK_THROWS_AS(decode_entry_head(good, static_cast<std::int64_t>(good.size()), "row"),
                   instadump::replication_error);  // the whole entry is not its head
+}
+
+TEST_CASE("PostgreSQL computes an entry's head as decode_entry_head reads it, for a big value too",
+          "[replication][entry]") {
+  // A big value is stored compressed; the head is taken from its first
+  // bytes (entry_head_sql, and the tables' instadump.entry_head), which
+  // must still find the chunk roots that follow the fixed part.
+  std::string big;
+  for (int i = 0; big.size() < 6'000'000; ++i) big += "record " + std::to_string(i) + " of a compressible value;";
+  const std::vector<std::vector<std::byte>> entries = {
+      {kRemovedEntry},
+      entry_of(sample(), bytes_of("value")),
+      entry_of(sample({5, 1ull << 40, 9}), bytes_of("value with roots")),
+      entry_of(sample({7}), bytes_of(big)),
+  };
+  pg_test::pg_server pg;
+  instadump::replication::pg_connection conn(pg.url(), "entry-head");
+  instadump::replication::ensure_pg_schema(conn);
+  conn.run("CREATE TABLE t (n int PRIMARY KEY, entry bytea NOT NULL)", "creating the table");
+  for (std::size_t n = 0; n < entries.size(); ++n) {
+    conn.query("INSERT INTO t VALUES ($1, $2)",
+               instadump::replication::pg_params().i32(static_cast<std::int32_t>(n)).bytes(entries[n]), "inserting");
+  }
+  REQUIRE(pg.psql("SELECT pg_column_compression(entry) FROM t WHERE n = 3") == "pglz");  // stored compressed
+
+  auto r = conn.query("SELECT " + entry_head_sql("entry") + ", instadump.entry_head(entry), length(entry) FROM t "
+                      "ORDER BY n",
+                      {}, "reading the heads");
+  REQUIRE(r.rows() == static_cast<int>(entries.size()));
+  for (int n = 0; n < r.rows(); ++n) {
+    INFO("entry " << n);
+    const std::vector<std::byte>& entry = entries[static_cast<std::size_t>(n)];
+    const auto head = r.bytes(n, 0);
+    const auto by_function = r.bytes(n, 1);
+    CHECK(std::vector<std::byte>(head.begin(), head.end()) == std::vector<std::byte>(by_function.begin(),
+                                                                                       by_function.end()));
+    CHECK(r.i32(n, 2) == static_cast<std::int32_t>(entry.size()));
+    const auto read = decode_entry_head(head, r.i32(n, 2), "row");
+    const auto whole = decode_entry(entry, "row");
+    CHECK(read.removed == whole.removed);
+    CHECK(read.entry == whole.entry);
+  }
 }
