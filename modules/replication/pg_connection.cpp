@@ -120,6 +120,35 @@ pg_connection::pg_connection(const std::string& url, const std::string& store) :
                             " (check setup_options::replicate.url and that the server is up)");
   }
   PQsetnonblocking(conn_, 0);
+  try {
+    ask_server_to_probe_us();
+  } catch (...) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw;
+  }
+}
+
+void pg_connection::ask_server_to_probe_us() {
+  // The lease is a session lock, released when PostgreSQL ends the session.
+  // A writer whose machine vanished (power, network) sends no FIN: an idle
+  // session would hold the lease for the kernel's default of two hours
+  // before a standby could take over. With the server probing the client
+  // every 5 s after 10 s of silence, and giving up after 3 unanswered
+  // probes (or 25 s of unacknowledged data), the lease is free within
+  // ~25 s. Only those neither the server's configuration nor the url set
+  // (source 'default'); statements, not startup options, so that a pooler
+  // in session mode passes them. (On a Unix socket they do nothing.)
+  const auto ours = [](const char* name, int value) {
+    return std::string("('") + name + "', '" + std::to_string(value) + "')";
+  };
+  run("SELECT set_config(name, ours.value, false) FROM pg_settings JOIN (VALUES " +
+          ours("tcp_keepalives_idle", kServerKeepaliveIdleSeconds) + ", " +
+          ours("tcp_keepalives_interval", kServerKeepaliveIntervalSeconds) + ", " +
+          ours("tcp_keepalives_count", kServerKeepaliveCount) + ", " +
+          ours("tcp_user_timeout", kServerUserTimeoutMillis) +
+          ") AS ours(setting, value) ON name = ours.setting WHERE source = 'default'",
+      "asking PostgreSQL to probe this connection");
 }
 
 pg_connection::~pg_connection() {

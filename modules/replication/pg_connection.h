@@ -73,10 +73,21 @@ class pg_result {
   std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
 };
 
+// How PostgreSQL is asked to probe a connection of ours that went silent
+// (its session, and a writer's lease with it, ends when the client is gone):
+// tcp_keepalives_idle/_interval/_count and tcp_user_timeout, set for the
+// session where neither the server's configuration nor the url set them.
+inline constexpr int kServerKeepaliveIdleSeconds = 10;
+inline constexpr int kServerKeepaliveIntervalSeconds = 5;
+inline constexpr int kServerKeepaliveCount = 3;
+inline constexpr int kServerUserTimeoutMillis = 25'000;
+
 class pg_connection {
  public:
   // Connects to `url` (a libpq connection string or URI) within a few
-  // seconds. Throws replication_error naming `store` and libpq's reason.
+  // seconds, and asks the server to probe the connection when it goes
+  // silent (the constants above). Throws replication_error naming `store`
+  // and libpq's reason.
   pg_connection(const std::string& url, const std::string& store);
   ~pg_connection();
   pg_connection(const pg_connection&) = delete;
@@ -115,6 +126,8 @@ class pg_connection {
   const std::string& last_sqlstate() const { return sqlstate_; }
 
  private:
+  // Sets the probing above for this session (the constructor's last step).
+  void ask_server_to_probe_us();
   [[noreturn]] void fail(PGresult* r, const char* doing);
   void prepare_once(const std::string& name, const std::string& sql, const pg_params& params, const char* doing);
   // The results begin_and_send() brought, up to its sync, in order; leaves
