@@ -43,7 +43,11 @@ struct options {
   // `store` (its process died, or its connection was cut), then take it,
   // rebuild the local directory (which must be empty or missing) from the
   // newest replicated snapshot, and go on as the writer. Without it, setup()
-  // throws replication_error when another instance holds the lease.
+  // throws replication_error when another instance holds the lease. A
+  // connection lost while waiting (PostgreSQL restarted or failed over, a
+  // network blip) goes to on_error and is retried with the backoff below;
+  // setup() throws when the first connection fails, or on an error that is
+  // no lost connection.
   bool standby = false;
   // The replicated snapshot to rebuild an empty (or missing) directory
   // from, by its number in PostgreSQL (status::replicated_seq; `instadump
@@ -56,11 +60,12 @@ struct options {
   // snapshots already (remove the option once the directory is rebuilt).
   std::uint64_t restore_snapshot = 0;
   // Called (on the sender's thread) with every failed attempt of the async
-  // sender, and with lease_lost when another instance took the lease.
-  // Default: print to stderr. Errors never go nowhere.
+  // sender, and with lease_lost when another instance took the lease; and
+  // (on the thread in setup()) with each connection a standby lost while
+  // waiting. Default: print to stderr. Errors never go nowhere.
   std::function<void(const std::exception& failure)> on_error;
-  // The async sender waits this long after its first failed attempt,
-  // doubling up to max_backoff between attempts.
+  // The async sender (and a waiting standby) waits this long after its
+  // first failed attempt, doubling up to max_backoff between attempts.
   std::chrono::milliseconds min_backoff{50};
   std::chrono::milliseconds max_backoff{2000};
   // shutdown() gives the async sender this long to ship what is pending.

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
+#include <memory>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -53,21 +55,7 @@ replicator::replicator(const options& o, storage::snapshot_store& local)
                          local_.directory().string() + "\" holds snapshots already; give it an empty directory, "
                          "or remove the option once the directory is rebuilt");
   }
-  auto copy = std::make_unique<replicated_copy>(options_.url, options_.store);
-  if (options_.standby) {
-    copy->take_lease_waiting();
-  } else if (!copy->try_take_lease()) {
-    throw replication_error("instadump::setup: another instance holds the writer's lease on replicated store \"" +
-                            options_.store + "\"; only one writes at a time. Stop it, or start this one with "
-                            "setup_options::replicate.standby = true to wait and take over when it ends");
-  }
-  epoch_ = copy->epoch();
-  restored_snapshot restored;
-  if (empty) {
-    restored = restore_snapshot_from_copy(
-        *copy, local_, options_.restore_snapshot != 0 ? std::optional(options_.restore_snapshot) : std::nullopt);
-  }
-  shipper_->attach(*copy, &restored);
+  std::unique_ptr<replicated_copy> copy = options_.standby ? take_lease_as_standby() : take_lease_now();
   copy_ = std::move(copy);
   const std::optional<storage::snapshot_info> newest = local_.newest();
   {
@@ -79,6 +67,53 @@ replicator::replicator(const options& o, storage::snapshot_store& local)
     shipped_created_ = shipper_->last_created_unix_nanos();
   }
   if (options_.mode == send_mode::async) sender_ = std::thread([this] { sender_loop(); });
+}
+
+std::unique_ptr<replicated_copy> replicator::take_lease_now() {
+  auto copy = std::make_unique<replicated_copy>(options_.url, options_.store);
+  if (!copy->try_take_lease()) {
+    throw replication_error("instadump::setup: another instance holds the writer's lease on replicated store \"" +
+                            options_.store + "\"; only one writes at a time. Stop it, or start this one with "
+                            "setup_options::replicate.standby = true to wait and take over when it ends");
+  }
+  become_writer(*copy);
+  return copy;
+}
+
+std::unique_ptr<replicated_copy> replicator::take_lease_as_standby() {
+  // A standby may wait for days. A connection lost meanwhile -- PostgreSQL
+  // restarted or failed over, a network blip -- is reported and retried
+  // with the sender's backoff: a standby that gave up at the first blip
+  // would not be there when the writer dies. The first connection must
+  // succeed (a wrong url or password fails setup() at once), and an error
+  // on a live connection (a diverged directory) is no blip: both throw.
+  std::chrono::milliseconds backoff = options_.min_backoff;
+  for (bool connected_before = false;;) {
+    std::unique_ptr<replicated_copy> copy;
+    try {
+      copy = std::make_unique<replicated_copy>(options_.url, options_.store);
+      connected_before = true;
+      copy->take_lease_waiting();
+      become_writer(*copy);
+      return copy;
+    } catch (const replication_error&) {
+      const bool blip = connected_before && !(copy && copy->ok());
+      if (!blip) throw;
+      report(std::current_exception(), "standby waiting for the lease");
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+void replicator::become_writer(replicated_copy& copy) {
+  epoch_ = copy.epoch();
+  restored_snapshot restored;
+  if (!local_.newest()) {
+    restored = restore_snapshot_from_copy(
+        copy, local_, options_.restore_snapshot != 0 ? std::optional(options_.restore_snapshot) : std::nullopt);
+  }
+  shipper_->attach(copy, &restored);
 }
 
 replicator::~replicator() { stop(options_.shutdown_drain); }
@@ -209,7 +244,7 @@ void replicator::after_save(saved_snapshot saved, const std::function<void()>& m
   }
 }
 
-void replicator::report(const std::exception_ptr& failure) const {
+void replicator::report(const std::exception_ptr& failure, const char* who) const {
   try {
     std::rethrow_exception(failure);
   } catch (const std::exception& e) {
@@ -219,7 +254,7 @@ void replicator::report(const std::exception_ptr& failure) const {
       } catch (...) {
       }
     } else {
-      std::fprintf(stderr, "instadump: async replication: %s\n", e.what());
+      std::fprintf(stderr, "instadump: %s: %s\n", who, e.what());
     }
   }
 }
@@ -244,7 +279,7 @@ void replicator::sender_loop() {
       backoff = options_.min_backoff;
       continue;
     }
-    report(failure);
+    report(failure, "async replication");
     unique_lock lock(mu_);
     if (lost_) continue;  // nothing more to do but wait for stop
     cv_.wait_for(lock.native(), backoff, [&]() REQUIRES(mu_) { return stop_; });

@@ -41,8 +41,9 @@ class snapshot_shipper;
 class replicator {
  public:
   // Connects to options.url and takes the writer's lease on options.store
-  // (with options.standby, waits until it is free; else throws
-  // replication_error when another instance holds it). When `local` holds
+  // (with options.standby, waits until it is free -- through lost
+  // connections, each reported to options.on_error and retried with backoff
+  // -- else throws replication_error when another instance holds it). When `local` holds
   // no snapshot and the copy has one, writes the copy's newest (or
   // options.restore_snapshot) into it (restore_from_copy). In async mode, starts the sender, which first ships
   // the local snapshots the copy lacks. Throws invalid_option when url or
@@ -109,7 +110,17 @@ class replicator {
   std::exception_ptr ship(std::uint64_t upto, std::span<const saved_snapshot> saved,
                           const std::function<void()>& before_commit = {}) EXCLUDES(mu_);
   void sender_loop() EXCLUDES(mu_);
-  void report(const std::exception_ptr& failure) const;
+  // Hands `failure` to options.on_error, or prints it to stderr as `who`'s.
+  void report(const std::exception_ptr& failure, const char* who) const;
+  // Connects and takes the lease, or throws replication_error when another
+  // instance holds it; then become_writer().
+  std::unique_ptr<replicated_copy> take_lease_now();
+  // Connects and waits for the lease, then become_writer(); a connection
+  // lost meanwhile is reported and retried (see the definition).
+  std::unique_ptr<replicated_copy> take_lease_as_standby();
+  // With the lease held on `copy`: restores an empty local store from it
+  // and attaches the shipper.
+  void become_writer(replicated_copy& copy);
 
   const options options_;
   storage::snapshot_store& local_;

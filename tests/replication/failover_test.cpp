@@ -2,12 +2,14 @@
 // SIGKILLed at random moments, over and over; each time a standby process,
 // waiting for the lease, takes over. Every save a writer acknowledged is in
 // what its successor restored, and what it restored is one whole snapshot.
+// A standby keeps waiting through a restart of PostgreSQL.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
 
 #include <chrono>
 #include <random>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -75,4 +77,40 @@ TEST_CASE("failover: a writer SIGKILLed 100 times, a standby takes over each tim
   // Each of the 101 writers replicated under an epoch of its own.
   CHECK(pg.psql("select count(distinct epoch) from instadump.snapshots where store = 'failover'") ==
         std::to_string(kKills + 1));
+}
+
+TEST_CASE("a standby keeps waiting through a PostgreSQL restart, then takes over with every acknowledged save",
+          "[replication][failover]") {
+  pg_test::pg_server pg;
+  test_util::temp_dir writer_dir, standby_dir;
+  auto writer = std::make_unique<child>(std::vector<std::string>{"writer", writer_dir.db().string(), pg.url(),
+                                                                 "restart"});
+  REQUIRE(writer->line() == "writer 0 1");
+  long acked = number_after(writer->line(), "acked");
+  REQUIRE(acked >= 1);
+  child standby({"standby", standby_dir.db().string(), pg.url(), "restart"});
+  // Once it waits for the lock, PostgreSQL goes down under both: the
+  // standby's wait fails, as does the writer's next save (it exits).
+  const auto waiting = [&] { return pg.psql("select count(*) from pg_locks where not granted") == "1"; };
+  for (int i = 0; i < 3000 && !waiting(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(waiting());
+  pg.stop();
+  for (std::string l; !(l = writer->line()).empty();) {
+    if (l.rfind("acked", 0) == 0) acked = number_after(l, "acked");  // (then "error ...": PostgreSQL is gone)
+  }
+  writer.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a few of the standby's attempts fail
+  pg.start();
+  // The standby reconnected, took the lease and restored the last
+  // acknowledged save (or the one in flight beyond it).
+  std::istringstream took_over(standby.line());
+  std::string word;
+  long restored = -1;
+  int whole = 0;
+  took_over >> word >> restored >> whole;
+  REQUIRE(word == "writer");
+  CHECK(whole == 1);
+  CHECK(restored >= acked);
+  CHECK(restored <= acked + 1);
+  CHECK(number_after(standby.line(), "acked") == restored + 1);  // and goes on as the writer
 }
