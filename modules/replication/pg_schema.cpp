@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/errors.h"
+#include "replication/entry_column.h"
 #include "replication/pg_connection.h"
 
 namespace instadump::replication {
@@ -107,22 +108,18 @@ INSERT INTO instadump.entries_v2 (store_id, seq, key, entry)
 DROP TABLE instadump.entries;
 ALTER TABLE instadump.entries_v2 RENAME TO entries;
 ALTER INDEX instadump.entries_v2_pkey RENAME TO entries_pkey;
--- An entry without its value's bytes (entry_column.h: the flags, then for a
--- value 24 bytes of metadata, the last 4 the number of 8-byte chunk roots
--- that follow). The count is read from a 25-byte prefix: get_byte() on the
--- entry would decompress all of a big value, once per call. (Copies made by
--- builds before this one have a function that does; this build's queries
--- compute the head themselves, entry_column.h's entry_head_sql.)
-CREATE FUNCTION instadump.entry_head(entry bytea) RETURNS bytea
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT CASE WHEN length(entry) < 25 THEN entry
-           ELSE substring(entry FOR 25 + 8 * (SELECT (get_byte(h, 21) << 24) | (get_byte(h, 22) << 16) |
-                                                     (get_byte(h, 23) << 8) | get_byte(h, 24)
-                                              FROM (SELECT substring(entry FOR 25) AS h) prefix))
-           END
-  $$;
-UPDATE instadump.format SET version = 2;
 )sql";
+
+// The rest of the upgrade to version 2: instadump.entry_head(entry), an
+// entry without its value's bytes, as this build's own queries compute it
+// (entry_column.h's entry_head_sql, which says why from a prefix). Copies
+// upgraded by earlier builds have a function that calls get_byte() on the
+// whole entry; it returns the same, and this build does not call it.
+std::string upgrade_to_2_entry_head() {
+  return "CREATE FUNCTION instadump.entry_head(entry bytea) RETURNS bytea\n"
+         "  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT " + entry_head_sql("entry") + " $$;\n"
+         "UPDATE instadump.format SET version = 2;\n";
+}
 
 }  // namespace
 
@@ -147,7 +144,9 @@ void ensure_pg_schema(pg_connection& conn) {
       conn.run(kVersion1, "creating the replication tables (version 1)");
       version = 1;
     }
-    if (version == 1) conn.run(kUpgradeTo2, "upgrading the replication tables to version 2");
+    if (version == 1) {
+      conn.run(std::string(kUpgradeTo2) + upgrade_to_2_entry_head(), "upgrading the replication tables to version 2");
+    }
     conn.run("COMMIT", "committing the replication tables");
   } catch (...) {
     try {

@@ -55,8 +55,7 @@ replicator::replicator(const options& o, storage::snapshot_store& local)
                          local_.directory().string() + "\" holds snapshots already; give it an empty directory, "
                          "or remove the option once the directory is rebuilt");
   }
-  std::unique_ptr<replicated_copy> copy = options_.standby ? take_lease_as_standby() : take_lease_now();
-  copy_ = std::move(copy);
+  copy_ = options_.standby ? take_lease_as_standby() : take_lease_now();
   const std::optional<storage::snapshot_info> newest = local_.newest();
   {
     lock_guard lock(mu_);

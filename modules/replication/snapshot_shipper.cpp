@@ -41,12 +41,12 @@ const std::function<void()>& no_hook() {
 
 }  // namespace
 
-void snapshot_shipper::attach(replicated_copy& copy, const restored_snapshot* read_just_now) {
+void snapshot_shipper::attach(replicated_copy& copy, restored_snapshot* read_just_now) {
   std::optional<copy_head> head = copy.head();
   if (!head) {
     entries_.clear();
-  } else if (read_just_now && read_just_now->local_id != 0 && read_just_now->seq == head->seq) {
-    entries_ = read_just_now->entries;
+  } else if (read_just_now && read_just_now->seq == head->seq) {  // (seq 0: nothing restored)
+    entries_ = std::move(read_just_now->entries);
   } else {
     entries_ = copy.entries_at(head->seq);
   }

@@ -46,9 +46,8 @@ class snapshot_shipper {
   //
   // `read_just_now`: the copy's entries for one of its snapshots, read by the
   // caller under the lease it still holds (a restore). When that snapshot is
-  // still the newest, they are not read again: for a big state, that read is
-  // as long as the restore's own.
-  void attach(replicated_copy& copy, const restored_snapshot* read_just_now = nullptr);
+  // still the newest, they are moved from it, not read again.
+  void attach(replicated_copy& copy, restored_snapshot* read_just_now = nullptr);
 
   // Ships, in order, the kept local snapshots after the last one shipped,
   // up to `upto`, taking each from `saved` (sorted by id) when it is there.

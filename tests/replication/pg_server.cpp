@@ -140,8 +140,9 @@ std::string bindir() {
 
 pg_server::pg_server() : pg_server(cluster_options{}) {}
 
-pg_server::pg_server(cluster_options options) : root_(make_root()), data_(root_ / "data"), port_(options.first_port ? options.first_port : free_port()),
-                                                options_(std::move(options)) {
+pg_server::pg_server(cluster_options options)
+    : root_(make_root()), data_(root_ / "data"), port_(options.first_port ? options.first_port : free_port()),
+      options_(std::move(options)) {
   try {
     run({bindir() + "/initdb", "-D", data_.string(), "-U", "postgres", "--auth=trust", "--no-sync",
          "--encoding=UTF8", "--locale=C"},
