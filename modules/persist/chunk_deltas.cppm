@@ -75,6 +75,10 @@ struct chunk_history {
   std::uint64_t delta_head = 0;     // the newest delta's link chunk (0: none)
   std::uint64_t delta_links = 0;    // how many deltas since the tree
   std::uint64_t delta_entries = 0;  // the entries they hold, together
+  // The stored tree's size in bytes, at least: what a save of the whole
+  // tree wrote, or a load read; a save of changed nodes (which refers to
+  // the rest) raises it to what it wrote. 0: not known.
+  std::uint64_t tree_bytes = 0;
 };
 
 // The payload types of a delta's chunks (storage::chunk_view::node_type).
@@ -90,8 +94,15 @@ struct delta_chunks {
   static constexpr std::uint64_t set_part = 1;
   static constexpr std::uint64_t erased_part = 2;
 
-  // Collections smaller than this are saved node by node every time.
+  // Collections smaller than this, in entries and in stored bytes, are
+  // saved node by node every time: a change rewrites at most one leaf group
+  // (128 entries) or the whole small tree, which is then cheap. A small
+  // collection of heavy entries (a pmap of 50 pmaps of 1,000 records each)
+  // saves deltas like a big one: its one leaf group holds every entry, so
+  // rewriting it would rewrite them all, where a delta writes the changed
+  // entries (each whole: an inner collection is stored in its entry).
   static constexpr std::uint64_t min_size = 1024;
+  static constexpr std::uint64_t min_tree_bytes = 64 * 1024;
   // Deltas since the tree, at most (a longer chain is damage).
   static constexpr std::uint64_t max_links = 64;
   // Entries the deltas since the tree may hold, together.
@@ -114,8 +125,8 @@ class collection_deltas {
                                            const storage::schema_identity& schema, const encode_fn& encode,
                                            chunk_sink& sink) {
     const std::uint64_t limit = delta_chunks::max_entries(value.size());
-    if (h.tree_root == 0 || value.size() < delta_chunks::min_size || h.delta_links >= delta_chunks::max_links ||
-        h.delta_entries >= limit) {
+    const bool small = value.size() < delta_chunks::min_size && h.tree_bytes < delta_chunks::min_tree_bytes;
+    if (h.tree_root == 0 || small || h.delta_links >= delta_chunks::max_links || h.delta_entries >= limit) {
       return std::nullopt;
     }
     typename Access::bulk_builder set, erased;
@@ -157,7 +168,7 @@ class collection_deltas {
     const std::vector<capnp::word> payload = uint64_list_payload::write(parts);
     const std::uint64_t link = sink.add(schema, delta_chunks::link_type, children,
                                         kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()), nullptr);
-    return chunk_history{h.tree_root, link, h.delta_links + 1, h.delta_entries + sets + erasures};
+    return chunk_history{h.tree_root, link, h.delta_links + 1, h.delta_entries + sets + erasures, h.tree_bytes};
   }
 
   // `tree` with the deltas up to link `head` applied, oldest first; adds

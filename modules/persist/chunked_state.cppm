@@ -23,6 +23,7 @@ module;
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -216,9 +217,11 @@ struct state_node_io {
   struct reader {
     const storage::chunk_source& chunks;
     const decode_fn& decode;
+    std::uint64_t bytes_read = 0;  // the chunks read, as stored (chunk_history::tree_bytes)
 
     read_node<node_ref> read(std::uint64_t id) {
       const storage::chunk_view c = chunks.get(id);
+      bytes_read += storage::chunk_bytes(c.children.size(), c.payload.size());
       if (c.node_type == chunk_payloads::branch_type) {
         std::vector<std::uint64_t> children(c.children.begin(), c.children.end());
         std::vector<std::uint64_t> sizes = chunk_payloads::read_branch(c.payload, children.size(), id);
@@ -294,8 +297,10 @@ class btree_state_chunks {
       }
     }
     typename io::writer w{schema, encode, sink};
+    const std::uint64_t bytes_before = sink.bytes();
     const std::uint64_t id = btree_chunks<Access>::save(root, tree ? Access::root(*tree) : nullptr, epoch, w);
-    return chunked_save::of({id, value.size(), 0, 0}, {id, 0, 0, 0}, true);
+    const std::uint64_t tree_bytes = std::max(tree ? h.tree_bytes : 0, sink.bytes() - bytes_before);
+    return chunked_save::of({id, value.size(), 0, 0}, {id, 0, 0, 0, tree_bytes}, true);
   }
 
   // The value `d` describes; every node built from a tree chunk is tagged
@@ -307,10 +312,11 @@ class btree_state_chunks {
                          "), which only a vector has");
     }
     typename io::reader r{chunks, decode};
-    if (d.delta == 0) return {Access::assemble(btree_chunks<Access>::load(d.root, r, epoch), d.size), {d.root}};
     typename Access::node_ref root = btree_chunks<Access>::load(d.root, r, epoch);
+    const chunk_history tree_history{.tree_root = d.root, .tree_bytes = r.bytes_read};
+    if (d.delta == 0) return {Access::assemble(std::move(root), d.size), tree_history};
     const std::uint64_t tree_size = Access::subtree_size(root.get());
-    chunked_load<T> out{Access::assemble(std::move(root), tree_size), {d.root}};
+    chunked_load<T> out{Access::assemble(std::move(root), tree_size), tree_history};
     out.value = deltas::load(std::move(out.value), d.delta, chunks, decode, out.history);
     if (out.value.size() != d.size) {
       throw corrupt_data("a stored collection claims " + std::to_string(d.size) + " entries but its tree and deltas "

@@ -194,12 +194,13 @@ struct MapTextListInt32Entry {
   value @1 :List(Int32);
 }
 
-struct PcNumbersState {  # state pc::numbers
-  value @0 :List(Int64);
+struct PcGuildsState {  # state pc::guilds
+  value @0 :List(MapTextMapInt64PcPlayerEntry);
 }
 
-struct PcPlayersState {  # state pc::players
-  value @0 :List(MapInt64PcPlayerEntry);
+struct MapTextMapInt64PcPlayerEntry {
+  key @0 :Text;
+  value @1 :List(MapInt64PcPlayerEntry);
 }
 
 struct MapInt64PcPlayerEntry {
@@ -218,6 +219,14 @@ struct PcPlayer {  # ::pc::player
 struct MapTextFloat64Entry {
   key @0 :Text;
   value @1 :Float64;
+}
+
+struct PcNumbersState {  # state pc::numbers
+  value @0 :List(Int64);
+}
+
+struct PcPlayersState {  # state pc::players
+  value @0 :List(MapInt64PcPlayerEntry);
 }
 
 struct PcTheLedgerState {  # state pc::the_ledger
