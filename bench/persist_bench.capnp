@@ -16,8 +16,18 @@ struct BenchProduct {  # ::bench::product
   tags @3 :List(Text);
 }
 
-struct BenchRecordListState {  # state bench::record_list
-  value @0 :List(BenchRecord);
+struct BenchRecordGroupsState {  # state bench::record_groups
+  value @0 :List(MapInt64MapInt64BenchRecordEntry);
+}
+
+struct MapInt64MapInt64BenchRecordEntry {
+  key @0 :Int64;
+  value @1 :List(MapInt64BenchRecordEntry);
+}
+
+struct MapInt64BenchRecordEntry {
+  key @0 :Int64;
+  value @1 :BenchRecord;
 }
 
 struct BenchRecord {  # ::bench::record
@@ -26,13 +36,12 @@ struct BenchRecord {  # ::bench::record
   name @2 :Text;
 }
 
-struct BenchRecordsState {  # state bench::records
-  value @0 :List(MapInt64BenchRecordEntry);
+struct BenchRecordListState {  # state bench::record_list
+  value @0 :List(BenchRecord);
 }
 
-struct MapInt64BenchRecordEntry {
-  key @0 :Int64;
-  value @1 :BenchRecord;
+struct BenchRecordsState {  # state bench::records
+  value @0 :List(MapInt64BenchRecordEntry);
 }
 
 struct BenchStdRecordsState {  # state bench::std_records

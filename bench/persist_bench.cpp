@@ -206,6 +206,10 @@ int main(int argc, char** argv) {
     pairs.push_back({"BM_big_member_first_save" + s, "BM_big_pmap_first_save" + s});
     pairs.push_back({"BM_big_member_save_one_changed/1000000/iterations:100/real_time",
                      "BM_small_durable_lmdb_commit/real_time"});
+    pairs.push_back({"BM_big_nested_save_one_changed/1000000/iterations:100/real_time",
+                     "BM_small_durable_lmdb_commit/real_time"});
+    pairs.push_back({"BM_big_nested_save_one_changed/1000000/iterations:100/real_time", "BM_big_nested_first_save" + s});
+    pairs.push_back({"BM_big_nested_first_save" + s, "BM_big_pmap_first_save" + s});
     pairs.push_back({"BM_big_member_save_changed/entries:1000000/changed:1000/iterations:20/real_time",
                      "BM_big_member_first_save" + s});
     for (const char* changed : {"1/clustered:0/iterations:100", "1000/clustered:0/iterations:20",
