@@ -72,26 +72,26 @@ struct filled {
   }
 };
 
-void BM_big_pmap_first_save(benchmark::State& state) {
-  filled<record_map> s(bench::records, make_record_map(state.range(0)));
+// Times one save_all() per iteration, each into a new store: the first,
+// full save of the states filled.
+void time_first_saves(benchmark::State& state, const char* store_name) {
   for (auto _ : state) {
     state.PauseTiming();
-    instadump_session session("big-pmap-first");
+    instadump_session session(store_name);
     state.ResumeTiming();
     auto r = instadump::save_all();
     state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
   }
 }
 
+void BM_big_pmap_first_save(benchmark::State& state) {
+  filled<record_map> s(bench::records, make_record_map(state.range(0)));
+  time_first_saves(state, "big-pmap-first");
+}
+
 void BM_big_std_map_first_save(benchmark::State& state) {
   filled<std::map<std::int64_t, bench::record>> s(bench::std_records, make_std_map(state.range(0)));
-  for (auto _ : state) {
-    state.PauseTiming();
-    instadump_session session("big-std-map-first");
-    state.ResumeTiming();
-    auto r = instadump::save_all();
-    state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
-  }
+  time_first_saves(state, "big-std-map-first");
 }
 
 void BM_big_pmap_save_one_changed(benchmark::State& state) {
@@ -114,13 +114,7 @@ void BM_big_pmap_save_one_changed(benchmark::State& state) {
 // the pmap state's), and the first save (against the pmap state's).
 void BM_big_member_first_save(benchmark::State& state) {
   filled<bench::world> s(bench::world_state, bench::world{1, "world", make_record_map(state.range(0))});
-  for (auto _ : state) {
-    state.PauseTiming();
-    instadump_session session("big-member-first");
-    state.ResumeTiming();
-    auto r = instadump::save_all();
-    state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
-  }
+  time_first_saves(state, "big-member-first");
 }
 
 void BM_big_member_save_one_changed(benchmark::State& state) {
@@ -320,13 +314,7 @@ record_groups make_record_groups(std::int64_t n) {
 
 void BM_big_nested_first_save(benchmark::State& state) {
   filled<record_groups> s(bench::record_groups, make_record_groups(state.range(0)));
-  for (auto _ : state) {
-    state.PauseTiming();
-    instadump_session session("big-nested-first");
-    state.ResumeTiming();
-    auto r = instadump::save_all();
-    state.counters["MB"] = static_cast<double>(r.bytes_written) / 1e6;
-  }
+  time_first_saves(state, "big-nested-first");
 }
 
 void BM_big_nested_save_one_changed(benchmark::State& state) {
