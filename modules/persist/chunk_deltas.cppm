@@ -11,8 +11,12 @@
 // previous delta's link. The value's descriptor names the stored tree and
 // the newest link; a load builds the tree and applies the links oldest
 // first. The deltas since the tree are bounded (max_links links, entries up
-// to half the collection); past that, the save writes the changed nodes
-// instead (a *fold*), which starts a new tree with no deltas.
+// to half the collection). When the links are used up, one delta from the
+// tree itself (its link has no previous one) replaces the chain, if the
+// changes since the tree fit the entries' bound; past that, the save writes
+// the changed nodes instead (a *fold*), which starts a new tree with no
+// deltas. (A fold rewrites every leaf group the deltas touched: with heavy
+// entries, nearly the whole collection.)
 //
 // btree_diff finds what changed, at the cost of the nodes it copied.
 module;
@@ -79,6 +83,11 @@ struct chunk_history {
   // tree wrote, or a load read; a save of changed nodes (which refers to
   // the rest) raises it to what it wrote. 0: not known.
   std::uint64_t tree_bytes = 0;
+  // The session's tree basis holds exactly the stored tree's entries (true
+  // after a save of the tree or a load of it alone; false after a load
+  // that applied deltas, whose value stands for the tree only in the
+  // safety rule): a delta from the basis may then replace the chain.
+  bool basis_is_tree = false;
 };
 
 // The payload types of a delta's chunks (storage::chunk_view::node_type).
@@ -118,22 +127,37 @@ class collection_deltas {
   using decode_fn = std::function<T(capnp::MessageReader&, const storage::schema_identity&)>;
 
   // Adds to `sink` the delta from `previous` (the value saved last) to
-  // `value`; returns the history after it, or nullopt (having added
-  // nothing) when `value` should be saved node by node instead: no tree
-  // stored yet, a small collection, or too many changes since the tree.
-  static std::optional<chunk_history> save(const T& value, const T& previous, const chunk_history& h,
+  // `value`, or when the chain of links is full the delta from `tree` (the
+  // session's tree basis, or null) that replaces it; returns the history
+  // after it, or nullopt (having added nothing) when `value` should be
+  // saved node by node instead: no tree stored yet, a small collection, or
+  // too many changes since the tree.
+  static std::optional<chunk_history> save(const T& value, const T& previous, const T* tree, const chunk_history& h,
                                            const storage::schema_identity& schema, const encode_fn& encode,
                                            chunk_sink& sink) {
     const std::uint64_t limit = delta_chunks::max_entries(value.size());
     const bool small = value.size() < delta_chunks::min_size && h.tree_bytes < delta_chunks::min_tree_bytes;
-    if (h.tree_root == 0 || small || h.delta_links >= delta_chunks::max_links || h.delta_entries >= limit) {
-      return std::nullopt;
+    if (h.tree_root == 0 || small || h.delta_entries >= limit) return std::nullopt;
+    if (h.delta_links < delta_chunks::max_links) {
+      return add_delta(value, previous, h, limit - h.delta_entries, schema, encode, sink);
     }
+    if (!tree || !h.basis_is_tree) return std::nullopt;
+    chunk_history restart = h;
+    restart.delta_head = restart.delta_links = restart.delta_entries = 0;
+    return add_delta(value, *tree, restart, limit, schema, encode, sink);
+  }
+
+ private:
+  // Adds the delta from `from` to `value` after the links of `h`, if it
+  // holds at most `budget` entries and can be written.
+  static std::optional<chunk_history> add_delta(const T& value, const T& from, const chunk_history& h,
+                                                std::uint64_t budget, const storage::schema_identity& schema,
+                                                const encode_fn& encode, chunk_sink& sink) {
     typename Access::bulk_builder set, erased;
     std::uint64_t sets = 0, erasures = 0;
     bool representable = true;
     const bool within = btree_diff<Access>::run(
-        Access::root(previous), Access::root(value), limit - h.delta_entries,
+        Access::root(from), Access::root(value), budget,
         [&](const auto& key, const auto&... v) {
           set.add(key, v...);
           ++sets;
@@ -168,8 +192,14 @@ class collection_deltas {
     const std::vector<capnp::word> payload = uint64_list_payload::write(parts);
     const std::uint64_t link = sink.add(schema, delta_chunks::link_type, children,
                                         kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()), nullptr);
-    return chunk_history{h.tree_root, link, h.delta_links + 1, h.delta_entries + sets + erasures, h.tree_bytes};
+    chunk_history after = h;
+    after.delta_head = link;
+    after.delta_links += 1;
+    after.delta_entries += sets + erasures;
+    return after;
   }
+
+ public:
 
   // `tree` with the deltas up to link `head` applied, oldest first; adds
   // their links and entries to `h`. Throws corrupt_data naming the chunk

@@ -292,7 +292,7 @@ class btree_state_chunks {
     const node_header* root = Access::root(value);
     if (!root) return {};
     if (previous && tree) {
-      if (auto after = deltas::save(value, *previous, h, schema, encode, sink)) {
+      if (auto after = deltas::save(value, *previous, tree, h, schema, encode, sink)) {
         return chunked_save::of({after->tree_root, value.size(), 0, after->delta_head}, *after, false);
       }
     }
@@ -300,7 +300,8 @@ class btree_state_chunks {
     const std::uint64_t bytes_before = sink.bytes();
     const std::uint64_t id = btree_chunks<Access>::save(root, tree ? Access::root(*tree) : nullptr, epoch, w);
     const std::uint64_t tree_bytes = std::max(tree ? h.tree_bytes : 0, sink.bytes() - bytes_before);
-    return chunked_save::of({id, value.size(), 0, 0}, {id, 0, 0, 0, tree_bytes}, true);
+    return chunked_save::of({id, value.size(), 0, 0},
+                            {.tree_root = id, .tree_bytes = tree_bytes, .basis_is_tree = true}, true);
   }
 
   // The value `d` describes; every node built from a tree chunk is tagged
@@ -313,7 +314,7 @@ class btree_state_chunks {
     }
     typename io::reader r{chunks, decode};
     typename Access::node_ref root = btree_chunks<Access>::load(d.root, r, epoch);
-    const chunk_history tree_history{.tree_root = d.root, .tree_bytes = r.bytes_read};
+    const chunk_history tree_history{.tree_root = d.root, .tree_bytes = r.bytes_read, .basis_is_tree = d.delta == 0};
     if (d.delta == 0) return {Access::assemble(std::move(root), d.size), tree_history};
     const std::uint64_t tree_size = Access::subtree_size(root.get());
     chunked_load<T> out{Access::assemble(std::move(root), tree_size), tree_history};

@@ -10,13 +10,19 @@
 #include <capnp/message.h>
 
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <random>
+#include <string>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include "fresh_session.h"
+#include "reachable_chunks.h"
+#include "storage/chunk_format.h"
+#include "storage/snapshot_store.h"
 #include "test_state.h"
 
 import instadump;
@@ -47,7 +53,66 @@ number_set decode_set(capnp::MessageReader& message, const instadump::schema_ide
 constexpr instadump::state_codec<number_set> set_codec{&encode_set, &decode_set};
 constexpr instadump::schema_identity set_schema{0x44440000cccc0002ull, 1};
 
+// How many delta links the collection `key` of the newest snapshot in `dir`
+// reaches (0: its tree alone). Read with the session shut down.
+std::size_t stored_links(const std::filesystem::path& dir, const std::string& key) {
+  using payloads = instadump::detail::chunk_payloads;
+  instadump::storage::store_options o;
+  o.read_only = true;
+  const auto store = instadump::storage::snapshot_store::open(dir, o);
+  std::size_t links = 0;
+  store->read_snapshot(store->newest()->id, [&](const instadump::storage::entry_info& e,
+                                                kj::ArrayPtr<const capnp::word> words,
+                                                const instadump::storage::chunk_source& chunks) {
+    if (e.key != key) return;
+    const payloads::descriptor d = payloads::read_descriptor(words, key);
+    for (const auto& [id, bytes] : test_util::reachable_chunks(chunks, payloads::roots_of(d))) {
+      if (instadump::storage::parse_chunk(bytes, id, key).node_type == instadump::detail::delta_chunks::link_type) {
+        ++links;
+      }
+    }
+  });
+  return links;
+}
+
 }  // namespace
+
+TEST_CASE("When a pmap's 64 deltas are used up one delta from its tree replaces them; after a load that "
+          "applied deltas a fold does",
+          "[persist][chunks][deltas]") {
+  test_util::fresh_session f;
+  instadump::ref<big_map> state{};
+  instadump::state_registration<big_map> reg(state, "deltas::restart", test_state::map_schema, test_state::map_codec);
+  instadump::setup(f.dir.db());
+  instadump::dosync([&] { state.set(numbers(2'000)); });
+  instadump::save_all();  // the tree
+  // Round r sets one of five keys (from `first`, 300 apart) to -r.
+  const auto change = [&](std::int64_t round, std::int64_t first = 0) {
+    instadump::dosync([&] { state.set(state.deref().set(first + round % 5 * 300, -round)); });
+    return instadump::save_all();
+  };
+  for (std::int64_t round = 1; round <= 64; ++round) CHECK(change(round).chunks_written <= 2);
+  // The 65th: the five keys changed since the tree, as one delta (its set
+  // and its link), where a fold would rewrite their leaf groups and path.
+  CHECK(change(65).chunks_written == 2);
+  big_map expected = state.deref();
+  instadump::shutdown();
+  CHECK(stored_links(f.dir.db(), "deltas::restart") == 1);
+
+  // A new session's value has the delta applied, so it is no tree basis:
+  // when the chain is full again, it folds. (Other keys than before: a
+  // delta from that value would lose the first five.)
+  instadump::dosync([&] { state.set(big_map{}); });
+  instadump::setup(f.dir.db());
+  REQUIRE(state.deref() == expected);
+  for (std::int64_t round = 66; round <= 129; ++round) change(round, 1);
+  expected = state.deref();
+  instadump::shutdown();
+  CHECK(stored_links(f.dir.db(), "deltas::restart") == 0);
+  instadump::dosync([&] { state.set(big_map{}); });
+  instadump::setup(f.dir.db());
+  CHECK(state.deref() == expected);
+}
 
 TEST_CASE("Random changes to a pmap state saved as deltas and folds load back equal, in new sessions and older "
           "snapshots", "[persist][chunks][deltas]") {
