@@ -77,7 +77,7 @@ std::size_t stored_links(const std::filesystem::path& dir, const std::string& ke
 
 }  // namespace
 
-TEST_CASE("When a pmap's 64 deltas are used up one delta from its tree replaces them; after a load that "
+TEST_CASE("When a pmap's 64 deltas are used up one delta from its tree replaces them -- after a load that "
           "applied deltas a fold does",
           "[persist][chunks][deltas]") {
   test_util::fresh_session f;
