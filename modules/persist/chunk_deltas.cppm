@@ -128,11 +128,11 @@ class collection_deltas {
 
   // Adds to `sink` the delta from `previous` (the value saved last) to
   // `value`, or when the chain of links is full the delta from `tree` (the
-  // session's tree basis, or null) that replaces it; returns the history
+  // session's tree basis) that replaces it; returns the history
   // after it, or nullopt (having added nothing) when `value` should be
   // saved node by node instead: no tree stored yet, a small collection, or
   // too many changes since the tree.
-  static std::optional<chunk_history> save(const T& value, const T& previous, const T* tree, const chunk_history& h,
+  static std::optional<chunk_history> save(const T& value, const T& previous, const T& tree, const chunk_history& h,
                                            const storage::schema_identity& schema, const encode_fn& encode,
                                            chunk_sink& sink) {
     const std::uint64_t limit = delta_chunks::max_entries(value.size());
@@ -141,65 +141,11 @@ class collection_deltas {
     if (h.delta_links < delta_chunks::max_links) {
       return add_delta(value, previous, h, limit - h.delta_entries, schema, encode, sink);
     }
-    if (!tree || !h.basis_is_tree) return std::nullopt;
+    if (!h.basis_is_tree) return std::nullopt;
     chunk_history restart = h;
     restart.delta_head = restart.delta_links = restart.delta_entries = 0;
-    return add_delta(value, *tree, restart, limit, schema, encode, sink);
+    return add_delta(value, tree, restart, limit, schema, encode, sink);
   }
-
- private:
-  // Adds the delta from `from` to `value` after the links of `h`, if it
-  // holds at most `budget` entries and can be written.
-  static std::optional<chunk_history> add_delta(const T& value, const T& from, const chunk_history& h,
-                                                std::uint64_t budget, const storage::schema_identity& schema,
-                                                const encode_fn& encode, chunk_sink& sink) {
-    typename Access::bulk_builder set, erased;
-    std::uint64_t sets = 0, erasures = 0;
-    bool representable = true;
-    const bool within = btree_diff<Access>::run(
-        Access::root(from), Access::root(value), budget,
-        [&](const auto& key, const auto&... v) {
-          set.add(key, v...);
-          ++sets;
-        },
-        [&](const auto& key) {
-          if constexpr (has_values) {
-            if constexpr (std::is_default_constructible_v<mapped>) {
-              erased.add(key, mapped{});
-            } else {
-              representable = false;  // (no value to write with the key: save node by node)
-            }
-          } else {
-            erased.add(key);
-          }
-          ++erasures;
-        });
-    if (!within || !representable) return std::nullopt;
-    if (sets + erasures == 0) return h;  // equal entries: the chunks saved last hold them
-    std::vector<std::uint64_t> children, parts;
-    if (h.delta_head) {
-      children.push_back(h.delta_head);
-      parts.push_back(delta_chunks::previous_part);
-    }
-    const auto add_part = [&](typename Access::bulk_builder& b, std::uint64_t type, std::uint64_t part) {
-      const T entries = std::move(b).finish();
-      children.push_back(sink.add_encoded(
-          schema, type, [&](capnp::MessageBuilder& message) { encode(entries, message); }, nullptr));
-      parts.push_back(part);
-    };
-    if (sets) add_part(set, delta_chunks::set_type, delta_chunks::set_part);
-    if (erasures) add_part(erased, delta_chunks::erased_type, delta_chunks::erased_part);
-    const std::vector<capnp::word> payload = uint64_list_payload::write(parts);
-    const std::uint64_t link = sink.add(schema, delta_chunks::link_type, children,
-                                        kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()), nullptr);
-    chunk_history after = h;
-    after.delta_head = link;
-    after.delta_links += 1;
-    after.delta_entries += sets + erasures;
-    return after;
-  }
-
- public:
 
   // `tree` with the deltas up to link `head` applied, oldest first; adds
   // their links and entries to `h`. Throws corrupt_data naming the chunk
@@ -277,6 +223,57 @@ class collection_deltas {
   }
 
  private:
+  // Adds the delta from `from` to `value` after the links of `h`, if it
+  // holds at most `budget` entries and can be written.
+  static std::optional<chunk_history> add_delta(const T& value, const T& from, const chunk_history& h,
+                                                std::uint64_t budget, const storage::schema_identity& schema,
+                                                const encode_fn& encode, chunk_sink& sink) {
+    typename Access::bulk_builder set, erased;
+    std::uint64_t sets = 0, erasures = 0;
+    bool representable = true;
+    const bool within = btree_diff<Access>::run(
+        Access::root(from), Access::root(value), budget,
+        [&](const auto& key, const auto&... v) {
+          set.add(key, v...);
+          ++sets;
+        },
+        [&](const auto& key) {
+          if constexpr (has_values) {
+            if constexpr (std::is_default_constructible_v<mapped>) {
+              erased.add(key, mapped{});
+            } else {
+              representable = false;  // (no value to write with the key: save node by node)
+            }
+          } else {
+            erased.add(key);
+          }
+          ++erasures;
+        });
+    if (!within || !representable) return std::nullopt;
+    if (sets + erasures == 0) return h;  // equal entries: the chunks saved last hold them
+    std::vector<std::uint64_t> children, parts;
+    if (h.delta_head) {
+      children.push_back(h.delta_head);
+      parts.push_back(delta_chunks::previous_part);
+    }
+    const auto add_part = [&](typename Access::bulk_builder& b, std::uint64_t type, std::uint64_t part) {
+      const T entries = std::move(b).finish();
+      children.push_back(sink.add_encoded(
+          schema, type, [&](capnp::MessageBuilder& message) { encode(entries, message); }, nullptr));
+      parts.push_back(part);
+    };
+    if (sets) add_part(set, delta_chunks::set_type, delta_chunks::set_part);
+    if (erasures) add_part(erased, delta_chunks::erased_type, delta_chunks::erased_part);
+    const std::vector<capnp::word> payload = uint64_list_payload::write(parts);
+    const std::uint64_t link = sink.add(schema, delta_chunks::link_type, children,
+                                        kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()), nullptr);
+    chunk_history after = h;
+    after.delta_head = link;
+    after.delta_links += 1;
+    after.delta_entries += sets + erasures;
+    return after;
+  }
+
   static constexpr bool has_values = requires(const node_header* n) { Access::values(n); };
   template <class C>
   struct mapped_of {

@@ -292,7 +292,7 @@ class btree_state_chunks {
     const node_header* root = Access::root(value);
     if (!root) return {};
     if (previous && tree) {
-      if (auto after = deltas::save(value, *previous, tree, h, schema, encode, sink)) {
+      if (auto after = deltas::save(value, *previous, *tree, h, schema, encode, sink)) {
         return chunked_save::of({after->tree_root, value.size(), 0, after->delta_head}, *after, false);
       }
     }
